@@ -1,0 +1,28 @@
+/* cli.h: what the shufflecl tool's subcommand files share (option parsing, errors). */
+#ifndef SCL_CLI_H
+#define SCL_CLI_H
+
+#include "shufflecl.h"
+
+#include <stdio.h>
+
+/* Prints "shufflecl: error: ..." to stderr and returns 1 (the tool's exit status). */
+int cli_error(const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* True when argv[*i] is `name`; then *value gets the next argument (error if missing). */
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **value, int *err);
+int cli_is_help(const char *arg);
+/* Makes a context on `device` (NULL: default), logging warnings to stderr. */
+int cli_context(const char *device, scl_context **ctx);
+
+int cli_devices(int argc, char **argv);
+int cli_models(int argc, char **argv);
+int cli_info(int argc, char **argv);
+int cli_infer(int argc, char **argv);
+int cli_classify(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+
+#endif

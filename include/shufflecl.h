@@ -1,0 +1,260 @@
+/* shufflecl.h: public C API of shufflecl, ShuffleNet V1/V2 inference on any OpenCL device.
+ *
+ * Conventions
+ * - Every handle is opaque, made by a *_create function and released by its *_destroy;
+ *   destroy(NULL) is a no-op.
+ * - Every fallible function returns an scl_status: SCL_OK (0), one of OpenCL's own negative
+ *   codes passed through, or a library code (SCL_ERROR_*, from -10001 down, clear of
+ *   OpenCL's extension and vendor codes).
+ * - The detail of the last failure (function, OpenCL error name, build log, file and tensor
+ *   names) is kept by the context: scl_last_error(ctx). Failures that happen before a context
+ *   exists (device choice, context creation) are kept per thread: scl_last_error(NULL).
+ * - The library never prints (unless a log callback is set), never aborts and never exits.
+ *
+ * Threads: a context and everything made on it (tensors, channel maps, ops, networks) must be
+ * used by one thread at a time; separate contexts may be used from separate threads freely.
+ * scl_status_string(), scl_version() and the device listing functions are thread-safe.
+ *
+ * Tensors are NCHW float32. On the device each channel is a plane of H*W floats padded to a
+ * pitch of SCL_PLANE_ALIGN floats; upload and download take and give densely packed NCHW.
+ */
+#ifndef SHUFFLECL_H
+#define SHUFFLECL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shufflecl_export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SCL_VERSION_MAJOR 0
+#define SCL_VERSION_MINOR 1
+#define SCL_VERSION_PATCH 0
+#define SCL_PLANE_ALIGN 16 /* plane pitch on the device, in floats */
+
+/* ---- status codes ------------------------------------------------------------------------ */
+
+typedef enum scl_status {
+    SCL_OK = 0,
+    /* OpenCL's own codes (CL_OUT_OF_RESOURCES = -5, ...) are passed through unchanged. */
+    SCL_ERROR_INVALID_ARGUMENT = -10001, /* a null pointer, a bad number, a bad option */
+    SCL_ERROR_SHAPE_MISMATCH = -10002,   /* tensors or maps whose shapes do not fit the op */
+    SCL_ERROR_FILE_IO = -10003,          /* a file could not be opened, read or written */
+    SCL_ERROR_FILE_FORMAT = -10004,      /* a file is malformed (weights, .npy, image, cache) */
+    SCL_ERROR_UNSUPPORTED_MODEL = -10005,/* an unknown model name */
+    SCL_ERROR_OUT_OF_MEMORY = -10006,    /* host allocation failed */
+    SCL_ERROR_NO_DEVICE = -10007,        /* no OpenCL device matches the request */
+    SCL_ERROR_BUILD_FAILED = -10008,     /* a kernel did not compile: the log is in the message */
+    SCL_ERROR_UNSUPPORTED = -10009,      /* the device lacks something the request needs */
+    SCL_ERROR_WEIGHTS = -10010           /* weights missing, misnamed, misshaped or not finite */
+} scl_status;
+
+/* A static, never-NULL text for any status, OpenCL's codes included ("CL_OUT_OF_RESOURCES"). */
+SCL_API const char *scl_status_string(int status);
+/* "MAJOR.MINOR.PATCH" */
+SCL_API const char *scl_version(void);
+
+/* ---- devices ----------------------------------------------------------------------------- */
+
+typedef enum scl_device_type {
+    SCL_DEVICE_CPU = 1,
+    SCL_DEVICE_GPU = 2,
+    SCL_DEVICE_ACCELERATOR = 4,
+    SCL_DEVICE_OTHER = 8
+} scl_device_type;
+
+typedef struct scl_device_info {
+    int platform_index, device_index; /* the "P:D" that selects this device */
+    char platform_name[128];
+    char platform_version[128];
+    char name[128];
+    char vendor[128];
+    char driver_version[128];
+    char device_version[128];
+    char opencl_c_version[128];
+    scl_device_type type;
+    unsigned compute_units;
+    unsigned clock_mhz;
+    uint64_t global_mem_bytes;
+    uint64_t local_mem_bytes;
+    uint64_t max_alloc_bytes;
+    size_t max_work_group_size;
+    int fp16, fp64;          /* cl_khr_fp16 / double support */
+    int host_unified_memory; /* CL_DEVICE_HOST_UNIFIED_MEMORY: CPUs and integrated GPUs */
+} scl_device_info;
+
+/* Lists every device of every platform. Writes up to `capacity` entries and the total count.
+ * `out` may be NULL with capacity 0 to ask for the count. */
+SCL_API scl_status scl_device_list(scl_device_info *out, int capacity, int *count);
+
+/* Resolves a device specification to one device:
+ *   NULL or ""        the environment's SHUFFLECL_DEVICE if set, else the first GPU, else the
+ *                     first device;
+ *   "P:D"             platform P, device D (as in scl_device_list);
+ *   "cpu"|"gpu"|"accelerator"  the first device of that type;
+ *   anything else     the first device whose name, vendor or platform name contains it
+ *                     (case-insensitive). */
+SCL_API scl_status scl_device_find(const char *spec, scl_device_info *out);
+
+/* ---- contexts ---------------------------------------------------------------------------- */
+
+typedef struct scl_context scl_context;
+
+typedef enum scl_log_level { SCL_LOG_DEBUG, SCL_LOG_INFO, SCL_LOG_WARN, SCL_LOG_ERROR } scl_log_level;
+typedef void (*scl_log_fn)(scl_log_level level, const char *message, void *user);
+
+/* Creates a context and a profiling-enabled in-order queue on the device named by `spec`
+ * (see scl_device_find). */
+SCL_API scl_status scl_context_create(const char *spec, scl_context **out);
+
+/* Wraps a caller's context and queue without owning them (they are retained, and released on
+ * destroy). The queue's device is used. Per-layer profiling needs a queue made with
+ * CL_QUEUE_PROFILING_ENABLE; everything else works on any in-order queue. */
+SCL_API scl_status scl_context_wrap(cl_context context, cl_command_queue queue, scl_context **out);
+
+SCL_API void scl_context_destroy(scl_context *ctx);
+
+/* The message of the last failure on `ctx` (or, for NULL, of this thread's last failure
+ * outside any context). Never NULL; "" when nothing failed. Valid until the next call. */
+SCL_API const char *scl_last_error(const scl_context *ctx);
+
+SCL_API void scl_context_set_log(scl_context *ctx, scl_log_fn fn, void *user);
+SCL_API scl_status scl_context_device_info(const scl_context *ctx, scl_device_info *out);
+SCL_API cl_context scl_context_cl_context(const scl_context *ctx);
+SCL_API cl_command_queue scl_context_cl_queue(const scl_context *ctx);
+SCL_API cl_device_id scl_context_cl_device(const scl_context *ctx);
+SCL_API scl_status scl_context_finish(scl_context *ctx);
+
+/* Program binary cache directory. Default: $SHUFFLECL_CACHE_DIR, else
+ * $XDG_CACHE_HOME/shufflecl, else ~/.cache/shufflecl; SHUFFLECL_CACHE_DIR=off disables it.
+ * `dir` NULL disables the disk cache for this context. */
+SCL_API scl_status scl_context_set_cache_dir(scl_context *ctx, const char *dir);
+
+/* Counters of the program cache since the context was made. */
+typedef struct scl_cache_stats {
+    unsigned memory_hits; /* builds answered from the in-memory cache */
+    unsigned disk_hits;   /* programs loaded from a binary on disk */
+    unsigned disk_writes; /* binaries written to disk */
+    unsigned compiles;    /* programs compiled from source */
+    unsigned disk_rejects;/* cache files ignored as corrupt, truncated or mismatched */
+} scl_cache_stats;
+SCL_API void scl_context_cache_stats(const scl_context *ctx, scl_cache_stats *out);
+
+/* Builds (or fetches from cache) the program for one embedded kernel file, e.g. "pointwise.cl",
+ * with extra build options such as "-DCO_TILE=8". Mainly for tests and tools: ops build their
+ * own programs. The program is owned by the context. */
+SCL_API scl_status scl_context_build(scl_context *ctx, const char *file, const char *options,
+                                     cl_program *out);
+
+/* Builds a program from caller-provided source (not cached on disk). For tests and tools. */
+SCL_API scl_status scl_context_build_source(scl_context *ctx, const char *name, const char *source,
+                                            const char *options, cl_program *out);
+
+/* ---- tensors ----------------------------------------------------------------------------- */
+
+typedef struct scl_tensor scl_tensor;
+
+/* An N x C x H x W float32 tensor on the context's device (contents undefined). */
+SCL_API scl_status scl_tensor_create(scl_context *ctx, int n, int c, int h, int w, scl_tensor **out);
+SCL_API void scl_tensor_destroy(scl_tensor *t);
+SCL_API void scl_tensor_shape(const scl_tensor *t, int *n, int *c, int *h, int *w);
+/* `count` must equal N*C*H*W; data is dense NCHW. Blocking. */
+SCL_API scl_status scl_tensor_upload(scl_tensor *t, const float *data, size_t count);
+SCL_API scl_status scl_tensor_download(const scl_tensor *t, float *data, size_t count);
+/* Sets every element, padding included, to `value` (tests poison outputs with NaN). */
+SCL_API scl_status scl_tensor_fill(scl_tensor *t, float value);
+SCL_API cl_mem scl_tensor_cl_mem(const scl_tensor *t);
+SCL_API size_t scl_tensor_pitch(const scl_tensor *t); /* floats between planes */
+
+/* ---- channel maps ------------------------------------------------------------------------ */
+
+/* A channel map says, for logical channel c of an op's input or output, which plane (channel)
+ * of the physical tensor holds it. Shuffle, split and concat are nothing but maps: kernels read
+ * their inputs and write their outputs through them, and no data moves. */
+typedef struct scl_chanmap scl_chanmap;
+
+/* planes[c] = offset + c * stride, for c in [0, channels) (split halves, concat slots, even/odd) */
+SCL_API scl_status scl_chanmap_create_strided(scl_context *ctx, int channels, int offset, int stride,
+                                              scl_chanmap **out);
+/* The channel shuffle of y = shuffle(x, groups), read as a map from y's channels to x's planes:
+ * not inverse: x viewed as (groups, n), transposed:  y[j*groups + i] = x[i*n + j];
+ * inverse:     x viewed as (n, groups), transposed:  y[i*n + j] = x[j*groups + i]. */
+SCL_API scl_status scl_chanmap_create_shuffle(scl_context *ctx, int channels, int groups, int inverse,
+                                              scl_chanmap **out);
+/* An explicit table: planes[c] for c in [0, channels), each >= 0. */
+SCL_API scl_status scl_chanmap_create_table(scl_context *ctx, int channels, const int *planes,
+                                            scl_chanmap **out);
+/* Composition: result[c] = outer[inner[c]] (read inner's logical channel through outer). */
+SCL_API scl_status scl_chanmap_compose(scl_context *ctx, const scl_chanmap *outer,
+                                       const scl_chanmap *inner, scl_chanmap **out);
+SCL_API void scl_chanmap_destroy(scl_chanmap *m);
+SCL_API int scl_chanmap_channels(const scl_chanmap *m);
+SCL_API int scl_chanmap_plane(const scl_chanmap *m, int c); /* -1 when c is out of range */
+
+/* ---- ops --------------------------------------------------------------------------------- */
+
+/* An op is one kernel launch with its weights on the device and its program built: made once,
+ * enqueued many times. Every op reads `in` through `in_map` and writes `out` through `out_map`
+ * (NULL = identity over the tensor's channels). Launchers check every shape and map and return
+ * SCL_ERROR_SHAPE_MISMATCH / SCL_ERROR_INVALID_ARGUMENT without launching anything. */
+typedef struct scl_op scl_op;
+
+enum {
+    SCL_OP_RELU = 1,     /* fused ReLU on the output */
+    SCL_OP_RESIDUAL = 2  /* pointwise: add args->residual (through residual_map) before ReLU */
+};
+
+/* Grouped 1x1 conv: out[co] = act(bias[co] + sum_k W[co][k] * in[(co / (cout/groups)) * (cin/groups) + k]
+ * (+ residual[co])). weights: cout x (cin/groups); bias: cout or NULL (zeros). */
+SCL_API scl_status scl_op_pointwise_create(scl_context *ctx, int cin, int cout, int groups, int flags,
+                                           const float *weights, const float *bias, scl_op **out);
+/* Depthwise 3x3 conv, pad 1, stride 1 or 2. weights: c x 3 x 3; bias: c or NULL. */
+SCL_API scl_status scl_op_depthwise_create(scl_context *ctx, int channels, int stride, int flags,
+                                           const float *weights, const float *bias, scl_op **out);
+/* Stem: 3x3 conv stride 2 pad 1, 3 -> cout channels, bias, ReLU. weights: cout x 3 x 3 x 3. */
+SCL_API scl_status scl_op_stem_create(scl_context *ctx, int cout, const float *weights, const float *bias,
+                                      scl_op **out);
+/* 3x3 stride 2 pad 1 pooling over `channels` channels. Max: padding never wins. Average: the sum
+ * of the in-bounds taps divided by 9 everywhere (PyTorch's count_include_pad=True). */
+SCL_API scl_status scl_op_maxpool_create(scl_context *ctx, int channels, scl_op **out);
+SCL_API scl_status scl_op_avgpool_create(scl_context *ctx, int channels, scl_op **out);
+/* Global average pool then fully connected: out[n][k] = bias[k] + sum_c W[k][c] * mean_hw(in[n][c]).
+ * The output tensor is N x classes x 1 x 1. weights: classes x cin; bias may be NULL. */
+SCL_API scl_status scl_op_gap_fc_create(scl_context *ctx, int cin, int classes, const float *weights,
+                                        const float *bias, scl_op **out);
+/* Explicit channel shuffle that moves data: out = shuffle(in, groups) (see
+ * scl_chanmap_create_shuffle for `inverse`). The baseline the zero-copy maps replace. */
+SCL_API scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int inverse,
+                                         scl_op **out);
+
+typedef struct scl_op_args {
+    const scl_tensor *in;
+    const scl_chanmap *in_map;
+    const scl_tensor *residual; /* SCL_OP_RESIDUAL only */
+    const scl_chanmap *residual_map;
+    scl_tensor *out;
+    const scl_chanmap *out_map;
+    cl_uint num_wait_events;       /* optional */
+    const cl_event *wait_events;
+    cl_event *event;               /* optional: receives the launch's event (caller releases) */
+} scl_op_args;
+
+SCL_API scl_status scl_op_enqueue(scl_op *op, const scl_op_args *args);
+SCL_API void scl_op_destroy(scl_op *op);
+/* Output spatial size for an input of h x w. */
+SCL_API void scl_op_output_hw(const scl_op *op, int h, int w, int *oh, int *ow);
+/* The kernel name and global/local sizes of the last launch (for profiles). */
+SCL_API const char *scl_op_kernel_name(const scl_op *op);
+SCL_API void scl_op_last_launch(const scl_op *op, size_t global[3], size_t local[3]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHUFFLECL_H */

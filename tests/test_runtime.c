@@ -1,0 +1,346 @@
+/* test_runtime.c: devices, contexts (own and wrapped), tensors, program builds and the
+ * in-memory and on-disk program caches, error reporting. */
+#include "internal.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+START_TEST(test_device_list) {
+    int count = -1;
+    ck_assert_int_eq(scl_device_list(NULL, 0, &count), SCL_OK);
+    ck_assert_int_ge(count, 1);
+    scl_device_info *infos = calloc((size_t)count, sizeof *infos);
+    int again = 0;
+    ck_assert_int_eq(scl_device_list(infos, count, &again), SCL_OK);
+    ck_assert_int_eq(again, count);
+    for (int i = 0; i < count; i++) {
+        ck_assert_str_ne(infos[i].name, "");
+        ck_assert_uint_gt(infos[i].compute_units, 0);
+        ck_assert_uint_gt(infos[i].global_mem_bytes, 0);
+        ck_assert_uint_gt(infos[i].max_work_group_size, 0);
+        ck_assert_msg(strstr(infos[i].opencl_c_version, "OpenCL C") != NULL, "%s", infos[i].opencl_c_version);
+    }
+    free(infos);
+    ck_assert_int_eq(scl_device_list(NULL, 0, NULL), SCL_ERROR_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(test_device_select) {
+    scl_device_info first, by_index, by_name, by_type;
+    int count = 0;
+    ck_assert_int_eq(scl_device_list(&first, 1, &count), SCL_OK);
+    ck_assert_int_eq(scl_device_find("0:0", &by_index), SCL_OK);
+    ck_assert_str_eq(by_index.name, first.name);
+    /* a name substring, in another case */
+    char sub[8] = {0};
+    for (int i = 0; i < 4 && first.name[i]; i++) sub[i] = (char)((first.name[i] >= 'a' && first.name[i] <= 'z') ? first.name[i] - 32 : first.name[i]);
+    ck_assert_int_eq(scl_device_find(sub, &by_name), SCL_OK);
+    ck_assert_str_eq(by_name.name, first.name);
+    const char *type = first.type == SCL_DEVICE_CPU ? "cpu" : first.type == SCL_DEVICE_GPU ? "gpu" : NULL;
+    if (type) {
+        ck_assert_int_eq(scl_device_find(type, &by_type), SCL_OK);
+        ck_assert_int_eq(by_type.type, first.type);
+    }
+    /* a bad index names the request and says how to list devices */
+    ck_assert_int_eq(scl_device_find("7:3", &by_index), SCL_ERROR_NO_DEVICE);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(NULL), "'7:3'"));
+    ck_assert_ptr_nonnull(strstr(scl_last_error(NULL), "shufflecl devices"));
+    ck_assert_int_eq(scl_device_find("1:x", &by_index), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(scl_device_find("no such device xyz", &by_name), SCL_ERROR_NO_DEVICE);
+    scl_context *ctx = (scl_context *)1;
+    ck_assert_int_eq(scl_context_create("9:9", &ctx), SCL_ERROR_NO_DEVICE);
+    ck_assert_ptr_null(ctx);
+    /* SHUFFLECL_DEVICE steers the default */
+    setenv("SHUFFLECL_DEVICE", "5:5", 1);
+    ck_assert_int_eq(scl_device_find(NULL, &by_index), SCL_ERROR_NO_DEVICE);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(NULL), "SHUFFLECL_DEVICE"));
+    unsetenv("SHUFFLECL_DEVICE");
+}
+END_TEST
+
+START_TEST(test_status_strings) {
+    for (int s = 0; s >= -70; s--) ck_assert_ptr_nonnull(scl_status_string(s));
+    ck_assert_str_eq(scl_status_string(CL_OUT_OF_RESOURCES), "CL_OUT_OF_RESOURCES");
+    ck_assert_str_eq(scl_status_string(CL_BUILD_PROGRAM_FAILURE), "CL_BUILD_PROGRAM_FAILURE");
+    const int lib[] = {SCL_ERROR_INVALID_ARGUMENT, SCL_ERROR_SHAPE_MISMATCH, SCL_ERROR_FILE_IO,
+                       SCL_ERROR_FILE_FORMAT, SCL_ERROR_UNSUPPORTED_MODEL, SCL_ERROR_OUT_OF_MEMORY,
+                       SCL_ERROR_NO_DEVICE, SCL_ERROR_BUILD_FAILED, SCL_ERROR_UNSUPPORTED,
+                       SCL_ERROR_WEIGHTS};
+    for (size_t i = 0; i < SCL_ARRAY_LEN(lib); i++) {
+        const char *s = scl_status_string(lib[i]);
+        ck_assert_str_ne(s, "unknown status");
+        for (size_t j = 0; j < i; j++) ck_assert_str_ne(s, scl_status_string(lib[j]));
+    }
+    ck_assert_str_eq(scl_status_string(-99999), "unknown status");
+    ck_assert_str_eq(scl_version(), "0.1.0");
+}
+END_TEST
+
+START_TEST(test_tensor_roundtrip) {
+    scl_context *ctx = tu_context();
+    uint64_t seed = 1;
+    const int n = 2, c = 3, h = 5, w = 7; /* 35 floats a plane: padded to 48 */
+    float *x = tu_random((size_t)n * c * h * w, &seed);
+    scl_tensor *t = tu_tensor(ctx, n, c, h, w, x);
+    ck_assert_uint_eq(scl_tensor_pitch(t), 48);
+    float *y = tu_download(t);
+    ck_assert_int_eq(memcmp(x, y, sizeof(float) * n * c * h * w), 0);
+    /* shape checks name the sizes */
+    ck_assert_int_eq(scl_tensor_upload(t, x, 5), SCL_ERROR_SHAPE_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "2x3x5x7"));
+    ck_assert_int_eq(scl_tensor_download(t, NULL, 210), SCL_ERROR_INVALID_ARGUMENT);
+    scl_tensor *bad = NULL;
+    ck_assert_int_eq(scl_tensor_create(ctx, 1, 0, 4, 4, &bad), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(bad);
+    /* fill poisons padding and data alike */
+    TU_OK(ctx, scl_tensor_fill(t, NAN));
+    free(y);
+    y = tu_download(t);
+    for (int i = 0; i < n * c * h * w; i++) ck_assert(isnan(y[i]));
+    scl_tensor_destroy(t);
+    scl_tensor_destroy(NULL);
+    free(x);
+    free(y);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_wrap_context) {
+    scl_device_info info;
+    ck_assert_int_eq(scl_device_find(NULL, &info), SCL_OK);
+    cl_platform_id plats[16];
+    cl_uint np;
+    ck_assert_int_eq(clGetPlatformIDs(16, plats, &np), CL_SUCCESS);
+    cl_device_id devs[64];
+    cl_uint nd;
+    ck_assert_int_eq(clGetDeviceIDs(plats[info.platform_index], CL_DEVICE_TYPE_ALL, 64, devs, &nd), CL_SUCCESS);
+    cl_device_id dev = devs[info.device_index];
+    cl_int e;
+    cl_context clctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    cl_command_queue q = clCreateCommandQueue(clctx, dev, 0, &e); /* no profiling: still works */
+    ck_assert_int_eq(e, CL_SUCCESS);
+    scl_context *ctx = NULL;
+    ck_assert_int_eq(scl_context_wrap(clctx, q, &ctx), SCL_OK);
+    ck_assert_ptr_eq(scl_context_cl_context(ctx), clctx);
+    ck_assert_ptr_eq(scl_context_cl_queue(ctx), q);
+    ck_assert_ptr_eq(scl_context_cl_device(ctx), dev);
+    scl_device_info got;
+    ck_assert_int_eq(scl_context_device_info(ctx, &got), SCL_OK);
+    ck_assert_str_eq(got.name, info.name);
+    ck_assert_int_eq(got.platform_index, info.platform_index);
+    /* work through the wrapped queue: a pool op on the caller's queue */
+    uint64_t seed = 5;
+    float *x = tu_random(4 * 6 * 6, &seed);
+    scl_tensor *in = tu_tensor(ctx, 1, 4, 6, 6, x), *out = tu_tensor(ctx, 1, 4, 3, 3, NULL);
+    scl_op *op = NULL;
+    TU_OK(ctx, scl_op_maxpool_create(ctx, 4, &op));
+    scl_op_args a = {.in = in, .out = out};
+    TU_OK(ctx, scl_op_enqueue(op, &a));
+    float *y = tu_download(out);
+    ck_assert_float_eq(y[0], fmaxf(fmaxf(x[0], x[1]), fmaxf(x[6], x[7])));
+    scl_op_destroy(op);
+    scl_tensor_destroy(in);
+    scl_tensor_destroy(out);
+    scl_context_destroy(ctx);
+    /* the caller's objects outlive the wrapper */
+    cl_uint refs = 0;
+    ck_assert_int_eq(clGetCommandQueueInfo(q, CL_QUEUE_REFERENCE_COUNT, sizeof refs, &refs, NULL), CL_SUCCESS);
+    ck_assert_uint_eq(refs, 1);
+    ck_assert_int_eq(clReleaseCommandQueue(q), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseContext(clctx), CL_SUCCESS);
+    ck_assert_int_eq(scl_context_wrap(NULL, NULL, &ctx), SCL_ERROR_INVALID_ARGUMENT);
+    free(x);
+    free(y);
+}
+END_TEST
+
+/* A fresh, empty cache directory per test. */
+static void fresh_cache_dir(const char *name, char *dir, size_t cap) {
+    snprintf(dir, cap, "%s/cache-%s-%ld", tu_tmpdir(), name, (long)getpid());
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char path[4096];
+        while ((e = readdir(d)))
+            if (e->d_name[0] != '.') snprintf(path, sizeof path, "%s/%s", dir, e->d_name), remove(path);
+        closedir(d);
+    }
+}
+
+static int cache_files(const char *dir, char *first, size_t cap) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".bin") && !strstr(e->d_name, ".tmp")) {
+            if (n++ == 0 && first) snprintf(first, cap, "%s/%s", dir, e->d_name);
+        }
+    closedir(d);
+    return n;
+}
+
+START_TEST(test_program_cache) {
+    char dir[2048];
+    fresh_cache_dir("hit", dir, sizeof dir);
+    scl_context *ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
+    cl_program p1, p2;
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DUNUSED=1", &p1));
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DUNUSED=1", &p2));
+    ck_assert_ptr_eq(p1, p2);
+    scl_cache_stats s;
+    scl_context_cache_stats(ctx, &s);
+    ck_assert_uint_eq(s.compiles, 1);
+    ck_assert_uint_eq(s.memory_hits, 1);
+    ck_assert_uint_eq(s.disk_writes, 1);
+    ck_assert_int_eq(cache_files(dir, NULL, 0), 1);
+    /* other options are another program */
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DUNUSED=2", &p2));
+    ck_assert_ptr_ne(p1, p2);
+    scl_context_destroy(ctx);
+
+    /* a second context (as a second process would) loads the binary instead of compiling */
+    ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DUNUSED=1", &p1));
+    scl_context_cache_stats(ctx, &s);
+    ck_assert_uint_eq(s.disk_hits, 1);
+    ck_assert_uint_eq(s.compiles, 0);
+    cl_kernel k = clCreateKernel(p1, "maxpool3x3s2", NULL);
+    ck_assert_ptr_nonnull(k);
+    clReleaseKernel(k);
+    scl_context_destroy(ctx);
+
+    /* with the cache off nothing is read or written */
+    ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, NULL));
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DUNUSED=1", &p1));
+    scl_context_cache_stats(ctx, &s);
+    ck_assert_uint_eq(s.disk_hits, 0);
+    ck_assert_uint_eq(s.compiles, 1);
+    ck_assert_uint_eq(s.disk_writes, 0);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+static void corrupt_and_rebuild(const char *how) {
+    char dir[2048], file[4096];
+    fresh_cache_dir(how, dir, sizeof dir);
+    scl_context *ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
+    cl_program p;
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", "", &p));
+    scl_context_destroy(ctx);
+    ck_assert_int_eq(cache_files(dir, file, sizeof file), 1);
+    struct stat sb;
+    ck_assert_int_eq(stat(file, &sb), 0);
+    if (strcmp(how, "truncate") == 0) {
+        ck_assert_int_eq(truncate(file, sb.st_size / 2), 0);
+    } else if (strcmp(how, "flip") == 0) {
+        FILE *f = fopen(file, "r+b");
+        ck_assert_ptr_nonnull(f);
+        fseek(f, sb.st_size / 2, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, sb.st_size / 2, SEEK_SET);
+        fputc(c ^ 0x5a, f);
+        fclose(f);
+    } else { /* garbage */
+        FILE *f = fopen(file, "wb");
+        fputs("not a program binary", f);
+        fclose(f);
+    }
+    ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", "", &p));
+    scl_cache_stats s;
+    scl_context_cache_stats(ctx, &s);
+    ck_assert_msg(s.disk_rejects == 1 && s.compiles == 1 && s.disk_hits == 0 && s.disk_writes == 1,
+                  "%s: rejects %u compiles %u hits %u writes %u", how, s.disk_rejects, s.compiles,
+                  s.disk_hits, s.disk_writes);
+    /* the rebuilt program works */
+    cl_kernel k = clCreateKernel(p, "avgpool3x3s2", NULL);
+    ck_assert_ptr_nonnull(k);
+    clReleaseKernel(k);
+    scl_context_destroy(ctx);
+    /* and the cache file was replaced by a good one */
+    ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", "", &p));
+    scl_context_cache_stats(ctx, &s);
+    ck_assert_uint_eq(s.disk_hits, 1);
+    scl_context_destroy(ctx);
+}
+
+START_TEST(test_cache_corrupt) {
+    corrupt_and_rebuild("truncate");
+    corrupt_and_rebuild("flip");
+    corrupt_and_rebuild("garbage");
+}
+END_TEST
+
+START_TEST(test_build_errors) {
+    scl_context *ctx = tu_context();
+    cl_program p = NULL;
+    scl_status st = scl_context_build_source(
+        ctx, "broken.cl", "__kernel void k(__global float *x) { x[0] = undeclared_name; }", "", &p);
+    ck_assert_int_eq(st, SCL_ERROR_BUILD_FAILED);
+    const char *msg = scl_last_error(ctx);
+    ck_assert_ptr_nonnull(strstr(msg, "broken.cl"));
+    ck_assert_ptr_nonnull(strstr(msg, "CL_BUILD_PROGRAM_FAILURE"));
+    ck_assert_msg(strstr(msg, "undeclared_name") != NULL, "compiler message missing: %s", msg);
+    ck_assert_int_eq(scl_context_build(ctx, "no_such_file.cl", "", &p), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "no_such_file.cl"));
+    /* bad options reach the driver and come back named */
+    st = scl_context_build(ctx, "pool.cl", "-DX=\"", &p);
+    ck_assert_int_ne(st, SCL_OK);
+    ck_assert_int_eq(scl_context_build_source(ctx, "ok.cl", "__kernel void k(__global float *x) { x[0] = 1; }", NULL, &p), SCL_OK);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_cl_dir_override) {
+    /* SHUFFLECL_CL_DIR reads kernels from disk: a file only there can be built */
+    char dir[2048], path[4096];
+    snprintf(dir, sizeof dir, "%s/cldir-%ld", tu_tmpdir(), (long)getpid());
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/pool.cl", dir);
+    FILE *f = fopen(path, "w");
+    fputs("__kernel void from_disk(__global float *x) { x[0] = 2.0f; }\n", f);
+    fclose(f);
+    setenv("SHUFFLECL_CL_DIR", dir, 1);
+    scl_context *ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, NULL));
+    cl_program p;
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", "", &p));
+    cl_int e;
+    cl_kernel k = clCreateKernel(p, "from_disk", &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    clReleaseKernel(k);
+    unsetenv("SHUFFLECL_CL_DIR");
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("runtime");
+    TCase *tc = tcase_create("runtime");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_device_list);
+    tcase_add_test(tc, test_device_select);
+    tcase_add_test(tc, test_status_strings);
+    tcase_add_test(tc, test_tensor_roundtrip);
+    tcase_add_test(tc, test_wrap_context);
+    tcase_add_test(tc, test_program_cache);
+    tcase_add_test(tc, test_cache_corrupt);
+    tcase_add_test(tc, test_build_errors);
+    tcase_add_test(tc, test_cl_dir_override);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
