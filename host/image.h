@@ -1,0 +1,55 @@
+/* image.h: image decoding (PNG, JPEG, PPM/PGM) and the resize / centre-crop / normalise step
+ * that turns a photo into a network input for `shufflecl classify`. Host-only, no OpenCL. */
+#ifndef SCL_IMAGE_H
+#define SCL_IMAGE_H
+
+#include "shufflecl.h"
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An 8-bit RGB image, rows top to bottom, pixels interleaved R, G, B. */
+typedef struct scl_image {
+    int width, height;
+    unsigned char *rgb; /* height * width * 3 bytes, owned: release with scl_image_free */
+} scl_image;
+
+/* Decodes the file at `path` into `out`. The format is chosen by the file's magic bytes, never by
+ * its extension:
+ *   PNG   any bit depth and colour type: palette, gray, gray + alpha, RGB, RGBA, interlaced;
+ *         alpha is dropped, 16-bit samples keep their high byte (as PIL does for RGB);
+ *   JPEG  baseline or progressive, gray, YCbCr/RGB, and CMYK/YCCK (Adobe inverted or not);
+ *   PNM   PPM P6 / P3 and PGM P5 / P2 (gray replicated to RGB), any maxval up to 65535.
+ * On failure `out` is left empty ({0, 0, NULL}) and `msg` (if not NULL) receives a message that
+ * starts with the path: SCL_ERROR_FILE_IO when the file cannot be opened or read,
+ * SCL_ERROR_FILE_FORMAT when its content is unknown, truncated, corrupt or of absurd dimensions
+ * (zero or above 65535), SCL_ERROR_OUT_OF_MEMORY, SCL_ERROR_INVALID_ARGUMENT for NULL path/out.
+ * Never prints. */
+scl_status scl_image_load(const char *path, scl_image *out, char *msg, size_t msgcap);
+
+/* Frees the pixels and empties the image. NULL and empty images are fine. */
+void scl_image_free(scl_image *img);
+
+typedef enum scl_preprocess {
+    SCL_PREPROCESS_TORCHVISION, /* RGB / 255, then (x - mean) / std with ImageNet's mean, std */
+    SCL_PREPROCESS_MEGVII       /* BGR planes, values 0..255 as they are */
+} scl_preprocess;
+
+/* torchvision's Resize(resize) + CenterCrop(crop) on a PIL image, bit for bit: the short side
+ * becomes `resize` (long side = floor(resize * long / short)) with PIL's antialiased bilinear
+ * filter (a triangle whose support widens with the downscale factor, fixed-point, 8-bit rounding
+ * after each of the horizontal then vertical passes), then the centred crop x crop window (offset
+ * round-half-even((size - crop) / 2), as Python's round). Writes 3 * crop * crop floats, planar
+ * CHW, into `chw`, normalised per `mode`. Only the cropped window is ever computed.
+ * SCL_ERROR_INVALID_ARGUMENT for NULL pointers, an empty image, resize or crop < 1,
+ * crop > resize or an unknown mode; SCL_ERROR_OUT_OF_MEMORY. `msg` may be NULL. */
+scl_status scl_image_preprocess(const scl_image *img, int resize, int crop, scl_preprocess mode,
+                                float *chw, char *msg, size_t msgcap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SCL_IMAGE_H */
