@@ -105,6 +105,11 @@ typedef struct command {
 
 static const command commands[] = {
     {"devices", cli_devices, "list OpenCL platforms and devices"},
+    {"models", cli_models, "list the model names"},
+    {"info", cli_info, "per-layer table of a model: shapes, params, MACs"},
+    {"infer", cli_infer, "run a model on a .npy input and write the logits as .npy"},
+    {"classify", cli_classify, "top-5 ImageNet classes of PNG, JPEG or PPM pictures"},
+    {"bench", cli_bench, "throughput, latency, start-up cost and per-layer profile"},
 };
 
 static void usage(FILE *f) {

@@ -115,5 +115,9 @@ void scl_sha256_final(scl_sha256 *s, unsigned char out[32]);
 /* The device table of map m, or the context's identity table of >= channels entries for NULL. */
 scl_status scl__chanmap_device(scl_context *ctx, const scl_chanmap *m, int channels, cl_mem *out);
 size_t scl__pitch(int h, int w);
+/* A tensor over an existing buffer (retained) with any plane pitch: the network's dense input
+ * and output, and activation buffers that share memory. */
+scl_status scl__tensor_view(scl_context *ctx, cl_mem mem, int n, int c, int h, int w, size_t pitch,
+                            scl_tensor **out);
 
 #endif

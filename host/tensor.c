@@ -95,3 +95,17 @@ scl_status scl_tensor_fill(scl_tensor *t, float value) {
     if (e != CL_SUCCESS) return scl__cl_fail(t->ctx, e, "scl_tensor_fill");
     return SCL_OK;
 }
+
+scl_status scl__tensor_view(scl_context *ctx, cl_mem mem, int n, int c, int h, int w, size_t pitch,
+                            scl_tensor **out) {
+    scl_tensor *t = calloc(1, sizeof *t);
+    if (!t) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a tensor");
+    cl_int e = clRetainMemObject(mem);
+    if (e != CL_SUCCESS) {
+        free(t);
+        return scl__cl_fail(ctx, e, "clRetainMemObject");
+    }
+    t->ctx = ctx, t->mem = mem, t->n = n, t->c = c, t->h = h, t->w = w, t->pitch = pitch;
+    *out = t;
+    return SCL_OK;
+}

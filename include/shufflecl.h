@@ -254,6 +254,71 @@ SCL_API void scl_op_output_hw(const scl_op *op, int h, int w, int *oh, int *ow);
 SCL_API const char *scl_op_kernel_name(const scl_op *op);
 SCL_API void scl_op_last_launch(const scl_op *op, size_t global[3], size_t local[3]);
 
+
+/* ---- networks ---------------------------------------------------------------------------- */
+
+/* A ShuffleNet on a context: its layers, its weights on the device (BN folded into the convs),
+ * and, once a shape has been run, its activation buffers. Every shuffle, split and concat is
+ * resolved into channel maps when the network is made: no launch only moves data. */
+typedef struct scl_network scl_network;
+
+/* Model names: "v2_x0_5" ... "v2_x2_0" (torchvision semantics), "v1_g1_x1_0" ... (Megvii
+ * semantics). scl_model_name(i) for i = 0, 1, ... until it returns NULL. */
+SCL_API const char *scl_model_name(int i);
+
+SCL_API scl_status scl_network_create(scl_context *ctx, const char *model, scl_network **out);
+SCL_API void scl_network_destroy(scl_network *net);
+
+/* Loads a safetensors file in the model's own key layout (torchvision for V2, Megvii for V1,
+ * with or without DataParallel's "module." prefix). F32, F16 and BF16 are accepted. Refused
+ * with SCL_ERROR_WEIGHTS and a message naming the file and the tensor: missing or unexpected
+ * tensors (all listed), wrong shapes (expected vs found), other dtypes, and NaN or infinity
+ * anywhere (never silently loaded). BatchNorm (eps 1e-5) is folded into the conv before it. */
+SCL_API scl_status scl_network_load_weights(scl_network *net, const char *path);
+/* Deterministic random weights (for benchmarks and tests) with realistic BN statistics. */
+SCL_API scl_status scl_network_random_weights(scl_network *net, uint64_t seed);
+
+/* Runs N images of 3 x H x W (dense NCHW float32, the weights' own preprocessing already
+ * applied) and writes N x classes logits. Blocking. Any H, W >= 1 and N >= 1. */
+SCL_API scl_status scl_network_run(scl_network *net, const float *input, int n, int h, int w,
+                                   float *logits);
+/* The same on device memory, without blocking: `input` holds N x 3 x H x W dense floats and
+ * `logits` receives N x classes; waits for the wait list, and gives an event that completes
+ * with the last launch (the caller releases it). */
+SCL_API scl_status scl_network_enqueue(scl_network *net, cl_mem input, cl_mem logits, int n, int h,
+                                       int w, cl_uint num_wait_events, const cl_event *wait_events,
+                                       cl_event *event);
+
+SCL_API int scl_network_classes(const scl_network *net);
+/* "torchvision" (RGB in [0,1], ImageNet mean/std) or "megvii" (BGR 0..255 as is). */
+SCL_API const char *scl_network_preprocess(const scl_network *net);
+
+typedef struct scl_layer_info {
+    char name[64];     /* the weight key prefix, e.g. "stage2.0.branch2.5" */
+    const char *op;    /* "stem", "maxpool", "pointwise", "depthwise", "avgpool", "gap_fc" */
+    int cin, cout, groups, stride;
+    int out_h, out_w;  /* for the h x w given to scl_network_layer_info */
+    int64_t params, macs;
+} scl_layer_info;
+
+SCL_API int scl_network_layer_count(const scl_network *net);
+SCL_API scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w,
+                                          scl_layer_info *out);
+
+typedef struct scl_network_stats {
+    int64_t params, macs;        /* per image, at the given h x w */
+    size_t weight_bytes;         /* on the device */
+    size_t activation_bytes;     /* peak activation memory for the batch, after reuse */
+    size_t min_bytes_moved;      /* per image: every layer's input read once, output written once */
+    int launches;                /* kernel launches per inference */
+} scl_network_stats;
+SCL_API scl_status scl_network_get_stats(scl_network *net, int n, int h, int w, scl_network_stats *out);
+
+/* Runs once with an event per launch and writes each layer's device time in milliseconds
+ * (scl_network_layer_count entries). Needs a profiling queue. */
+SCL_API scl_status scl_network_profile(scl_network *net, const float *input, int n, int h, int w,
+                                       double *layer_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,107 @@
+// head.cl: the classifier head, a global average pool over H x W followed by a fully connected
+// layer: out[n][k] = bias[k] + sum_c W[k][c] * mean_hw(in[n][c]).
+//
+// gap_fc does both in one launch: a work-item owns KN vectors of KV classes for NB images and
+// walks the channels, pooling each plane it needs itself and multiplying the means into its
+// classes. The weights are stored transposed (C x KP, classes padded to whole tiles) so that a
+// work-item's classes for one channel are one contiguous run: plain vector loads, and on GPUs
+// neighbouring work-items read neighbouring addresses. The pooling is repeated once per class
+// tile, which is cheap next to streaming the weights when tiles are wide.
+//
+// Where that repetition costs too much (narrow tiles, GPUs), `gap` pools every plane once into a
+// dense N x C buffer first and gap_fc runs over that buffer as a tensor of 1 x 1 planes.
+
+#ifndef KV
+#define KV 16 // classes per vector: 1, 2, 4, 8 or 16
+#endif
+#ifndef KN
+#define KN 4 // vectors of classes per work-item
+#endif
+#ifndef NB
+#define NB 1 // images per work-item
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if KV == 1
+typedef float floatk;
+#define KLOAD(p) (*(p))
+#define KSTORE(v, p) (*(p) = (v))
+#else
+typedef CAT(float, KV) floatk;
+#define KLOAD(p) CAT(vload, KV)(0, (p))
+#define KSTORE(v, p) CAT(vstore, KV)((v), 0, (p))
+#endif
+
+// The mean of hw floats at p. Only the plane's own floats are read: its padding up to the
+// pitch holds anything (NaN in the tests).
+static inline float plane_mean(__global const float *p, int hw, float inv_hw) {
+    float16 v = 0.0f;
+    int i = 0;
+    for (; i + 16 <= hw; i += 16) v += vload16(0, p + i);
+    float8 h8 = v.lo + v.hi;
+    float4 h4 = h8.lo + h8.hi;
+    float s = (h4.x + h4.y) + (h4.z + h4.w);
+    for (; i < hw; i++) s += p[i];
+    return s * inv_hw;
+}
+
+// One mean per work-item: plane (n, c) for work-item (c, n), into pooled[n * C + c].
+__kernel void gap(__global const float *in, __global const int *in_map, int in_bstride,
+                  int in_pitch, int HW, __global float *pooled, int N, int C) {
+    const int c = get_global_id(0), n = get_global_id(1);
+    if (c >= C || n >= N) return;
+    pooled[n * C + c] = plane_mean(in + n * in_bstride + in_map[c] * in_pitch, HW, 1.0f / HW);
+}
+
+// Arguments: input (data, map, floats per image, floats per plane, H*W), output (data, map,
+// floats per image, floats per plane), images, channels, classes, padded classes (a multiple
+// of KV * KN), transposed weights (C x KP), bias (KP).
+__kernel void gap_fc(__global const float *in, __global const int *in_map, int in_bstride,
+                     int in_pitch, int HW, __global float *out, __global const int *out_map,
+                     int out_bstride, int out_pitch, int N, int C, int K, int KP,
+                     __global const float *wt, __global const float *bias) {
+    // dim 0 runs over images so that the work-items of one group share their class tile's
+    // weights in cache
+    const int n0 = get_global_id(0) * NB, k0 = get_global_id(1) * (KV * KN);
+    if (n0 >= N || k0 >= K) return;
+    const float inv_hw = 1.0f / HW;
+    floatk acc[NB][KN];
+#pragma unroll
+    for (int j = 0; j < NB; j++)
+#pragma unroll
+        for (int i = 0; i < KN; i++) acc[j][i] = KLOAD(bias + k0 + i * KV);
+    __global const float *img[NB];
+#pragma unroll
+    for (int j = 0; j < NB; j++) img[j] = in + min(n0 + j, N - 1) * in_bstride;
+
+    for (int c = 0; c < C; c++) {
+        const int off = in_map[c] * in_pitch;
+        float m[NB];
+        // images past N (the last block) pool a real image again and are never stored
+#pragma unroll
+        for (int j = 0; j < NB; j++) m[j] = plane_mean(img[j] + off, HW, inv_hw);
+        __global const float *wr = wt + c * KP + k0;
+#pragma unroll
+        for (int i = 0; i < KN; i++) {
+            const floatk wv = KLOAD(wr + i * KV);
+#pragma unroll
+            for (int j = 0; j < NB; j++) acc[j][i] += m[j] * wv;
+        }
+    }
+
+#pragma unroll
+    for (int j = 0; j < NB; j++) {
+        if (n0 + j >= N) break;
+        __global float *dst = out + (n0 + j) * out_bstride;
+#pragma unroll
+        for (int i = 0; i < KN; i++) {
+            float v[KV];
+            KSTORE(acc[j][i], v);
+            for (int l = 0; l < KV; l++) {
+                const int k = k0 + i * KV + l;
+                if (k < K) dst[out_map[k] * out_pitch] = v[l];
+            }
+        }
+    }
+}

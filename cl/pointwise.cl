@@ -1,0 +1,108 @@
+// pointwise.cl: grouped 1x1 convolution (most of ShuffleNet's MACs), with bias, optional
+// residual and ReLU fused, reading and writing every operand through channel maps.
+//
+// Each work-item computes a register tile of CO_TILE output channels x VEC pixels: per input
+// channel it loads one VEC-wide row of pixels and does CO_TILE fused multiply-adds with it, so
+// the pixel load is amortised over CO_TILE channels and the weight over VEC pixels.
+// NDRange: dim 0 = pixel chunks of VEC (neighbouring work-items read neighbouring addresses),
+// dim 1 = channel tiles (tiles never cross a group), dim 2 = batch.
+// Planes are padded to a multiple of 16 floats, so the last chunk of a plane may load and store
+// a whole vector over the padding: those lanes compute garbage nobody reads.
+//
+// Build options (all optional, so the file compiles alone):
+//   VEC       pixels per work-item, 1, 2, 4, 8 or 16
+//   CO_TILE   output channels per work-item (the weights are packed per tile to match)
+//   K_UNROLL  unroll factor of the input-channel loop
+//   RELU      fuse max(x, 0)
+//   RESIDUAL  add the residual operand before the ReLU
+
+#ifndef VEC
+#define VEC 16
+#endif
+#ifndef CO_TILE
+#define CO_TILE 8
+#endif
+#ifndef K_UNROLL
+#define K_UNROLL 2
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if VEC == 1
+typedef float floatv;
+#define LOADV(p) (*(p))
+#define STOREV(v, p) (*(p) = (v))
+#elif VEC == 2 || VEC == 4 || VEC == 8 || VEC == 16
+typedef CAT(float, VEC) floatv;
+#define LOADV(p) CAT(vload, VEC)(0, p)
+#define STOREV(v, p) CAT(vstore, VEC)(v, 0, p)
+#else
+#error "VEC must be 1, 2, 4, 8 or 16"
+#endif
+
+// One fused multiply-add where the hardware has it: PoCL compiles mad() to a separate multiply
+// and add, which halves the CPU's throughput. Devices without fast FMA keep mad().
+#if defined(FP_FAST_FMAF) || defined(__AVX2__) || defined(__FMA__)
+#define MAC(a, b, c) fma(a, b, c)
+#else
+#define MAC(a, b, c) mad(a, b, c)
+#endif
+
+// in/out/res: data, map (logical channel -> plane), floats per image, floats per plane.
+// w: packed per tile, [tile][k][CO_TILE], channels past the group's end zero; bias: [tile][CO_TILE].
+// K: input channels per group; coutg: output channels per group; tiles: tiles per group.
+__kernel void pointwise(__global const float *restrict in, __global const int *restrict in_map,
+                        int in_bstride, int in_pitch,
+                        __global float *out, __global const int *restrict out_map,
+                        int out_bstride, int out_pitch,
+                        __global const float *res, __global const int *restrict res_map,
+                        int res_bstride, int res_pitch,
+                        __global const float *restrict w, __global const float *restrict bias,
+                        int chunks, int K, int coutg, int tiles) {
+    const int px = get_global_id(0);
+    // dim 0 may be rounded up to the work-group size
+    if (px >= chunks) return;
+    const int t = get_global_id(1), n = get_global_id(2);
+    const int g = t / tiles, j = t - g * tiles;
+    const int co0 = g * coutg + j * CO_TILE;
+    const int valid = min(CO_TILE, coutg - j * CO_TILE);
+
+    __global const float *src = in + n * in_bstride + px * VEC;
+    __global const int *imap = in_map + g * K;
+    __global const float *wt = w + t * K * CO_TILE;
+
+    floatv acc[CO_TILE];
+#pragma unroll
+    for (int c = 0; c < CO_TILE; c++) acc[c] = (floatv)bias[t * CO_TILE + c];
+
+    // One input row times CO_TILE weights; unrolled by hand because clang declines
+    // '#pragma unroll N' on this loop, and a remainder loop takes the last K % K_UNROLL rows.
+#define STEP(k)                                                                                    \
+    do {                                                                                           \
+        const floatv x_ = LOADV(src + imap[k] * in_pitch);                                         \
+        __global const float *wk_ = wt + (k) * CO_TILE;                                            \
+        _Pragma("unroll") for (int c = 0; c < CO_TILE; c++) acc[c] = MAC(x_, (floatv)wk_[c], acc[c]); \
+    } while (0)
+    int k = 0;
+    for (; k + K_UNROLL <= K; k += K_UNROLL) {
+#pragma unroll
+        for (int u = 0; u < K_UNROLL; u++) STEP(k + u);
+    }
+    for (; k < K; k++) STEP(k);
+#undef STEP
+
+#pragma unroll
+    for (int c = 0; c < CO_TILE; c++) {
+        // the tail tile of a group holds fewer real channels; its zero-weight lanes are dropped
+        if (c < valid) {
+            floatv r = acc[c];
+#ifdef RESIDUAL
+            r += LOADV(res + n * res_bstride + res_map[co0 + c] * res_pitch + px * VEC);
+#endif
+#ifdef RELU
+            r = fmax(r, (floatv)0.0f);
+#endif
+            STOREV(r, out + n * out_bstride + out_map[co0 + c] * out_pitch + px * VEC);
+        }
+    }
+}

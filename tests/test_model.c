@@ -1,0 +1,125 @@
+/* test_model.c: every model's layer table: output shapes, and parameter and MAC counts exactly
+ * as PyTorch counts them (shared/shufflenet.md); the graph's channel maps are permutations. */
+#include "model.h"
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct expected {
+    const char *name;
+    int64_t params, macs;
+    int last_channels; /* channels entering the classifier */
+} expected;
+
+static const expected table[] = {
+    {"v2_x0_5", 1366792, 40476448, 1024},    {"v2_x1_0", 2278604, 144907992, 1024},
+    {"v2_x1_5", 3503624, 295759392, 1024},   {"v2_x2_0", 7393996, 583253464, 2048},
+    {"v1_g1_x1_0", 1530936, 143078976, 576}, {"v1_g2_x1_0", 1732848, 140836512, 800},
+    {"v1_g3_x1_0", 1864728, 137460672, 960}, {"v1_g4_x1_0", 1967344, 134339776, 1088},
+    {"v1_g8_x1_0", 2433768, 138365952, 1536}, {"v1_g3_x0_5", 717324, 37589856, 480},
+    {"v1_g3_x1_5", 3441168, 292443552, 1440}, {"v1_g3_x2_0", 5449776, 524045184, 1920},
+    {"v1_g8_x0_5", 1010448, 40469760, 768},  {"v1_g8_x1_5", 4268952, 290188800, 2304},
+    {"v1_g8_x2_0", 6521232, 521942016, 3072},
+};
+
+START_TEST(test_counts) {
+    const expected *e = &table[_i];
+    scl_context *ctx = tu_context();
+    scl_network *net = NULL;
+    TU_OK(ctx, scl_network_create(ctx, e->name, &net));
+    scl_network_stats s;
+    TU_OK(ctx, scl_network_get_stats(net, 1, 224, 224, &s));
+    ck_assert_msg(s.params == e->params, "%s: %lld params, expected %lld", e->name, (long long)s.params,
+                  (long long)e->params);
+    ck_assert_msg(s.macs == e->macs, "%s: %lld MACs, expected %lld", e->name, (long long)s.macs, (long long)e->macs);
+    int nl = scl_network_layer_count(net);
+    /* one launch per conv, pool and fc layer: nothing only moves data */
+    int convs = 0;
+    for (int i = 0; i < nl; i++) {
+        scl_layer_info li;
+        TU_OK(ctx, scl_network_layer_info(net, i, 224, 224, &li));
+        ck_assert(strcmp(li.op, "stem") == 0 || strcmp(li.op, "maxpool") == 0 || strcmp(li.op, "pointwise") == 0 ||
+                  strcmp(li.op, "depthwise") == 0 || strcmp(li.op, "avgpool") == 0 || strcmp(li.op, "gap_fc") == 0);
+        convs++;
+        if (i == 0) ck_assert(li.out_h == 112 && li.out_w == 112);
+        if (i == nl - 1) {
+            ck_assert_int_eq(li.cin, e->last_channels);
+            ck_assert_int_eq(li.cout, 1000);
+        }
+    }
+    ck_assert_int_le(s.launches, convs);
+    ck_assert_int_eq(scl_network_classes(net), 1000);
+    ck_assert_str_eq(scl_network_preprocess(net), e->name[1] == '2' ? "torchvision" : "megvii");
+    scl_network_destroy(net);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_odd_sizes) {
+    /* every stride-2 layer gives ceil(H/2): 65 -> 33 -> 17 -> 9 -> 5 -> 3 */
+    scl_context *ctx = tu_context();
+    scl_network *net = NULL;
+    TU_OK(ctx, scl_network_create(ctx, "v2_x1_0", &net));
+    scl_layer_info li;
+    int nl = scl_network_layer_count(net);
+    TU_OK(ctx, scl_network_layer_info(net, nl - 2, 65, 40, &li)); /* conv5 */
+    ck_assert_int_eq(li.out_h, 3);
+    ck_assert_int_eq(li.out_w, 2);
+    ck_assert_int_eq(scl_network_layer_info(net, nl, 224, 224, &li), SCL_ERROR_INVALID_ARGUMENT);
+    scl_network_destroy(net);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_maps_are_permutations) {
+    /* inside every layer the maps must address distinct planes of their buffer */
+    for (int k = 0; scl_model_name(k); k++)
+    for (int explicit_copies = 0; explicit_copies < 2; explicit_copies++) {
+        scl_model *m = NULL;
+        ck_assert_int_eq(scl__model_build(scl_model_name(k), explicit_copies, &m), SCL_OK);
+        for (int i = 0; i < m->nlayers; i++) {
+            const scl_layer *l = &m->layers[i];
+            const int *maps[2] = {l->in_map, l->out_map};
+            const int counts[2] = {l->cin, l->cout};
+            const int bufs[2] = {l->in_buf, l->out_buf};
+            for (int j = 0; j < 2; j++) {
+                int planes = m->bufs[bufs[j]].channels;
+                char *seen = calloc((size_t)planes, 1);
+                for (int c = 0; c < counts[j]; c++) {
+                    ck_assert_msg(maps[j][c] >= 0 && maps[j][c] < planes, "%s %s: plane %d of %d", m->name,
+                                  l->name, maps[j][c], planes);
+                    ck_assert_msg(!seen[maps[j][c]]++, "%s %s: plane %d twice", m->name, l->name, maps[j][c]);
+                }
+                free(seen);
+            }
+        }
+        scl__model_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_unknown_model) {
+    scl_context *ctx = tu_context();
+    scl_network *net = (scl_network *)1;
+    ck_assert_int_eq(scl_network_create(ctx, "v3_x1_0", &net), SCL_ERROR_UNSUPPORTED_MODEL);
+    ck_assert_ptr_null(net);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "'v3_x1_0'"));
+    ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "v2_x1_0"));
+    ck_assert_ptr_null(scl_model_name(15));
+    ck_assert_str_eq(scl_model_name(0), "v2_x0_5");
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("model");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_counts, 0, (int)(sizeof table / sizeof table[0]));
+    tcase_add_test(tc, test_odd_sizes);
+    tcase_add_test(tc, test_maps_are_permutations);
+    tcase_add_test(tc, test_unknown_model);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}

@@ -1,0 +1,355 @@
+/* test_stem_head.c: the stem convolution and the classifier head (global average pool + fully
+ * connected) against float64 references, through channel maps, in CPU- and GPU-style kernel
+ * configurations; plus argument checks. SCL_TEST_QUICK=1 skips the large cases (Oclgrind). */
+#include "op_head.h"
+#include "op_stem.h"
+#include "ref_head.h"
+#include "ref_stem.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum map_kind { MAP_NONE, MAP_OFFSET, MAP_EVEN, MAP_ODD, MAP_SHUFFLE, MAP_COMPOSED, MAP_TABLE } map_kind;
+static const char *const map_names[] = {"none", "offset", "even", "odd", "shuffle", "composed", "table"};
+
+static int quick(void) {
+    const char *q = getenv("SCL_TEST_QUICK");
+    return q && *q && strcmp(q, "0") != 0;
+}
+
+/* A map of kind k over c logical channels, and the plane count of the tensor it addresses. */
+static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, int *planes) {
+    scl_chanmap *m = NULL, *a = NULL, *b = NULL;
+    switch (k) {
+    case MAP_NONE: *planes = c; return NULL;
+    case MAP_OFFSET: TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 5, 1, &m)); *planes = c + 7; break;
+    case MAP_EVEN: TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 0, 2, &m)); *planes = 2 * c; break;
+    case MAP_ODD: TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 1, 2, &m)); *planes = 2 * c + 1; break;
+    case MAP_SHUFFLE:
+        TU_OK(ctx, scl_chanmap_create_shuffle(ctx, c, c % 3 == 0 ? 3 : c % 2 == 0 ? 2 : 1, 0, &m));
+        *planes = c;
+        break;
+    case MAP_COMPOSED: /* an inverse shuffle read through an offset slot of a larger tensor */
+        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 3, 1, &a));
+        TU_OK(ctx, scl_chanmap_create_shuffle(ctx, c, c % 2 == 0 ? 2 : 1, 1, &b));
+        TU_OK(ctx, scl_chanmap_compose(ctx, a, b, &m));
+        scl_chanmap_destroy(a);
+        scl_chanmap_destroy(b);
+        *planes = c + 3;
+        break;
+    case MAP_TABLE: { /* reversed, with a gap after every third plane */
+        int *t = malloc((size_t)c * sizeof *t);
+        for (int i = 0; i < c; i++) t[i] = (c - 1 - i) + (c - 1 - i) / 3;
+        TU_OK(ctx, scl_chanmap_create_table(ctx, c, t, &m));
+        free(t);
+        *planes = (c - 1) + (c - 1) / 3 + 1;
+        break;
+    }
+    }
+    return m;
+}
+
+/* Asserts that every element of every plane no channel maps to is still NaN. */
+static void check_untouched(const char *what, const float *phys, int n, int c, int hw,
+                            const scl_chanmap *m, int planes) {
+    for (int p = 0; p < planes; p++) {
+        int mapped = 0;
+        for (int ch = 0; ch < c && !mapped; ch++) mapped = (m ? scl_chanmap_plane(m, ch) : ch) == p;
+        if (mapped) continue;
+        for (int b = 0; b < n; b++)
+            for (int i = 0; i < hw; i++)
+                ck_assert_msg(isnan(phys[((size_t)b * planes + p) * hw + i]),
+                              "%s wrote plane %d (outside its output map)", what, p);
+    }
+}
+
+/* Runs op from a logical input (n x c x h x w) to a logical output (n x co x oh x ow) through
+ * the maps, poisoning the output first; returns the logical output (malloc'd). */
+static float *run_op(scl_context *ctx, scl_op *op, const float *x, int n, int c, int h, int w,
+                     map_kind in_kind, int co, int oh, int ow, map_kind out_kind, const char *what) {
+    int in_planes, out_planes, hw = h * w, ohw = oh * ow;
+    scl_chanmap *in_map = make_map(ctx, in_kind, c, &in_planes);
+    scl_chanmap *out_map = make_map(ctx, out_kind, co, &out_planes);
+    float *phys_in = malloc((size_t)n * in_planes * hw * sizeof(float));
+    tu_scatter(x, n, c, hw, in_map, in_planes, NAN, phys_in);
+    scl_tensor *in = tu_tensor(ctx, n, in_planes, h, w, phys_in);
+    scl_tensor *out = tu_tensor(ctx, n, out_planes, oh, ow, NULL);
+    TU_OK(ctx, scl_tensor_fill(out, NAN));
+    scl_op_args a = {.in = in, .in_map = in_map, .out = out, .out_map = out_map};
+    TU_OK(ctx, scl_op_enqueue(op, &a));
+    float *phys_out = tu_download(out), *y = malloc((size_t)n * co * ohw * sizeof(float));
+    tu_gather(phys_out, n, co, ohw, out_map, out_planes, y);
+    check_untouched(what, phys_out, n, co, ohw, out_map, out_planes);
+    free(phys_in), free(phys_out);
+    scl_tensor_destroy(in), scl_tensor_destroy(out);
+    scl_chanmap_destroy(in_map), scl_chanmap_destroy(out_map);
+    return y;
+}
+
+/* ---- stem ---------------------------------------------------------------------------------- */
+
+typedef enum stem_cfg_kind { STEM_DEFAULT, STEM_GPU, STEM_GPU2, STEM_PIXEL, STEM_CO5 } stem_cfg_kind;
+static const scl_stem_cfg stem_cfgs[] = {
+    [STEM_GPU] = {.vw = 4, .co = 4, .seg = 4, .local = {8, 4}}, /* geometry rounded up */
+    [STEM_GPU2] = {.vw = 8, .co = 16, .seg = 16},
+    [STEM_PIXEL] = {.vw = 1, .co = 3, .seg = 1},
+    [STEM_CO5] = {.vw = 8, .co = 5, .seg = 0, .row_wg = 1}, /* a partial last channel group */
+};
+
+typedef struct stem_case {
+    int n, h, w, cout, bias;
+    map_kind in_map, out_map;
+    stem_cfg_kind cfg;
+} stem_case;
+
+static const stem_case stem_cases[] = {
+    {1, 224, 224, 24, 1, MAP_NONE, MAP_NONE, STEM_DEFAULT},
+    {3, 64, 96, 24, 1, MAP_OFFSET, MAP_NONE, STEM_DEFAULT},
+    {1, 65, 33, 12, 0, MAP_NONE, MAP_ODD, STEM_DEFAULT},
+    {1, 1, 1, 24, 1, MAP_NONE, MAP_NONE, STEM_DEFAULT},
+    {2, 65, 33, 24, 1, MAP_TABLE, MAP_SHUFFLE, STEM_GPU},
+    {1, 1, 1, 12, 1, MAP_SHUFFLE, MAP_NONE, STEM_GPU},
+    {3, 64, 96, 12, 1, MAP_NONE, MAP_COMPOSED, STEM_CO5},
+    {1, 37, 50, 24, 0, MAP_EVEN, MAP_NONE, STEM_PIXEL},
+    {1, 224, 224, 12, 1, MAP_NONE, MAP_OFFSET, STEM_GPU2},
+    {3, 9, 5, 24, 1, MAP_COMPOSED, MAP_TABLE, STEM_DEFAULT},
+};
+#define NSTEM ((int)(sizeof stem_cases / sizeof stem_cases[0]))
+
+START_TEST(test_stem) {
+    const stem_case *sc = &stem_cases[_i];
+    if (quick() && (size_t)sc->n * sc->h * sc->w > 8000) return;
+    scl_context *ctx = tu_context();
+    uint64_t seed = 5000 + (uint64_t)_i * 17;
+    int oh = (sc->h + 1) / 2, ow = (sc->w + 1) / 2;
+    size_t nin = (size_t)sc->n * 3 * sc->h * sc->w, nout = (size_t)sc->n * sc->cout * oh * ow;
+    float *wt = tu_random((size_t)sc->cout * 27, &seed);
+    float *bias = sc->bias ? tu_random((size_t)sc->cout, &seed) : NULL;
+    float *x = tu_random(nin, &seed);
+    scl_op *op = NULL;
+    if (sc->cfg == STEM_DEFAULT) TU_OK(ctx, scl_op_stem_create(ctx, sc->cout, wt, bias, &op));
+    else TU_OK(ctx, scl__op_stem_create_cfg(ctx, sc->cout, wt, bias, &stem_cfgs[sc->cfg], &op));
+    char what[200];
+    snprintf(what, sizeof what, "stem case %d: %dx3x%dx%d -> %d, bias %d, maps %s/%s, cfg %d", _i,
+             sc->n, sc->h, sc->w, sc->cout, sc->bias, map_names[sc->in_map], map_names[sc->out_map],
+             sc->cfg);
+    float *y = run_op(ctx, op, x, sc->n, 3, sc->h, sc->w, sc->in_map, sc->cout, oh, ow, sc->out_map, what);
+    double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)sc->cout * 27);
+    double *bd = bias ? tu_to_double(bias, (size_t)sc->cout) : NULL, *ref = malloc(nout * sizeof *ref);
+    ref_stem3x3s2(xd, sc->n, sc->h, sc->w, sc->cout, wd, bd, ref);
+    tu_check_close(what, y, ref, nout, 1e-5, 2e-5);
+    free(wt), free(bias), free(x), free(y), free(xd), free(wd), free(bd), free(ref);
+    scl_op_destroy(op);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+/* ---- head ---------------------------------------------------------------------------------- */
+
+typedef enum head_cfg_kind { HEAD_DEFAULT, HEAD_TWO_PHASE, HEAD_WIDE, HEAD_NARROW, HEAD_TWO_LOCAL } head_cfg_kind;
+static const scl_head_cfg head_cfgs[] = {
+    [HEAD_TWO_PHASE] = {.fused = 0, .kv = 4, .kn = 1, .nb = 1}, /* the GPU style */
+    [HEAD_WIDE] = {.fused = 1, .kv = 16, .kn = 8, .nb = 8},
+    [HEAD_NARROW] = {.fused = 1, .kv = 2, .kn = 3, .nb = 3, .local = {1, 4}}, /* 6-class tiles */
+    [HEAD_TWO_LOCAL] = {.fused = 0, .kv = 8, .kn = 2, .nb = 2, .local = {2, 8}},
+};
+
+typedef struct head_case {
+    int n, c, h, w, classes, bias;
+    map_kind in_map, out_map;
+    head_cfg_kind cfg;
+} head_case;
+
+static const head_case head_cases[] = {
+    {1, 1024, 7, 7, 1000, 1, MAP_NONE, MAP_NONE, HEAD_DEFAULT},
+    {3, 1024, 7, 7, 1000, 0, MAP_OFFSET, MAP_NONE, HEAD_DEFAULT},
+    {1, 192, 1, 1, 10, 1, MAP_NONE, MAP_NONE, HEAD_DEFAULT},
+    {3, 480, 2, 3, 10, 0, MAP_SHUFFLE, MAP_OFFSET, HEAD_DEFAULT},
+    {3, 192, 4, 4, 1000, 1, MAP_TABLE, MAP_NONE, HEAD_TWO_PHASE},
+    {1, 480, 7, 7, 1000, 0, MAP_COMPOSED, MAP_NONE, HEAD_TWO_PHASE},
+    {3, 1024, 7, 7, 10, 1, MAP_ODD, MAP_NONE, HEAD_WIDE},
+    {1, 192, 4, 4, 1000, 1, MAP_NONE, MAP_EVEN, HEAD_NARROW},
+    {3, 1024, 7, 7, 1000, 1, MAP_NONE, MAP_NONE, HEAD_TWO_LOCAL},
+    {3, 480, 1, 1, 1000, 1, MAP_EVEN, MAP_TABLE, HEAD_NARROW},
+    {1, 1024, 7, 7, 10, 0, MAP_NONE, MAP_SHUFFLE, HEAD_TWO_PHASE},
+};
+#define NHEAD ((int)(sizeof head_cases / sizeof head_cases[0]))
+
+START_TEST(test_head) {
+    const head_case *hc = &head_cases[_i];
+    if (quick() && (size_t)hc->n * hc->c * hc->h * hc->w * hc->classes > 20000000) return;
+    scl_context *ctx = tu_context();
+    uint64_t seed = 6000 + (uint64_t)_i * 23;
+    size_t nin = (size_t)hc->n * hc->c * hc->h * hc->w, nout = (size_t)hc->n * hc->classes;
+    float *wt = tu_random((size_t)hc->classes * hc->c, &seed);
+    float *bias = hc->bias ? tu_random((size_t)hc->classes, &seed) : NULL;
+    float *x = tu_random(nin, &seed);
+    scl_op *op = NULL;
+    if (hc->cfg == HEAD_DEFAULT) TU_OK(ctx, scl_op_gap_fc_create(ctx, hc->c, hc->classes, wt, bias, &op));
+    else TU_OK(ctx, scl__op_gap_fc_create_cfg(ctx, hc->c, hc->classes, wt, bias, &head_cfgs[hc->cfg], &op));
+    int oh = -1, ow = -1;
+    scl_op_output_hw(op, hc->h, hc->w, &oh, &ow);
+    ck_assert_int_eq(oh, 1);
+    ck_assert_int_eq(ow, 1);
+    char what[200];
+    snprintf(what, sizeof what, "gap_fc case %d: %dx%dx%dx%d -> %d, bias %d, maps %s/%s, cfg %d",
+             _i, hc->n, hc->c, hc->h, hc->w, hc->classes, hc->bias, map_names[hc->in_map],
+             map_names[hc->out_map], hc->cfg);
+    float *y = run_op(ctx, op, x, hc->n, hc->c, hc->h, hc->w, hc->in_map, hc->classes, 1, 1,
+                      hc->out_map, what);
+    double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)hc->classes * hc->c);
+    double *bd = bias ? tu_to_double(bias, (size_t)hc->classes) : NULL, *ref = malloc(nout * sizeof *ref);
+    ref_gap_fc(xd, hc->n, hc->c, hc->h, hc->w, hc->classes, wd, bd, ref);
+    tu_check_close(what, y, ref, nout, 1e-5, 5e-5);
+    free(wt), free(bias), free(x), free(y), free(xd), free(wd), free(bd), free(ref);
+    scl_op_destroy(op);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+/* Two launches of a two-phase head in a row, the second on a larger batch: the pooled buffer
+ * grows, and the event the caller gets covers the whole op. */
+START_TEST(test_head_regrow) {
+    scl_context *ctx = tu_context();
+    uint64_t seed = 77;
+    const int c = 64, k = 20;
+    float *wt = tu_random((size_t)k * c, &seed), *bias = tu_random(k, &seed);
+    double *wd = tu_to_double(wt, (size_t)k * c), *bd = tu_to_double(bias, k);
+    scl_op *op;
+    TU_OK(ctx, scl__op_gap_fc_create_cfg(ctx, c, k, wt, bias, &head_cfgs[HEAD_TWO_PHASE], &op));
+    for (int n = 1; n <= 4; n += 3) {
+        float *x = tu_random((size_t)n * c * 9, &seed);
+        scl_tensor *in = tu_tensor(ctx, n, c, 3, 3, x), *out = tu_tensor(ctx, n, k, 1, 1, NULL);
+        TU_OK(ctx, scl_tensor_fill(out, NAN));
+        cl_event ev = NULL;
+        scl_op_args a = {.in = in, .out = out, .event = &ev};
+        TU_OK(ctx, scl_op_enqueue(op, &a));
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_int_eq(clWaitForEvents(1, &ev), CL_SUCCESS);
+        clReleaseEvent(ev);
+        float *y = tu_download(out);
+        double *xd = tu_to_double(x, (size_t)n * c * 9), *ref = malloc((size_t)n * k * sizeof *ref);
+        ref_gap_fc(xd, n, c, 3, 3, k, wd, bd, ref);
+        tu_check_close("two-phase head, regrown", y, ref, (size_t)n * k, 1e-5, 2e-5);
+        free(x), free(y), free(xd), free(ref);
+        scl_tensor_destroy(in), scl_tensor_destroy(out);
+    }
+    free(wt), free(bias), free(wd), free(bd);
+    scl_op_destroy(op);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+/* ---- argument checks ----------------------------------------------------------------------- */
+
+/* Asserts st == want and that the recorded message names `needle`. */
+static void expect_fail(scl_context *ctx, scl_status st, scl_status want, const char *needle) {
+    ck_assert_msg(st == want, "got %s (%s), want %s", scl_status_string(st), scl_last_error(ctx),
+                  scl_status_string(want));
+    ck_assert_msg(strstr(scl_last_error(ctx), needle), "message \"%s\" does not name \"%s\"",
+                  scl_last_error(ctx), needle);
+}
+
+/* Asserts that nothing was written to t since it was filled with NaN. */
+static void expect_all_nan(scl_context *ctx, const scl_tensor *t) {
+    TU_OK(ctx, scl_context_finish(ctx));
+    int n, c, h, w;
+    scl_tensor_shape(t, &n, &c, &h, &w);
+    float *y = tu_download(t);
+    for (int i = 0; i < n * c * h * w; i++) ck_assert_msg(isnan(y[i]), "element %d written by a refused launch", i);
+    free(y);
+}
+
+START_TEST(test_stem_bad_args) {
+    scl_context *ctx = tu_context();
+    float wt[8 * 27] = {0};
+    scl_op *op = (scl_op *)1;
+    expect_fail(ctx, scl_op_stem_create(ctx, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "cout = 0");
+    ck_assert_ptr_null(op);
+    expect_fail(ctx, scl_op_stem_create(ctx, 8, NULL, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "weights");
+    expect_fail(ctx, scl_op_stem_create(ctx, 8, wt, NULL, NULL), SCL_ERROR_INVALID_ARGUMENT, "NULL");
+    scl_stem_cfg bad = {.vw = 4, .co = 17};
+    expect_fail(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "co = 17");
+    bad = (scl_stem_cfg){.vw = 5, .co = 4};
+    expect_fail(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "vw = 5");
+    ck_assert_ptr_null(op);
+
+    TU_OK(ctx, scl_op_stem_create(ctx, 8, wt, NULL, &op));
+    scl_tensor *in = tu_tensor(ctx, 1, 3, 16, 16, NULL), *in4 = tu_tensor(ctx, 1, 4, 16, 16, NULL);
+    scl_tensor *out = tu_tensor(ctx, 1, 8, 8, 8, NULL), *full = tu_tensor(ctx, 1, 8, 16, 16, NULL);
+    TU_OK(ctx, scl_tensor_fill(in, 1.0f));
+    TU_OK(ctx, scl_tensor_fill(in4, 1.0f));
+    TU_OK(ctx, scl_tensor_fill(out, NAN));
+    scl_op_args a = {.in = in, .out = full}; /* stride 2 halves the plane */
+    expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "8x8");
+    a.in = in4, a.out = out; /* four channels and no map to pick three */
+    expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 3");
+    scl_chanmap *far;
+    TU_OK(ctx, scl_chanmap_create_strided(ctx, 3, 2, 1, &far));
+    a.in = in, a.in_map = far;
+    expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "plane 4");
+    expect_all_nan(ctx, out);
+    scl_chanmap_destroy(far);
+    scl_op_destroy(op);
+    scl_tensor_destroy(in), scl_tensor_destroy(in4), scl_tensor_destroy(out), scl_tensor_destroy(full);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_head_bad_args) {
+    scl_context *ctx = tu_context();
+    float wt[10 * 16] = {0};
+    scl_op *op = (scl_op *)1;
+    expect_fail(ctx, scl_op_gap_fc_create(ctx, 0, 10, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "cin = 0");
+    ck_assert_ptr_null(op);
+    expect_fail(ctx, scl_op_gap_fc_create(ctx, 16, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "classes = 0");
+    expect_fail(ctx, scl_op_gap_fc_create(ctx, 16, 10, NULL, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "weights");
+    scl_head_cfg bad = {.fused = 1, .kv = 3, .kn = 1, .nb = 1};
+    expect_fail(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "kv = 3");
+    bad = (scl_head_cfg){.fused = 1, .kv = 4, .kn = 1, .nb = 9};
+    expect_fail(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "nb = 9");
+    ck_assert_ptr_null(op);
+
+    for (int fused = 0; fused <= 1; fused++) {
+        scl_head_cfg cfg = {.fused = fused, .kv = 4, .kn = 2, .nb = 2};
+        TU_OK(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &cfg, &op));
+        scl_tensor *in = tu_tensor(ctx, 2, 16, 7, 7, NULL), *out = tu_tensor(ctx, 2, 10, 1, 1, NULL);
+        scl_tensor *spatial = tu_tensor(ctx, 2, 10, 7, 7, NULL), *few = tu_tensor(ctx, 2, 9, 1, 1, NULL);
+        scl_tensor *batch1 = tu_tensor(ctx, 1, 10, 1, 1, NULL);
+        TU_OK(ctx, scl_tensor_fill(in, 1.0f));
+        TU_OK(ctx, scl_tensor_fill(out, NAN));
+        scl_op_args a = {.in = in, .out = spatial}; /* the head's output is always 1 x 1 */
+        expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "1x1");
+        a.out = few;
+        expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 10");
+        a.out = batch1;
+        expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "batch 2");
+        scl_chanmap *far;
+        TU_OK(ctx, scl_chanmap_create_strided(ctx, 16, 1, 1, &far));
+        a.out = out, a.in_map = far;
+        expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "plane 16");
+        expect_all_nan(ctx, out);
+        scl_chanmap_destroy(far);
+        scl_op_destroy(op);
+        scl_tensor_destroy(in), scl_tensor_destroy(out), scl_tensor_destroy(spatial);
+        scl_tensor_destroy(few), scl_tensor_destroy(batch1);
+    }
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("stem_head");
+    TCase *tc = tcase_create("stem_head");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_stem, 0, NSTEM);
+    tcase_add_loop_test(tc, test_head, 0, NHEAD);
+    tcase_add_test(tc, test_head_regrow);
+    tcase_add_test(tc, test_stem_bad_args);
+    tcase_add_test(tc, test_head_bad_args);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}

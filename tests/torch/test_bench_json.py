@@ -1,0 +1,251 @@
+"""`shufflecl bench` end to end: a short profiled run of v2_x0_5 at 64 x 64 writes JSON and SVG;
+the JSON is checked against the schema of docs/bench.md (written out by hand below: required
+keys and types), its numbers for sanity (ordered statistics, rates that agree with times, the
+profile against the measured device time, MACs and bytes against `shufflecl info` and the
+library's own counts), and the SVG parsed as XML. Option errors are checked too.
+
+Run by CTest with SCL_TOOL (the shufflecl binary) and SCL_TEST_TMPDIR set. Needs only the
+standard library."""
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+MODEL, BATCHES, SIZE = "v2_x0_5", [1, 2], 64
+
+# ---- the schema, as types: a dict is an object with exactly these required keys (more are
+# allowed), [T] a list of T, Opt(T) T or null, MapOf(T) an object of any keys whose values are T.
+
+
+class Opt:
+    def __init__(self, t):
+        self.t = t
+
+
+class MapOf:
+    def __init__(self, t):
+        self.t = t
+
+
+NUM, INT, STR, BOOL = "number", "integer", "string", "boolean"
+
+STATS = {"median": NUM, "min": NUM, "p90": NUM}
+RATES = {"ms": NUM, "macs": INT, "bytes": NUM, "gflops": NUM, "gflops_frac": NUM, "gbps": NUM,
+         "gbps_frac": NUM, "share": NUM}
+LAUNCH = {**RATES, "layer": STR, "op": STR, "kind": STR, "kernel": Opt(STR), "global": Opt([INT]),
+          "local": Opt([INT]), "input": [INT], "output": [INT], "weight_bytes": INT}
+BATCH = {
+    "batch": INT, "iters": INT, "host_ms": STATS, "device_ms": STATS, "images_per_s": NUM,
+    "gflops": NUM, "gflops_frac": NUM,
+    "memory": {"activation_bytes": INT, "bytes_moved_per_image": NUM, "moved_over_min": NUM},
+    "profile": Opt([LAUNCH]), "profile_sum_ms": Opt(NUM), "profile_runs": Opt(INT),
+    "totals_by_kind": Opt(MapOf({**RATES, "launches": INT})),
+}
+SCHEMA = {
+    "schema": STR, "schema_version": INT,
+    "tool": {"name": STR, "version": STR, "git_commit": STR},
+    "date": STR,
+    "device": {"name": STR, "vendor": STR, "type": STR, "driver_version": STR, "device_version": STR,
+               "platform": STR, "platform_version": STR, "compute_units": INT, "clock_mhz": INT,
+               "global_mem_bytes": INT},
+    "peak": {"gflops": NUM, "gbps": NUM, "fma_gflops_by_width": MapOf(NUM), "read_gbps": NUM,
+             "copy_gbps": NUM, "cached": BOOL, "cache_file": Opt(STR)},
+    "settings": {"model": STR, "batches": [INT], "iters": Opt(INT), "seconds": Opt(NUM),
+                 "warmup": INT, "height": INT, "width": INT, "weights": Opt(STR), "seed": INT,
+                 "profile": BOOL},
+    "startup": {"context_ms": NUM, "driver_cache": STR},
+    "results": [{
+        "model": STR, "params": INT, "macs_per_image": INT, "launches": INT,
+        "startup": {"build_cold_ms": NUM, "build_warm_ms": NUM, "first_inference_ms": NUM,
+                    "cold_compiles": INT, "warm_disk_hits": INT, "warm_compiles": INT},
+        "memory": {"weight_bytes": INT, "min_bytes_moved_per_image": INT},
+        "batches": [BATCH],
+    }],
+}
+
+
+def validate(value, schema, path="$"):
+    """Every mismatch between value and schema, as 'path: problem' strings."""
+    if isinstance(schema, Opt):
+        return [] if value is None else validate(value, schema.t, path)
+    if isinstance(schema, MapOf):
+        if not isinstance(value, dict):
+            return [f"{path}: expected an object"]
+        return [e for k, v in value.items() for e in validate(v, schema.t, f"{path}.{k}")]
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            return [f"{path}: expected an object"]
+        errors = []
+        for key, sub in schema.items():
+            if key not in value:
+                errors.append(f"{path}: missing key '{key}'")
+            else:
+                errors += validate(value[key], sub, f"{path}.{key}")
+        return errors
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return [f"{path}: expected a list"]
+        return [e for i, v in enumerate(value) for e in validate(v, schema[0], f"{path}[{i}]")]
+    ok = {
+        NUM: isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+        INT: isinstance(value, int) and not isinstance(value, bool),
+        STR: isinstance(value, str),
+        BOOL: isinstance(value, bool),
+    }[schema]
+    return [] if ok else [f"{path}: expected a {schema}, got {value!r}"]
+
+
+# ---- checks ----
+
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name}{': ' + detail if detail else ''}")
+    return cond
+
+
+def close(a, b, rel=1e-6):
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
+
+
+def run(args, timeout=600):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+def check_option_errors(tool):
+    for args, why in [(["--batch", "1,x"], "bad batch list"), (["--iters", "0"], "zero iters"),
+                      (["--frobnicate"], "unknown option"), (["--iters", "3", "--seconds", "1"],
+                                                             "iters and seconds")]:
+        p = run([tool, "bench", MODEL] + args)
+        check(f"option error: {why}", p.returncode != 0 and p.stderr.startswith("shufflecl: error: "),
+              f"rc {p.returncode}, stderr {p.stderr.strip()!r}")
+    p = run([tool, "bench", "no_such_model"])
+    check("unknown model refused", p.returncode != 0 and "shufflecl: error: " in p.stderr, p.stderr)
+    p = run([tool, "bench", "--help"])
+    check("--help", p.returncode == 0 and "usage: shufflecl bench" in p.stdout, p.stderr)
+
+
+def check_batch(b, r, peak, info):
+    tag = f"batch {b['batch']}"
+    for kind in ("host_ms", "device_ms"):
+        s = b[kind]
+        check(f"{tag} {kind} positive", s["min"] > 0, str(s))
+        check(f"{tag} {kind} min <= median <= p90", s["min"] <= s["median"] <= s["p90"], str(s))
+    check(f"{tag} iters", b["iters"] == 3, str(b["iters"]))
+    check(f"{tag} images/s = batch / median", close(b["images_per_s"], b["batch"] / (b["host_ms"]["median"] / 1e3)),
+          f"{b['images_per_s']} vs {b['batch']} / {b['host_ms']['median']} ms")
+    check(f"{tag} gflops_frac", close(b["gflops_frac"], b["gflops"] / peak["gflops"]))
+    mem = b["memory"]
+    check(f"{tag} activation bytes", mem["activation_bytes"] > 0)
+    check(f"{tag} moved >= zero-copy minimum", mem["bytes_moved_per_image"] >= r["memory"]["min_bytes_moved_per_image"],
+          f"{mem['bytes_moved_per_image']} < {r['memory']['min_bytes_moved_per_image']}")
+    prof = b["profile"]
+    if not check(f"{tag} profiled", prof is not None):
+        return
+    check(f"{tag} one row per launch", len(prof) == r["launches"] == info["launches"],
+          f"{len(prof)} rows, {r['launches']} launches, info says {info['launches']}")
+    check(f"{tag} layer names follow info", [p["layer"] for p in prof] == [l["name"] for l in info["layers"]])
+    check(f"{tag} launch times >= 0", all(p["ms"] >= 0 for p in prof))
+    total = sum(p["ms"] for p in prof)
+    check(f"{tag} profile_sum_ms is the sum", close(total, b["profile_sum_ms"], 1e-4), f"{total} vs {b['profile_sum_ms']}")
+    ratio = total / b["device_ms"]["median"]
+    print(f"  batch {b['batch']}: profile sum {total:.3f} ms, device median {b['device_ms']['median']:.3f} ms "
+          f"({ratio:.2f}x), host median {b['host_ms']['median']:.3f} ms")
+    check(f"{tag} profile sum within 0.5x-1.5x of the device time", 0.5 <= ratio <= 1.5, f"{ratio:.2f}x")
+    check(f"{tag} shares sum to 1", close(sum(p["share"] for p in prof), 1.0, 1e-3))
+    macs = sum(p["macs"] for p in prof)
+    check(f"{tag} MACs = info's x batch", macs == info["macs"] * b["batch"], f"{macs} vs {info['macs']} x {b['batch']}")
+    for p in prof:
+        if p["ms"] > 0:
+            ok = close(p["gflops"], 2 * p["macs"] / (p["ms"] * 1e6), 1e-5) and close(p["gbps"], p["bytes"] / (p["ms"] * 1e6), 1e-5)
+            if not check(f"{tag} {p['layer']} rates agree with ms", ok, str(p)):
+                break
+    # V2 has no residual adds: activations alone must be the library's zero-copy minimum
+    act = sum(p["bytes"] - p["weight_bytes"] for p in prof) / b["batch"]
+    check(f"{tag} activation bytes = min_bytes_moved", close(act, r["memory"]["min_bytes_moved_per_image"], 1e-6),
+          f"{act} vs {r['memory']['min_bytes_moved_per_image']}")
+    weights = sum(p["weight_bytes"] for p in prof)
+    check(f"{tag} weight bytes add up", weights == r["memory"]["weight_bytes"], f"{weights} vs {r['memory']['weight_bytes']}")
+    kinds = b["totals_by_kind"]
+    for k in ("stem", "pool", "pointwise", "depthwise", "head"):
+        check(f"{tag} kind {k} present", k in kinds and kinds[k]["launches"] > 0, str(list(kinds)))
+    check(f"{tag} kinds cover every launch", sum(k["launches"] for k in kinds.values()) == len(prof))
+    check(f"{tag} kind times add up", close(sum(k["ms"] for k in kinds.values()), total, 1e-4))
+    check(f"{tag} kind MACs add up", sum(k["macs"] for k in kinds.values()) == macs)
+
+
+def main():
+    tool = os.environ.get("SCL_TOOL")
+    if not tool:
+        print("SCL_TOOL is not set (CTest sets it to the shufflecl binary)")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="bench-", dir=os.environ.get("SCL_TEST_TMPDIR") or None)
+    check_option_errors(tool)
+
+    p = run([tool, "info", MODEL, "--json", "--height", str(SIZE), "--width", str(SIZE)])
+    if not check("shufflecl info", p.returncode == 0, p.stderr):
+        return 1
+    info = json.loads(p.stdout)
+
+    jpath, spath = os.path.join(tmp, "r.json"), os.path.join(tmp, "r.svg")
+    args = [tool, "bench", MODEL, "--batch", ",".join(map(str, BATCHES)), "--iters", "3", "--warmup", "1",
+            "--profile", "--json", jpath, "--svg", spath, "--height", str(SIZE), "--width", str(SIZE)]
+    p = run(args)
+    print(p.stdout[:4000])
+    if not check("bench runs", p.returncode == 0, p.stderr):
+        return 1
+    check("nothing on stderr but warnings", all(l.startswith("shufflecl: warning") for l in p.stderr.splitlines()),
+          p.stderr)
+
+    with open(jpath) as f:
+        d = json.load(f)  # fails the test on invalid JSON
+    errors = validate(d, SCHEMA)
+    check("schema", not errors, "\n  ".join(errors[:20]))
+    if errors:
+        return 1
+    check("schema name and version", d["schema"] == "shufflecl-bench" and d["schema_version"] == 1)
+    check("date is ISO 8601 UTC", re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", d["date"]) is not None, d["date"])
+    check("peak positive", d["peak"]["gflops"] > 0 and d["peak"]["gbps"] > 0, str(d["peak"]))
+    check("peak is the best width", close(d["peak"]["gflops"], max(d["peak"]["fma_gflops_by_width"].values())))
+    s = d["settings"]
+    check("settings echo the options", s["model"] == MODEL and s["batches"] == BATCHES and s["iters"] == 3
+          and s["warmup"] == 1 and s["height"] == SIZE and s["width"] == SIZE and s["profile"] is True, str(s))
+    check("context time", d["startup"]["context_ms"] > 0)
+    check("one result", len(d["results"]) == 1 and d["results"][0]["model"] == MODEL)
+    r = d["results"][0]
+    check("MACs = shufflecl info's", r["macs_per_image"] == info["macs"], f"{r['macs_per_image']} vs {info['macs']}")
+    check("params = shufflecl info's", r["params"] == info["params"])
+    st = r["startup"]
+    check("start-up times positive", st["build_cold_ms"] > 0 and st["build_warm_ms"] > 0 and st["first_inference_ms"] > 0,
+          str(st))
+    check("cold build compiles", st["cold_compiles"] > 0, str(st))
+    check("warm build reads the disk cache only", st["warm_disk_hits"] > 0 and st["warm_compiles"] == 0, str(st))
+    check("batches in order", [b["batch"] for b in r["batches"]] == BATCHES)
+    for b in r["batches"]:
+        check_batch(b, r, d["peak"], info)
+    acts = [b["memory"]["activation_bytes"] for b in r["batches"]]
+    check("activations grow with the batch", acts == sorted(acts), str(acts))
+
+    root = ET.parse(spath).getroot()
+    check("SVG root is <svg>", root.tag == "{http://www.w3.org/2000/svg}svg", root.tag)
+    texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    check("SVG has the layer panel", "device time per launch" in texts)
+    check("SVG has the throughput panel", root.find(".//{http://www.w3.org/2000/svg}polyline") is not None)
+    return 0
+
+
+if __name__ == "__main__":
+    rc = main()
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if rc or failed else 0)
