@@ -1,7 +1,8 @@
 /* bench.c: `shufflecl bench`: options, the order of the measurements (device ceiling, start-up,
  * each model at each batch size), and the text report. */
 #include "bench.h"
-#include "internal.h" /* the context's resolved program cache directory */
+#include "internal.h"         /* the context's resolved program cache directory */
+#include "network_internal.h" /* the explicit-copy mode for the ablation */
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -28,6 +29,8 @@ static const char usage_text[] =
     "  --json FILE         everything measured, as JSON (schema: docs/bench.md)\n"
     "  --svg FILE          a chart: per-layer times, and images/s against batch size\n"
     "  --remeasure-peak    measure the device ceiling again instead of reading its cache file\n"
+    "  --explicit-shuffle  ablation: every shuffle, split and concat as a copy launch instead\n"
+    "                      of a channel map\n"
     "\n"
     "Host times run from enqueue to clFinish on the monotonic clock; device times from a marker\n"
     "before the first launch to the end of the last, on the device's profiling clock. The cold\n"
@@ -85,6 +88,8 @@ static int parse_options(int argc, char **argv, bench_settings *set, int *help) 
             set->profile = 1;
         else if (strcmp(a, "--remeasure-peak") == 0)
             set->remeasure_peak = 1;
+        else if (strcmp(a, "--explicit-shuffle") == 0)
+            set->explicit_shuffle = 1;
         else if (cli_opt(argc, argv, &i, "--batch", &v, &err))
             err = err || parse_batches(v, set);
         else if (cli_opt(argc, argv, &i, "--iters", &v, &err))
@@ -145,6 +150,19 @@ static void progress_done(void) {
 
 /* ---- start-up ---- */
 
+/* The model on ctx, in the mode asked for (before any weights: the mode changes the layers). */
+static int make_network(scl_context *ctx, const bench_settings *set, const char *model,
+                        scl_network **net) {
+    *net = NULL;
+    if (scl_network_create(ctx, model, net) == SCL_OK &&
+        (!set->explicit_shuffle || scl__network_set_explicit(*net, 1) == SCL_OK))
+        return 0;
+    cli_error("%s", scl_last_error(ctx));
+    scl_network_destroy(*net);
+    *net = NULL;
+    return 1;
+}
+
 static void remove_tree(const char *dir) {
     DIR *d = opendir(dir);
     if (d) {
@@ -167,9 +185,10 @@ static int timed_build(const bench_settings *set, const char *cache_dir, double 
     scl_network *net = NULL;
     if (cli_context(set->device, &ctx)) return 1;
     int rc = 0;
-    if (scl_context_set_cache_dir(ctx, cache_dir) != SCL_OK ||
-        scl_network_create(ctx, set->model, &net) != SCL_OK)
+    if (scl_context_set_cache_dir(ctx, cache_dir) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
+    else
+        rc = make_network(ctx, set, set->model, &net);
     double t0 = bench_now_ms();
     if (!rc && scl_network_random_weights(net, set->seed) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
@@ -213,9 +232,8 @@ static const char *driver_cache_note(const scl_device_info *d) {
     const char *env = getenv("POCL_KERNEL_CACHE");
     if (env && strcmp(env, "0") == 0)
         return "PoCL's kernel cache is off (POCL_KERNEL_CACHE=0): cold is cold";
-    return "PoCL keeps its own kernel cache: a cold build may reuse it; POCL_KERNEL_CACHE=0 gives "
-           "a "
-           "truly cold number";
+    return "PoCL keeps its own kernel cache: a cold build may reuse it; POCL_KERNEL_CACHE=0 "
+           "gives a truly cold number";
 }
 
 /* ---- one model ---- */
@@ -227,8 +245,7 @@ static int bench_model_run(scl_context *ctx, const bench_settings *set, int inde
     one.model = m->name;
     if (measure_startup(&one, m)) return 1;
     scl_network *net;
-    if (scl_network_create(ctx, m->name, &net) != SCL_OK)
-        return cli_error("%s", scl_last_error(ctx));
+    if (make_network(ctx, set, m->name, &net)) return 1;
     int rc = 0;
     if ((set->weights ? scl_network_load_weights(net, set->weights)
                       : scl_network_random_weights(net, set->seed)) != SCL_OK)
@@ -256,29 +273,37 @@ static double pct(double part, double whole) {
     return whole > 0 ? 100.0 * part / whole : 0;
 }
 
-static void print_dims(char *buf, size_t cap, const size_t *d, int has) {
-    if (!has)
-        snprintf(buf, cap, "-");
-    else
+static void print_dims(char *buf, size_t cap, const size_t *d) {
+    if (d[0])
         snprintf(buf, cap, "%zux%zux%zu", d[0], d[1], d[2]);
+    else
+        snprintf(buf, cap, "auto"); /* local size left to the driver */
 }
 
 static void print_profile(const bench_report *r, const bench_batch *b) {
     double pk = r->peak.gflops, bw = r->peak.gbps;
+    /* the NDRange columns only when the library told us the launches */
+    int launch = 0;
+    for (int i = 0; i < b->nrows; i++)
+        launch |= b->rows[i].has_launch;
     printf("\n  profile at batch %d (median of %d profiled runs per launch)\n", b->batch,
            b->profile_runs);
-    printf("  %-26s %-13s %-14s %-10s %8s %8s %8s %8s %5s %7s %5s %6s\n", "layer", "kernel",
-           "global", "local", "ms", "MMACs", "MB", "GFLOP/s", "%pk", "GB/s", "%bw", "share");
+    printf("  %-26s %-13s ", "layer", launch ? "kernel" : "op");
+    if (launch) printf("%-16s %-12s ", "global", "local");
+    printf("%8s %8s %8s %8s %5s %7s %5s %6s\n", "ms", "MMACs", "MB", "GFLOP/s", "%pk", "GB/s",
+           "%bw", "share");
     for (int i = 0; i < b->nrows; i++) {
         const bench_row *w = &b->rows[i];
-        char g[40], l[40];
-        print_dims(g, sizeof g, w->global, w->has_launch);
-        print_dims(l, sizeof l, w->local, w->has_launch && w->local[0]);
+        printf("  %-26.26s %-13.13s ", w->info.name, w->has_launch ? w->kernel : w->info.op);
+        if (launch) {
+            char g[48] = "-", l[48] = "-";
+            if (w->has_launch)
+                print_dims(g, sizeof g, w->global), print_dims(l, sizeof l, w->local);
+            printf("%-16s %-12s ", g, l);
+        }
         double gf = bench_gflops(w->macs, w->ms), gb = bench_gbps(w->bytes, w->ms);
-        printf(
-            "  %-26.26s %-13.13s %-14s %-10s %8.3f %8.2f %8.2f %8.2f %5.1f %7.2f %5.1f %5.1f%%\n",
-            w->info.name, w->kernel[0] ? w->kernel : w->info.op, g, l, w->ms, w->macs * 1e-6,
-            w->bytes * 1e-6, gf, pct(gf, pk), gb, pct(gb, bw), pct(w->ms, b->profile_sum_ms));
+        printf("%8.3f %8.2f %8.2f %8.2f %5.1f %7.2f %5.1f %5.1f%%\n", w->ms, w->macs * 1e-6,
+               w->bytes * 1e-6, gf, pct(gf, pk), gb, pct(gb, bw), pct(w->ms, b->profile_sum_ms));
     }
     bench_kind_total t[BENCH_MAX_KINDS];
     int nk = bench_kind_totals(b, t);
@@ -342,6 +367,30 @@ static void print_header(const bench_report *r) {
            p->gflops, p->fma_gflops[0], p->fma_gflops[2], p->fma_gflops[3], p->fma_gflops[4],
            p->gbps, p->read_gbps, p->copy_gbps, p->from_cache ? " [cached; --remeasure-peak]" : "");
     printf("start-up   context %.1f ms; %s\n", r->context_ms, r->driver_cache);
+    printf("mode       %s\n", r->set.explicit_shuffle
+                                  ? "explicit: every shuffle, split and concat is a copy launch"
+                                  : "zero-copy: shuffles, splits and concats are channel maps");
+}
+
+/* Nothing runs faster than the FMA ceiling: a launch that does says the ceiling was measured
+ * while something else used the device (bytes may beat the bandwidth: caches hold them). */
+static void check_ceiling(const bench_report *r) {
+    double worst = 0;
+    const char *where = "";
+    for (int i = 0; i < r->nmodels; i++)
+        for (int k = 0; k < r->models[i].nbatches; k++) {
+            const bench_batch *b = &r->models[i].batches[k];
+            for (int j = 0; j < b->nrows && b->profile_runs; j++) {
+                double f = bench_gflops(b->rows[j].macs, b->rows[j].ms) / r->peak.gflops;
+                if (f > worst) worst = f, where = b->rows[j].info.name;
+            }
+        }
+    fflush(stdout); /* the warning after the report on a terminal */
+    if (worst > 1.05)
+        fprintf(stderr,
+                "shufflecl: warning: %s ran at %.0f%% of the FMA ceiling: the ceiling%s was "
+                "measured on a busy device; measure it again on a quiet one (--remeasure-peak)\n",
+                where, 100 * worst, r->peak.from_cache ? " (cached)" : "");
 }
 
 /* ---- the command ---- */
@@ -390,6 +439,7 @@ int cli_bench(int argc, char **argv) {
         print_header(&r);
         for (int i = 0; i < r.nmodels; i++)
             print_model(&r, &r.models[i]);
+        check_ceiling(&r);
     }
     if (!rc && r.set.json_path) rc = bench_write_json(&r, r.set.json_path);
     if (!rc && r.set.svg_path) rc = bench_write_svg(&r, r.set.svg_path);

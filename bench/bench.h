@@ -24,6 +24,7 @@ typedef struct bench_settings {
     uint64_t seed;
     int profile;
     int remeasure_peak;
+    int explicit_shuffle; /* every shuffle, split and concat as a copy launch (ablation) */
     const char *json_path, *svg_path;
 } bench_settings;
 

@@ -279,6 +279,7 @@ static void header(jw *j, const bench_report *r) {
     s_(j, "weights", s->weights);
     i_(j, "seed", (long long)s->seed);
     b_(j, "profile", s->profile);
+    b_(j, "explicit_shuffle", s->explicit_shuffle);
     end_obj(j);
     obj(j, "startup");
     d_(j, "context_ms", r->context_ms);

@@ -58,7 +58,7 @@ int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b) {
     for (int i = 0; i < nl; i++) {
         bench_row *r = &b->rows[i];
         if (scl_network_layer_info(net, i, h, w, &r->info) != SCL_OK)
-            return cli_error("layer %d: %s", i, scl_last_error(NULL));
+            return cli_error("bench: no information on layer %d", i);
         const scl_layer_info *li = &r->info;
         if (strcmp(li->op, "gap_fc") == 0 && i > 0) {
             /* the head pools whatever the layer before it produced */

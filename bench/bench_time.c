@@ -60,28 +60,45 @@ typedef struct run_bufs {
     int n, h, w;
 } run_bufs;
 
-/* One inference: a marker, the network, clFinish. *host_ms from before the marker to after the
- * finish; *dev_ms from the marker's end to the last launch's end (the marker completes once
- * everything queued before it has, so the device time starts with this inference). */
-static int run_once(scl_context *ctx, scl_network *net, const run_bufs *b, double *host_ms,
-                    double *dev_ms) {
-    cl_command_queue q = scl_context_cl_queue(ctx);
-    cl_event marker = NULL, last = NULL;
+/* One inference as a caller runs it: scl_network_enqueue then clFinish; the host clock around
+ * both. The device starts on the first launch while the host still enqueues the rest. */
+static int run_host(scl_context *ctx, scl_network *net, const run_bufs *b, double *ms) {
+    cl_event last = NULL;
     double t0 = bench_now_ms();
-    cl_int e = clEnqueueMarkerWithWaitList(q, 0, NULL, &marker);
-    if (e != CL_SUCCESS) return cli_error("clEnqueueMarkerWithWaitList: %s", scl_status_string(e));
     int rc = 0;
     if (scl_network_enqueue(net, b->in, b->out, b->n, b->h, b->w, 0, NULL, &last) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
-    if ((e = clFinish(q)) != CL_SUCCESS && !rc)
-        rc = cli_error("clFinish: %s", scl_status_string(e));
-    double t1 = bench_now_ms();
-    if (!rc) {
-        *host_ms = t1 - t0;
-        *dev_ms = bench_event_ms(marker, 0, last);
-        if (*dev_ms < 0) rc = cli_error("clGetEventProfilingInfo failed on the inference's events");
-    }
-    clReleaseEvent(marker);
+    cl_int e = clFinish(scl_context_cl_queue(ctx));
+    if (e != CL_SUCCESS && !rc) rc = cli_error("clFinish: %s", scl_status_string(e));
+    *ms = bench_now_ms() - t0;
+    if (last) clReleaseEvent(last);
+    return rc;
+}
+
+/* One inference on the device clock: END(last launch) - END(marker), where the marker is queued
+ * just before the network and held by a user event until every launch is queued. Without the
+ * hold the device would wait on the host's enqueueing between launches (that cost is in the
+ * host time), and the device time would swing with the host's load. */
+static int run_device(scl_context *ctx, scl_network *net, const run_bufs *b, double *ms) {
+    cl_command_queue q = scl_context_cl_queue(ctx);
+    cl_event gate, marker = NULL, last = NULL;
+    cl_int e;
+    gate = clCreateUserEvent(scl_context_cl_context(ctx), &e);
+    if (e != CL_SUCCESS) return cli_error("clCreateUserEvent: %s", scl_status_string(e));
+    int rc = 0;
+    e = clEnqueueMarkerWithWaitList(q, 1, &gate, &marker);
+    if (e != CL_SUCCESS) rc = cli_error("clEnqueueMarkerWithWaitList: %s", scl_status_string(e));
+    if (!rc && scl_network_enqueue(net, b->in, b->out, b->n, b->h, b->w, 0, NULL, &last) != SCL_OK)
+        rc = cli_error("%s", scl_last_error(ctx));
+    /* released whatever happened above, or the queue would never drain */
+    e = clSetUserEventStatus(gate, CL_COMPLETE);
+    if (e != CL_SUCCESS && !rc) rc = cli_error("clSetUserEventStatus: %s", scl_status_string(e));
+    e = clFinish(q);
+    if (e != CL_SUCCESS && !rc) rc = cli_error("clFinish: %s", scl_status_string(e));
+    if (!rc && (*ms = bench_event_ms(marker, 0, last)) < 0)
+        rc = cli_error("clGetEventProfilingInfo failed on the inference's events");
+    clReleaseEvent(gate);
+    if (marker) clReleaseEvent(marker);
     if (last) clReleaseEvent(last);
     return rc;
 }
@@ -135,12 +152,12 @@ int bench_run_batch(scl_context *ctx, scl_network *net, const bench_settings *se
     double th = 0, td = 0;
     /* untimed: the first run at a shape also allocates its activations */
     for (int i = 0; i < set->warmup && !rc; i++)
-        rc = run_once(ctx, net, &b, &th, &td);
+        rc = run_host(ctx, net, &b, &th) || run_device(ctx, net, &b, &td);
     int iters = set->iters;
     if (!rc && iters == 0) {
-        /* calibrate on one more untimed run, rounded to whole runs, at least 5 for a p90 */
-        rc = run_once(ctx, net, &b, &th, &td);
-        double want = set->seconds * 1e3 / (th > 1e-3 ? th : 1e-3);
+        /* calibrate on one more untimed pair; at least 5 of each for a p90 that means something */
+        rc = run_host(ctx, net, &b, &th) || run_device(ctx, net, &b, &td);
+        double want = set->seconds * 1e3 / (th + td > 1e-3 ? th + td : 1e-3);
         iters = want < 5 ? 5 : want > 100000 ? 100000 : (int)ceil(want);
     }
     if (!rc) {
@@ -149,8 +166,9 @@ int bench_run_batch(scl_context *ctx, scl_network *net, const bench_settings *se
         dev = malloc((size_t)iters * sizeof *dev);
         if (!host || !dev) rc = cli_error("out of memory");
     }
+    /* interleaved, so that both kinds of run see the same conditions */
     for (int i = 0; i < iters && !rc; i++)
-        rc = run_once(ctx, net, &b, &host[i], &dev[i]);
+        rc = run_host(ctx, net, &b, &host[i]) || run_device(ctx, net, &b, &dev[i]);
     if (!rc) {
         out->host_ms = bench_stats_of(host, iters);
         out->device_ms = bench_stats_of(dev, iters);

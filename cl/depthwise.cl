@@ -165,7 +165,7 @@ __kernel void DW_KERNEL(__global const float *in, __global const int *in_map, in
                         int OW, int C, int NC, int seg, __global const float *wts,
                         __global const float *bias) {
     const int xs = get_global_id(0) * seg, oy0 = get_global_id(1) * TH, nc = get_global_id(2);
-    // Geometry is rounded up to the work-group size on GPUs: the spare work-items leave here.
+    // Geometry is rounded up to whole work-groups: the spare work-items leave here.
     if (xs >= OW || oy0 >= OH || nc >= NC) return;
     const int n = nc / C, c = nc % C;
     __global const float *src = in + n * in_bstride + in_map[c] * in_pitch;

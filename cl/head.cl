@@ -3,10 +3,14 @@
 //
 // gap_fc does both in one launch: a work-item owns KN vectors of KV classes for NB images and
 // walks the channels, pooling each plane it needs itself and multiplying the means into its
-// classes. The weights are stored transposed (C x KP, classes padded to whole tiles) so that a
-// work-item's classes for one channel are one contiguous run: plain vector loads, and on GPUs
-// neighbouring work-items read neighbouring addresses. The pooling is repeated once per class
-// tile, which is cheap next to streaming the weights when tiles are wide.
+// classes. The weights are stored transposed, classes padded to whole tiles of KV * KN, so that
+// a work-item's classes for one channel are one contiguous run of vector loads. BLOCKED picks
+// how the runs are laid out: tile by tile (tiles x C x tile), so each work-item streams one
+// contiguous block, which CPU prefetchers follow (a row of all classes per channel puts every
+// step of a work-item on a new page); or channel by channel (C x KP), so that on GPUs
+// neighbouring work-items (neighbouring tiles) read neighbouring addresses. The pooling is
+// repeated once per class tile, which is cheap next to streaming the weights when tiles are
+// wide.
 //
 // Where that repetition costs too much (narrow tiles, GPUs), `gap` pools every plane once into a
 // dense N x C buffer first and gap_fc runs over that buffer as a tensor of 1 x 1 planes.
@@ -19,6 +23,9 @@
 #endif
 #ifndef NB
 #define NB 1 // images per work-item
+#endif
+#ifndef BLOCKED
+#define BLOCKED 1 // weight layout: 1 tiles x C x (KV * KN), 0 C x KP
 #endif
 
 #define CAT_(a, b) a##b
@@ -56,7 +63,7 @@ __kernel void gap(__global const float *in, __global const int *in_map, int in_b
 
 // Arguments: input (data, map, floats per image, floats per plane, H*W), output (data, map,
 // floats per image, floats per plane), images, channels, classes, padded classes (a multiple
-// of KV * KN), transposed weights (C x KP), bias (KP).
+// of KV * KN), transposed weights (see BLOCKED), bias (KP).
 __kernel void gap_fc(__global const float *in, __global const int *in_map, int in_bstride,
                      int in_pitch, int HW, __global float *out, __global const int *out_map,
                      int out_bstride, int out_pitch, int N, int C, int K, int KP,
@@ -71,17 +78,16 @@ __kernel void gap_fc(__global const float *in, __global const int *in_map, int i
     for (int j = 0; j < NB; j++)
 #pragma unroll
         for (int i = 0; i < KN; i++) acc[j][i] = KLOAD(bias + k0 + i * KV);
-    __global const float *img[NB];
-#pragma unroll
-    for (int j = 0; j < NB; j++) img[j] = in + min(n0 + j, N - 1) * in_bstride;
+    const int nn = min(NB, N - n0); // images of this block; the rest compute zeros, unstored
+    __global const float *img = in + n0 * in_bstride;
 
     for (int c = 0; c < C; c++) {
-        const int off = in_map[c] * in_pitch;
+        __global const float *plane = img + in_map[c] * in_pitch;
         float m[NB];
-        // images past N (the last block) pool a real image again and are never stored
 #pragma unroll
-        for (int j = 0; j < NB; j++) m[j] = plane_mean(img[j] + off, HW, inv_hw);
-        __global const float *wr = wt + c * KP + k0;
+        for (int j = 0; j < NB; j++)
+            m[j] = j < nn ? plane_mean(plane + j * in_bstride, HW, inv_hw) : 0.0f;
+        __global const float *wr = BLOCKED ? wt + k0 * C + c * (KV * KN) : wt + c * KP + k0;
 #pragma unroll
         for (int i = 0; i < KN; i++) {
             const floatk wv = KLOAD(wr + i * KV);
@@ -92,7 +98,6 @@ __kernel void gap_fc(__global const float *in, __global const int *in_map, int i
 
 #pragma unroll
     for (int j = 0; j < NB; j++) {
-        if (n0 + j >= N) break;
         __global float *dst = out + (n0 + j) * out_bstride;
 #pragma unroll
         for (int i = 0; i < KN; i++) {
@@ -100,7 +105,7 @@ __kernel void gap_fc(__global const float *in, __global const int *in_map, int i
             KSTORE(acc[j][i], v);
             for (int l = 0; l < KV; l++) {
                 const int k = k0 + i * KV + l;
-                if (k < K) dst[out_map[k] * out_pitch] = v[l];
+                if (j < nn && k < K) dst[out_map[k] * out_pitch] = v[l];
             }
         }
     }

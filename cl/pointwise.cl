@@ -13,6 +13,7 @@
 //   VEC       pixels per work-item, 1, 2, 4, 8 or 16
 //   CO_TILE   output channels per work-item (the weights are packed per tile to match)
 //   K_UNROLL  unroll factor of the input-channel loop
+//   MAC       the multiply-add, fma or mad (default: fma where the device has fast FMA)
 //   RELU      fuse max(x, 0)
 //   RESIDUAL  add the residual operand before the ReLU
 
@@ -22,6 +23,8 @@
 #ifndef CO_TILE
 #define CO_TILE 8
 #endif
+// 2, not 4: at 4 clang vectorises the map lookups and extracts the row addresses lane by lane,
+// which put a vector-to-integer move before every load and cost a third of the speed on PoCL.
 #ifndef K_UNROLL
 #define K_UNROLL 2
 #endif
@@ -41,24 +44,32 @@ typedef CAT(float, VEC) floatv;
 #endif
 
 // One fused multiply-add where the hardware has it: PoCL compiles mad() to a separate multiply
-// and add, which halves the CPU's throughput. Devices without fast FMA keep mad().
-#if defined(FP_FAST_FMAF) || defined(__AVX2__) || defined(__FMA__)
+// and add, which halved the CPU's throughput. Devices without fast FMA keep mad().
+#ifndef MAC
+#if defined(FP_FAST_FMAF) || defined(__FMA__)
 #define MAC(a, b, c) fma(a, b, c)
 #else
 #define MAC(a, b, c) mad(a, b, c)
 #endif
+#endif
+
+// acc[c] += x * wk[c] over the tile's channels
+#define MAC_ROW(acc, x, wk)                                                                        \
+    do {                                                                                           \
+        _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++)                                     \
+            acc[c_] = MAC(x, (floatv)((wk)[c_]), acc[c_]);                                         \
+    } while (0)
 
 // in/out/res: data, map (logical channel -> plane), floats per image, floats per plane.
-// w: packed per tile, [tile][k][CO_TILE], channels past the group's end zero; bias: [tile][CO_TILE].
+// w: packed [tile][k][CO_TILE] with zeros past each group's last channel; bias: [tile][CO_TILE].
 // K: input channels per group; coutg: output channels per group; tiles: tiles per group.
 __kernel void pointwise(__global const float *restrict in, __global const int *restrict in_map,
-                        int in_bstride, int in_pitch,
-                        __global float *out, __global const int *restrict out_map,
-                        int out_bstride, int out_pitch,
+                        int in_bstride, int in_pitch, __global float *out,
+                        __global const int *restrict out_map, int out_bstride, int out_pitch,
                         __global const float *res, __global const int *restrict res_map,
-                        int res_bstride, int res_pitch,
-                        __global const float *restrict w, __global const float *restrict bias,
-                        int chunks, int K, int coutg, int tiles) {
+                        int res_bstride, int res_pitch, __global const float *restrict w,
+                        __global const float *restrict bias, int chunks, int K, int coutg,
+                        int tiles) {
     const int px = get_global_id(0);
     // dim 0 may be rounded up to the work-group size
     if (px >= chunks) return;
@@ -75,21 +86,19 @@ __kernel void pointwise(__global const float *restrict in, __global const int *r
 #pragma unroll
     for (int c = 0; c < CO_TILE; c++) acc[c] = (floatv)bias[t * CO_TILE + c];
 
-    // One input row times CO_TILE weights; unrolled by hand because clang declines
-    // '#pragma unroll N' on this loop, and a remainder loop takes the last K % K_UNROLL rows.
-#define STEP(k)                                                                                    \
-    do {                                                                                           \
-        const floatv x_ = LOADV(src + imap[k] * in_pitch);                                         \
-        __global const float *wk_ = wt + (k) * CO_TILE;                                            \
-        _Pragma("unroll") for (int c = 0; c < CO_TILE; c++) acc[c] = MAC(x_, (floatv)wk_[c], acc[c]); \
-    } while (0)
+    // Unrolled by hand: clang declines '#pragma unroll N' on this loop of unknown trip count.
     int k = 0;
     for (; k + K_UNROLL <= K; k += K_UNROLL) {
 #pragma unroll
-        for (int u = 0; u < K_UNROLL; u++) STEP(k + u);
+        for (int u = 0; u < K_UNROLL; u++) {
+            const floatv x = LOADV(src + imap[k + u] * in_pitch);
+            MAC_ROW(acc, x, wt + (k + u) * CO_TILE);
+        }
     }
-    for (; k < K; k++) STEP(k);
-#undef STEP
+    for (; k < K; k++) { // the last K % K_UNROLL rows
+        const floatv x = LOADV(src + imap[k] * in_pitch);
+        MAC_ROW(acc, x, wt + k * CO_TILE);
+    }
 
 #pragma unroll
     for (int c = 0; c < CO_TILE; c++) {

@@ -20,10 +20,10 @@
 #error "VEC must be 1, 2, 4, 8 or 16"
 #endif
 
-__kernel void channel_shuffle(__global const float *restrict in, __global const int *restrict in_map,
-                      int in_bstride, int in_pitch, __global float *restrict out,
-                      __global const int *restrict out_map, int out_bstride, int out_pitch,
-                      int chunks, int A, int B) {
+__kernel void channel_shuffle(__global const float *restrict in,
+                              __global const int *restrict in_map, int in_bstride, int in_pitch,
+                              __global float *restrict out, __global const int *restrict out_map,
+                              int out_bstride, int out_pitch, int chunks, int A, int B) {
     const int px = get_global_id(0);
     if (px >= chunks) return;
     const int c = get_global_id(1), n = get_global_id(2);

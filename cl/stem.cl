@@ -138,7 +138,7 @@ __kernel void stem3x3s2(__global const float *in, __global const int *in_map, in
                         int OW, int COUT, int NG, int seg, __global const float *wts,
                         __global const float *bias) {
     const int xs = get_global_id(0) * seg, oy = get_global_id(1), ng = get_global_id(2);
-    // Geometry is rounded up to the work-group size: the spare work-items leave here.
+    // Geometry is rounded up to whole work-groups: the spare work-items leave here.
     if (xs >= OW || oy >= OH || ng >= NG) return;
     const int groups = (COUT + CO - 1) / CO, n = ng / groups, co0 = (ng % groups) * CO;
     __global const float *img = in + n * in_bstride;

@@ -125,21 +125,43 @@ int cli_infer(int argc, char **argv) {
         if (err) return 1;
     }
     if (!model) return cli_error("infer: which model? (shufflecl models lists them)");
-    if (!weights || !input || !output) return cli_error("infer: --weights, --input and --output are required");
+    if (!weights || !input || !output) {
+        /* name exactly what is missing, not the whole list */
+        const char *need[3] = {weights ? NULL : "--weights", input ? NULL : "--input",
+                               output ? NULL : "--output"};
+        char list[64] = "";
+        int missing = 0;
+        for (int k = 0; k < 3; k++)
+            if (need[k]) {
+                strcat(list, missing++ ? " and " : "");
+                strcat(list, need[k]);
+            }
+        return cli_error("infer: %s %s required (usage: shufflecl infer MODEL --weights W "
+                         "--input X.npy --output Y.npy)", list, missing > 1 ? "are" : "is");
+    }
     char msg[1024];
     int rank = 0;
     int64_t shape[8];
     float *x = NULL;
     if (scl_npy_read_f32(input, &rank, shape, &x, msg, sizeof msg) != SCL_OK) return cli_error("%s", msg);
+    /* say what the array is, not only that it is wrong */
+    char dims[160] = "";
+    for (int k = 0; k < rank; k++)
+        snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%s%lld", k ? " x " : "",
+                 (long long)shape[k]);
     if (rank != 4 || shape[1] != 3) {
         free(x);
-        return cli_error("%s: expected an N x 3 x H x W array, got rank %d%s", input, rank,
-                         rank == 4 ? " with other than 3 channels" : "");
+        return cli_error("%s: expected an N x 3 x H x W array (3 colour channels), got %s%s", input,
+                         rank ? "shape " : "a scalar", dims);
     }
-    if (shape[0] < 1 || shape[2] < 1 || shape[3] < 1 || shape[0] > 65536 || shape[2] > 16384 || shape[3] > 16384) {
+    if (shape[0] < 1 || shape[2] < 1 || shape[3] < 1) {
         free(x);
-        return cli_error("%s: shape %lldx%lldx%lldx%lld is empty or too large", input, (long long)shape[0],
-                         (long long)shape[1], (long long)shape[2], (long long)shape[3]);
+        return cli_error("%s: shape %s is empty", input, dims);
+    }
+    if (shape[0] > 65536 || shape[2] > 16384 || shape[3] > 16384) {
+        free(x);
+        return cli_error("%s: shape %s is too large (at most 65536 images of 16384 x 16384)",
+                         input, dims);
     }
     int n = (int)shape[0], h = (int)shape[2], w = (int)shape[3];
     scl_context *ctx;

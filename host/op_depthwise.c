@@ -9,6 +9,7 @@
 typedef struct dw_extra {
     scl_dw_cfg cfg;
     cl_kernel kernels[5];
+    size_t wg_max[5]; /* CL_KERNEL_WORK_GROUP_SIZE of each */
 } dw_extra;
 
 static void dw_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
@@ -17,25 +18,35 @@ static void dw_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     *ow = op->stride == 1 ? w : (w + 1) / 2;
 }
 
-static size_t round_up(size_t x, size_t m) { return m ? (x + m - 1) / m * m : x; }
+static size_t round_up(size_t x, size_t m) {
+    return m ? (x + m - 1) / m * m : x;
+}
 
 static int log2i(int v) {
     int l = 0;
-    while (v > 1) v >>= 1, l++;
+    while (v > 1)
+        v >>= 1, l++;
     return l;
 }
 
-/* Makes op->kernel the kernel of vector width vw, building it if need be. */
-static scl_status use_width(scl_op *op, int vw) {
+/* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
+ * gets the largest work-group it can run. */
+static scl_status use_width(scl_op *op, int vw, size_t *wg_max) {
     dw_extra *x = op->extra;
     cl_kernel *k = &x->kernels[log2i(vw)];
     snprintf(op->options, sizeof op->options, "-DSTRIDE=%d -DVW=%d -DTH=%d -DRELU=%d", op->stride,
              vw, x->cfg.th, (op->flags & SCL_OP_RELU) ? 1 : 0);
     if (!*k) {
-        scl_status st = scl__kernel_create(op->ctx, "depthwise.cl", op->options, op->kernel_name, k);
+        scl_status st =
+            scl__kernel_create(op->ctx, "depthwise.cl", op->options, op->kernel_name, k);
         if (st != SCL_OK) return st;
+        SCL_CL_TRY(op->ctx,
+                   clGetKernelWorkGroupInfo(*k, op->ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                            sizeof(size_t), &x->wg_max[log2i(vw)], NULL),
+                   "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
     }
     op->kernel = *k;
+    if (wg_max) *wg_max = x->wg_max[log2i(vw)];
     return SCL_OK;
 }
 
@@ -43,7 +54,8 @@ static scl_status use_width(scl_op *op, int vw) {
  * falls to the one-column path; rows too short for any take the narrowest. */
 static int row_width(const scl_dw_cfg *cfg, int stride, int w) {
     int lo = cfg->vw < 4 ? cfg->vw : 4, v = cfg->vw;
-    while (v > lo && !(stride == 1 ? v < w : 2 * v <= w)) v /= 2;
+    while (v > lo && !(stride == 1 ? v < w : 2 * v <= w))
+        v /= 2;
     return v;
 }
 
@@ -51,33 +63,35 @@ static scl_status dw_launch(scl_op *op, const scl_op_args *a, const scl_op_io *i
     const scl_dw_cfg *cfg = &((const dw_extra *)op->extra)->cfg;
     const scl_tensor *in = a->in, *out = a->out;
     int vw = cfg->seg ? cfg->vw : row_width(cfg, op->stride, in->w);
-    scl_status st = use_width(op, vw);
+    size_t wg_max;
+    scl_status st = use_width(op, vw, &wg_max);
     if (st != SCL_OK) return st;
     cl_int in_bs = (cl_int)(in->c * in->pitch), in_pitch = (cl_int)in->pitch;
     cl_int out_bs = (cl_int)(out->c * out->pitch), out_pitch = (cl_int)out->pitch;
     cl_int h = in->h, w = in->w, oh = out->h, ow = out->w, c = op->cin, nc = in->n * op->cin;
-    /* seg 0 (CPUs): one work-item per row block, which keeps the guarded border chunks at the
-     * two ends of the row instead of in every other work-item */
+    /* seg 0 (CPUs): a work-item covers whole rows, so the edge chunks sit at its two ends and
+     * every other chunk is inside */
     cl_int seg = cfg->seg ? cfg->seg : (cl_int)round_up((size_t)ow, (size_t)vw);
-    const scl_karg args[] = {SCL_KARG(in->mem),   SCL_KARG(io->in_map),  SCL_KARG(in_bs),
-                             SCL_KARG(in_pitch),  SCL_KARG(h),           SCL_KARG(w),
-                             SCL_KARG(out->mem),  SCL_KARG(io->out_map), SCL_KARG(out_bs),
-                             SCL_KARG(out_pitch), SCL_KARG(oh),          SCL_KARG(ow),
-                             SCL_KARG(c),         SCL_KARG(nc),          SCL_KARG(seg),
+    const scl_karg args[] = {SCL_KARG(in->mem),     SCL_KARG(io->in_map),  SCL_KARG(in_bs),
+                             SCL_KARG(in_pitch),    SCL_KARG(h),           SCL_KARG(w),
+                             SCL_KARG(out->mem),    SCL_KARG(io->out_map), SCL_KARG(out_bs),
+                             SCL_KARG(out_pitch),   SCL_KARG(oh),          SCL_KARG(ow),
+                             SCL_KARG(c),           SCL_KARG(nc),          SCL_KARG(seg),
                              SCL_KARG(op->weights), SCL_KARG(op->bias)};
     if ((st = scl__op_args(op, args, SCL_ARRAY_LEN(args))) != SCL_OK) return st;
     size_t segs = ((size_t)ow + (size_t)seg - 1) / (size_t)seg;
     size_t blocks = ((size_t)oh + (size_t)cfg->th - 1) / (size_t)cfg->th;
     op->dims = 3;
     op->local[0] = cfg->local[0], op->local[1] = cfg->local[1], op->local[2] = 1;
-    if (!cfg->local[0] && cfg->plane_wg && segs * blocks <= op->ctx->info.max_work_group_size) {
+    if (!cfg->local[0] && cfg->plane_wg && segs * blocks <= wg_max) {
         /* Runtimes that size groups themselves (PoCL) put a whole small layer in one group,
          * which one core then runs alone. Whole planes per group instead: about 1024 outputs
          * each, but at least four groups per compute unit. */
         size_t per = (size_t)oh * (size_t)ow, cu = op->ctx->info.compute_units;
         size_t planes = (1024 + per - 1) / per, most = (size_t)nc / (4 * (cu ? cu : 1));
         if (planes > most) planes = most ? most : 1;
-        while (planes > 1 && segs * blocks * planes > op->ctx->info.max_work_group_size) planes--;
+        while (planes > 1 && segs * blocks * planes > wg_max)
+            planes--;
         op->local[0] = segs, op->local[1] = blocks, op->local[2] = planes;
     }
     op->use_local = op->local[0] != 0;
@@ -114,17 +128,21 @@ void scl__dw_default_cfg(const scl_context *ctx, int stride, scl_dw_cfg *cfg) {
 static scl_status check_cfg(scl_context *ctx, const scl_dw_cfg *cfg, const char *fn) {
     int v = cfg->vw;
     if (v != 1 && v != 2 && v != 4 && v != 8 && v != 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: vw = %d, must be 1, 2, 4, 8 or 16", fn, v);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: vw = %d, must be 1, 2, 4, 8 or 16",
+                         fn, v);
     if (cfg->th < 1 || cfg->th > 4)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: th = %d, must be 1 to 4", fn, cfg->th);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: th = %d, must be 1 to 4", fn,
+                         cfg->th);
     if (cfg->seg < 0 || cfg->seg % v != 0)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: seg = %d, must be 0 or a positive multiple of vw = %d", fn, cfg->seg, v);
+                         "%s: seg = %d, must be 0 or a positive multiple of vw = %d", fn, cfg->seg,
+                         v);
     if ((cfg->local[0] == 0) != (cfg->local[1] == 0) ||
         cfg->local[0] * cfg->local[1] > ctx->info.max_work_group_size)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: work-group size %zux%zu: both must be 0, or both set with a product "
-                         "<= %zu", fn, cfg->local[0], cfg->local[1], ctx->info.max_work_group_size);
+                         "<= %zu",
+                         fn, cfg->local[0], cfg->local[1], ctx->info.max_work_group_size);
     return SCL_OK;
 }
 
@@ -135,9 +153,11 @@ scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stri
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
     if (channels < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: channels = %d, must be >= 1", fn, channels);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: channels = %d, must be >= 1", fn,
+                         channels);
     if (stride != 1 && stride != 2)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: stride = %d, must be 1 or 2", fn, stride);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: stride = %d, must be 1 or 2", fn,
+                         stride);
     if (flags & ~SCL_OP_RELU)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: flags = %#x, only SCL_OP_RELU is supported", fn, (unsigned)flags);
@@ -149,7 +169,8 @@ scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stri
     if (!x) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     x->cfg = *cfg;
     scl_op *op;
-    st = scl__op_new(ctx, &dw_class, fn, weights, (size_t)channels * 9, bias, (size_t)channels, &op);
+    st =
+        scl__op_new(ctx, &dw_class, fn, weights, (size_t)channels * 9, bias, (size_t)channels, &op);
     if (st != SCL_OK) {
         free(x);
         return st;
@@ -160,7 +181,7 @@ scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stri
     op->flags = flags;
     snprintf(op->kernel_name, sizeof op->kernel_name, "%s", stride == 1 ? "dw3x3s1" : "dw3x3s2");
     /* the widest kernel now, so that a build failure shows at creation; others on demand */
-    if ((st = use_width(op, cfg->vw)) != SCL_OK) {
+    if ((st = use_width(op, cfg->vw, NULL)) != SCL_OK) {
         scl__prefix_error(ctx, "%s: ", fn);
         scl_op_destroy(op);
         return st;

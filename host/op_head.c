@@ -17,7 +17,9 @@ static void head_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     *oh = 1, *ow = 1;
 }
 
-static size_t round_up(size_t x, size_t m) { return m ? (x + m - 1) / m * m : x; }
+static size_t round_up(size_t x, size_t m) {
+    return m ? (x + m - 1) / m * m : x;
+}
 
 /* Pools every plane into x->pooled, waiting on the caller's events. */
 static scl_status run_gap(scl_op *op, const scl_op_args *a, const scl_op_io *io) {
@@ -37,7 +39,7 @@ static scl_status run_gap(scl_op *op, const scl_op_args *a, const scl_op_io *io)
     cl_int hw = in->h * in->w, n = in->n, c = op->cin;
     const void *vals[] = {&in->mem, &io->in_map, &in_bs, &in_pitch, &hw, &x->pooled, &n, &c};
     const size_t sizes[] = {sizeof in->mem, sizeof io->in_map, sizeof in_bs, sizeof in_pitch,
-                            sizeof hw, sizeof x->pooled, sizeof n, sizeof c};
+                            sizeof hw,      sizeof x->pooled,  sizeof n,     sizeof c};
     for (cl_uint i = 0; i < SCL_ARRAY_LEN(vals); i++)
         SCL_CL_TRY(ctx, clSetKernelArg(x->gap, i, sizes[i], vals[i]), "clSetKernelArg(gap)");
     size_t global[2] = {(size_t)c, (size_t)n};
@@ -72,11 +74,11 @@ static scl_status head_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
     }
     cl_int out_bs = (cl_int)(out->c * out->pitch), out_pitch = (cl_int)out->pitch;
     cl_int n = in->n, c = op->cin, k = op->cout, kp = x->kp;
-    const scl_karg args[] = {SCL_KARG(src),       SCL_KARG(src_map),     SCL_KARG(in_bs),
-                             SCL_KARG(in_pitch),  SCL_KARG(hw),          SCL_KARG(out->mem),
-                             SCL_KARG(out_map),   SCL_KARG(out_bs),    SCL_KARG(out_pitch),
-                             SCL_KARG(n),         SCL_KARG(c),           SCL_KARG(k),
-                             SCL_KARG(kp),        SCL_KARG(op->weights), SCL_KARG(op->bias)};
+    const scl_karg args[] = {SCL_KARG(src),      SCL_KARG(src_map),     SCL_KARG(in_bs),
+                             SCL_KARG(in_pitch), SCL_KARG(hw),          SCL_KARG(out->mem),
+                             SCL_KARG(out_map),  SCL_KARG(out_bs),      SCL_KARG(out_pitch),
+                             SCL_KARG(n),        SCL_KARG(c),           SCL_KARG(k),
+                             SCL_KARG(kp),       SCL_KARG(op->weights), SCL_KARG(op->bias)};
     if ((st = scl__op_args(op, args, SCL_ARRAY_LEN(args))) != SCL_OK) return st;
     op->dims = 2;
     op->use_local = cfg->local[0] != 0;
@@ -100,26 +102,31 @@ static const scl_op_class head_class = {"gap_fc", head_hw, head_launch, head_des
 void scl__head_default_cfg(const scl_context *ctx, scl_head_cfg *cfg) {
     if (ctx && ctx->info.type == SCL_DEVICE_GPU) {
         /* many narrow work-items, so pool once rather than once per narrow tile */
-        *cfg = (scl_head_cfg){.fused = 0, .kv = 4, .kn = 1, .nb = 1};
+        *cfg = (scl_head_cfg){.fused = 0, .kv = 4, .kn = 1, .nb = 1, .blocked = 0};
     } else {
-        /* measured on PoCL/AVX-512 (docs/kernels_dw.md) */
-        *cfg = (scl_head_cfg){.fused = 1, .kv = 16, .kn = 4, .nb = 4};
+        /* measured on PoCL/AVX-512 (docs/kernels_dw.md): pooling once beats pooling once per
+         * 64-class tile even with the second launch, at batch 1 and 32 alike */
+        *cfg = (scl_head_cfg){.fused = 0, .kv = 16, .kn = 4, .nb = 4, .blocked = 1};
     }
 }
 
 static scl_status check_cfg(scl_context *ctx, const scl_head_cfg *cfg, const char *fn) {
     int v = cfg->kv;
     if (v != 1 && v != 2 && v != 4 && v != 8 && v != 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: kv = %d, must be 1, 2, 4, 8 or 16", fn, v);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: kv = %d, must be 1, 2, 4, 8 or 16",
+                         fn, v);
     if (cfg->kn < 1 || cfg->kn > 8)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: kn = %d, must be 1 to 8", fn, cfg->kn);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: kn = %d, must be 1 to 8", fn,
+                         cfg->kn);
     if (cfg->nb < 1 || cfg->nb > 8)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: nb = %d, must be 1 to 8", fn, cfg->nb);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: nb = %d, must be 1 to 8", fn,
+                         cfg->nb);
     if ((cfg->local[0] == 0) != (cfg->local[1] == 0) ||
         cfg->local[0] * cfg->local[1] > ctx->info.max_work_group_size)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: work-group size %zux%zu: both must be 0, or both set with a product "
-                         "<= %zu", fn, cfg->local[0], cfg->local[1], ctx->info.max_work_group_size);
+                         "<= %zu",
+                         fn, cfg->local[0], cfg->local[1], ctx->info.max_work_group_size);
     return SCL_OK;
 }
 
@@ -128,9 +135,11 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     const char *fn = "scl_op_gap_fc_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
-    if (cin < 1) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cin = %d, must be >= 1", fn, cin);
+    if (cin < 1)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cin = %d, must be >= 1", fn, cin);
     if (classes < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: classes = %d, must be >= 1", fn, classes);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: classes = %d, must be >= 1", fn,
+                         classes);
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
     scl_status st = check_cfg(ctx, cfg, fn);
@@ -139,7 +148,8 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     if ((double)kp * cin >= 2147483647.0)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: %d x %d weights are too large (over 2^31 floats)", fn, classes, cin);
-    /* transposed, C x KP, the padding classes zero (computed, never stored) */
+    /* transposed, the padding classes zero (computed, never stored); head.cl's BLOCKED says
+     * how the rows are laid out */
     float *wt = calloc((size_t)cin * kp + kp, sizeof *wt), *b = wt + (size_t)cin * kp;
     head_extra *x = calloc(1, sizeof *x);
     if (!wt || !x) {
@@ -147,7 +157,10 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
         return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     }
     for (size_t k = 0; k < (size_t)classes; k++) {
-        for (size_t c = 0; c < (size_t)cin; c++) wt[c * kp + k] = weights[k * (size_t)cin + c];
+        size_t t = k / tile, kk = k % tile;
+        for (size_t c = 0; c < (size_t)cin; c++)
+            wt[cfg->blocked ? (t * cin + c) * tile + kk : c * kp + k] =
+                weights[k * (size_t)cin + c];
         if (bias) b[k] = bias[k];
     }
     x->cfg = *cfg;
@@ -163,8 +176,9 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     op->cin = cin;
     op->cout = classes;
     op->out_h_fixed = 1;
-    char opts[96];
-    snprintf(opts, sizeof opts, "-DKV=%d -DKN=%d -DNB=%d", cfg->kv, cfg->kn, cfg->nb);
+    char opts[128];
+    snprintf(opts, sizeof opts, "-DKV=%d -DKN=%d -DNB=%d -DBLOCKED=%d", cfg->kv, cfg->kn, cfg->nb,
+             cfg->blocked ? 1 : 0);
     if ((st = scl__op_kernel(op, "head.cl", "gap_fc", opts)) == SCL_OK && !cfg->fused)
         st = scl__kernel_create(ctx, "head.cl", opts, "gap", &x->gap);
     if (st != SCL_OK) {

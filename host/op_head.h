@@ -11,6 +11,8 @@ typedef struct scl_head_cfg {
     int kv;          /* classes per vector: 1, 2, 4, 8 or 16 */
     int kn;          /* vectors of classes per work-item: 1 to 8 */
     int nb;          /* images per work-item: 1 to 8 */
+    int blocked;     /* weights tile by tile (CPUs: each work-item streams one block) rather
+                        than channel by channel (GPUs: neighbouring work-items coalesce) */
     size_t local[2]; /* FC work-group size over (image blocks, class tiles); {0, 0}: runtime's */
 } scl_head_cfg;
 

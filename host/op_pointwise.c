@@ -1,10 +1,9 @@
 /* op_pointwise.c: launcher for the grouped 1x1 conv (cl/pointwise.cl): picks the register tile
  * per device type, packs the weights per tile at create time, and sizes the NDRange. */
-#include "op.h"
 #include "op_pointwise.h"
+#include "op.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #define PW_MAX_CO_TILE 32
 
@@ -24,17 +23,18 @@ static void pw_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
 
 /* The residual may live in the output tensor (V1's relu(main + x) written over x), but then
  * each channel must read its residual from the very plane it writes, or from a plane nobody
- * writes: otherwise one work-item's store races another's load. */
+ * writes: otherwise one work-item's store races another's load. 1: a race, -1: out of memory. */
 static int residual_races(const scl_op *op, const scl_op_args *a) {
     if (a->residual->mem != a->out->mem) return 0;
     const scl_chanmap *om = a->out_map, *rm = a->residual_map;
     char *written = calloc((size_t)a->out->c, 1);
-    if (!written) return 1;
-    for (int c = 0; c < op->cout; c++) written[om ? om->planes[c] : c] = 1;
+    if (!written) return -1;
+    for (int c = 0; c < op->cout; c++)
+        written[om ? om->planes[c] : c] = 1;
     int race = 0;
     for (int c = 0; c < op->cout && !race; c++) {
         int rp = rm ? rm->planes[c] : c, wp = om ? om->planes[c] : c;
-        race = rp != wp && written[rp];
+        race = rp != wp && rp < a->out->c && written[rp];
     }
     free(written);
     return race;
@@ -42,7 +42,10 @@ static int residual_races(const scl_op *op, const scl_op_args *a) {
 
 static scl_status pw_launch(scl_op *op, const scl_op_args *a, const scl_op_io *io) {
     const pw_cfg *cfg = op->extra;
-    if ((op->flags & SCL_OP_RESIDUAL) && residual_races(op, a))
+    int race = (op->flags & SCL_OP_RESIDUAL) ? residual_races(op, a) : 0;
+    if (race < 0)
+        return scl__fail(op->ctx, SCL_ERROR_OUT_OF_MEMORY, "pointwise op: out of host memory");
+    if (race)
         return scl__fail(op->ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "pointwise op: the residual shares planes of the output tensor with "
                          "other channels (in place is allowed only plane for plane)");
@@ -51,16 +54,17 @@ static scl_status pw_launch(scl_op *op, const scl_op_args *a, const scl_op_io *i
     cl_int out_bs = (cl_int)(out->c * out->pitch), out_pitch = (cl_int)out->pitch;
     /* Without a residual the kernel never touches these: a NULL buffer is a valid argument. */
     cl_mem res_mem = res ? res->mem : NULL, res_map = res ? io->residual_map : NULL;
-    cl_int res_bs = res ? (cl_int)(res->c * res->pitch) : 0, res_pitch = res ? (cl_int)res->pitch : 0;
+    cl_int res_bs = res ? (cl_int)(res->c * res->pitch) : 0,
+           res_pitch = res ? (cl_int)res->pitch : 0;
     cl_int hw = in->h * in->w;
     cl_int chunks = (hw + cfg->vec - 1) / cfg->vec;
     cl_int kg = cfg->kg, coutg = cfg->coutg, tiles = cfg->tiles;
-    const scl_karg args[] = {SCL_KARG(in->mem),  SCL_KARG(io->in_map),  SCL_KARG(in_bs),
-                             SCL_KARG(in_pitch), SCL_KARG(out->mem),    SCL_KARG(io->out_map),
-                             SCL_KARG(out_bs),   SCL_KARG(out_pitch),   SCL_KARG(res_mem),
-                             SCL_KARG(res_map),  SCL_KARG(res_bs),      SCL_KARG(res_pitch),
-                             SCL_KARG(op->weights), SCL_KARG(op->bias), SCL_KARG(chunks),
-                             SCL_KARG(kg),       SCL_KARG(coutg),       SCL_KARG(tiles)};
+    const scl_karg args[] = {SCL_KARG(in->mem),     SCL_KARG(io->in_map), SCL_KARG(in_bs),
+                             SCL_KARG(in_pitch),    SCL_KARG(out->mem),   SCL_KARG(io->out_map),
+                             SCL_KARG(out_bs),      SCL_KARG(out_pitch),  SCL_KARG(res_mem),
+                             SCL_KARG(res_map),     SCL_KARG(res_bs),     SCL_KARG(res_pitch),
+                             SCL_KARG(op->weights), SCL_KARG(op->bias),   SCL_KARG(chunks),
+                             SCL_KARG(kg),          SCL_KARG(coutg),      SCL_KARG(tiles)};
     scl_status st = scl__op_args(op, args, SCL_ARRAY_LEN(args));
     if (st != SCL_OK) return st;
     op->dims = 3;
@@ -77,15 +81,17 @@ static scl_status pw_launch(scl_op *op, const scl_op_args *a, const scl_op_io *i
     return scl__op_run(op, a);
 }
 
-static void pw_destroy(scl_op *op) { free(op->extra); }
+static void pw_destroy(scl_op *op) {
+    free(op->extra);
+}
 
 static const scl_op_class pw_class = {"pointwise", pw_hw, pw_launch, pw_destroy};
 
 /* Weights cout x kg row-major become [group][tile][k][co_tile] and the bias [group][tile][co_tile],
  * zero past each group's last channel: one tile's weights for one k are contiguous, and the
  * kernel needs no tail case inside its k loop. */
-static scl_status pack(scl_context *ctx, const pw_cfg *c, int groups, const float *w, const float *b,
-                       float **pw, float **pb, size_t *nw, size_t *nb) {
+static scl_status pack(scl_context *ctx, const pw_cfg *c, int groups, const float *w,
+                       const float *b, float **pw, float **pb, size_t *nw, size_t *nb) {
     size_t ntiles = (size_t)groups * (size_t)c->tiles;
     *nw = ntiles * (size_t)c->kg * (size_t)c->co_tile;
     *nb = ntiles * (size_t)c->co_tile;
@@ -93,7 +99,8 @@ static scl_status pack(scl_context *ctx, const pw_cfg *c, int groups, const floa
     *pb = calloc(*nb, sizeof(float));
     if (!*pw || !*pb) {
         free(*pw), free(*pb);
-        return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "scl_op_pointwise_create: out of host memory");
+        return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY,
+                         "scl_op_pointwise_create: out of host memory");
     }
     for (int g = 0; g < groups; g++)
         for (int j = 0; j < c->tiles; j++) {
@@ -173,7 +180,8 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
             scl_op_destroy(op);
             return scl__cl_fail(ctx, e, "scl_op_pointwise_create: clGetKernelWorkGroupInfo");
         }
-        while (cfg->local0 > 1 && cfg->local0 > kmax) cfg->local0 /= 2;
+        while (cfg->local0 > 1 && cfg->local0 > kmax)
+            cfg->local0 /= 2;
     }
     *out = op;
     return SCL_OK;

@@ -22,9 +22,9 @@ static scl_status shuffle_launch(scl_op *op, const scl_op_args *a, const scl_op_
     cl_int in_bs = (cl_int)(in->c * in->pitch), in_pitch = (cl_int)in->pitch;
     cl_int out_bs = (cl_int)(out->c * out->pitch), out_pitch = (cl_int)out->pitch;
     cl_int chunks = (in->h * in->w + cfg->vec - 1) / cfg->vec, A = cfg->a, B = cfg->b;
-    const scl_karg args[] = {SCL_KARG(in->mem),  SCL_KARG(io->in_map),  SCL_KARG(in_bs),
-                             SCL_KARG(in_pitch), SCL_KARG(out->mem),    SCL_KARG(io->out_map),
-                             SCL_KARG(out_bs),   SCL_KARG(out_pitch),   SCL_KARG(chunks),
+    const scl_karg args[] = {SCL_KARG(in->mem),  SCL_KARG(io->in_map), SCL_KARG(in_bs),
+                             SCL_KARG(in_pitch), SCL_KARG(out->mem),   SCL_KARG(io->out_map),
+                             SCL_KARG(out_bs),   SCL_KARG(out_pitch),  SCL_KARG(chunks),
                              SCL_KARG(A),        SCL_KARG(B)};
     scl_status st = scl__op_args(op, args, SCL_ARRAY_LEN(args));
     if (st != SCL_OK) return st;
@@ -39,17 +39,21 @@ static scl_status shuffle_launch(scl_op *op, const scl_op_args *a, const scl_op_
     return scl__op_run(op, a);
 }
 
-static void shuffle_destroy(scl_op *op) { free(op->extra); }
+static void shuffle_destroy(scl_op *op) {
+    free(op->extra);
+}
 
 static const scl_op_class shuffle_class = {"shuffle", shuffle_hw, shuffle_launch, shuffle_destroy};
 
-scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int inverse, scl_op **out) {
+scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int inverse,
+                                 scl_op **out) {
     static const char fn[] = "scl_op_shuffle_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
     if (channels < 1 || groups < 1 || channels % groups)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: groups = %d must be >= 1 and divide channels = %d", fn, groups, channels);
+                         "%s: groups = %d must be >= 1 and divide channels = %d", fn, groups,
+                         channels);
     shuffle_cfg *cfg = calloc(1, sizeof *cfg);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     int n = channels / groups, cpu = ctx->info.type == SCL_DEVICE_CPU;
@@ -82,7 +86,8 @@ scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int
             scl_op_destroy(op);
             return scl__cl_fail(ctx, e, "scl_op_shuffle_create: clGetKernelWorkGroupInfo");
         }
-        while (cfg->local0 > 1 && cfg->local0 > kmax) cfg->local0 /= 2;
+        while (cfg->local0 > 1 && cfg->local0 > kmax)
+            cfg->local0 /= 2;
     }
     *out = op;
     return SCL_OK;

@@ -10,6 +10,7 @@
 typedef struct stem_extra {
     scl_stem_cfg cfg;
     cl_kernel kernels[5];
+    size_t wg_max[5]; /* CL_KERNEL_WORK_GROUP_SIZE of each */
 } stem_extra;
 
 static void stem_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
@@ -18,24 +19,33 @@ static void stem_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     *ow = (w + 1) / 2;
 }
 
-static size_t round_up(size_t x, size_t m) { return m ? (x + m - 1) / m * m : x; }
+static size_t round_up(size_t x, size_t m) {
+    return m ? (x + m - 1) / m * m : x;
+}
 
 static int log2i(int v) {
     int l = 0;
-    while (v > 1) v >>= 1, l++;
+    while (v > 1)
+        v >>= 1, l++;
     return l;
 }
 
-/* Makes op->kernel the kernel of vector width vw, building it if need be. */
-static scl_status use_width(scl_op *op, int vw) {
+/* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
+ * gets the largest work-group it can run. */
+static scl_status use_width(scl_op *op, int vw, size_t *wg_max) {
     stem_extra *x = op->extra;
     cl_kernel *k = &x->kernels[log2i(vw)];
     snprintf(op->options, sizeof op->options, "-DVW=%d -DCO=%d", vw, x->cfg.co);
     if (!*k) {
         scl_status st = scl__kernel_create(op->ctx, "stem.cl", op->options, op->kernel_name, k);
         if (st != SCL_OK) return st;
+        SCL_CL_TRY(op->ctx,
+                   clGetKernelWorkGroupInfo(*k, op->ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                            sizeof(size_t), &x->wg_max[log2i(vw)], NULL),
+                   "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
     }
     op->kernel = *k;
+    if (wg_max) *wg_max = x->wg_max[log2i(vw)];
     return SCL_OK;
 }
 
@@ -45,8 +55,10 @@ static scl_status stem_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
     /* whole rows: the widest vector whose edge chunks fit the row (stem.cl) */
     int vw = cfg->vw, lo = cfg->vw < 4 ? cfg->vw : 4;
     if (!cfg->seg)
-        while (vw > lo && 2 * vw > in->w) vw /= 2;
-    scl_status st = use_width(op, vw);
+        while (vw > lo && 2 * vw > in->w)
+            vw /= 2;
+    size_t wg_max;
+    scl_status st = use_width(op, vw, &wg_max);
     if (st != SCL_OK) return st;
     cl_int in_bs = (cl_int)(in->c * in->pitch), in_pitch = (cl_int)in->pitch;
     cl_int out_bs = (cl_int)(out->c * out->pitch), out_pitch = (cl_int)out->pitch;
@@ -54,24 +66,25 @@ static scl_status stem_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
     size_t groups = (size_t)in->n * (size_t)((cout + cfg->co - 1) / cfg->co);
     cl_int ng = (cl_int)groups;
     cl_int seg = cfg->seg ? cfg->seg : (cl_int)round_up((size_t)ow, (size_t)vw);
-    const scl_karg args[] = {SCL_KARG(in->mem),   SCL_KARG(io->in_map),  SCL_KARG(in_bs),
-                             SCL_KARG(in_pitch),  SCL_KARG(h),           SCL_KARG(w),
-                             SCL_KARG(out->mem),  SCL_KARG(io->out_map), SCL_KARG(out_bs),
-                             SCL_KARG(out_pitch), SCL_KARG(oh),          SCL_KARG(ow),
-                             SCL_KARG(cout),      SCL_KARG(ng),          SCL_KARG(seg),
+    const scl_karg args[] = {SCL_KARG(in->mem),     SCL_KARG(io->in_map),  SCL_KARG(in_bs),
+                             SCL_KARG(in_pitch),    SCL_KARG(h),           SCL_KARG(w),
+                             SCL_KARG(out->mem),    SCL_KARG(io->out_map), SCL_KARG(out_bs),
+                             SCL_KARG(out_pitch),   SCL_KARG(oh),          SCL_KARG(ow),
+                             SCL_KARG(cout),        SCL_KARG(ng),          SCL_KARG(seg),
                              SCL_KARG(op->weights), SCL_KARG(op->bias)};
     if ((st = scl__op_args(op, args, SCL_ARRAY_LEN(args))) != SCL_OK) return st;
     size_t segs = ((size_t)ow + (size_t)seg - 1) / (size_t)seg;
     op->dims = 3;
     op->local[0] = cfg->local[0], op->local[1] = cfg->local[1], op->local[2] = 1;
-    if (!cfg->local[0] && cfg->row_wg && segs <= op->ctx->info.max_work_group_size) {
+    if (!cfg->local[0] && cfg->row_wg && segs <= wg_max) {
         /* Runtimes that size groups themselves (PoCL) may run a small launch as one group on
          * one core. Whole rows per group instead: about 1024 outputs each, but at least four
          * groups per compute unit. */
         size_t cu = op->ctx->info.compute_units, rows = (1024 + (size_t)ow - 1) / (size_t)ow;
         size_t most = (size_t)oh * groups / (4 * (cu ? cu : 1));
         if (rows > most) rows = most ? most : 1;
-        while (rows > 1 && segs * rows > op->ctx->info.max_work_group_size) rows--;
+        while (rows > 1 && segs * rows > wg_max)
+            rows--;
         op->local[0] = segs, op->local[1] = rows;
     }
     op->use_local = op->local[0] != 0;
@@ -106,17 +119,21 @@ void scl__stem_default_cfg(const scl_context *ctx, scl_stem_cfg *cfg) {
 static scl_status check_cfg(scl_context *ctx, const scl_stem_cfg *cfg, const char *fn) {
     int v = cfg->vw;
     if (v != 1 && v != 2 && v != 4 && v != 8 && v != 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: vw = %d, must be 1, 2, 4, 8 or 16", fn, v);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: vw = %d, must be 1, 2, 4, 8 or 16",
+                         fn, v);
     if (cfg->co < 1 || cfg->co > 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: co = %d, must be 1 to 16", fn, cfg->co);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: co = %d, must be 1 to 16", fn,
+                         cfg->co);
     if (cfg->seg < 0 || cfg->seg % v != 0)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: seg = %d, must be 0 or a positive multiple of vw = %d", fn, cfg->seg, v);
+                         "%s: seg = %d, must be 0 or a positive multiple of vw = %d", fn, cfg->seg,
+                         v);
     if ((cfg->local[0] == 0) != (cfg->local[1] == 0) ||
         cfg->local[0] * cfg->local[1] > ctx->info.max_work_group_size)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: work-group size %zux%zu: both must be 0, or both set with a product "
-                         "<= %zu", fn, cfg->local[0], cfg->local[1], ctx->info.max_work_group_size);
+                         "<= %zu",
+                         fn, cfg->local[0], cfg->local[1], ctx->info.max_work_group_size);
     return SCL_OK;
 }
 
@@ -125,7 +142,8 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
     const char *fn = "scl_op_stem_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
-    if (cout < 1) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cout = %d, must be >= 1", fn, cout);
+    if (cout < 1)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cout = %d, must be >= 1", fn, cout);
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
     scl_status st = check_cfg(ctx, cfg, fn);
@@ -156,7 +174,7 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
     op->flags = SCL_OP_RELU;
     snprintf(op->kernel_name, sizeof op->kernel_name, "stem3x3s2");
     /* the widest kernel now, so that a build failure shows at creation; others on demand */
-    if ((st = use_width(op, cfg->vw)) != SCL_OK) {
+    if ((st = use_width(op, cfg->vw, NULL)) != SCL_OK) {
         scl__prefix_error(ctx, "%s: ", fn);
         scl_op_destroy(op);
         return st;

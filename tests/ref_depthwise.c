@@ -3,8 +3,8 @@
 
 #include <stddef.h>
 
-void ref_depthwise3x3(const double *in, int n, int c, int h, int w, int stride, const double *weights,
-                      const double *bias, int relu, double *out) {
+void ref_depthwise3x3(const double *in, int n, int c, int h, int w, int stride,
+                      const double *weights, const double *bias, int relu, double *out) {
     int oh = (h + stride - 1) / stride, ow = (w + stride - 1) / stride;
     for (int b = 0; b < n; b++)
         for (int ch = 0; ch < c; ch++) {
@@ -17,7 +17,8 @@ void ref_depthwise3x3(const double *in, int n, int c, int h, int w, int stride, 
                     for (int ky = 0; ky < 3; ky++)
                         for (int kx = 0; kx < 3; kx++) {
                             int y = stride * oy - 1 + ky, x = stride * ox - 1 + kx;
-                            if (y >= 0 && y < h && x >= 0 && x < w) acc += k[ky * 3 + kx] * src[y * w + x];
+                            if (y >= 0 && y < h && x >= 0 && x < w)
+                                acc += k[ky * 3 + kx] * src[y * w + x];
                         }
                     dst[oy * ow + ox] = relu && acc < 0 ? 0.0 : acc;
                 }

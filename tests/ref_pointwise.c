@@ -30,6 +30,7 @@ void ref_shuffle(const double *in, int n, int c, int hw, int groups, int inverse
             for (int q = 0; q < cols; q++) {
                 const double *src = in + ((size_t)b * c + (size_t)r * cols + q) * hw;
                 double *dst = out + ((size_t)b * c + (size_t)q * rows + r) * hw;
-                for (int p = 0; p < hw; p++) dst[p] = src[p];
+                for (int p = 0; p < hw; p++)
+                    dst[p] = src[p];
             }
 }

@@ -18,7 +18,8 @@ void ref_stem3x3s2(const double *in, int n, int h, int w, int cout, const double
                         for (int ky = 0; ky < 3; ky++)
                             for (int kx = 0; kx < 3; kx++) {
                                 int y = 2 * oy - 1 + ky, x = 2 * ox - 1 + kx;
-                                if (y >= 0 && y < h && x >= 0 && x < w) acc += k[ky * 3 + kx] * src[y * w + x];
+                                if (y >= 0 && y < h && x >= 0 && x < w)
+                                    acc += k[ky * 3 + kx] * src[y * w + x];
                             }
                     }
                     dst[oy * ow + ox] = acc > 0 ? acc : 0.0;

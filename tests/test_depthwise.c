@@ -11,19 +11,35 @@
 #include <string.h>
 
 typedef enum map_kind {
-    MAP_NONE, MAP_OFFSET, MAP_EVEN, MAP_ODD, MAP_SHUFFLE, MAP_UNSHUFFLE, MAP_COMPOSED, MAP_TABLE
+    MAP_NONE,
+    MAP_OFFSET,
+    MAP_EVEN,
+    MAP_ODD,
+    MAP_SHUFFLE,
+    MAP_UNSHUFFLE,
+    MAP_COMPOSED,
+    MAP_TABLE
 } map_kind;
-static const char *const map_names[] = {"none", "offset", "even", "odd", "shuffle", "unshuffle",
-                                        "composed", "table"};
+static const char *const map_names[] = {"none",    "offset",    "even",     "odd",
+                                        "shuffle", "unshuffle", "composed", "table"};
 
 /* CFG_DEFAULT is whatever the device type gets; the others force a kernel shape. */
-typedef enum cfg_kind { CFG_DEFAULT, CFG_GPU, CFG_GPU2, CFG_PIXEL, CFG_WIDE, CFG_SEG } cfg_kind;
+typedef enum cfg_kind {
+    CFG_DEFAULT,
+    CFG_CPU,
+    CFG_GPU,
+    CFG_GPU2,
+    CFG_PIXEL,
+    CFG_WIDE,
+    CFG_SEG
+} cfg_kind;
 static const scl_dw_cfg cfgs[] = {
-    [CFG_GPU] = {.vw = 4, .th = 1, .seg = 4, .local = {8, 4}},   /* geometry rounded up */
+    [CFG_CPU] = {.vw = 16, .th = 4, .seg = 0, .plane_wg = 1},  /* the CPU default, anywhere */
+    [CFG_GPU] = {.vw = 4, .th = 1, .seg = 4, .local = {8, 4}}, /* geometry rounded up */
     [CFG_GPU2] = {.vw = 2, .th = 3, .seg = 2, .local = {4, 2}},
     [CFG_PIXEL] = {.vw = 1, .th = 1, .seg = 1, .local = {0, 0}}, /* one output per work-item */
     [CFG_WIDE] = {.vw = 16, .th = 4, .seg = 0, .local = {0, 0}},
-    [CFG_SEG] = {.vw = 4, .th = 2, .seg = 8, .local = {0, 0}},   /* two chunks per segment */
+    [CFG_SEG] = {.vw = 4, .th = 2, .seg = 8, .local = {0, 0}}, /* two chunks per segment */
 };
 
 typedef struct dw_case {
@@ -55,6 +71,10 @@ static const dw_case cases[] = {
     {1, 3, 66, 67, 2, 1, 1, MAP_NONE, MAP_NONE, CFG_WIDE}, /* vector path inside a stride-2 row */
     {3, 58, 28, 28, 2, 1, 1, MAP_ODD, MAP_SHUFFLE, CFG_GPU2},
     {1, 116, 14, 14, 1, 1, 1, MAP_EVEN, MAP_UNSHUFFLE, CFG_DEFAULT},
+    {3, 24, 13, 13, 2, 1, 1, MAP_SHUFFLE, MAP_NONE, CFG_CPU},
+    {1, 58, 28, 28, 1, 0, 1, MAP_NONE, MAP_TABLE, CFG_CPU},
+    {3, 10, 7, 7, 1, 1, 0, MAP_COMPOSED, MAP_ODD, CFG_CPU},
+    {1, 6, 33, 17, 1, 0, 1, MAP_NONE, MAP_NONE, CFG_CPU}, /* 17 wide: both edges, one vector */
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -67,10 +87,21 @@ static int quick(void) {
 static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, int *planes) {
     scl_chanmap *m = NULL, *a = NULL, *b = NULL;
     switch (k) {
-    case MAP_NONE: *planes = c; return NULL;
-    case MAP_OFFSET: TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 5, 1, &m)); *planes = c + 7; break;
-    case MAP_EVEN: TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 0, 2, &m)); *planes = 2 * c; break;
-    case MAP_ODD: TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 1, 2, &m)); *planes = 2 * c + 1; break;
+    case MAP_NONE:
+        *planes = c;
+        return NULL;
+    case MAP_OFFSET:
+        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 5, 1, &m));
+        *planes = c + 7;
+        break;
+    case MAP_EVEN:
+        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 0, 2, &m));
+        *planes = 2 * c;
+        break;
+    case MAP_ODD:
+        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 1, 2, &m));
+        *planes = 2 * c + 1;
+        break;
     case MAP_SHUFFLE:
     case MAP_UNSHUFFLE: {
         int g = c % 3 == 0 ? 3 : c % 2 == 0 ? 2 : 1;
@@ -88,7 +119,8 @@ static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, int *planes) {
         break;
     case MAP_TABLE: { /* reversed, with a gap after every third plane */
         int *t = malloc((size_t)c * sizeof *t);
-        for (int i = 0; i < c; i++) t[i] = (c - 1 - i) + (c - 1 - i) / 3;
+        for (int i = 0; i < c; i++)
+            t[i] = (c - 1 - i) + (c - 1 - i) / 3;
         TU_OK(ctx, scl_chanmap_create_table(ctx, c, t, &m));
         free(t);
         *planes = (c - 1) + (c - 1) / 3 + 1;
@@ -103,7 +135,8 @@ static void check_untouched(const char *what, const float *phys, int n, int c, i
                             const scl_chanmap *m, int planes) {
     for (int p = 0; p < planes; p++) {
         int mapped = 0;
-        for (int ch = 0; ch < c && !mapped; ch++) mapped = (m ? scl_chanmap_plane(m, ch) : ch) == p;
+        for (int ch = 0; ch < c && !mapped; ch++)
+            mapped = (m ? scl_chanmap_plane(m, ch) : ch) == p;
         if (mapped) continue;
         for (int b = 0; b < n; b++)
             for (int i = 0; i < hw; i++)
@@ -115,8 +148,11 @@ static void check_untouched(const char *what, const float *phys, int n, int c, i
 static scl_op *make_op(scl_context *ctx, const dw_case *dc, const float *wt, const float *bias) {
     scl_op *op = NULL;
     int flags = dc->relu ? SCL_OP_RELU : 0;
-    if (dc->cfg == CFG_DEFAULT) TU_OK(ctx, scl_op_depthwise_create(ctx, dc->c, dc->stride, flags, wt, bias, &op));
-    else TU_OK(ctx, scl__op_depthwise_create_cfg(ctx, dc->c, dc->stride, flags, wt, bias, &cfgs[dc->cfg], &op));
+    if (dc->cfg == CFG_DEFAULT)
+        TU_OK(ctx, scl_op_depthwise_create(ctx, dc->c, dc->stride, flags, wt, bias, &op));
+    else
+        TU_OK(ctx, scl__op_depthwise_create_cfg(ctx, dc->c, dc->stride, flags, wt, bias,
+                                                &cfgs[dc->cfg], &op));
     return op;
 }
 
@@ -185,7 +221,8 @@ START_TEST(test_depthwise_reuse) {
         const int sizes[][2] = {{28, 28}, {7, 7}, {3, 40}, {28, 28}};
         for (int k = 0; k < 4; k++) {
             if (quick() && sizes[k][0] * sizes[k][1] > 400) continue;
-            dw_case dc = {2, 16, sizes[k][0], sizes[k][1], s, 1, 1, MAP_NONE, MAP_NONE, CFG_DEFAULT};
+            dw_case dc = {2, 16, sizes[k][0], sizes[k][1], s,
+                          1, 1,  MAP_NONE,    MAP_NONE,    CFG_DEFAULT};
             check_op(ctx, op, &dc, wt, bias, seed + (uint64_t)k, "reuse");
         }
         scl_op_destroy(op);
@@ -207,23 +244,31 @@ START_TEST(test_depthwise_bad_args) {
     scl_context *ctx = tu_context();
     float wt[8 * 9] = {0}, bias[8] = {0};
     scl_op *op = (scl_op *)1;
-    expect_fail(ctx, scl_op_depthwise_create(ctx, 8, 3, 0, wt, bias, &op), SCL_ERROR_INVALID_ARGUMENT, "stride = 3");
+    expect_fail(ctx, scl_op_depthwise_create(ctx, 8, 3, 0, wt, bias, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "stride = 3");
     ck_assert_ptr_null(op);
     op = (scl_op *)1;
-    expect_fail(ctx, scl_op_depthwise_create(ctx, 0, 1, 0, wt, bias, &op), SCL_ERROR_INVALID_ARGUMENT, "channels = 0");
+    expect_fail(ctx, scl_op_depthwise_create(ctx, 0, 1, 0, wt, bias, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "channels = 0");
     ck_assert_ptr_null(op);
-    expect_fail(ctx, scl_op_depthwise_create(ctx, 8, 1, 0, NULL, bias, &op), SCL_ERROR_INVALID_ARGUMENT, "weights");
+    expect_fail(ctx, scl_op_depthwise_create(ctx, 8, 1, 0, NULL, bias, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "weights");
     expect_fail(ctx, scl_op_depthwise_create(ctx, 8, 1, SCL_OP_RESIDUAL, wt, bias, &op),
                 SCL_ERROR_INVALID_ARGUMENT, "flags");
-    expect_fail(ctx, scl_op_depthwise_create(ctx, 8, 1, 0, wt, bias, NULL), SCL_ERROR_INVALID_ARGUMENT, "NULL");
+    expect_fail(ctx, scl_op_depthwise_create(ctx, 8, 1, 0, wt, bias, NULL),
+                SCL_ERROR_INVALID_ARGUMENT, "NULL");
     scl_dw_cfg bad = {.vw = 3, .th = 1};
-    expect_fail(ctx, scl__op_depthwise_create_cfg(ctx, 8, 1, 0, wt, bias, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "vw = 3");
+    expect_fail(ctx, scl__op_depthwise_create_cfg(ctx, 8, 1, 0, wt, bias, &bad, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "vw = 3");
     bad = (scl_dw_cfg){.vw = 4, .th = 5};
-    expect_fail(ctx, scl__op_depthwise_create_cfg(ctx, 8, 1, 0, wt, bias, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "th = 5");
+    expect_fail(ctx, scl__op_depthwise_create_cfg(ctx, 8, 1, 0, wt, bias, &bad, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "th = 5");
     bad = (scl_dw_cfg){.vw = 4, .th = 1, .seg = 6};
-    expect_fail(ctx, scl__op_depthwise_create_cfg(ctx, 8, 1, 0, wt, bias, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "seg = 6");
+    expect_fail(ctx, scl__op_depthwise_create_cfg(ctx, 8, 1, 0, wt, bias, &bad, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "seg = 6");
     bad = (scl_dw_cfg){.vw = 4, .th = 1, .local = {8, 0}};
-    expect_fail(ctx, scl__op_depthwise_create_cfg(ctx, 8, 1, 0, wt, bias, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "work-group");
+    expect_fail(ctx, scl__op_depthwise_create_cfg(ctx, 8, 1, 0, wt, bias, &bad, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "work-group");
     ck_assert_ptr_null(op);
 
     TU_OK(ctx, scl_op_depthwise_create(ctx, 8, 2, 0, wt, NULL, &op));
@@ -242,7 +287,8 @@ START_TEST(test_depthwise_bad_args) {
     /* nothing above launched: the output is still all NaN */
     TU_OK(ctx, scl_context_finish(ctx));
     float *y = tu_download(out);
-    for (int i = 0; i < 8 * 49; i++) ck_assert_msg(isnan(y[i]), "element %d written by a refused launch", i);
+    for (int i = 0; i < 8 * 49; i++)
+        ck_assert_msg(isnan(y[i]), "element %d written by a refused launch", i);
     free(y);
     scl_chanmap_destroy(far);
     scl_op_destroy(op);

@@ -26,9 +26,8 @@ typedef enum map_kind {
     MAP_KINDS
 } map_kind;
 
-static const char *const map_names[MAP_KINDS] = {"none",      "offset",    "even",
-                                                 "odd",       "shuffle",   "unshuffle",
-                                                 "composed",  "table"};
+static const char *const map_names[MAP_KINDS] = {"none",    "offset",    "even",     "odd",
+                                                 "shuffle", "unshuffle", "composed", "table"};
 
 static int quick(void) {
     const char *q = getenv("SCL_TEST_QUICK");
@@ -46,7 +45,9 @@ static int shuffle_groups(int c) {
 static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, uint64_t seed, int *planes) {
     scl_chanmap *m = NULL, *a = NULL, *b = NULL;
     switch (k) {
-    case MAP_NONE: *planes = c; return NULL;
+    case MAP_NONE:
+        *planes = c;
+        return NULL;
     case MAP_OFFSET:
         TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 5, 1, &m));
         *planes = c + 7;
@@ -76,7 +77,8 @@ static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, uint64_t seed,
         /* a shuffled deck of c + 4 planes, dealt to c channels: 4 planes stay unmapped */
         int np = c + 4, *deck = malloc((size_t)np * sizeof(int));
         ck_assert_ptr_nonnull(deck);
-        for (int i = 0; i < np; i++) deck[i] = i;
+        for (int i = 0; i < np; i++)
+            deck[i] = i;
         for (int i = np - 1; i > 0; i--) {
             seed = seed * 6364136223846793005ull + 1442695040888963407ull;
             int r = (int)((seed >> 33) % (uint64_t)(i + 1)), tmp = deck[i];
@@ -87,7 +89,8 @@ static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, uint64_t seed,
         *planes = np;
         break;
     }
-    default: ck_abort_msg("bad map kind %d", (int)k);
+    default:
+        ck_abort_msg("bad map kind %d", (int)k);
     }
     return m;
 }
@@ -114,7 +117,8 @@ static float *collect(const scl_tensor *t, int c, const scl_chanmap *m, const ch
     tu_gather(phys, n, c, (int)hw, m, planes, y);
     char *mapped = calloc((size_t)planes, 1);
     ck_assert_ptr_nonnull(mapped);
-    for (int ch = 0; ch < c; ch++) mapped[m ? scl_chanmap_plane(m, ch) : ch] = 1;
+    for (int ch = 0; ch < c; ch++)
+        mapped[m ? scl_chanmap_plane(m, ch) : ch] = 1;
     for (int b = 0; b < n; b++)
         for (int p = 0; p < planes; p++)
             for (size_t i = 0; i < hw && !mapped[p]; i++)
@@ -135,6 +139,7 @@ typedef struct pw_case {
 
 #define R SCL_OP_RELU
 #define S SCL_OP_RESIDUAL
+/* clang-format off */
 static const pw_case cases[] = {
     /* n  cin cout  g    h    w  flags  input          output         residual */
     {1, 3, 3, 1, 1, 1, 0, MAP_NONE, MAP_NONE, MAP_NONE},
@@ -166,6 +171,7 @@ static const pw_case cases[] = {
     {1, 68, 272, 4, 28, 28, S, MAP_OFFSET, MAP_NONE, MAP_NONE},
     {2, 12, 36, 12, 3, 3, R | S, MAP_EVEN, MAP_COMPOSED, MAP_EVEN}, /* groups = cin, 3 per group */
 };
+/* clang-format on */
 #undef R
 #undef S
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
@@ -176,7 +182,9 @@ typedef struct tile {
     int vec, co_tile;
 } tile;
 static const tile tiles[][3] = {
-    {{1, 4}, {4, 8}, {16, 12}}, {{1, 8}, {4, 3}, {8, 5}},   {{1, 3}, {4, 6}, {16, 16}},
+    {{1, 4}, {4, 8}, {16, 12}},
+    {{1, 8}, {4, 3}, {8, 5}},
+    {{1, 3}, {4, 6}, {16, 16}},
     {{1, 5}, {4, 1}, {2, 7}},
 };
 
@@ -194,34 +202,38 @@ START_TEST(test_pointwise_cases) {
     size_t nw = (size_t)pc->cout * kg;
     float *x = tu_random(nin, &seed), *w = tu_random(nw, &seed), *b = tu_random(pc->cout, &seed);
     /* scaled so outputs stay O(1) whatever the fan-in, with ReLU cutting about half */
-    for (size_t i = 0; i < nw; i++) w[i] /= sqrtf((float)kg);
+    for (size_t i = 0; i < nw; i++)
+        w[i] /= sqrtf((float)kg);
     float *r = has_res ? tu_random(nout, &seed) : NULL;
 
     int in_planes, out_planes, res_planes = 0;
     scl_chanmap *in_map = make_map(ctx, pc->in_map, pc->cin, seed + 1, &in_planes);
     scl_chanmap *out_map = make_map(ctx, pc->out_map, pc->cout, seed + 2, &out_planes);
-    scl_chanmap *res_map = has_res ? make_map(ctx, pc->res_map, pc->cout, seed + 3, &res_planes) : NULL;
+    scl_chanmap *res_map =
+        has_res ? make_map(ctx, pc->res_map, pc->cout, seed + 3, &res_planes) : NULL;
     scl_tensor *in = place(ctx, x, pc->n, pc->cin, pc->h, pc->w, in_map, in_planes);
-    scl_tensor *res = has_res ? place(ctx, r, pc->n, pc->cout, pc->h, pc->w, res_map, res_planes) : NULL;
+    scl_tensor *res =
+        has_res ? place(ctx, r, pc->n, pc->cout, pc->h, pc->w, res_map, res_planes) : NULL;
     scl_tensor *out = tu_tensor(ctx, pc->n, out_planes, pc->h, pc->w, NULL);
 
     double *xd = tu_to_double(x, nin), *wd = tu_to_double(w, nw), *bd = tu_to_double(b, pc->cout);
     double *rd = has_res ? tu_to_double(r, nout) : NULL, *ref = malloc(nout * sizeof(double));
     ck_assert_ptr_nonnull(ref);
-    ref_pointwise(xd, pc->n, pc->cin, pc->cout, pc->groups, hw, wd, bd, rd,
-                  pc->flags & SCL_OP_RELU, ref);
+    ref_pointwise(xd, pc->n, pc->cin, pc->cout, pc->groups, hw, wd, bd, rd, pc->flags & SCL_OP_RELU,
+                  ref);
 
     const tile *tl = tiles[_i % (int)(sizeof tiles / sizeof tiles[0])];
     for (int conf = 0; conf < 4; conf++) {
         scl_op *op = NULL;
         char what[192];
         if (conf == 0) {
-            TU_OK(ctx, scl_op_pointwise_create(ctx, pc->cin, pc->cout, pc->groups, pc->flags, w, b, &op));
+            TU_OK(ctx, scl_op_pointwise_create(ctx, pc->cin, pc->cout, pc->groups, pc->flags, w, b,
+                                               &op));
             snprintf(what, sizeof what, "case %d default tile", _i);
         } else {
             const tile *t = &tl[conf - 1];
-            TU_OK(ctx, scl__op_pointwise_create_cfg(ctx, pc->cin, pc->cout, pc->groups, pc->flags, w,
-                                                    b, t->vec, t->co_tile, &op));
+            TU_OK(ctx, scl__op_pointwise_create_cfg(ctx, pc->cin, pc->cout, pc->groups, pc->flags,
+                                                    w, b, t->vec, t->co_tile, &op));
             snprintf(what, sizeof what, "case %d vec %d co_tile %d", _i, t->vec, t->co_tile);
         }
         size_t len = strlen(what);
@@ -230,8 +242,12 @@ START_TEST(test_pointwise_cases) {
                  map_names[pc->in_map], map_names[pc->out_map],
                  has_res ? map_names[pc->res_map] : "-");
         TU_OK(ctx, scl_tensor_fill(out, NAN));
-        scl_op_args a = {.in = in, .in_map = in_map, .residual = res, .residual_map = res_map,
-                         .out = out, .out_map = out_map};
+        scl_op_args a = {.in = in,
+                         .in_map = in_map,
+                         .residual = res,
+                         .residual_map = res_map,
+                         .out = out,
+                         .out_map = out_map};
         TU_OK(ctx, scl_op_enqueue(op, &a));
         ck_assert_str_eq(scl_op_kernel_name(op), "pointwise");
         float *y = collect(out, pc->cout, out_map, what);
@@ -261,11 +277,13 @@ START_TEST(test_pointwise_inplace_residual) {
     scl_tensor *in = tu_tensor(ctx, n, cin, h, wd, x);
     scl_tensor *acc = place(ctx, r, n, cout, h, wd, slot, cout + 6);
     scl_op *op;
-    TU_OK(ctx, scl_op_pointwise_create(ctx, cin, cout, g, SCL_OP_RELU | SCL_OP_RESIDUAL, w, b, &op));
+    TU_OK(ctx,
+          scl_op_pointwise_create(ctx, cin, cout, g, SCL_OP_RELU | SCL_OP_RESIDUAL, w, b, &op));
     scl_op_args a = {.in = in, .residual = acc, .residual_map = slot, .out = acc, .out_map = slot};
     TU_OK(ctx, scl_op_enqueue(op, &a));
     double *xd = tu_to_double(x, nin), *wdd = tu_to_double(w, (size_t)cout * cin / g);
-    double *bd = tu_to_double(b, cout), *rd = tu_to_double(r, nout), *ref = malloc(nout * sizeof(double));
+    double *bd = tu_to_double(b, cout), *rd = tu_to_double(r, nout),
+           *ref = malloc(nout * sizeof(double));
     ref_pointwise(xd, n, cin, cout, g, hw, wdd, bd, rd, 1, ref);
     float *y = collect(acc, cout, slot, "in-place residual");
     tu_check_close("in-place residual", y, ref, nout, REL_TOL, ABS_TOL);
@@ -285,11 +303,11 @@ typedef struct shuffle_case {
 } shuffle_case;
 
 static const shuffle_case shuffle_cases[] = {
-    {1, 8, 2, 0, 7, 5, MAP_NONE, MAP_NONE},       {2, 8, 2, 1, 7, 5, MAP_NONE, MAP_NONE},
-    {1, 12, 3, 0, 3, 3, MAP_NONE, MAP_NONE},      {3, 12, 3, 1, 13, 13, MAP_NONE, MAP_NONE},
-    {2, 24, 4, 0, 1, 1, MAP_NONE, MAP_NONE},      {1, 24, 4, 1, 9, 11, MAP_NONE, MAP_NONE},
-    {1, 48, 8, 0, 15, 17, MAP_NONE, MAP_NONE},    {2, 48, 8, 1, 5, 3, MAP_NONE, MAP_NONE},
-    {1, 116, 2, 0, 28, 28, MAP_OFFSET, MAP_ODD},  {2, 240, 3, 1, 7, 7, MAP_TABLE, MAP_EVEN},
+    {1, 8, 2, 0, 7, 5, MAP_NONE, MAP_NONE},         {2, 8, 2, 1, 7, 5, MAP_NONE, MAP_NONE},
+    {1, 12, 3, 0, 3, 3, MAP_NONE, MAP_NONE},        {3, 12, 3, 1, 13, 13, MAP_NONE, MAP_NONE},
+    {2, 24, 4, 0, 1, 1, MAP_NONE, MAP_NONE},        {1, 24, 4, 1, 9, 11, MAP_NONE, MAP_NONE},
+    {1, 48, 8, 0, 15, 17, MAP_NONE, MAP_NONE},      {2, 48, 8, 1, 5, 3, MAP_NONE, MAP_NONE},
+    {1, 116, 2, 0, 28, 28, MAP_OFFSET, MAP_ODD},    {2, 240, 3, 1, 7, 7, MAP_TABLE, MAP_EVEN},
     {1, 30, 3, 0, 11, 13, MAP_COMPOSED, MAP_TABLE}, {3, 10, 10, 1, 3, 5, MAP_ODD, MAP_OFFSET},
 };
 #define NSHUFFLE ((int)(sizeof shuffle_cases / sizeof shuffle_cases[0]))
@@ -319,7 +337,8 @@ START_TEST(test_shuffle_op) {
     ref_shuffle(xd, sc->n, sc->c, hw, sc->groups, sc->inverse, ref);
     /* a copy: exact */
     for (size_t i = 0; i < count; i++)
-        ck_assert_msg((double)y[i] == ref[i], "%s: element %zu is %g, want %g", what, i, y[i], ref[i]);
+        ck_assert_msg((double)y[i] == ref[i], "%s: element %zu is %g, want %g", what, i, y[i],
+                      ref[i]);
     /* and the map of the same name describes the same permutation */
     scl_chanmap *sm;
     TU_OK(ctx, scl_chanmap_create_shuffle(ctx, sc->c, sc->groups, sc->inverse, &sm));
@@ -348,7 +367,8 @@ START_TEST(test_zero_copy_equivalence) {
     scl_context *ctx = tu_context();
     uint64_t seed = 11000 + (uint64_t)_i;
     const int n = 2, cin = 24, cout = 12, groups = 2, h = 9, wd = 7, hw = h * wd;
-    size_t nin = (size_t)n * cin * hw, nout = (size_t)n * cout * hw, nw = (size_t)cout * cin / groups;
+    size_t nin = (size_t)n * cin * hw, nout = (size_t)n * cout * hw,
+           nw = (size_t)cout * cin / groups;
     float *x = tu_random(nin, &seed), *w = tu_random(nw, &seed), *b = tu_random(cout, &seed);
     int in_planes, out_planes;
     scl_chanmap *m_in = make_map(ctx, k, cin, seed + 1, &in_planes);
@@ -370,7 +390,8 @@ START_TEST(test_zero_copy_equivalence) {
     const scl_chanmap *gather_map = m_in;
     scl_chanmap *slice = NULL;
     if (k == MAP_SHUFFLE || k == MAP_UNSHUFFLE) {
-        TU_OK(ctx, scl_op_shuffle_create(ctx, cin, shuffle_groups(cin), k == MAP_UNSHUFFLE, &gather_in));
+        TU_OK(ctx,
+              scl_op_shuffle_create(ctx, cin, shuffle_groups(cin), k == MAP_UNSHUFFLE, &gather_in));
         gather_map = NULL;
     } else if (k == MAP_COMPOSED) {
         /* slice out the slot, then a real shuffle */
@@ -425,21 +446,23 @@ END_TEST
 /* ---- argument checks -------------------------------------------------------------------- */
 
 /* Asserts the status and that the message names the problem. */
-#define EXPECT_FAIL(ctx, call, status, needle)                                                    \
-    do {                                                                                          \
-        scl_status st_ = (call);                                                                  \
-        ck_assert_msg(st_ == (status), "%s returned %s, want %s", #call, scl_status_string(st_),  \
-                      scl_status_string(status));                                                 \
-        ck_assert_msg(strstr(scl_last_error(ctx), (needle)) != NULL,                              \
-                      "%s: message \"%s\" does not mention \"%s\"", #call, scl_last_error(ctx),   \
-                      (needle));                                                                  \
+#define EXPECT_FAIL(ctx, call, status, needle)                                                     \
+    do {                                                                                           \
+        scl_status st_ = (call);                                                                   \
+        ck_assert_msg(st_ == (status), "%s returned %s, want %s", #call, scl_status_string(st_),   \
+                      scl_status_string(status));                                                  \
+        ck_assert_msg(strstr(scl_last_error(ctx), (needle)) != NULL,                               \
+                      "%s: message \"%s\" does not mention \"%s\"", #call, scl_last_error(ctx),    \
+                      (needle));                                                                   \
     } while (0)
 
 START_TEST(test_pointwise_bad_args) {
     scl_context *ctx = tu_context();
     float w[64], bias[8];
-    for (int i = 0; i < 64; i++) w[i] = 0.01f * (float)(i + 1);
-    for (int i = 0; i < 8; i++) bias[i] = 1.0f;
+    for (int i = 0; i < 64; i++)
+        w[i] = 0.01f * (float)(i + 1);
+    for (int i = 0; i < 8; i++)
+        bias[i] = 1.0f;
     scl_op *op = (scl_op *)1;
     EXPECT_FAIL(ctx, scl_op_pointwise_create(ctx, 6, 8, 4, 0, w, bias, &op),
                 SCL_ERROR_INVALID_ARGUMENT, "groups = 4");
@@ -469,7 +492,8 @@ START_TEST(test_pointwise_bad_args) {
     /* launch-time checks: nothing below may reach the device */
     TU_OK(ctx, scl_op_pointwise_create(ctx, 8, 8, 1, SCL_OP_RESIDUAL, w, bias, &op));
     scl_tensor *in = tu_tensor(ctx, 1, 8, 4, 4, NULL), *out = tu_tensor(ctx, 1, 8, 4, 4, NULL);
-    scl_tensor *res_hw = tu_tensor(ctx, 1, 8, 4, 5, NULL), *res_c = tu_tensor(ctx, 1, 6, 4, 4, NULL);
+    scl_tensor *res_hw = tu_tensor(ctx, 1, 8, 4, 5, NULL),
+               *res_c = tu_tensor(ctx, 1, 6, 4, 4, NULL);
     scl_tensor *big = tu_tensor(ctx, 1, 12, 4, 4, NULL), *res = tu_tensor(ctx, 1, 8, 4, 4, NULL);
     TU_OK(ctx, scl_tensor_fill(out, NAN));
     TU_OK(ctx, scl_tensor_fill(big, NAN));
@@ -484,22 +508,24 @@ START_TEST(test_pointwise_bad_args) {
     scl_chanmap *hi, *lo;
     TU_OK(ctx, scl_chanmap_create_strided(ctx, 8, 4, 1, &hi));
     TU_OK(ctx, scl_chanmap_create_strided(ctx, 8, 0, 1, &lo));
-    scl_op_args ip = {.in = big, .in_map = lo, .residual = res, .out = big, .out_map = hi,
-                      .event = &ev};
+    scl_op_args ip = {
+        .in = big, .in_map = lo, .residual = res, .out = big, .out_map = hi, .event = &ev};
     EXPECT_FAIL(ctx, scl_op_enqueue(op, &ip), SCL_ERROR_INVALID_ARGUMENT, "share planes");
     /* a residual read from planes other channels write */
     scl_chanmap *rot;
     int rot_planes[8] = {5, 6, 7, 8, 9, 10, 11, 4};
     TU_OK(ctx, scl_chanmap_create_table(ctx, 8, rot_planes, &rot));
-    scl_op_args rr = {.in = in, .residual = big, .residual_map = rot, .out = big, .out_map = hi,
-                      .event = &ev};
+    scl_op_args rr = {
+        .in = in, .residual = big, .residual_map = rot, .out = big, .out_map = hi, .event = &ev};
     EXPECT_FAIL(ctx, scl_op_enqueue(op, &rr), SCL_ERROR_INVALID_ARGUMENT, "residual shares planes");
     ck_assert(ev == (cl_event)1 || ev == NULL); /* no event was made */
     /* and the outputs were never written */
     TU_OK(ctx, scl_context_finish(ctx));
     float *y = tu_download(out), *z = tu_download(big);
-    for (int i = 0; i < 8 * 16; i++) ck_assert(isnan(y[i]));
-    for (int i = 0; i < 12 * 16; i++) ck_assert(isnan(z[i]));
+    for (int i = 0; i < 8 * 16; i++)
+        ck_assert(isnan(y[i]));
+    for (int i = 0; i < 12 * 16; i++)
+        ck_assert(isnan(z[i]));
     free(y), free(z);
     scl_op_destroy(op);
 

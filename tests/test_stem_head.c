@@ -12,8 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum map_kind { MAP_NONE, MAP_OFFSET, MAP_EVEN, MAP_ODD, MAP_SHUFFLE, MAP_COMPOSED, MAP_TABLE } map_kind;
-static const char *const map_names[] = {"none", "offset", "even", "odd", "shuffle", "composed", "table"};
+typedef enum map_kind {
+    MAP_NONE,
+    MAP_OFFSET,
+    MAP_EVEN,
+    MAP_ODD,
+    MAP_SHUFFLE,
+    MAP_COMPOSED,
+    MAP_TABLE
+} map_kind;
+static const char *const map_names[] = {"none",    "offset",   "even", "odd",
+                                        "shuffle", "composed", "table"};
 
 static int quick(void) {
     const char *q = getenv("SCL_TEST_QUICK");
@@ -24,10 +33,21 @@ static int quick(void) {
 static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, int *planes) {
     scl_chanmap *m = NULL, *a = NULL, *b = NULL;
     switch (k) {
-    case MAP_NONE: *planes = c; return NULL;
-    case MAP_OFFSET: TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 5, 1, &m)); *planes = c + 7; break;
-    case MAP_EVEN: TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 0, 2, &m)); *planes = 2 * c; break;
-    case MAP_ODD: TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 1, 2, &m)); *planes = 2 * c + 1; break;
+    case MAP_NONE:
+        *planes = c;
+        return NULL;
+    case MAP_OFFSET:
+        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 5, 1, &m));
+        *planes = c + 7;
+        break;
+    case MAP_EVEN:
+        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 0, 2, &m));
+        *planes = 2 * c;
+        break;
+    case MAP_ODD:
+        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 1, 2, &m));
+        *planes = 2 * c + 1;
+        break;
     case MAP_SHUFFLE:
         TU_OK(ctx, scl_chanmap_create_shuffle(ctx, c, c % 3 == 0 ? 3 : c % 2 == 0 ? 2 : 1, 0, &m));
         *planes = c;
@@ -42,7 +62,8 @@ static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, int *planes) {
         break;
     case MAP_TABLE: { /* reversed, with a gap after every third plane */
         int *t = malloc((size_t)c * sizeof *t);
-        for (int i = 0; i < c; i++) t[i] = (c - 1 - i) + (c - 1 - i) / 3;
+        for (int i = 0; i < c; i++)
+            t[i] = (c - 1 - i) + (c - 1 - i) / 3;
         TU_OK(ctx, scl_chanmap_create_table(ctx, c, t, &m));
         free(t);
         *planes = (c - 1) + (c - 1) / 3 + 1;
@@ -57,7 +78,8 @@ static void check_untouched(const char *what, const float *phys, int n, int c, i
                             const scl_chanmap *m, int planes) {
     for (int p = 0; p < planes; p++) {
         int mapped = 0;
-        for (int ch = 0; ch < c && !mapped; ch++) mapped = (m ? scl_chanmap_plane(m, ch) : ch) == p;
+        for (int ch = 0; ch < c && !mapped; ch++)
+            mapped = (m ? scl_chanmap_plane(m, ch) : ch) == p;
         if (mapped) continue;
         for (int b = 0; b < n; b++)
             for (int i = 0; i < hw; i++)
@@ -69,7 +91,8 @@ static void check_untouched(const char *what, const float *phys, int n, int c, i
 /* Runs op from a logical input (n x c x h x w) to a logical output (n x co x oh x ow) through
  * the maps, poisoning the output first; returns the logical output (malloc'd). */
 static float *run_op(scl_context *ctx, scl_op *op, const float *x, int n, int c, int h, int w,
-                     map_kind in_kind, int co, int oh, int ow, map_kind out_kind, const char *what) {
+                     map_kind in_kind, int co, int oh, int ow, map_kind out_kind,
+                     const char *what) {
     int in_planes, out_planes, hw = h * w, ohw = oh * ow;
     scl_chanmap *in_map = make_map(ctx, in_kind, c, &in_planes);
     scl_chanmap *out_map = make_map(ctx, out_kind, co, &out_planes);
@@ -91,7 +114,13 @@ static float *run_op(scl_context *ctx, scl_op *op, const float *x, int n, int c,
 
 /* ---- stem ---------------------------------------------------------------------------------- */
 
-typedef enum stem_cfg_kind { STEM_DEFAULT, STEM_GPU, STEM_GPU2, STEM_PIXEL, STEM_CO5 } stem_cfg_kind;
+typedef enum stem_cfg_kind {
+    STEM_DEFAULT,
+    STEM_GPU,
+    STEM_GPU2,
+    STEM_PIXEL,
+    STEM_CO5
+} stem_cfg_kind;
 static const scl_stem_cfg stem_cfgs[] = {
     [STEM_GPU] = {.vw = 4, .co = 4, .seg = 4, .local = {8, 4}}, /* geometry rounded up */
     [STEM_GPU2] = {.vw = 8, .co = 16, .seg = 16},
@@ -130,15 +159,19 @@ START_TEST(test_stem) {
     float *bias = sc->bias ? tu_random((size_t)sc->cout, &seed) : NULL;
     float *x = tu_random(nin, &seed);
     scl_op *op = NULL;
-    if (sc->cfg == STEM_DEFAULT) TU_OK(ctx, scl_op_stem_create(ctx, sc->cout, wt, bias, &op));
-    else TU_OK(ctx, scl__op_stem_create_cfg(ctx, sc->cout, wt, bias, &stem_cfgs[sc->cfg], &op));
+    if (sc->cfg == STEM_DEFAULT)
+        TU_OK(ctx, scl_op_stem_create(ctx, sc->cout, wt, bias, &op));
+    else
+        TU_OK(ctx, scl__op_stem_create_cfg(ctx, sc->cout, wt, bias, &stem_cfgs[sc->cfg], &op));
     char what[200];
     snprintf(what, sizeof what, "stem case %d: %dx3x%dx%d -> %d, bias %d, maps %s/%s, cfg %d", _i,
              sc->n, sc->h, sc->w, sc->cout, sc->bias, map_names[sc->in_map], map_names[sc->out_map],
              sc->cfg);
-    float *y = run_op(ctx, op, x, sc->n, 3, sc->h, sc->w, sc->in_map, sc->cout, oh, ow, sc->out_map, what);
+    float *y =
+        run_op(ctx, op, x, sc->n, 3, sc->h, sc->w, sc->in_map, sc->cout, oh, ow, sc->out_map, what);
     double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)sc->cout * 27);
-    double *bd = bias ? tu_to_double(bias, (size_t)sc->cout) : NULL, *ref = malloc(nout * sizeof *ref);
+    double *bd = bias ? tu_to_double(bias, (size_t)sc->cout) : NULL,
+           *ref = malloc(nout * sizeof *ref);
     ref_stem3x3s2(xd, sc->n, sc->h, sc->w, sc->cout, wd, bd, ref);
     tu_check_close(what, y, ref, nout, 1e-5, 2e-5);
     free(wt), free(bias), free(x), free(y), free(xd), free(wd), free(bd), free(ref);
@@ -149,12 +182,20 @@ END_TEST
 
 /* ---- head ---------------------------------------------------------------------------------- */
 
-typedef enum head_cfg_kind { HEAD_DEFAULT, HEAD_TWO_PHASE, HEAD_WIDE, HEAD_NARROW, HEAD_TWO_LOCAL } head_cfg_kind;
+typedef enum head_cfg_kind {
+    HEAD_DEFAULT,
+    HEAD_TWO_PHASE,
+    HEAD_WIDE,
+    HEAD_NARROW,
+    HEAD_TWO_LOCAL,
+    HEAD_FUSED
+} head_cfg_kind;
 static const scl_head_cfg head_cfgs[] = {
-    [HEAD_TWO_PHASE] = {.fused = 0, .kv = 4, .kn = 1, .nb = 1}, /* the GPU style */
-    [HEAD_WIDE] = {.fused = 1, .kv = 16, .kn = 8, .nb = 8},
+    [HEAD_TWO_PHASE] = {.fused = 0, .kv = 4, .kn = 1, .nb = 1, .blocked = 0}, /* the GPU style */
+    [HEAD_WIDE] = {.fused = 1, .kv = 16, .kn = 8, .nb = 8, .blocked = 1},
     [HEAD_NARROW] = {.fused = 1, .kv = 2, .kn = 3, .nb = 3, .local = {1, 4}}, /* 6-class tiles */
-    [HEAD_TWO_LOCAL] = {.fused = 0, .kv = 8, .kn = 2, .nb = 2, .local = {2, 8}},
+    [HEAD_TWO_LOCAL] = {.fused = 0, .kv = 8, .kn = 2, .nb = 2, .blocked = 1, .local = {2, 8}},
+    [HEAD_FUSED] = {.fused = 1, .kv = 16, .kn = 4, .nb = 4, .blocked = 1},
 };
 
 typedef struct head_case {
@@ -175,6 +216,8 @@ static const head_case head_cases[] = {
     {3, 1024, 7, 7, 1000, 1, MAP_NONE, MAP_NONE, HEAD_TWO_LOCAL},
     {3, 480, 1, 1, 1000, 1, MAP_EVEN, MAP_TABLE, HEAD_NARROW},
     {1, 1024, 7, 7, 10, 0, MAP_NONE, MAP_SHUFFLE, HEAD_TWO_PHASE},
+    {1, 1024, 7, 7, 1000, 1, MAP_SHUFFLE, MAP_NONE, HEAD_FUSED},
+    {3, 192, 2, 3, 1000, 0, MAP_NONE, MAP_ODD, HEAD_FUSED},
 };
 #define NHEAD ((int)(sizeof head_cases / sizeof head_cases[0]))
 
@@ -188,8 +231,11 @@ START_TEST(test_head) {
     float *bias = hc->bias ? tu_random((size_t)hc->classes, &seed) : NULL;
     float *x = tu_random(nin, &seed);
     scl_op *op = NULL;
-    if (hc->cfg == HEAD_DEFAULT) TU_OK(ctx, scl_op_gap_fc_create(ctx, hc->c, hc->classes, wt, bias, &op));
-    else TU_OK(ctx, scl__op_gap_fc_create_cfg(ctx, hc->c, hc->classes, wt, bias, &head_cfgs[hc->cfg], &op));
+    if (hc->cfg == HEAD_DEFAULT)
+        TU_OK(ctx, scl_op_gap_fc_create(ctx, hc->c, hc->classes, wt, bias, &op));
+    else
+        TU_OK(ctx, scl__op_gap_fc_create_cfg(ctx, hc->c, hc->classes, wt, bias, &head_cfgs[hc->cfg],
+                                             &op));
     int oh = -1, ow = -1;
     scl_op_output_hw(op, hc->h, hc->w, &oh, &ow);
     ck_assert_int_eq(oh, 1);
@@ -201,7 +247,8 @@ START_TEST(test_head) {
     float *y = run_op(ctx, op, x, hc->n, hc->c, hc->h, hc->w, hc->in_map, hc->classes, 1, 1,
                       hc->out_map, what);
     double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)hc->classes * hc->c);
-    double *bd = bias ? tu_to_double(bias, (size_t)hc->classes) : NULL, *ref = malloc(nout * sizeof *ref);
+    double *bd = bias ? tu_to_double(bias, (size_t)hc->classes) : NULL,
+           *ref = malloc(nout * sizeof *ref);
     ref_gap_fc(xd, hc->n, hc->c, hc->h, hc->w, hc->classes, wd, bd, ref);
     tu_check_close(what, y, ref, nout, 1e-5, 5e-5);
     free(wt), free(bias), free(x), free(y), free(xd), free(wd), free(bd), free(ref);
@@ -259,7 +306,8 @@ static void expect_all_nan(scl_context *ctx, const scl_tensor *t) {
     int n, c, h, w;
     scl_tensor_shape(t, &n, &c, &h, &w);
     float *y = tu_download(t);
-    for (int i = 0; i < n * c * h * w; i++) ck_assert_msg(isnan(y[i]), "element %d written by a refused launch", i);
+    for (int i = 0; i < n * c * h * w; i++)
+        ck_assert_msg(isnan(y[i]), "element %d written by a refused launch", i);
     free(y);
 }
 
@@ -267,14 +315,19 @@ START_TEST(test_stem_bad_args) {
     scl_context *ctx = tu_context();
     float wt[8 * 27] = {0};
     scl_op *op = (scl_op *)1;
-    expect_fail(ctx, scl_op_stem_create(ctx, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "cout = 0");
+    expect_fail(ctx, scl_op_stem_create(ctx, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
+                "cout = 0");
     ck_assert_ptr_null(op);
-    expect_fail(ctx, scl_op_stem_create(ctx, 8, NULL, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "weights");
-    expect_fail(ctx, scl_op_stem_create(ctx, 8, wt, NULL, NULL), SCL_ERROR_INVALID_ARGUMENT, "NULL");
+    expect_fail(ctx, scl_op_stem_create(ctx, 8, NULL, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
+                "weights");
+    expect_fail(ctx, scl_op_stem_create(ctx, 8, wt, NULL, NULL), SCL_ERROR_INVALID_ARGUMENT,
+                "NULL");
     scl_stem_cfg bad = {.vw = 4, .co = 17};
-    expect_fail(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "co = 17");
+    expect_fail(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "co = 17");
     bad = (scl_stem_cfg){.vw = 5, .co = 4};
-    expect_fail(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "vw = 5");
+    expect_fail(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "vw = 5");
     ck_assert_ptr_null(op);
 
     TU_OK(ctx, scl_op_stem_create(ctx, 8, wt, NULL, &op));
@@ -294,7 +347,8 @@ START_TEST(test_stem_bad_args) {
     expect_all_nan(ctx, out);
     scl_chanmap_destroy(far);
     scl_op_destroy(op);
-    scl_tensor_destroy(in), scl_tensor_destroy(in4), scl_tensor_destroy(out), scl_tensor_destroy(full);
+    scl_tensor_destroy(in), scl_tensor_destroy(in4), scl_tensor_destroy(out),
+        scl_tensor_destroy(full);
     scl_context_destroy(ctx);
 }
 END_TEST
@@ -303,21 +357,28 @@ START_TEST(test_head_bad_args) {
     scl_context *ctx = tu_context();
     float wt[10 * 16] = {0};
     scl_op *op = (scl_op *)1;
-    expect_fail(ctx, scl_op_gap_fc_create(ctx, 0, 10, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "cin = 0");
+    expect_fail(ctx, scl_op_gap_fc_create(ctx, 0, 10, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
+                "cin = 0");
     ck_assert_ptr_null(op);
-    expect_fail(ctx, scl_op_gap_fc_create(ctx, 16, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "classes = 0");
-    expect_fail(ctx, scl_op_gap_fc_create(ctx, 16, 10, NULL, NULL, &op), SCL_ERROR_INVALID_ARGUMENT, "weights");
+    expect_fail(ctx, scl_op_gap_fc_create(ctx, 16, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
+                "classes = 0");
+    expect_fail(ctx, scl_op_gap_fc_create(ctx, 16, 10, NULL, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
+                "weights");
     scl_head_cfg bad = {.fused = 1, .kv = 3, .kn = 1, .nb = 1};
-    expect_fail(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "kv = 3");
+    expect_fail(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "kv = 3");
     bad = (scl_head_cfg){.fused = 1, .kv = 4, .kn = 1, .nb = 9};
-    expect_fail(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op), SCL_ERROR_INVALID_ARGUMENT, "nb = 9");
+    expect_fail(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op),
+                SCL_ERROR_INVALID_ARGUMENT, "nb = 9");
     ck_assert_ptr_null(op);
 
     for (int fused = 0; fused <= 1; fused++) {
         scl_head_cfg cfg = {.fused = fused, .kv = 4, .kn = 2, .nb = 2};
         TU_OK(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &cfg, &op));
-        scl_tensor *in = tu_tensor(ctx, 2, 16, 7, 7, NULL), *out = tu_tensor(ctx, 2, 10, 1, 1, NULL);
-        scl_tensor *spatial = tu_tensor(ctx, 2, 10, 7, 7, NULL), *few = tu_tensor(ctx, 2, 9, 1, 1, NULL);
+        scl_tensor *in = tu_tensor(ctx, 2, 16, 7, 7, NULL),
+                   *out = tu_tensor(ctx, 2, 10, 1, 1, NULL);
+        scl_tensor *spatial = tu_tensor(ctx, 2, 10, 7, 7, NULL),
+                   *few = tu_tensor(ctx, 2, 9, 1, 1, NULL);
         scl_tensor *batch1 = tu_tensor(ctx, 1, 10, 1, 1, NULL);
         TU_OK(ctx, scl_tensor_fill(in, 1.0f));
         TU_OK(ctx, scl_tensor_fill(out, NAN));

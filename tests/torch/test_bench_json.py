@@ -57,7 +57,7 @@ SCHEMA = {
              "copy_gbps": NUM, "cached": BOOL, "cache_file": Opt(STR)},
     "settings": {"model": STR, "batches": [INT], "iters": Opt(INT), "seconds": Opt(NUM),
                  "warmup": INT, "height": INT, "width": INT, "weights": Opt(STR), "seed": INT,
-                 "profile": BOOL},
+                 "profile": BOOL, "explicit_shuffle": BOOL},
     "startup": {"context_ms": NUM, "driver_cache": STR},
     "results": [{
         "model": STR, "params": INT, "macs_per_image": INT, "launches": INT,
@@ -185,6 +185,31 @@ def check_batch(b, r, peak, info):
     check(f"{tag} kind MACs add up", sum(k["macs"] for k in kinds.values()) == macs)
 
 
+def check_explicit(tool, tmp, d, info):
+    """The ablation: the same network with its shuffles, splits and concats as copy launches."""
+    path = os.path.join(tmp, "explicit.json")
+    p = run([tool, "bench", MODEL, "--explicit-shuffle", "--batch", "1", "--iters", "1", "--warmup", "0",
+             "--profile", "--json", path, "--height", str(SIZE), "--width", str(SIZE)])
+    if not check("bench --explicit-shuffle runs", p.returncode == 0, p.stderr):
+        return
+    with open(path) as f:
+        e = json.load(f)
+    errors = validate(e, SCHEMA)
+    check("explicit: schema", not errors, "\n  ".join(errors[:20]))
+    if errors:
+        return
+    r, base = e["results"][0], d["results"][0]
+    b, b0 = r["batches"][0], base["batches"][0]
+    check("explicit: setting recorded", e["settings"]["explicit_shuffle"] is True
+          and d["settings"]["explicit_shuffle"] is False)
+    copies = b["totals_by_kind"].get("shuffle", {}).get("launches", 0)
+    check("explicit: copy launches added", copies > 0 and r["launches"] == base["launches"] + copies,
+          f"{r['launches']} launches, {copies} copies, {base['launches']} without")
+    check("explicit: same MACs", r["macs_per_image"] == info["macs"])
+    check("explicit: moves more bytes", b["memory"]["bytes_moved_per_image"] > b0["memory"]["bytes_moved_per_image"],
+          f"{b['memory']['bytes_moved_per_image']} vs {b0['memory']['bytes_moved_per_image']}")
+
+
 def main():
     tool = os.environ.get("SCL_TOOL")
     if not tool:
@@ -236,6 +261,8 @@ def main():
         check_batch(b, r, d["peak"], info)
     acts = [b["memory"]["activation_bytes"] for b in r["batches"]]
     check("activations grow with the batch", acts == sorted(acts), str(acts))
+
+    check_explicit(tool, tmp, d, info)
 
     root = ET.parse(spath).getroot()
     check("SVG root is <svg>", root.tag == "{http://www.w3.org/2000/svg}svg", root.tag)
