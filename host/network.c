@@ -221,6 +221,19 @@ static int layer_keys(const scl_layer *l, char keys[6][128]) {
     return n;
 }
 
+/* BN's step counter ("<bn>.num_batches_tracked") is training state inference never reads: it is
+ * accepted, but only for a BN layer the model has. */
+static int is_bn_counter(const scl_model *m, const char *prefix, const char *name, size_t len) {
+    static const char tail[] = ".num_batches_tracked";
+    size_t tl = sizeof tail - 1, pl = strlen(prefix);
+    if (len <= tl + pl || strcmp(name + len - tl, tail) != 0 || strncmp(name, prefix, pl) != 0) return 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const char *bn = m->layers[i].bn_key;
+        if (bn[0] && strlen(bn) == len - tl - pl && strncmp(bn, name + pl, len - tl - pl) == 0) return 1;
+    }
+    return 0;
+}
+
 /* Names every missing and every unexpected tensor at once, so one run tells all. */
 static scl_status check_key_sets(scl_network *net, wsource *src) {
     scl_model *m = net->model;
@@ -249,8 +262,7 @@ static scl_status check_key_sets(scl_network *net, wsource *src) {
     for (int j = 0; j < nfile; j++) {
         const char *name = scl_safetensors_at(src->st, j)->name;
         size_t len = strlen(name);
-        /* BN's step counter is training state that inference never reads */
-        if (used[j] || (len >= 19 && strcmp(name + len - 19, "num_batches_tracked") == 0)) continue;
+        if (used[j] || is_bn_counter(m, src->prefix, name, len)) continue;
         if (nunexpected++ < 12) {
             strncat(unexpected, nunexpected > 1 ? ", " : "", sizeof unexpected - strlen(unexpected) - 1);
             strncat(unexpected, name, sizeof unexpected - strlen(unexpected) - 1);
@@ -297,10 +309,12 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
         if (st == SCL_OK)
             for (int c = 0; c < l->cout && st == SCL_OK; c++) {
                 double var = bn[3 * l->cout + c];
-                if (var < 0)
+                if (var < 0) {
                     st = scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s.running_var' has a negative "
                                    "variance (%g) at channel %d", src->st ? scl_safetensors_path(src->st) : "random",
                                    l->bn_key, var, c);
+                    break;
+                }
                 /* fold y = (conv - mean) / sqrt(var + eps) * gamma + beta into the conv */
                 double scale = bn[c] / sqrt(var + 1e-5);
                 for (size_t k = 0; k < per; k++) w[c * per + k] = (float)(w[c * per + k] * scale);
@@ -328,16 +342,26 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
     return st;
 }
 
+/* Loads every layer into a new set of ops; the network keeps its previous weights unless all of
+ * the new ones loaded. */
 static scl_status load_all(scl_network *net, wsource *src) {
-    release_ops(net);
-    for (int i = 0; i < net->model->nlayers; i++) {
-        scl_status st = load_layer(net, src, i);
-        if (st != SCL_OK) {
-            release_ops(net);
-            return st;
-        }
+    int nl = net->model->nlayers;
+    scl_op **old = net->ops;
+    size_t old_bytes = net->weight_bytes;
+    net->ops = calloc((size_t)nl, sizeof *net->ops);
+    if (!net->ops) {
+        net->ops = old;
+        return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a network");
     }
-    return SCL_OK;
+    net->weight_bytes = 0;
+    scl_status st = SCL_OK;
+    for (int i = 0; i < nl && st == SCL_OK; i++) st = load_layer(net, src, i);
+    scl_op **drop = st == SCL_OK ? old : net->ops;
+    if (st != SCL_OK) net->ops = old, net->weight_bytes = old_bytes;
+    if (st == SCL_OK && net->ctx->queue) clFinish(net->ctx->queue); /* old ops may be in flight */
+    for (int i = 0; i < nl; i++) scl_op_destroy(drop[i]);
+    free(drop);
+    return st;
 }
 
 scl_status scl_network_load_weights(scl_network *net, const char *path) {

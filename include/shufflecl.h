@@ -273,7 +273,8 @@ SCL_API void scl_network_destroy(scl_network *net);
  * with or without DataParallel's "module." prefix). F32, F16 and BF16 are accepted. Refused
  * with SCL_ERROR_WEIGHTS and a message naming the file and the tensor: missing or unexpected
  * tensors (all listed), wrong shapes (expected vs found), other dtypes, and NaN or infinity
- * anywhere (never silently loaded). BatchNorm (eps 1e-5) is folded into the conv before it. */
+ * anywhere (never silently loaded). BatchNorm (eps 1e-5) is folded into the conv before it.
+ * On any failure the network keeps the weights it had before. */
 SCL_API scl_status scl_network_load_weights(scl_network *net, const char *path);
 /* Deterministic random weights (for benchmarks and tests) with realistic BN statistics. */
 SCL_API scl_status scl_network_random_weights(scl_network *net, uint64_t seed);
