@@ -108,6 +108,7 @@ static const command commands[] = {
     {"models", cli_models, "list the model names"},
     {"info", cli_info, "per-layer table of a model: shapes, params, MACs"},
     {"infer", cli_infer, "run a model on a .npy input and write the logits as .npy"},
+    {"tune", cli_tune, "auto-tune kernel configurations for a model on a device"},
     {"classify", cli_classify, "top-5 ImageNet classes of PNG, JPEG or PPM pictures"},
     {"bench", cli_bench, "throughput, latency, start-up cost and per-layer profile"},
 };

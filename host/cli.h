@@ -24,5 +24,6 @@ int cli_info(int argc, char **argv);
 int cli_infer(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_tune(int argc, char **argv);
 
 #endif

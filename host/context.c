@@ -1,6 +1,7 @@
 /* context.c: an OpenCL context + profiling queue on one device, either made here or wrapping a
  * caller's own context and queue. */
 #include "internal.h"
+#include "tune.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,7 @@ void scl_context_destroy(scl_context *ctx) {
     if (!ctx) return;
     if (ctx->queue) clFinish(ctx->queue);
     scl__programs_release(ctx);
+    scl__tune_release(ctx);
     if (ctx->identity_map) clReleaseMemObject(ctx->identity_map);
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
     if (ctx->cl_ctx) clReleaseContext(ctx->cl_ctx);

@@ -3,7 +3,9 @@
 #include "model.h"
 #include "network_internal.h"
 #include "op.h"
+#include "op_pointwise.h"
 #include "safetensors.h"
+#include "tune.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@ struct scl_network {
     scl_op **ops;                 /* one per layer, made when weights arrive */
     scl_chanmap **in_maps, **out_maps, **res_maps;
     size_t weight_bytes;
+    int tuned_layers;
     /* the plan for one (n, h, w) */
     int plan_n, plan_h, plan_w;
     int nslots;
@@ -325,12 +328,23 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
     if (st == SCL_OK) {
         switch (l->kind) {
         case SCL_LAYER_STEM: st = scl_op_stem_create(ctx, l->cout, w, b, &net->ops[i]); break;
-        case SCL_LAYER_POINTWISE:
-            st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, &net->ops[i]);
+        case SCL_LAYER_POINTWISE: {
+            int vec, co_tile;
+            if (scl__tune_pointwise(ctx, l->cin, l->cout, l->groups, l->flags, &vec, &co_tile))
+                st = scl__op_pointwise_create_cfg(ctx, l->cin, l->cout, l->groups, l->flags, w, b, vec,
+                                                  co_tile, &net->ops[i]);
+            else
+                st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, &net->ops[i]);
             break;
-        case SCL_LAYER_DEPTHWISE:
-            st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, &net->ops[i]);
+        }
+        case SCL_LAYER_DEPTHWISE: {
+            scl_dw_cfg cfg;
+            if (scl__tune_depthwise(ctx, l->cout, l->stride, l->flags, &cfg))
+                st = scl__op_depthwise_create_cfg(ctx, l->cout, l->stride, l->flags, w, b, &cfg, &net->ops[i]);
+            else
+                st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, &net->ops[i]);
             break;
+        }
         case SCL_LAYER_GAP_FC:
             st = scl_op_gap_fc_create(ctx, l->cin, l->cout, w, has_bias ? b : NULL, &net->ops[i]);
             break;
@@ -354,8 +368,10 @@ static scl_status load_all(scl_network *net, wsource *src) {
         return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a network");
     }
     net->weight_bytes = 0;
+    unsigned tuned_before = net->ctx->tuned_ops;
     scl_status st = SCL_OK;
     for (int i = 0; i < nl && st == SCL_OK; i++) st = load_layer(net, src, i);
+    if (st == SCL_OK) net->tuned_layers = (int)(net->ctx->tuned_ops - tuned_before);
     scl_op **drop = st == SCL_OK ? old : net->ops;
     if (st != SCL_OK) net->ops = old, net->weight_bytes = old_bytes;
     if (st == SCL_OK && net->ctx->queue) clFinish(net->ctx->queue); /* old ops may be in flight */
@@ -686,6 +702,7 @@ scl_status scl_network_get_stats(scl_network *net, int n, int h, int w, scl_netw
     }
     out->launches = m->nlayers;
     out->weight_bytes = net->weight_bytes;
+    out->tuned_layers = net->tuned_layers;
     if (net->ops && net->ops[0]) {
         scl_status st = plan(net, n, h, w);
         if (st != SCL_OK) return st;

@@ -312,6 +312,7 @@ typedef struct scl_network_stats {
     size_t activation_bytes;     /* peak activation memory for the batch, after reuse */
     size_t min_bytes_moved;      /* per image: every layer's input read once, output written once */
     int launches;                /* kernel launches per inference */
+    int tuned_layers;            /* layers using an auto-tuned configuration (shufflecl tune) */
 } scl_network_stats;
 SCL_API scl_status scl_network_get_stats(scl_network *net, int n, int h, int w, scl_network_stats *out);
 
