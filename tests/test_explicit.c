@@ -1,0 +1,48 @@
+/* test_explicit.c: the zero-copy network (shuffle, split and concat as channel maps) computes
+ * exactly what the same network with every one of them materialised as a copy launch does. */
+#include "network_internal.h"
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const models[] = {"v2_x0_5", "v1_g3_x0_5", "v1_g8_x0_5", "v1_g1_x1_0"};
+
+static float *run(scl_context *ctx, const char *model, int explicit_copies, const float *x, int *launches) {
+    scl_network *net;
+    TU_OK(ctx, scl_network_create(ctx, model, &net));
+    if (explicit_copies) TU_OK(ctx, scl__network_set_explicit(net, 1));
+    TU_OK(ctx, scl_network_random_weights(net, 21));
+    float *y = malloc(2 * 1000 * sizeof *y);
+    TU_OK(ctx, scl_network_run(net, x, 2, 48, 64, y));
+    scl_network_stats s;
+    TU_OK(ctx, scl_network_get_stats(net, 2, 48, 64, &s));
+    *launches = s.launches;
+    /* the mode must be chosen before weights exist */
+    ck_assert_int_eq(scl__network_set_explicit(net, 0), SCL_ERROR_INVALID_ARGUMENT);
+    scl_network_destroy(net);
+    return y;
+}
+
+START_TEST(test_explicit_equals_maps) {
+    scl_context *ctx = tu_context();
+    uint64_t seed = 77 + (uint64_t)_i;
+    float *x = tu_random(2 * 3 * 48 * 64, &seed);
+    int l_maps, l_copies;
+    float *a = run(ctx, models[_i], 0, x, &l_maps), *b = run(ctx, models[_i], 1, x, &l_copies);
+    ck_assert_msg(memcmp(a, b, 2000 * sizeof(float)) == 0, "%s: the zero-copy and explicit networks differ",
+                  models[_i]);
+    ck_assert_int_gt(l_copies, l_maps);
+    free(a), free(b), free(x);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("explicit");
+    TCase *tc = tcase_create("explicit");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_explicit_equals_maps, 0, (int)(sizeof models / sizeof models[0]));
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
