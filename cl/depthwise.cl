@@ -71,7 +71,7 @@ static inline void taps(__global const float *row, int x, const int edge, floatv
 #else
     __global const float *p = row + x * STRIDE; // tap 1 of output x
     if (STRIDE == 1) {
-        // three overlapping loads: cheaper than shuffling one on CPUs and GPUs alike
+        // three overlapping loads (one cache line or two); the edge chunks shift instead
         *t1 = VLOAD(p);
         *t0 = edge == LEFT ? SHR(*t1) : VLOAD(p - 1);
         *t2 = edge == RIGHT ? SHL(*t1) : VLOAD(p + 1);

@@ -8,12 +8,12 @@
 // how the runs are laid out: tile by tile (tiles x C x tile), so each work-item streams one
 // contiguous block, which CPU prefetchers follow (a row of all classes per channel puts every
 // step of a work-item on a new page); or channel by channel (C x KP), so that on GPUs
-// neighbouring work-items (neighbouring tiles) read neighbouring addresses. The pooling is
-// repeated once per class tile, which is cheap next to streaming the weights when tiles are
-// wide.
+// neighbouring work-items (neighbouring tiles) read neighbouring addresses.
 //
-// Where that repetition costs too much (narrow tiles, GPUs), `gap` pools every plane once into a
-// dense N x C buffer first and gap_fc runs over that buffer as a tensor of 1 x 1 planes.
+// One launch repeats the pooling once per class tile. The alternative, and the default where
+// measured (PoCL, batch 1 and 32: docs/kernels.md), is two: `gap` pools every plane once into a
+// dense N x C buffer, then gap_fc runs over that buffer as a tensor of 1 x 1 planes (HW = 1,
+// pitch 1, identity map).
 
 #ifndef KV
 #define KV 16 // classes per vector: 1, 2, 4, 8 or 16

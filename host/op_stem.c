@@ -107,12 +107,12 @@ static const scl_op_class stem_class = {"stem", stem_hw, stem_launch, stem_destr
 
 void scl__stem_default_cfg(const scl_context *ctx, scl_stem_cfg *cfg) {
     if (ctx && ctx->info.type == SCL_DEVICE_GPU) {
-        /* small work-items, many of them: a vector of 4 outputs for 4 channels each */
+        /* small work-items, many of them: a vector of 4 outputs for at most 4 channels each */
         *cfg = (scl_stem_cfg){.vw = 4, .co = 4, .seg = 4};
     } else {
         /* measured on PoCL/AVX-512 (docs/kernels_dw.md): whole rows, each tap vector feeding
-         * eight channels */
-        *cfg = (scl_stem_cfg){.vw = 16, .co = 8, .seg = 0, .row_wg = 1};
+         * up to twelve channels (twelve accumulators and three taps fit the registers) */
+        *cfg = (scl_stem_cfg){.vw = 16, .co = 12, .seg = 0, .row_wg = 1};
     }
 }
 
@@ -187,5 +187,11 @@ scl_status scl_op_stem_create(scl_context *ctx, int cout, const float *weights, 
                               scl_op **out) {
     scl_stem_cfg cfg;
     scl__stem_default_cfg(ctx, &cfg);
+    /* Even groups of at most cfg.co channels: 24 as 2 x 12, 16 as 2 x 8, rather than leaving a
+     * last group mostly padding. */
+    if (cout > 0) {
+        int groups = (cout + cfg.co - 1) / cfg.co;
+        cfg.co = (cout + groups - 1) / groups;
+    }
     return scl__op_stem_create_cfg(ctx, cout, weights, bias, &cfg, out);
 }

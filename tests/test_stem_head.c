@@ -119,13 +119,15 @@ typedef enum stem_cfg_kind {
     STEM_GPU,
     STEM_GPU2,
     STEM_PIXEL,
-    STEM_CO5
+    STEM_CO5,
+    STEM_CPU
 } stem_cfg_kind;
 static const scl_stem_cfg stem_cfgs[] = {
     [STEM_GPU] = {.vw = 4, .co = 4, .seg = 4, .local = {8, 4}}, /* geometry rounded up */
     [STEM_GPU2] = {.vw = 8, .co = 16, .seg = 16},
     [STEM_PIXEL] = {.vw = 1, .co = 3, .seg = 1},
-    [STEM_CO5] = {.vw = 8, .co = 5, .seg = 0, .row_wg = 1}, /* a partial last channel group */
+    [STEM_CO5] = {.vw = 8, .co = 5, .seg = 0, .row_wg = 1},   /* a partial last channel group */
+    [STEM_CPU] = {.vw = 16, .co = 12, .seg = 0, .row_wg = 1}, /* the CPU default, anywhere */
 };
 
 typedef struct stem_case {
@@ -145,6 +147,7 @@ static const stem_case stem_cases[] = {
     {1, 37, 50, 24, 0, MAP_EVEN, MAP_NONE, STEM_PIXEL},
     {1, 224, 224, 12, 1, MAP_NONE, MAP_OFFSET, STEM_GPU2},
     {3, 9, 5, 24, 1, MAP_COMPOSED, MAP_TABLE, STEM_DEFAULT},
+    {2, 65, 67, 24, 1, MAP_NONE, MAP_OFFSET, STEM_CPU},
 };
 #define NSTEM ((int)(sizeof stem_cases / sizeof stem_cases[0]))
 
@@ -188,7 +191,8 @@ typedef enum head_cfg_kind {
     HEAD_WIDE,
     HEAD_NARROW,
     HEAD_TWO_LOCAL,
-    HEAD_FUSED
+    HEAD_FUSED,
+    HEAD_CPU
 } head_cfg_kind;
 static const scl_head_cfg head_cfgs[] = {
     [HEAD_TWO_PHASE] = {.fused = 0, .kv = 4, .kn = 1, .nb = 1, .blocked = 0}, /* the GPU style */
@@ -196,6 +200,7 @@ static const scl_head_cfg head_cfgs[] = {
     [HEAD_NARROW] = {.fused = 1, .kv = 2, .kn = 3, .nb = 3, .local = {1, 4}}, /* 6-class tiles */
     [HEAD_TWO_LOCAL] = {.fused = 0, .kv = 8, .kn = 2, .nb = 2, .blocked = 1, .local = {2, 8}},
     [HEAD_FUSED] = {.fused = 1, .kv = 16, .kn = 4, .nb = 4, .blocked = 1},
+    [HEAD_CPU] = {.fused = 0, .kv = 16, .kn = 4, .nb = 4, .blocked = 1}, /* the CPU default */
 };
 
 typedef struct head_case {
@@ -218,6 +223,7 @@ static const head_case head_cases[] = {
     {1, 1024, 7, 7, 10, 0, MAP_NONE, MAP_SHUFFLE, HEAD_TWO_PHASE},
     {1, 1024, 7, 7, 1000, 1, MAP_SHUFFLE, MAP_NONE, HEAD_FUSED},
     {3, 192, 2, 3, 1000, 0, MAP_NONE, MAP_ODD, HEAD_FUSED},
+    {3, 480, 7, 7, 1000, 1, MAP_ODD, MAP_SHUFFLE, HEAD_CPU},
 };
 #define NHEAD ((int)(sizeof head_cases / sizeof head_cases[0]))
 
