@@ -2,52 +2,224 @@
 // pool shortcut), reading and writing through channel maps so the result can land straight in
 // its concat slot.
 //
-// One work-item per output pixel; dim 0 runs along W so neighbouring work-items read
-// neighbouring addresses (coalesced on GPUs, vectorised across work-items by PoCL).
+// out[y][x] = reduce over in[2y-1+ky][2x-1+kx], ky, kx in 0..2, of the taps inside the input.
+// Max: padding never wins (it acts as -inf; the centre tap 2y, 2x is always inside). Average
+// (count_include_pad): the sum of the inside taps times 1/9, borders included.
+//
+// A work-item owns TH output rows of one plane and a segment of `seg` outputs along W (a
+// runtime argument: the whole row on CPUs, one vector on GPUs), which it walks VW outputs at a
+// time. Rows first, columns second:
+//  - the 2*TH+1 input rows of the block are each loaded once per chunk, as the two VW-wide
+//    vectors covering input columns 2x-1 .. 2x+2VW-2 plus the one scalar at 2x+2VW-1, and
+//    folded straight into the TH per-output-row reductions that need them (a row between two
+//    output rows feeds both);
+//  - only then are the column taps separated, once per output row instead of once per input
+//    row: tap 0 / tap 1 of output x+i are the even / odd lanes of the two vectors, and tap 2 is
+//    tap 0 moved down one lane with the scalar shifted in.
+// At the ends of a row no load leaves it: the first chunk loads columns 0 .. 2VW-1 and shifts
+// the padding tap in as the lane below its first output; the last chunk of an odd width starts
+// at OW-VW (redoing a few outputs of its own work-item) and shifts the padding in as the
+// scalar. Rows in the vertical padding are skipped whole. Only segments narrower than a vector
+// (or rows too short for one) go one guarded column at a time. Nothing reads past a row or
+// relies on the plane padding; the plane pitch is an argument, rows are W floats apart.
 
-// Tensor operands: data, channel map (logical channel -> plane), floats per image, floats per plane.
-#define PLANE(base, map, bstride, pitch, n, c) ((base) + (n) * (bstride) + (map)[c] * (pitch))
+#ifndef VW
+#define VW 16 // outputs per vector: 1, 2, 4, 8 or 16
+#endif
+#ifndef TH
+#define TH 4 // output rows per work-item
+#endif
 
+#define PASTE_(a, b) a##b
+#define PASTE(a, b) PASTE_(a, b)
+
+#if VW == 1
+typedef float vec_t;
+#define LOADV(p) (*(p))
+#define STOREV(v, p) (*(p) = (v))
+#define EVENS(a, b) (a)
+#define ODDS(a, b) (b)
+#define LANE_IN_LOW(v, s) (s)  // lane i <- v[i-1], lane 0 <- s
+#define LANE_IN_HIGH(v, s) (s) // lane i <- v[i+1], lane VW-1 <- s
+#else
+typedef PASTE(float, VW) vec_t;
+#define LOADV(p) PASTE(vload, VW)(0, (p))
+#define STOREV(v, p) PASTE(vstore, VW)((v), 0, (p))
+#define EVENS(a, b) ((vec_t)((a).even, (b).even))
+#define ODDS(a, b) ((vec_t)((a).odd, (b).odd))
+#if VW == 2
+#define LANE_IN_LOW(v, s) ((vec_t)((s), (v).s0))
+#define LANE_IN_HIGH(v, s) ((vec_t)((v).s1, (s)))
+#elif VW == 4
+#define LANE_IN_LOW(v, s) ((vec_t)((s), (v).s0, (v).s1, (v).s2))
+#define LANE_IN_HIGH(v, s) ((vec_t)((v).s1, (v).s2, (v).s3, (s)))
+#elif VW == 8
+#define LANE_IN_LOW(v, s) ((vec_t)((s), (v).s012, (v).s3456))
+#define LANE_IN_HIGH(v, s) ((vec_t)((v).s1234, (v).s567, (s)))
+#elif VW == 16
+#define LANE_IN_LOW(v, s) ((vec_t)((s), (v).s012, (v).s3456, (v).s789a, (v).sbcde))
+#define LANE_IN_HIGH(v, s) ((vec_t)((v).s1234, (v).s5678, (v).s9abc, (v).sdef, (s)))
+#else
+#error "VW must be 1, 2, 4, 8 or 16"
+#endif
+#endif
+
+// Every helper is forced inline: PoCL otherwise kept pool_chunk a real function, `where` and
+// `is_max` stayed runtime values and every chunk tested them (20-30% slower).
+#define INLINE static inline __attribute__((always_inline))
+
+// The reduction: IS_MAX is a literal at every call, so each kernel keeps one branch.
+#define PAD_VALUE(is_max) ((is_max) ? -INFINITY : 0.0f)
+// The max is a compare and select, which is fmax(acc, v) while acc is not NaN: accumulators
+// start at -inf and a select never takes a NaN v, so they never are. (fmax itself costs an
+// unordered compare and a blend more per use on x86: the max pool took 1.6x as long.)
+#define FOLD(is_max, acc, v) ((is_max) ? ((v) > (acc) ? (v) : (acc)) : (acc) + (v))
+#define FINISH(is_max, v) ((is_max) ? (v) : (v) * (1.0f / 9.0f))
+
+// Where a chunk lies in its row (a literal at every call, so each use specialises): all taps
+// inside (MID), tap 0 of its first output in the padding (FIRST), or tap 2 of its last output
+// in the padding (LAST: odd widths only).
+#define MID 0
+#define FIRST 1
+#define LAST 2
+
+// Outputs x .. x+VW-1 of output rows oy0 .. oy0+TH-1 (those below OH).
+INLINE void pool_chunk(__global const float *src, __global float *dst, int H, int OH, int W, int OW,
+                       int oy0, int x, const int where, const int is_max) {
+    vec_t lo[TH], hi[TH];
+    float tail[TH];
+#pragma unroll
+    for (int t = 0; t < TH; t++)
+        lo[t] = hi[t] = (vec_t)(PAD_VALUE(is_max)), tail[t] = PAD_VALUE(is_max);
+    // FIRST: columns 0 .. 2VW-1 (no scalar); else columns 2x-1 .. 2x+2VW-2, and 2x+2VW-1 (MID).
+    const int c0 = where == FIRST ? 0 : 2 * x - 1;
+#pragma unroll
+    for (int r = 0; r < 2 * TH + 1; r++) {
+        const int iy = 2 * oy0 - 1 + r;
+        if (iy < 0 || iy >= H) continue; // a padding row never wins and adds nothing
+        __global const float *p = src + iy * W + c0;
+        const vec_t a = LOADV(p), b = LOADV(p + VW);
+        const float s = where == MID ? p[2 * VW] : PAD_VALUE(is_max);
+#pragma unroll
+        for (int t = 0; t < TH; t++) {
+            const int ky = r - 2 * t; // which kernel row this input row is for output row t
+            if (ky >= 0 && ky <= 2) {
+                lo[t] = FOLD(is_max, lo[t], a);
+                hi[t] = FOLD(is_max, hi[t], b);
+                if (where == MID) tail[t] = FOLD(is_max, tail[t], s);
+            }
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < TH; t++) {
+        if (oy0 + t >= OH) break;
+        vec_t k0, k1, k2; // column taps 0, 1, 2 of outputs x .. x+VW-1
+        if (where == FIRST) {
+            k1 = EVENS(lo[t], hi[t]);
+            k2 = ODDS(lo[t], hi[t]);
+            k0 = LANE_IN_LOW(k2, PAD_VALUE(is_max));
+        } else {
+            k0 = EVENS(lo[t], hi[t]);
+            k1 = ODDS(lo[t], hi[t]);
+            k2 = LANE_IN_HIGH(k0, tail[t]); // tail[t] is the padding value for LAST
+        }
+        const vec_t v = FOLD(is_max, FOLD(is_max, k0, k1), k2);
+        STOREV(FINISH(is_max, v), dst + (oy0 + t) * OW + x);
+    }
+}
+
+// Output x of output rows oy0 .. oy0+TH-1, one guarded tap at a time.
+INLINE void pool_column(__global const float *src, __global float *dst, int H, int OH, int W,
+                        int OW, int oy0, int x, const int is_max) {
+    float acc[TH];
+#pragma unroll
+    for (int t = 0; t < TH; t++)
+        acc[t] = PAD_VALUE(is_max);
+    const int ix = 2 * x; // tap 1, always inside
+#pragma unroll
+    for (int r = 0; r < 2 * TH + 1; r++) {
+        const int iy = 2 * oy0 - 1 + r;
+        if (iy < 0 || iy >= H) continue;
+        __global const float *row = src + iy * W;
+        float h = row[ix];
+        if (ix >= 1) h = FOLD(is_max, h, row[ix - 1]);
+        if (ix + 1 < W) h = FOLD(is_max, h, row[ix + 1]);
+#pragma unroll
+        for (int t = 0; t < TH; t++) {
+            const int ky = r - 2 * t;
+            if (ky >= 0 && ky <= 2) acc[t] = FOLD(is_max, acc[t], h);
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < TH; t++) {
+        if (oy0 + t >= OH) break;
+        dst[(oy0 + t) * OW + x] = FINISH(is_max, acc[t]);
+    }
+}
+
+// One work-item: outputs [xs, xs+seg) of output rows oy0 .. oy0+TH-1 of one (image, channel).
+INLINE void pool_item(__global const float *in, __global const int *in_map, int in_bstride,
+                      int in_pitch, int H, int W, __global float *out, __global const int *out_map,
+                      int out_bstride, int out_pitch, int OH, int OW, int C, int NC, int seg,
+                      const int is_max) {
+    const int xs = get_global_id(0) * seg, oy0 = get_global_id(1) * TH, nc = get_global_id(2);
+    // The grid is rounded up to whole work-groups: the spare work-items leave here.
+    if (xs >= OW || oy0 >= OH || nc >= NC) return;
+    const int n = nc / C, c = nc - n * C;
+    __global const float *src = in + n * in_bstride + in_map[c] * in_pitch;
+    __global float *dst = out + n * out_bstride + out_map[c] * out_pitch;
+    const int xe = min(xs + seg, OW);
+    // MID chunks start at 1 or later (output 0 has tap 0 in the padding) and at most at xmid,
+    // the last start whose scalar column 2x+2VW-1 is inside (x >= 1 is tested separately, so
+    // the truncating division of a negative is harmless).
+    const int xmid = (W - 2 * VW) / 2;
+    int x = xs;
+    if (x == 0) {
+        // FIRST needs its 2VW columns inside the row and its VW outputs in the segment.
+        if (2 * VW <= W && VW <= xe) {
+            pool_chunk(src, dst, H, OH, W, OW, oy0, 0, FIRST, is_max);
+            x = VW;
+        } else {
+            pool_column(src, dst, H, OH, W, OW, oy0, 0, is_max);
+            x = 1;
+        }
+    }
+    for (; x + VW <= xe && x <= xmid; x += VW)
+        pool_chunk(src, dst, H, OH, W, OW, oy0, x, MID, is_max);
+    if (x >= xe) return;
+    // Fewer than VW outputs left, or the last ones reach the right padding. With an odd width
+    // the last output's tap 2 is padding: a LAST chunk ending the row, when it starts inside
+    // this segment (and after column 0, so its loads start inside the row).
+    const int xl = OW - VW;
+    if ((W & 1) && xe == OW && xl >= xs && xl >= 1) {
+        pool_chunk(src, dst, H, OH, W, OW, oy0, xl, LAST, is_max);
+        return;
+    }
+    // Else a MID chunk ending as far right as it may (redoing outputs of this segment), and
+    // single columns for whatever is past it.
+    const int xv = min(xe - VW, xmid);
+    if (xv >= max(xs, 1)) {
+        pool_chunk(src, dst, H, OH, W, OW, oy0, xv, MID, is_max);
+        x = max(x, xv + VW);
+    }
+    for (; x < xe; x++)
+        pool_column(src, dst, H, OH, W, OW, oy0, x, is_max);
+}
+
+// Arguments: input (data, channel map, floats per image, floats per plane, H, W), output
+// (likewise, OH, OW), channels, images x channels, outputs per work-item along W.
 __kernel void maxpool3x3s2(__global const float *in, __global const int *in_map, int in_bstride,
                            int in_pitch, int H, int W, __global float *out,
                            __global const int *out_map, int out_bstride, int out_pitch, int OH,
-                           int OW, int C) {
-    const int ox = get_global_id(0), oy = get_global_id(1), nc = get_global_id(2);
-    if (ox >= OW || oy >= OH) return;
-    const int n = nc / C, c = nc % C;
-    __global const float *src = PLANE(in, in_map, in_bstride, in_pitch, n, c);
-    const int y0 = 2 * oy - 1, x0 = 2 * ox - 1;
-    // Padding never wins: start from the first in-bounds tap, not from 0 or -inf.
-    float m = -INFINITY;
-    for (int dy = 0; dy < 3; dy++) {
-        const int y = y0 + dy;
-        if (y < 0 || y >= H) continue;
-        for (int dx = 0; dx < 3; dx++) {
-            const int x = x0 + dx;
-            if (x >= 0 && x < W) m = fmax(m, src[y * W + x]);
-        }
-    }
-    PLANE(out, out_map, out_bstride, out_pitch, n, c)[oy * OW + ox] = m;
+                           int OW, int C, int NC, int seg) {
+    pool_item(in, in_map, in_bstride, in_pitch, H, W, out, out_map, out_bstride, out_pitch, OH, OW,
+              C, NC, seg, 1);
 }
 
 __kernel void avgpool3x3s2(__global const float *in, __global const int *in_map, int in_bstride,
                            int in_pitch, int H, int W, __global float *out,
                            __global const int *out_map, int out_bstride, int out_pitch, int OH,
-                           int OW, int C) {
-    const int ox = get_global_id(0), oy = get_global_id(1), nc = get_global_id(2);
-    if (ox >= OW || oy >= OH) return;
-    const int n = nc / C, c = nc % C;
-    __global const float *src = PLANE(in, in_map, in_bstride, in_pitch, n, c);
-    const int y0 = 2 * oy - 1, x0 = 2 * ox - 1;
-    float s = 0.0f;
-    for (int dy = 0; dy < 3; dy++) {
-        const int y = y0 + dy;
-        if (y < 0 || y >= H) continue;
-        for (int dx = 0; dx < 3; dx++) {
-            const int x = x0 + dx;
-            if (x >= 0 && x < W) s += src[y * W + x];
-        }
-    }
-    // count_include_pad=True: the border taps that fall in the padding still count in the 9.
-    PLANE(out, out_map, out_bstride, out_pitch, n, c)[oy * OW + ox] = s * (1.0f / 9.0f);
+                           int OW, int C, int NC, int seg) {
+    pool_item(in, in_map, in_bstride, in_pitch, H, W, out, out_map, out_bstride, out_pitch, OH, OW,
+              C, NC, seg, 0);
 }

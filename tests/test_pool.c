@@ -1,5 +1,9 @@
 /* test_pool.c: max and average 3x3/s2 pools against the float64 reference, through every kind
- * of channel map on input and output, plus argument checks. */
+ * of channel map on input and output, at widths and heights that take every path of
+ * cl/pool.cl (first / middle / last vector chunks, overlapping tails, single columns) under
+ * each kernel configuration, on tensors whose plane pitch is not the padded one, plus argument
+ * checks. */
+#include "internal.h"
 #include "ref_pool.h"
 #include "testutil.h"
 
@@ -9,6 +13,39 @@
 #include <string.h>
 
 typedef enum map_kind { MAP_NONE, MAP_OFFSET, MAP_STRIDED, MAP_SHUFFLE, MAP_UNSHUFFLE, MAP_COMPOSED } map_kind;
+
+/* host/op_pool.c's internal entry (it has no header): the op with explicit tunables. avg 0/1;
+ * vw outputs per vector; th output rows per work-item; seg outputs per work-item along W (0:
+ * whole rows, the CPU mode; a multiple of vw: the GPU mode); group_outputs -1: the default. */
+scl_status scl__op_pool_create_cfg(scl_context *ctx, int channels, int avg, int vw, int th, int seg,
+                                   int group_outputs, scl_op **out);
+
+typedef struct pool_cfg {
+    int vw, th, seg, group_outputs; /* vw 0: the public create (the device's defaults) */
+} pool_cfg;
+
+static const pool_cfg cfgs[] = {
+    {0, 0, 0, 0},      /* the public create: the device's defaults */
+    {4, 2, 4, 0},      /* the GPU default: one vector per work-item, runtime's groups */
+    {16, 4, 0, 2048},  /* the CPU default (Oclgrind passes for a GPU: this keeps it tested) */
+    {16, 1, 16, -1},   /* one 16-vector segments: partial last segments go by columns */
+    {8, 3, 16, 0},     /* two vectors per segment, rows not a multiple of th */
+    {16, 8, 0, 64},    /* whole rows, tall blocks, several planes per group */
+    {2, 5, 0, -1},     /* narrow vectors */
+    {1, 1, 0, 1},      /* scalar "vectors", one plane per group */
+};
+#define NCFG ((int)(sizeof cfgs / sizeof cfgs[0]))
+
+static scl_op *make_op(scl_context *ctx, int is_max, int c, const pool_cfg *cfg) {
+    scl_op *op = NULL;
+    if (!cfg->vw)
+        TU_OK(ctx, is_max ? scl_op_maxpool_create(ctx, c, &op)
+                          : scl_op_avgpool_create(ctx, c, &op));
+    else
+        TU_OK(ctx, scl__op_pool_create_cfg(ctx, c, !is_max, cfg->vw, cfg->th, cfg->seg,
+                                           cfg->group_outputs, &op));
+    return op;
+}
 
 typedef struct pool_case {
     int n, c, h, w;
@@ -48,43 +85,53 @@ static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, int *planes) {
     return m;
 }
 
-static void run_case(int i, int is_max) {
-    const pool_case *pc = &cases[i];
+/* Pools an n x c x h x w tensor read through a map of kind in_k and written through one of kind
+ * out_k, with op configuration cfg, and checks it against the reference. negative: all inputs
+ * below zero (a max pool that let the padding in would show at every border). */
+static void check_pool(int is_max, int n, int c, int h, int w, map_kind in_k, map_kind out_k,
+                       const pool_cfg *cfg, int negative, uint64_t seed, const char *label) {
     scl_context *ctx = tu_context();
-    uint64_t seed = 1000 + (uint64_t)i * 2 + (uint64_t)is_max;
-    int oh = (pc->h + 1) / 2, ow = (pc->w + 1) / 2, hw = pc->h * pc->w, ohw = oh * ow;
+    int oh = (h + 1) / 2, ow = (w + 1) / 2, hw = h * w, ohw = oh * ow;
     int in_planes, out_planes;
-    scl_chanmap *in_map = make_map(ctx, pc->in_map, pc->c, &in_planes);
-    scl_chanmap *out_map = make_map(ctx, pc->out_map, pc->c, &out_planes);
-    size_t nin = (size_t)pc->n * pc->c * hw, nout = (size_t)pc->n * pc->c * ohw;
+    scl_chanmap *in_map = make_map(ctx, in_k, c, &in_planes);
+    scl_chanmap *out_map = make_map(ctx, out_k, c, &out_planes);
+    size_t nin = (size_t)n * c * hw, nout = (size_t)n * c * ohw;
     float *x = tu_random(nin, &seed);
-    float *phys_in = malloc((size_t)pc->n * in_planes * hw * sizeof(float));
-    tu_scatter(x, pc->n, pc->c, hw, in_map, in_planes, NAN, phys_in);
-    scl_tensor *in = tu_tensor(ctx, pc->n, in_planes, pc->h, pc->w, phys_in);
-    scl_tensor *out = tu_tensor(ctx, pc->n, out_planes, oh, ow, NULL);
+    if (negative)
+        for (size_t i = 0; i < nin; i++) x[i] = x[i] - 2.0f;
+    float *phys_in = malloc((size_t)n * in_planes * hw * sizeof(float));
+    tu_scatter(x, n, c, hw, in_map, in_planes, NAN, phys_in);
+    scl_tensor *in = tu_tensor(ctx, n, in_planes, h, w, phys_in);
+    scl_tensor *out = tu_tensor(ctx, n, out_planes, oh, ow, NULL);
     TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op *op = NULL;
-    TU_OK(ctx, is_max ? scl_op_maxpool_create(ctx, pc->c, &op) : scl_op_avgpool_create(ctx, pc->c, &op));
+    scl_op *op = make_op(ctx, is_max, c, cfg);
     scl_op_args a = {.in = in, .in_map = in_map, .out = out, .out_map = out_map};
     TU_OK(ctx, scl_op_enqueue(op, &a));
     float *phys_out = tu_download(out), *y = malloc(nout * sizeof(float));
-    tu_gather(phys_out, pc->n, pc->c, ohw, out_map, out_planes, y);
+    tu_gather(phys_out, n, c, ohw, out_map, out_planes, y);
     double *xd = tu_to_double(x, nin), *ref = malloc(nout * sizeof(double));
-    if (is_max) ref_maxpool3x3s2(xd, pc->n, pc->c, pc->h, pc->w, ref);
-    else ref_avgpool3x3s2(xd, pc->n, pc->c, pc->h, pc->w, ref);
-    char what[128];
-    snprintf(what, sizeof what, "%s case %d (%dx%dx%dx%d, maps %d/%d)", is_max ? "maxpool" : "avgpool",
-             i, pc->n, pc->c, pc->h, pc->w, pc->in_map, pc->out_map);
+    if (is_max) ref_maxpool3x3s2(xd, n, c, h, w, ref);
+    else ref_avgpool3x3s2(xd, n, c, h, w, ref);
+    char what[256];
+    snprintf(what, sizeof what, "%s %s (%dx%dx%dx%d, maps %d/%d, vw %d th %d seg %d%s)",
+             is_max ? "maxpool" : "avgpool", label, n, c, h, w, in_k, out_k, cfg->vw, cfg->th,
+             cfg->seg, negative ? ", negative" : "");
     tu_check_close(what, y, ref, nout, 1e-6, 1e-5);
+    if (is_max) /* a max is one of its inputs, exactly */
+        for (size_t i = 0; i < nout; i++)
+            ck_assert_msg((double)y[i] == ref[i], "%s: output %zu = %.9g, want %.9g", what, i,
+                          (double)y[i], ref[i]);
     /* planes outside the output map are untouched (still NaN) */
-    int touched = 0;
-    for (int b = 0; b < pc->n; b++)
+    for (int b = 0; b < n; b++)
         for (int p = 0; p < out_planes; p++) {
             int mapped = 0;
-            for (int ch = 0; ch < pc->c; ch++) mapped |= (out_map ? scl_chanmap_plane(out_map, ch) : ch) == p;
-            if (!mapped) touched |= !isnan(phys_out[((size_t)b * out_planes + p) * ohw]);
+            for (int ch = 0; ch < c; ch++)
+                mapped |= (out_map ? scl_chanmap_plane(out_map, ch) : ch) == p;
+            for (int i = 0; i < ohw && !mapped; i++)
+                ck_assert_msg(isnan(phys_out[((size_t)b * out_planes + p) * ohw + i]),
+                              "%s wrote outside its output map (image %d, plane %d, pixel %d)",
+                              what, b, p, i);
         }
-    ck_assert_msg(!touched, "%s wrote outside its output map", what);
     free(x), free(phys_in), free(phys_out), free(y), free(xd), free(ref);
     scl_op_destroy(op);
     scl_tensor_destroy(in);
@@ -94,10 +141,101 @@ static void run_case(int i, int is_max) {
     scl_context_destroy(ctx);
 }
 
+static void run_case(int i, int is_max) {
+    const pool_case *pc = &cases[i];
+    char label[32];
+    snprintf(label, sizeof label, "case %d", i);
+    check_pool(is_max, pc->n, pc->c, pc->h, pc->w, pc->in_map, pc->out_map, &cfgs[0], 0,
+               1000 + (uint64_t)i * 2 + (uint64_t)is_max, label);
+}
+
 START_TEST(test_maxpool) { run_case(_i, 1); }
 END_TEST
 
 START_TEST(test_avgpool) { run_case(_i, 0); }
+END_TEST
+
+/* Widths that take every path: narrower than any vector (1, 2, 3), odd and even around the
+ * vector widths (7, 15, 16, 17, 33), wide odd (57) and the network's 112; heights odd and even
+ * (1, 2 and around the row blocks). Each width runs under the public create, the GPU and CPU
+ * defaults, and two of the other configurations (each of those sees four widths): every shape
+ * and configuration is a kernel PoCL compiles for its work-group size, so not the product. */
+static const int widths[] = {1, 2, 3, 7, 15, 16, 17, 33, 57, 112};
+static const int heights[] = {1, 2, 3, 5, 9, 6, 17, 4, 11, 8, 13};
+#define NW ((int)(sizeof widths / sizeof widths[0]))
+#define NH ((int)(sizeof heights / sizeof heights[0]))
+
+static void run_width(int i, int is_max) {
+    int w = widths[i % NW], k = i / NW, h = heights[i % NH];
+    if (k >= 3) k = 3 + (i % NW + 3 * (k - 3)) % (NCFG - 3);
+    if (w == 112) h = h % 2 ? 9 : 6; /* keep the largest planes short */
+    map_kind in_k = (map_kind)(i % 6), out_k = (map_kind)((i / 3) % 6);
+    char label[32];
+    snprintf(label, sizeof label, "width case %d", i);
+    check_pool(is_max, 1 + i % 2, 2 + (i % 3) * 2, h, w, in_k, out_k, &cfgs[k], is_max && i % 2,
+               5000 + (uint64_t)i * 2 + (uint64_t)is_max, label);
+}
+
+START_TEST(test_maxpool_widths) { run_width(_i, 1); }
+END_TEST
+
+START_TEST(test_avgpool_widths) { run_width(_i, 0); }
+END_TEST
+
+/* Tensors whose plane pitch is not H*W rounded up to 16 (views over buffers of exactly
+ * n * c * pitch floats): the kernels must use the pitch they are given, and must not read past
+ * the last row of the last plane (Oclgrind flags any such read). */
+static scl_tensor *view(scl_context *ctx, int n, int c, int h, int w, size_t pitch) {
+    cl_int e;
+    cl_mem mem = clCreateBuffer(scl_context_cl_context(ctx), CL_MEM_READ_WRITE,
+                                (size_t)n * c * pitch * sizeof(float), NULL, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    scl_tensor *t = NULL;
+    TU_OK(ctx, scl__tensor_view(ctx, mem, n, c, h, w, pitch, &t));
+    clReleaseMemObject(mem); /* the view holds it */
+    return t;
+}
+
+static const struct {
+    int n, c, h, w, in_extra, out_extra; /* pitches: h*w + in_extra, oh*ow + out_extra */
+} pitch_cases[] = {
+    {2, 3, 9, 33, 0, 3}, {1, 4, 17, 57, 0, 0}, {2, 2, 5, 16, 5, 1},
+    {1, 3, 1, 1, 0, 0},  {1, 2, 2, 2, 0, 7},   {3, 2, 7, 112, 0, 0},
+};
+#define NPITCH ((int)(sizeof pitch_cases / sizeof pitch_cases[0]))
+
+static void run_pitch(int i, int is_max) {
+    int pc = i % NPITCH, k = i / NPITCH; /* the public create, the GPU and CPU defaults */
+    int n = pitch_cases[pc].n, c = pitch_cases[pc].c, h = pitch_cases[pc].h, w = pitch_cases[pc].w;
+    int oh = (h + 1) / 2, ow = (w + 1) / 2;
+    scl_context *ctx = tu_context();
+    uint64_t seed = 9000 + (uint64_t)i * 2 + (uint64_t)is_max;
+    size_t nin = (size_t)n * c * h * w, nout = (size_t)n * c * oh * ow;
+    float *x = tu_random(nin, &seed);
+    scl_tensor *in = view(ctx, n, c, h, w, (size_t)h * w + (size_t)pitch_cases[pc].in_extra);
+    scl_tensor *out = view(ctx, n, c, oh, ow, (size_t)oh * ow + (size_t)pitch_cases[pc].out_extra);
+    TU_OK(ctx, scl_tensor_fill(in, NAN)); /* the gaps between planes, if any, are poison */
+    TU_OK(ctx, scl_tensor_upload(in, x, nin));
+    TU_OK(ctx, scl_tensor_fill(out, NAN));
+    scl_op *op = make_op(ctx, is_max, c, &cfgs[k]);
+    scl_op_args a = {.in = in, .out = out};
+    TU_OK(ctx, scl_op_enqueue(op, &a));
+    float *y = tu_download(out);
+    double *xd = tu_to_double(x, nin), *ref = malloc(nout * sizeof(double));
+    if (is_max) ref_maxpool3x3s2(xd, n, c, h, w, ref);
+    else ref_avgpool3x3s2(xd, n, c, h, w, ref);
+    char what[128];
+    snprintf(what, sizeof what, "%s pitch case %d (%dx%dx%dx%d, cfg %d)",
+             is_max ? "maxpool" : "avgpool", pc, n, c, h, w, k);
+    tu_check_close(what, y, ref, nout, 1e-6, 1e-5);
+    free(x), free(y), free(xd), free(ref);
+    scl_op_destroy(op);
+    scl_tensor_destroy(in);
+    scl_tensor_destroy(out);
+    scl_context_destroy(ctx);
+}
+
+START_TEST(test_pool_pitch) { run_pitch(_i % (3 * NPITCH), _i < 3 * NPITCH); }
 END_TEST
 
 START_TEST(test_pool_padding_never_wins) {
@@ -151,6 +289,22 @@ START_TEST(test_pool_bad_args) {
     TU_OK(ctx, scl_chanmap_create_table(ctx, 4, dup, &dm));
     a.in_map = NULL, a.out_map = dm;
     ck_assert_int_eq(scl_op_enqueue(op, &a), SCL_ERROR_INVALID_ARGUMENT);
+    /* bad tunables */
+    scl_op *bad = (scl_op *)1;
+#define BAD_CFG(ch, avg, vw, th, seg, out)                                                         \
+    ck_assert_int_eq(scl__op_pool_create_cfg(ctx, ch, avg, vw, th, seg, -1, out),                  \
+                     SCL_ERROR_INVALID_ARGUMENT)
+    BAD_CFG(4, 0, 3, 1, 0, &bad);
+    ck_assert_ptr_null(bad);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "vw = 3"));
+    BAD_CFG(4, 1, 4, 0, 0, &bad);
+    BAD_CFG(4, 1, 4, 9, 0, &bad);
+    BAD_CFG(4, 0, 4, 1, 6, &bad);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "seg = 6"));
+    BAD_CFG(0, 0, 4, 1, 0, &bad);
+    BAD_CFG(4, 0, 4, 1, 0, NULL);
+    ck_assert_ptr_null(bad);
+#undef BAD_CFG
     /* a residual given to an op that has none */
     a.out_map = NULL, a.residual = out;
     ck_assert_int_eq(scl_op_enqueue(op, &a), SCL_ERROR_INVALID_ARGUMENT);
@@ -192,6 +346,9 @@ int main(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_maxpool, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_loop_test(tc, test_avgpool, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_loop_test(tc, test_maxpool_widths, 0, NW * 5);
+    tcase_add_loop_test(tc, test_avgpool_widths, 0, NW * 5);
+    tcase_add_loop_test(tc, test_pool_pitch, 0, 6 * NPITCH);
     tcase_add_test(tc, test_pool_padding_never_wins);
     tcase_add_test(tc, test_pool_bad_args);
     tcase_add_test(tc, test_chanmap_kinds);
