@@ -5,6 +5,7 @@
 #include "network_internal.h" /* the explicit-copy mode for the ablation */
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static const char usage_text[] =
     "of MODEL (or of every model with 'all'), against the device's own FMA and memory ceilings.\n"
     "\n"
     "  --batch B1,B2,...   batch sizes (default 1,8,32)\n"
-    "  --iters N           timed runs per batch size (default: as many as fill --seconds)\n"
+    "  --iters N           timed runs per batch size, of each kind (host and device clock)\n"
+    "                      (default: as many as fill --seconds)\n"
     "  --seconds S         timed seconds per batch size when calibrating (default 1.5)\n"
     "  --warmup N          untimed runs per batch size before timing (default 2)\n"
     "  --height H, --width W  input size (default 224 x 224)\n"
@@ -33,9 +35,10 @@ static const char usage_text[] =
     "                      of a channel map\n"
     "\n"
     "Host times run from enqueue to clFinish on the monotonic clock; device times from a marker\n"
-    "before the first launch to the end of the last, on the device's profiling clock. The cold\n"
-    "build uses a fresh empty program cache; the driver may keep its own (PoCL: set\n"
-    "POCL_KERNEL_CACHE=0 for a truly cold number).";
+    "before the first launch to the end of the last, on the device's profiling clock, with every\n"
+    "launch queued before the marker is released. The cold build uses a fresh empty program\n"
+    "cache; the driver may keep its own (PoCL: POCL_KERNEL_CACHE=0 for a truly cold number).\n"
+    "Details and the JSON schema: docs/bench.md.";
 
 /* ---- options ---- */
 
@@ -132,6 +135,14 @@ static int parse_options(int argc, char **argv, bench_settings *set, int *help) 
     return 0;
 }
 
+/* Fails now rather than after a long run; "a" leaves an existing file as it is until then. */
+static int writable(const char *path) {
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (path && !f) return cli_error("bench: cannot write %s: %s", path, strerror(errno));
+    if (f) fclose(f);
+    return 0;
+}
+
 /* ---- progress on a terminal ---- */
 
 static void progress(const char *fmt, ...) {
@@ -213,12 +224,33 @@ static int timed_build(const bench_settings *set, const char *cache_dir, double 
     return rc;
 }
 
-static int measure_startup(const bench_settings *set, bench_model *m) {
+/* The device's tuning table lives beside the program binaries (tune-*.txt): copied into the
+ * fresh directory, so that the cold build makes the very kernels the benchmark runs. */
+static void copy_tuning(const char *from, const char *to) {
+    DIR *d = from ? opendir(from) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, "tune-", 5) != 0) continue;
+        char src[4096], dst[4096], buf[8192];
+        snprintf(src, sizeof src, "%s/%s", from, e->d_name);
+        snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
+        FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+        size_t n;
+        while (out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+            fwrite(buf, 1, n, out);
+        if (out) fclose(out);
+        if (in) fclose(in);
+    }
+    if (d) closedir(d);
+}
+
+static int measure_startup(const bench_settings *set, const char *cache_dir, bench_model *m) {
     const char *tmp = getenv("TMPDIR");
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/shufflecl-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir))
         return cli_error("bench: cannot make a temporary cache directory in %s", dir);
+    copy_tuning(cache_dir, dir);
     int rc = timed_build(set, dir, &m->build_cold_ms, &m->cold_cache, NULL) ||
              timed_build(set, dir, &m->build_warm_ms, &m->warm_cache, &m->first_inference_ms);
     remove_tree(dir);
@@ -240,16 +272,19 @@ static const char *driver_cache_note(const scl_device_info *d) {
 
 static int bench_model_run(scl_context *ctx, const bench_settings *set, int index, int count,
                            bench_model *m) {
-    progress("[%d/%d] %s: cold and warm builds", index + 1, count, m->name);
     bench_settings one = *set;
     one.model = m->name;
-    if (measure_startup(&one, m)) return 1;
     scl_network *net;
     if (make_network(ctx, set, m->name, &net)) return 1;
     int rc = 0;
+    /* the weights first: a wrong file fails before anything long */
+    unsigned tuned = ctx->tuned_ops;
     if ((set->weights ? scl_network_load_weights(net, set->weights)
                       : scl_network_random_weights(net, set->seed)) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
+    m->tuned_ops = (int)(ctx->tuned_ops - tuned);
+    progress("[%d/%d] %s: cold and warm builds", index + 1, count, m->name);
+    if (!rc) rc = measure_startup(&one, ctx->cache_dir, m);
     scl_network_stats s;
     if (!rc && scl_network_get_stats(net, 1, set->height, set->width, &s) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
@@ -330,6 +365,8 @@ static void print_model(const bench_report *r, const bench_model *m) {
            m->warm_cache.compiles, m->first_inference_ms);
     printf("  memory     weights %.2f MB; zero-copy minimum %.2f MB moved per image\n",
            m->weight_bytes * 1e-6, m->min_bytes_moved * 1e-6);
+    printf("  kernels    %d of %d launches in a tuned configuration%s\n", m->tuned_ops, m->launches,
+           m->tuned_ops ? "" : " (shufflecl tune tunes this device)");
     printf("\n  %5s %6s | %-23s | %-23s | %9s %8s %5s %9s %8s\n", "", "", "host ms", "device ms",
            "", "", "", "act.", "moved/img");
     printf("  %5s %6s | %7s %7s %7s | %7s %7s %7s | %9s %8s %5s %9s %8s\n", "batch", "iters",
@@ -410,6 +447,7 @@ int cli_bench(int argc, char **argv) {
     int help = 0;
     if (parse_options(argc, argv, &r.set, &help)) return 1;
     if (help) return puts(usage_text), 0;
+    if (writable(r.set.json_path) || writable(r.set.svg_path)) return 1;
     int all = strcmp(r.set.model, "all") == 0, count = 0;
     while (all && scl_model_name(count))
         count++;

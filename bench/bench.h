@@ -15,8 +15,8 @@ typedef struct bench_settings {
     const char *model; /* a model name or "all" */
     int batches[BENCH_MAX_BATCHES];
     int nbatches;
-    int iters;      /* timed runs per batch; 0: calibrate to `seconds` */
-    double seconds; /* target timed seconds per batch when calibrating */
+    int iters;      /* timed runs of each kind (host, device) per batch; 0: fill `seconds` */
+    double seconds; /* timed seconds per batch, both kinds together, when calibrating */
     int warmup;     /* untimed runs per batch */
     int height, width;
     const char *device;
@@ -82,6 +82,7 @@ typedef struct bench_model {
     const char *name;
     int64_t params, macs; /* per image */
     int launches;
+    int tuned_ops;                        /* layers made with the device's tuned configuration */
     size_t weight_bytes, min_bytes_moved; /* min_bytes_moved per image */
     double build_cold_ms, build_warm_ms, first_inference_ms;
     scl_cache_stats cold_cache, warm_cache;

@@ -205,6 +205,7 @@ static void model(jw *j, const bench_report *r, const bench_model *m) {
     i_(j, "params", (long long)m->params);
     i_(j, "macs_per_image", (long long)m->macs);
     i_(j, "launches", m->launches);
+    i_(j, "tuned_ops", m->tuned_ops);
     obj(j, "startup");
     d_(j, "build_cold_ms", m->build_cold_ms);
     d_(j, "build_warm_ms", m->build_warm_ms);

@@ -1,6 +1,8 @@
 /* bench_profile.c: what each launch of a network computes and moves (MACs, bytes, from the
  * layers' shapes), and the sums per op kind. */
 #include "bench.h"
+#include "network_internal.h"
+#include "op.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,9 @@ int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b) {
         }
         double in_px = (double)r->in_h * r->in_w, out_px = (double)li->out_h * li->out_w;
         double act = ((double)li->cin * in_px + (double)li->cout * out_px) * sizeof(float);
+        /* V1's stride-1 units read their input again, as the residual the last 1x1 conv adds */
+        const scl_op *op = scl__network_op(net, i);
+        if (op && (op->flags & SCL_OP_RESIDUAL)) act += (double)li->cout * out_px * sizeof(float);
         r->weight_bytes = device_weights(li) * sizeof(float);
         r->macs = li->macs * n;
         r->bytes = act * n + (double)r->weight_bytes;
@@ -84,7 +89,7 @@ int bench_kind_totals(const bench_batch *b, bench_kind_total *out) {
     int nk = 0;
     /* the usual kinds first, in network order, so that tables line up between runs */
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
-        out[nk++] = (bench_kind_total){order[k], 0, 0, 0, 0};
+        out[nk++] = (bench_kind_total){.kind = order[k]};
     for (int i = 0; i < b->nrows; i++) {
         const char *kind = bench_kind_of(b->rows[i].info.op);
         int k = 0;
@@ -94,7 +99,7 @@ int bench_kind_totals(const bench_batch *b, bench_kind_total *out) {
             if (nk == BENCH_MAX_KINDS)
                 k = nk - 1; /* never with today's ops */
             else
-                out[nk++] = (bench_kind_total){kind, 0, 0, 0, 0};
+                out[nk++] = (bench_kind_total){.kind = kind};
         }
         out[k].launches++;
         out[k].ms += b->rows[i].ms;

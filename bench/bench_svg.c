@@ -118,6 +118,10 @@ static int throughput_panel(FILE *f, const bench_report *r, int y0) {
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d</text>\n", x, top + ph + 16,
                 bs);
     }
+    fprintf(
+        f,
+        "<text transform=\"translate(%d %d) rotate(-90)\" text-anchor=\"middle\">images/s</text>\n",
+        px - 50, top + ph / 2);
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">batch size</text>\n", px + pw / 2,
             top + ph + 34);
     fprintf(f,

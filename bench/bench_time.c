@@ -1,6 +1,7 @@
 /* bench_time.c: timing one batch size: random input on the device, warm-up, calibration,
  * timed runs on the host clock and on the device's profiling clock, and the per-layer profile. */
 #include "bench.h"
+#include "network_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -133,6 +134,14 @@ static int profile(scl_context *ctx, scl_network *net, const float *x, int runs,
             col[r] = ms[(size_t)r * nl + i];
         out->rows[i].ms = bench_stats_of(col, runs).median;
         out->profile_sum_ms += out->rows[i].ms;
+        /* the launch as the op last made it (kernel variant and NDRange depend on the shape) */
+        const scl_op *op = scl__network_op(net, i);
+        if (op) {
+            bench_row *row = &out->rows[i];
+            snprintf(row->kernel, sizeof row->kernel, "%s", scl_op_kernel_name(op));
+            scl_op_last_launch(op, row->global, row->local);
+            row->has_launch = 1;
+        }
     }
     if (!rc) out->profile_runs = runs;
     free(ms), free(col);

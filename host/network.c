@@ -649,6 +649,10 @@ scl_status scl__network_set_explicit(scl_network *net, int on) {
     return make_maps(net);
 }
 
+const scl_op *scl__network_op(const scl_network *net, int i) {
+    return net && net->ops && i >= 0 && i < net->model->nlayers ? net->ops[i] : NULL;
+}
+
 /* ---- introspection ------------------------------------------------------------------------ */
 
 int scl_network_classes(const scl_network *net) { return net ? net->model->classes : 0; }

@@ -8,4 +8,7 @@
  * maps (off, the default). Must be called before weights are loaded. For the bench's ablation. */
 scl_status scl__network_set_explicit(scl_network *net, int on);
 
+/* The op of layer i (NULL before weights or for a bad index), for per-launch profiles. */
+const scl_op *scl__network_op(const scl_network *net, int i);
+
 #endif

@@ -50,9 +50,9 @@ SCHEMA = {
     "schema": STR, "schema_version": INT,
     "tool": {"name": STR, "version": STR, "git_commit": STR},
     "date": STR,
-    "device": {"name": STR, "vendor": STR, "type": STR, "driver_version": STR, "device_version": STR,
-               "platform": STR, "platform_version": STR, "compute_units": INT, "clock_mhz": INT,
-               "global_mem_bytes": INT},
+    "device": {"name": STR, "vendor": STR, "type": STR, "driver_version": STR,
+               "device_version": STR, "platform": STR, "platform_version": STR,
+               "compute_units": INT, "clock_mhz": INT, "global_mem_bytes": INT},
     "peak": {"gflops": NUM, "gbps": NUM, "fma_gflops_by_width": MapOf(NUM), "read_gbps": NUM,
              "copy_gbps": NUM, "cached": BOOL, "cache_file": Opt(STR)},
     "settings": {"model": STR, "batches": [INT], "iters": Opt(INT), "seconds": Opt(NUM),
@@ -60,7 +60,7 @@ SCHEMA = {
                  "profile": BOOL, "explicit_shuffle": BOOL},
     "startup": {"context_ms": NUM, "driver_cache": STR},
     "results": [{
-        "model": STR, "params": INT, "macs_per_image": INT, "launches": INT,
+        "model": STR, "params": INT, "macs_per_image": INT, "launches": INT, "tuned_ops": INT,
         "startup": {"build_cold_ms": NUM, "build_warm_ms": NUM, "first_inference_ms": NUM,
                     "cold_compiles": INT, "warm_disk_hits": INT, "warm_compiles": INT},
         "memory": {"weight_bytes": INT, "min_bytes_moved_per_image": INT},
@@ -92,7 +92,8 @@ def validate(value, schema, path="$"):
             return [f"{path}: expected a list"]
         return [e for i, v in enumerate(value) for e in validate(v, schema[0], f"{path}[{i}]")]
     ok = {
-        NUM: isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+        NUM: isinstance(value, (int, float)) and not isinstance(value, bool)
+        and math.isfinite(value),
         INT: isinstance(value, int) and not isinstance(value, bool),
         STR: isinstance(value, str),
         BOOL: isinstance(value, bool),
@@ -124,16 +125,64 @@ def run(args, timeout=600):
 
 
 def check_option_errors(tool):
-    for args, why in [(["--batch", "1,x"], "bad batch list"), (["--iters", "0"], "zero iters"),
-                      (["--frobnicate"], "unknown option"), (["--iters", "3", "--seconds", "1"],
-                                                             "iters and seconds")]:
+    bad = [(["--batch", "1,x"], "bad batch list"), (["--iters", "0"], "zero iters"),
+           (["--frobnicate"], "unknown option"),
+           (["--iters", "3", "--seconds", "1"], "iters and seconds")]
+    for args, why in bad:
         p = run([tool, "bench", MODEL] + args)
-        check(f"option error: {why}", p.returncode != 0 and p.stderr.startswith("shufflecl: error: "),
+        check(f"option error: {why}",
+              p.returncode != 0 and p.stderr.startswith("shufflecl: error: "),
               f"rc {p.returncode}, stderr {p.stderr.strip()!r}")
     p = run([tool, "bench", "no_such_model"])
-    check("unknown model refused", p.returncode != 0 and "shufflecl: error: " in p.stderr, p.stderr)
+    check("unknown model refused", p.returncode != 0 and "shufflecl: error: " in p.stderr,
+          p.stderr)
     p = run([tool, "bench", "--help"])
     check("--help", p.returncode == 0 and "usage: shufflecl bench" in p.stdout, p.stderr)
+
+
+def rates_agree(p):
+    return (close(p["gflops"], 2 * p["macs"] / (p["ms"] * 1e6), 1e-5)
+            and close(p["gbps"], p["bytes"] / (p["ms"] * 1e6), 1e-5))
+
+
+def check_profile(tag, b, r, info):
+    prof = b["profile"]
+    check(f"{tag} one row per launch", len(prof) == r["launches"] == info["launches"],
+          f"{len(prof)} rows, {r['launches']} launches, info says {info['launches']}")
+    check(f"{tag} layer names follow info",
+          [p["layer"] for p in prof] == [layer["name"] for layer in info["layers"]])
+    check(f"{tag} launch times >= 0", all(p["ms"] >= 0 for p in prof))
+    total = sum(p["ms"] for p in prof)
+    check(f"{tag} profile_sum_ms is the sum", close(total, b["profile_sum_ms"], 1e-4),
+          f"{total} vs {b['profile_sum_ms']}")
+    dev = b["device_ms"]["median"]
+    ratio = total / dev
+    print(f"  batch {b['batch']}: profile sum {total:.3f} ms, device median {dev:.3f} ms "
+          f"({ratio:.2f}x), host median {b['host_ms']['median']:.3f} ms")
+    check(f"{tag} profile sum within 0.5x-1.5x of the device time", 0.5 <= ratio <= 1.5,
+          f"{ratio:.2f}x")
+    check(f"{tag} shares sum to 1", close(sum(p["share"] for p in prof), 1.0, 1e-3))
+    macs = sum(p["macs"] for p in prof)
+    check(f"{tag} MACs = info's x batch", macs == info["macs"] * b["batch"],
+          f"{macs} vs {info['macs']} x {b['batch']}")
+    for p in prof:
+        if p["ms"] > 0 and not check(f"{tag} {p['layer']} rates agree with ms", rates_agree(p),
+                                     str(p)):
+            break
+    # V2 adds no residuals: its activations alone must be the library's zero-copy minimum
+    want = r["memory"]["min_bytes_moved_per_image"]
+    act = sum(p["bytes"] - p["weight_bytes"] for p in prof) / b["batch"]
+    check(f"{tag} activation bytes = min_bytes_moved", close(act, want, 1e-6), f"{act} vs {want}")
+    weights = sum(p["weight_bytes"] for p in prof)
+    check(f"{tag} weight bytes add up", weights == r["memory"]["weight_bytes"],
+          f"{weights} vs {r['memory']['weight_bytes']}")
+    kinds = b["totals_by_kind"]
+    for k in ("stem", "pool", "pointwise", "depthwise", "head"):
+        check(f"{tag} kind {k} present", k in kinds and kinds[k]["launches"] > 0, str(list(kinds)))
+    check(f"{tag} kinds cover every launch",
+          sum(k["launches"] for k in kinds.values()) == len(prof))
+    check(f"{tag} kind times add up", close(sum(k["ms"] for k in kinds.values()), total, 1e-4))
+    check(f"{tag} kind MACs add up", sum(k["macs"] for k in kinds.values()) == macs)
 
 
 def check_batch(b, r, peak, info):
@@ -143,53 +192,27 @@ def check_batch(b, r, peak, info):
         check(f"{tag} {kind} positive", s["min"] > 0, str(s))
         check(f"{tag} {kind} min <= median <= p90", s["min"] <= s["median"] <= s["p90"], str(s))
     check(f"{tag} iters", b["iters"] == 3, str(b["iters"]))
-    check(f"{tag} images/s = batch / median", close(b["images_per_s"], b["batch"] / (b["host_ms"]["median"] / 1e3)),
-          f"{b['images_per_s']} vs {b['batch']} / {b['host_ms']['median']} ms")
+    median_s = b["host_ms"]["median"] / 1e3
+    check(f"{tag} images/s = batch / median", close(b["images_per_s"], b["batch"] / median_s),
+          f"{b['images_per_s']} vs {b['batch']} / {median_s} s")
     check(f"{tag} gflops_frac", close(b["gflops_frac"], b["gflops"] / peak["gflops"]))
-    mem = b["memory"]
+    mem, least = b["memory"], r["memory"]["min_bytes_moved_per_image"]
     check(f"{tag} activation bytes", mem["activation_bytes"] > 0)
-    check(f"{tag} moved >= zero-copy minimum", mem["bytes_moved_per_image"] >= r["memory"]["min_bytes_moved_per_image"],
-          f"{mem['bytes_moved_per_image']} < {r['memory']['min_bytes_moved_per_image']}")
-    prof = b["profile"]
-    if not check(f"{tag} profiled", prof is not None):
-        return
-    check(f"{tag} one row per launch", len(prof) == r["launches"] == info["launches"],
-          f"{len(prof)} rows, {r['launches']} launches, info says {info['launches']}")
-    check(f"{tag} layer names follow info", [p["layer"] for p in prof] == [l["name"] for l in info["layers"]])
-    check(f"{tag} launch times >= 0", all(p["ms"] >= 0 for p in prof))
-    total = sum(p["ms"] for p in prof)
-    check(f"{tag} profile_sum_ms is the sum", close(total, b["profile_sum_ms"], 1e-4), f"{total} vs {b['profile_sum_ms']}")
-    ratio = total / b["device_ms"]["median"]
-    print(f"  batch {b['batch']}: profile sum {total:.3f} ms, device median {b['device_ms']['median']:.3f} ms "
-          f"({ratio:.2f}x), host median {b['host_ms']['median']:.3f} ms")
-    check(f"{tag} profile sum within 0.5x-1.5x of the device time", 0.5 <= ratio <= 1.5, f"{ratio:.2f}x")
-    check(f"{tag} shares sum to 1", close(sum(p["share"] for p in prof), 1.0, 1e-3))
-    macs = sum(p["macs"] for p in prof)
-    check(f"{tag} MACs = info's x batch", macs == info["macs"] * b["batch"], f"{macs} vs {info['macs']} x {b['batch']}")
-    for p in prof:
-        if p["ms"] > 0:
-            ok = close(p["gflops"], 2 * p["macs"] / (p["ms"] * 1e6), 1e-5) and close(p["gbps"], p["bytes"] / (p["ms"] * 1e6), 1e-5)
-            if not check(f"{tag} {p['layer']} rates agree with ms", ok, str(p)):
-                break
-    # V2 has no residual adds: activations alone must be the library's zero-copy minimum
-    act = sum(p["bytes"] - p["weight_bytes"] for p in prof) / b["batch"]
-    check(f"{tag} activation bytes = min_bytes_moved", close(act, r["memory"]["min_bytes_moved_per_image"], 1e-6),
-          f"{act} vs {r['memory']['min_bytes_moved_per_image']}")
-    weights = sum(p["weight_bytes"] for p in prof)
-    check(f"{tag} weight bytes add up", weights == r["memory"]["weight_bytes"], f"{weights} vs {r['memory']['weight_bytes']}")
-    kinds = b["totals_by_kind"]
-    for k in ("stem", "pool", "pointwise", "depthwise", "head"):
-        check(f"{tag} kind {k} present", k in kinds and kinds[k]["launches"] > 0, str(list(kinds)))
-    check(f"{tag} kinds cover every launch", sum(k["launches"] for k in kinds.values()) == len(prof))
-    check(f"{tag} kind times add up", close(sum(k["ms"] for k in kinds.values()), total, 1e-4))
-    check(f"{tag} kind MACs add up", sum(k["macs"] for k in kinds.values()) == macs)
+    check(f"{tag} moved >= zero-copy minimum", mem["bytes_moved_per_image"] >= least,
+          f"{mem['bytes_moved_per_image']} < {least}")
+    if check(f"{tag} profiled", b["profile"] is not None):
+        check_profile(tag, b, r, info)
+
+
+def bench(tool, *args):
+    return run([tool, "bench", MODEL, "--height", str(SIZE), "--width", str(SIZE)] + list(args))
 
 
 def check_explicit(tool, tmp, d, info):
     """The ablation: the same network with its shuffles, splits and concats as copy launches."""
     path = os.path.join(tmp, "explicit.json")
-    p = run([tool, "bench", MODEL, "--explicit-shuffle", "--batch", "1", "--iters", "1", "--warmup", "0",
-             "--profile", "--json", path, "--height", str(SIZE), "--width", str(SIZE)])
+    p = bench(tool, "--explicit-shuffle", "--batch", "1", "--iters", "1", "--warmup", "0",
+              "--profile", "--json", path)
     if not check("bench --explicit-shuffle runs", p.returncode == 0, p.stderr):
         return
     with open(path) as f:
@@ -199,15 +222,57 @@ def check_explicit(tool, tmp, d, info):
     if errors:
         return
     r, base = e["results"][0], d["results"][0]
-    b, b0 = r["batches"][0], base["batches"][0]
-    check("explicit: setting recorded", e["settings"]["explicit_shuffle"] is True
-          and d["settings"]["explicit_shuffle"] is False)
-    copies = b["totals_by_kind"].get("shuffle", {}).get("launches", 0)
-    check("explicit: copy launches added", copies > 0 and r["launches"] == base["launches"] + copies,
+    b, b0 = r["batches"][0]["memory"], base["batches"][0]["memory"]
+    check("explicit: setting recorded",
+          e["settings"]["explicit_shuffle"] is True and d["settings"]["explicit_shuffle"] is False)
+    copies = r["batches"][0]["totals_by_kind"].get("shuffle", {}).get("launches", 0)
+    check("explicit: copy launches added",
+          copies > 0 and r["launches"] == base["launches"] + copies,
           f"{r['launches']} launches, {copies} copies, {base['launches']} without")
     check("explicit: same MACs", r["macs_per_image"] == info["macs"])
-    check("explicit: moves more bytes", b["memory"]["bytes_moved_per_image"] > b0["memory"]["bytes_moved_per_image"],
-          f"{b['memory']['bytes_moved_per_image']} vs {b0['memory']['bytes_moved_per_image']}")
+    check("explicit: moves more bytes", b["bytes_moved_per_image"] > b0["bytes_moved_per_image"],
+          f"{b['bytes_moved_per_image']} vs {b0['bytes_moved_per_image']}")
+
+
+def check_report(d, info):
+    check("schema name and version", d["schema"] == "shufflecl-bench" and d["schema_version"] == 1)
+    check("date is ISO 8601 UTC",
+          re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", d["date"]) is not None, d["date"])
+    peak = d["peak"]
+    check("peak positive", peak["gflops"] > 0 and peak["gbps"] > 0, str(peak))
+    check("peak is the best width",
+          close(peak["gflops"], max(peak["fma_gflops_by_width"].values())))
+    s = d["settings"]
+    check("settings echo the options",
+          s["model"] == MODEL and s["batches"] == BATCHES and s["iters"] == 3 and s["warmup"] == 1
+          and s["height"] == SIZE and s["width"] == SIZE and s["profile"] is True, str(s))
+    check("context time", d["startup"]["context_ms"] > 0)
+    check("one result", len(d["results"]) == 1 and d["results"][0]["model"] == MODEL)
+    r = d["results"][0]
+    check("MACs = shufflecl info's", r["macs_per_image"] == info["macs"],
+          f"{r['macs_per_image']} vs {info['macs']}")
+    check("params = shufflecl info's", r["params"] == info["params"])
+    check("tuned ops counted", 0 <= r["tuned_ops"] <= r["launches"], str(r["tuned_ops"]))
+    st = r["startup"]
+    check("start-up times positive",
+          min(st["build_cold_ms"], st["build_warm_ms"], st["first_inference_ms"]) > 0, str(st))
+    check("cold build compiles", st["cold_compiles"] > 0, str(st))
+    check("warm build reads the disk cache only",
+          st["warm_disk_hits"] > 0 and st["warm_compiles"] == 0, str(st))
+    check("batches in order", [b["batch"] for b in r["batches"]] == BATCHES)
+    for b in r["batches"]:
+        check_batch(b, r, peak, info)
+    acts = [b["memory"]["activation_bytes"] for b in r["batches"]]
+    check("activations grow with the batch", acts == sorted(acts), str(acts))
+
+
+def check_svg(path):
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.parse(path).getroot()
+    check("SVG root is <svg>", root.tag == ns + "svg", root.tag)
+    texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
+    check("SVG has the layer panel", "device time per launch" in texts)
+    check("SVG has the throughput panel", root.find(f".//{ns}polyline") is not None)
 
 
 def main():
@@ -224,51 +289,22 @@ def main():
     info = json.loads(p.stdout)
 
     jpath, spath = os.path.join(tmp, "r.json"), os.path.join(tmp, "r.svg")
-    args = [tool, "bench", MODEL, "--batch", ",".join(map(str, BATCHES)), "--iters", "3", "--warmup", "1",
-            "--profile", "--json", jpath, "--svg", spath, "--height", str(SIZE), "--width", str(SIZE)]
-    p = run(args)
+    p = bench(tool, "--batch", ",".join(map(str, BATCHES)), "--iters", "3", "--warmup", "1",
+              "--profile", "--json", jpath, "--svg", spath)
     print(p.stdout[:4000])
     if not check("bench runs", p.returncode == 0, p.stderr):
         return 1
-    check("nothing on stderr but warnings", all(l.startswith("shufflecl: warning") for l in p.stderr.splitlines()),
-          p.stderr)
-
+    check("nothing on stderr but warnings",
+          all(line.startswith("shufflecl: warning") for line in p.stderr.splitlines()), p.stderr)
     with open(jpath) as f:
-        d = json.load(f)  # fails the test on invalid JSON
+        d = json.load(f)  # invalid JSON fails the test here
     errors = validate(d, SCHEMA)
     check("schema", not errors, "\n  ".join(errors[:20]))
     if errors:
         return 1
-    check("schema name and version", d["schema"] == "shufflecl-bench" and d["schema_version"] == 1)
-    check("date is ISO 8601 UTC", re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", d["date"]) is not None, d["date"])
-    check("peak positive", d["peak"]["gflops"] > 0 and d["peak"]["gbps"] > 0, str(d["peak"]))
-    check("peak is the best width", close(d["peak"]["gflops"], max(d["peak"]["fma_gflops_by_width"].values())))
-    s = d["settings"]
-    check("settings echo the options", s["model"] == MODEL and s["batches"] == BATCHES and s["iters"] == 3
-          and s["warmup"] == 1 and s["height"] == SIZE and s["width"] == SIZE and s["profile"] is True, str(s))
-    check("context time", d["startup"]["context_ms"] > 0)
-    check("one result", len(d["results"]) == 1 and d["results"][0]["model"] == MODEL)
-    r = d["results"][0]
-    check("MACs = shufflecl info's", r["macs_per_image"] == info["macs"], f"{r['macs_per_image']} vs {info['macs']}")
-    check("params = shufflecl info's", r["params"] == info["params"])
-    st = r["startup"]
-    check("start-up times positive", st["build_cold_ms"] > 0 and st["build_warm_ms"] > 0 and st["first_inference_ms"] > 0,
-          str(st))
-    check("cold build compiles", st["cold_compiles"] > 0, str(st))
-    check("warm build reads the disk cache only", st["warm_disk_hits"] > 0 and st["warm_compiles"] == 0, str(st))
-    check("batches in order", [b["batch"] for b in r["batches"]] == BATCHES)
-    for b in r["batches"]:
-        check_batch(b, r, d["peak"], info)
-    acts = [b["memory"]["activation_bytes"] for b in r["batches"]]
-    check("activations grow with the batch", acts == sorted(acts), str(acts))
-
+    check_report(d, info)
     check_explicit(tool, tmp, d, info)
-
-    root = ET.parse(spath).getroot()
-    check("SVG root is <svg>", root.tag == "{http://www.w3.org/2000/svg}svg", root.tag)
-    texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
-    check("SVG has the layer panel", "device time per launch" in texts)
-    check("SVG has the throughput panel", root.find(".//{http://www.w3.org/2000/svg}polyline") is not None)
+    check_svg(spath)
     return 0
 
 
