@@ -77,6 +77,118 @@ scl_status scl__op_run(scl_op *op, const scl_op_args *a) {
     return SCL_OK;
 }
 
+scl_status scl__op_created(scl_op *op, scl_status st, const char *fn, scl_op **out) {
+    if (st != SCL_OK) {
+        scl__prefix_error(op->ctx, "%s: ", fn);
+        scl_op_destroy(op);
+        return st;
+    }
+    *out = op;
+    return SCL_OK;
+}
+
+size_t scl__round_up(size_t x, size_t m) {
+    return m ? (x + m - 1) / m * m : x;
+}
+
+static int log2i(int v) {
+    int l = 0;
+    while (v > 1)
+        v >>= 1, l++;
+    return l;
+}
+
+scl_status scl__op_use_variant(scl_op *op, scl_op_variants *v, const char *file, int vw,
+                               size_t *wg_max) {
+    int i = log2i(vw);
+    if (!v->kernels[i]) {
+        scl_status st =
+            scl__kernel_create(op->ctx, file, op->options, op->kernel_name, &v->kernels[i]);
+        if (st != SCL_OK) return st;
+        SCL_CL_TRY(op->ctx,
+                   clGetKernelWorkGroupInfo(v->kernels[i], op->ctx->device,
+                                            CL_KERNEL_WORK_GROUP_SIZE, sizeof(size_t),
+                                            &v->wg_max[i], NULL),
+                   "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
+    }
+    op->kernel = v->kernels[i];
+    if (wg_max) *wg_max = v->wg_max[i];
+    return SCL_OK;
+}
+
+void scl__op_release_variants(scl_op *op, scl_op_variants *v) {
+    for (size_t i = 0; i < SCL_ARRAY_LEN(v->kernels); i++)
+        if (v->kernels[i]) clReleaseKernel(v->kernels[i]);
+    op->kernel = NULL; /* one of the above: scl_op_destroy must not release it again */
+}
+
+scl_status scl__check_vec_width(scl_context *ctx, const char *fn, const char *name, int v) {
+    if (v != 1 && v != 2 && v != 4 && v != 8 && v != 16)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: %s = %d, must be 1, 2, 4, 8 or 16",
+                         fn, name, v);
+    return SCL_OK;
+}
+
+scl_status scl__check_range(scl_context *ctx, const char *fn, const char *name, int v, int lo,
+                            int hi) {
+    if (v < lo || v > hi)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: %s = %d, must be %d to %d", fn, name,
+                         v, lo, hi);
+    return SCL_OK;
+}
+
+scl_status scl__check_seg(scl_context *ctx, const char *fn, int seg, int vw) {
+    if (seg < 0 || seg % vw != 0)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: seg = %d, must be 0 or a positive multiple of vw = %d", fn, seg, vw);
+    return SCL_OK;
+}
+
+scl_status scl__check_local2(scl_context *ctx, const char *fn, const size_t local[2]) {
+    if ((local[0] == 0) != (local[1] == 0) || local[0] * local[1] > ctx->info.max_work_group_size)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: work-group size %zux%zu: both must be 0, or both set with a product "
+                         "<= %zu",
+                         fn, local[0], local[1], ctx->info.max_work_group_size);
+    return SCL_OK;
+}
+
+size_t scl__op_units_per_group(const scl_op *op, size_t outputs, size_t per, size_t units,
+                               size_t items, size_t wg_max) {
+    size_t cu = op->ctx->info.compute_units;
+    size_t n = (outputs + per - 1) / per, most = units / (4 * (cu ? cu : 1));
+    if (n > most) n = most ? most : 1;
+    while (n > 1 && items * n > wg_max)
+        n--;
+    return n;
+}
+
+scl_status scl__op_fit_local0(scl_op *op, size_t *local0, const char *fn) {
+    if (!*local0) return SCL_OK;
+    size_t kmax = 0;
+    cl_int e = clGetKernelWorkGroupInfo(op->kernel, op->ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                        sizeof kmax, &kmax, NULL);
+    if (e != CL_SUCCESS) {
+        scl_context *ctx = op->ctx;
+        scl_op_destroy(op);
+        char what[128];
+        snprintf(what, sizeof what, "%s: clGetKernelWorkGroupInfo", fn);
+        return scl__cl_fail(ctx, e, what);
+    }
+    while (*local0 > 1 && *local0 > kmax)
+        *local0 /= 2;
+    return SCL_OK;
+}
+
+void scl__op_local0(scl_op *op, size_t local0) {
+    op->use_local = local0 > 0;
+    if (op->use_local) {
+        size_t l = local0 < op->global[0] ? local0 : op->global[0];
+        op->local[0] = l, op->local[1] = 1, op->local[2] = 1;
+        op->global[0] = scl__round_up(op->global[0], l);
+    }
+}
+
 /* A map used for writing must not send two channels to one plane: two work-items would race. */
 static int has_duplicates(const scl_chanmap *m) {
     if (!m) return 0;

@@ -4,12 +4,9 @@
 
 #include <stdlib.h>
 
-/* One kernel per vector width (index log2 vw), built when a launch first needs it; op->kernel
- * points at the last one launched and owns none of them. */
 typedef struct dw_extra {
     scl_dw_cfg cfg;
-    cl_kernel kernels[5];
-    size_t wg_max[5]; /* CL_KERNEL_WORK_GROUP_SIZE of each */
+    scl_op_variants widths; /* launches pick the vector width per input (row_width) */
 } dw_extra;
 
 static void dw_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
@@ -18,36 +15,13 @@ static void dw_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     *ow = op->stride == 1 ? w : (w + 1) / 2;
 }
 
-static size_t round_up(size_t x, size_t m) {
-    return m ? (x + m - 1) / m * m : x;
-}
-
-static int log2i(int v) {
-    int l = 0;
-    while (v > 1)
-        v >>= 1, l++;
-    return l;
-}
-
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
  * gets the largest work-group it can run. */
 static scl_status use_width(scl_op *op, int vw, size_t *wg_max) {
     dw_extra *x = op->extra;
-    cl_kernel *k = &x->kernels[log2i(vw)];
     snprintf(op->options, sizeof op->options, "-DSTRIDE=%d -DVW=%d -DTH=%d -DRELU=%d", op->stride,
              vw, x->cfg.th, (op->flags & SCL_OP_RELU) ? 1 : 0);
-    if (!*k) {
-        scl_status st =
-            scl__kernel_create(op->ctx, "depthwise.cl", op->options, op->kernel_name, k);
-        if (st != SCL_OK) return st;
-        SCL_CL_TRY(op->ctx,
-                   clGetKernelWorkGroupInfo(*k, op->ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                            sizeof(size_t), &x->wg_max[log2i(vw)], NULL),
-                   "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
-    }
-    op->kernel = *k;
-    if (wg_max) *wg_max = x->wg_max[log2i(vw)];
-    return SCL_OK;
+    return scl__op_use_variant(op, &x->widths, "depthwise.cl", vw, wg_max);
 }
 
 /* Whole rows: the widest vector whose edge chunks fit the row (depthwise.cl), so that no output
@@ -71,7 +45,7 @@ static scl_status dw_launch(scl_op *op, const scl_op_args *a, const scl_op_io *i
     cl_int h = in->h, w = in->w, oh = out->h, ow = out->w, c = op->cin, nc = in->n * op->cin;
     /* seg 0 (CPUs): a work-item covers whole rows, so the edge chunks sit at its two ends and
      * every other chunk is inside */
-    cl_int seg = cfg->seg ? cfg->seg : (cl_int)round_up((size_t)ow, (size_t)vw);
+    cl_int seg = cfg->seg ? cfg->seg : (cl_int)scl__round_up((size_t)ow, (size_t)vw);
     const scl_karg args[] = {SCL_KARG(in->mem),     SCL_KARG(io->in_map),  SCL_KARG(in_bs),
                              SCL_KARG(in_pitch),    SCL_KARG(h),           SCL_KARG(w),
                              SCL_KARG(out->mem),    SCL_KARG(io->out_map), SCL_KARG(out_bs),
@@ -87,26 +61,20 @@ static scl_status dw_launch(scl_op *op, const scl_op_args *a, const scl_op_io *i
         /* Runtimes that size groups themselves (PoCL) put a whole small layer in one group,
          * which one core then runs alone. Whole planes per group instead: about 1024 outputs
          * each, but at least four groups per compute unit. */
-        size_t per = (size_t)oh * (size_t)ow, cu = op->ctx->info.compute_units;
-        size_t planes = (1024 + per - 1) / per, most = (size_t)nc / (4 * (cu ? cu : 1));
-        if (planes > most) planes = most ? most : 1;
-        while (planes > 1 && segs * blocks * planes > wg_max)
-            planes--;
+        size_t planes = scl__op_units_per_group(op, 1024, (size_t)oh * (size_t)ow, (size_t)nc,
+                                                segs * blocks, wg_max);
         op->local[0] = segs, op->local[1] = blocks, op->local[2] = planes;
     }
     op->use_local = op->local[0] != 0;
-    op->global[0] = round_up(segs, op->local[0]);
-    op->global[1] = round_up(blocks, op->local[1]);
-    op->global[2] = round_up((size_t)nc, op->local[2]);
+    op->global[0] = scl__round_up(segs, op->local[0]);
+    op->global[1] = scl__round_up(blocks, op->local[1]);
+    op->global[2] = scl__round_up((size_t)nc, op->local[2]);
     return scl__op_run(op, a);
 }
 
 static void dw_destroy(scl_op *op) {
     dw_extra *x = op->extra;
-    if (x)
-        for (size_t i = 0; i < SCL_ARRAY_LEN(x->kernels); i++)
-            if (x->kernels[i]) clReleaseKernel(x->kernels[i]);
-    op->kernel = NULL; /* one of the above */
+    if (x) scl__op_release_variants(op, &x->widths);
     free(x);
 }
 
@@ -126,24 +94,11 @@ void scl__dw_default_cfg(const scl_context *ctx, int stride, scl_dw_cfg *cfg) {
 }
 
 static scl_status check_cfg(scl_context *ctx, const scl_dw_cfg *cfg, const char *fn) {
-    int v = cfg->vw;
-    if (v != 1 && v != 2 && v != 4 && v != 8 && v != 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: vw = %d, must be 1, 2, 4, 8 or 16",
-                         fn, v);
-    if (cfg->th < 1 || cfg->th > 4)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: th = %d, must be 1 to 4", fn,
-                         cfg->th);
-    if (cfg->seg < 0 || cfg->seg % v != 0)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: seg = %d, must be 0 or a positive multiple of vw = %d", fn, cfg->seg,
-                         v);
-    if ((cfg->local[0] == 0) != (cfg->local[1] == 0) ||
-        cfg->local[0] * cfg->local[1] > ctx->info.max_work_group_size)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: work-group size %zux%zu: both must be 0, or both set with a product "
-                         "<= %zu",
-                         fn, cfg->local[0], cfg->local[1], ctx->info.max_work_group_size);
-    return SCL_OK;
+    scl_status st = scl__check_vec_width(ctx, fn, "vw", cfg->vw);
+    if (st == SCL_OK) st = scl__check_range(ctx, fn, "th", cfg->th, 1, 4);
+    if (st == SCL_OK) st = scl__check_seg(ctx, fn, cfg->seg, cfg->vw);
+    if (st == SCL_OK) st = scl__check_local2(ctx, fn, cfg->local);
+    return st;
 }
 
 scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stride, int flags,
@@ -181,13 +136,7 @@ scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stri
     op->flags = flags;
     snprintf(op->kernel_name, sizeof op->kernel_name, "%s", stride == 1 ? "dw3x3s1" : "dw3x3s2");
     /* the widest kernel now, so that a build failure shows at creation; others on demand */
-    if ((st = use_width(op, cfg->vw, NULL)) != SCL_OK) {
-        scl__prefix_error(ctx, "%s: ", fn);
-        scl_op_destroy(op);
-        return st;
-    }
-    *out = op;
-    return SCL_OK;
+    return scl__op_created(op, use_width(op, cfg->vw, NULL), fn, out);
 }
 
 scl_status scl_op_depthwise_create(scl_context *ctx, int channels, int stride, int flags,

@@ -17,10 +17,6 @@ static void head_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     *oh = 1, *ow = 1;
 }
 
-static size_t round_up(size_t x, size_t m) {
-    return m ? (x + m - 1) / m * m : x;
-}
-
 /* Pools every plane into x->pooled, waiting on the caller's events. */
 static scl_status run_gap(scl_op *op, const scl_op_args *a, const scl_op_io *io) {
     scl_context *ctx = op->ctx;
@@ -83,8 +79,9 @@ static scl_status head_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
     op->dims = 2;
     op->use_local = cfg->local[0] != 0;
     op->local[0] = cfg->local[0], op->local[1] = cfg->local[1], op->local[2] = 1;
-    op->global[0] = round_up(((size_t)n + (size_t)cfg->nb - 1) / (size_t)cfg->nb, cfg->local[0]);
-    op->global[1] = round_up((size_t)kp / (size_t)(cfg->kv * cfg->kn), cfg->local[1]);
+    op->global[0] =
+        scl__round_up(((size_t)n + (size_t)cfg->nb - 1) / (size_t)cfg->nb, cfg->local[0]);
+    op->global[1] = scl__round_up((size_t)kp / (size_t)(cfg->kv * cfg->kn), cfg->local[1]);
     op->global[2] = 1;
     return scl__op_run(op, &fc_args);
 }
@@ -111,23 +108,11 @@ void scl__head_default_cfg(const scl_context *ctx, scl_head_cfg *cfg) {
 }
 
 static scl_status check_cfg(scl_context *ctx, const scl_head_cfg *cfg, const char *fn) {
-    int v = cfg->kv;
-    if (v != 1 && v != 2 && v != 4 && v != 8 && v != 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: kv = %d, must be 1, 2, 4, 8 or 16",
-                         fn, v);
-    if (cfg->kn < 1 || cfg->kn > 8)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: kn = %d, must be 1 to 8", fn,
-                         cfg->kn);
-    if (cfg->nb < 1 || cfg->nb > 8)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: nb = %d, must be 1 to 8", fn,
-                         cfg->nb);
-    if ((cfg->local[0] == 0) != (cfg->local[1] == 0) ||
-        cfg->local[0] * cfg->local[1] > ctx->info.max_work_group_size)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: work-group size %zux%zu: both must be 0, or both set with a product "
-                         "<= %zu",
-                         fn, cfg->local[0], cfg->local[1], ctx->info.max_work_group_size);
-    return SCL_OK;
+    scl_status st = scl__check_vec_width(ctx, fn, "kv", cfg->kv);
+    if (st == SCL_OK) st = scl__check_range(ctx, fn, "kn", cfg->kn, 1, 8);
+    if (st == SCL_OK) st = scl__check_range(ctx, fn, "nb", cfg->nb, 1, 8);
+    if (st == SCL_OK) st = scl__check_local2(ctx, fn, cfg->local);
+    return st;
 }
 
 scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, const float *weights,
@@ -144,7 +129,7 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
     scl_status st = check_cfg(ctx, cfg, fn);
     if (st != SCL_OK) return st;
-    size_t tile = (size_t)cfg->kv * (size_t)cfg->kn, kp = round_up((size_t)classes, tile);
+    size_t tile = (size_t)cfg->kv * (size_t)cfg->kn, kp = scl__round_up((size_t)classes, tile);
     if ((double)kp * cin >= 2147483647.0)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: %d x %d weights are too large (over 2^31 floats)", fn, classes, cin);
@@ -181,13 +166,7 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
              cfg->blocked ? 1 : 0);
     if ((st = scl__op_kernel(op, "head.cl", "gap_fc", opts)) == SCL_OK && !cfg->fused)
         st = scl__kernel_create(ctx, "head.cl", opts, "gap", &x->gap);
-    if (st != SCL_OK) {
-        scl__prefix_error(ctx, "%s: ", fn);
-        scl_op_destroy(op);
-        return st;
-    }
-    *out = op;
-    return SCL_OK;
+    return scl__op_created(op, st, fn, out);
 }
 
 scl_status scl_op_gap_fc_create(scl_context *ctx, int cin, int classes, const float *weights,

@@ -71,13 +71,7 @@ static scl_status pw_launch(scl_op *op, const scl_op_args *a, const scl_op_io *i
     op->global[0] = (size_t)chunks;
     op->global[1] = (size_t)op->groups * (size_t)tiles;
     op->global[2] = (size_t)in->n;
-    op->use_local = cfg->local0 > 0;
-    if (op->use_local) {
-        /* OpenCL 1.2 wants whole work-groups: round up, the kernel drops the excess */
-        size_t l = cfg->local0 < op->global[0] ? cfg->local0 : op->global[0];
-        op->local[0] = l, op->local[1] = 1, op->local[2] = 1;
-        op->global[0] = (op->global[0] + l - 1) / l * l;
-    }
+    scl__op_local0(op, cfg->local0);
     return scl__op_run(op, a);
 }
 
@@ -131,9 +125,8 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
     if (flags & ~(SCL_OP_RELU | SCL_OP_RESIDUAL))
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: unknown flags 0x%x", fn,
                          (unsigned)(flags & ~(SCL_OP_RELU | SCL_OP_RESIDUAL)));
-    if (vec != 1 && vec != 2 && vec != 4 && vec != 8 && vec != 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: vec = %d, must be 1, 2, 4, 8 or 16",
-                         fn, vec);
+    scl_status st = scl__check_vec_width(ctx, fn, "vec", vec);
+    if (st != SCL_OK) return st;
     if (co_tile < 1 || co_tile > PW_MAX_CO_TILE)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: co_tile = %d, must be 1..%d", fn,
                          co_tile, PW_MAX_CO_TILE);
@@ -149,7 +142,7 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
 
     float *pw, *pb;
     size_t nw, nb;
-    scl_status st = pack(ctx, cfg, groups, w, b, &pw, &pb, &nw, &nb);
+    st = pack(ctx, cfg, groups, w, b, &pw, &pb, &nw, &nb);
     if (st != SCL_OK) {
         free(cfg);
         return st;
@@ -166,23 +159,10 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
     char opts[128];
     snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d%s%s", vec, cfg->co_tile,
              flags & SCL_OP_RELU ? " -DRELU" : "", flags & SCL_OP_RESIDUAL ? " -DRESIDUAL" : "");
-    if ((st = scl__op_kernel(op, "pointwise.cl", "pointwise", opts)) != SCL_OK) {
-        scl__prefix_error(ctx, "%s: ", fn);
-        scl_op_destroy(op);
-        return st;
-    }
-    if (local0) {
-        /* the kernel's own limit may be below the device's (register-heavy tiles on GPUs) */
-        size_t kmax = 0;
-        cl_int e = clGetKernelWorkGroupInfo(op->kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                            sizeof kmax, &kmax, NULL);
-        if (e != CL_SUCCESS) {
-            scl_op_destroy(op);
-            return scl__cl_fail(ctx, e, "scl_op_pointwise_create: clGetKernelWorkGroupInfo");
-        }
-        while (cfg->local0 > 1 && cfg->local0 > kmax)
-            cfg->local0 /= 2;
-    }
+    if ((st = scl__op_kernel(op, "pointwise.cl", "pointwise", opts)) != SCL_OK)
+        return scl__op_created(op, st, fn, out);
+    /* the kernel's own limit may be below the device's (register-heavy tiles on GPUs) */
+    if ((st = scl__op_fit_local0(op, &cfg->local0, "scl_op_pointwise_create")) != SCL_OK) return st;
     *out = op;
     return SCL_OK;
 }

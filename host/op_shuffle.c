@@ -30,12 +30,7 @@ static scl_status shuffle_launch(scl_op *op, const scl_op_args *a, const scl_op_
     if (st != SCL_OK) return st;
     op->dims = 3;
     op->global[0] = (size_t)chunks, op->global[1] = (size_t)op->cin, op->global[2] = (size_t)in->n;
-    op->use_local = cfg->local0 > 0;
-    if (op->use_local) {
-        size_t l = cfg->local0 < op->global[0] ? cfg->local0 : op->global[0];
-        op->local[0] = l, op->local[1] = 1, op->local[2] = 1;
-        op->global[0] = (op->global[0] + l - 1) / l * l;
-    }
+    scl__op_local0(op, cfg->local0);
     return scl__op_run(op, a);
 }
 
@@ -73,22 +68,10 @@ scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int
     op->cin = op->cout = channels, op->groups = groups, op->stride = 1;
     char opts[32];
     snprintf(opts, sizeof opts, "-DVEC=%d", cfg->vec);
-    if ((st = scl__op_kernel(op, "shuffle.cl", "channel_shuffle", opts)) != SCL_OK) {
-        scl__prefix_error(ctx, "%s: ", fn);
-        scl_op_destroy(op);
-        return st;
-    }
-    if (cfg->local0) {
-        size_t kmax = 0;
-        cl_int e = clGetKernelWorkGroupInfo(op->kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                            sizeof kmax, &kmax, NULL);
-        if (e != CL_SUCCESS) {
-            scl_op_destroy(op);
-            return scl__cl_fail(ctx, e, "scl_op_shuffle_create: clGetKernelWorkGroupInfo");
-        }
-        while (cfg->local0 > 1 && cfg->local0 > kmax)
-            cfg->local0 /= 2;
-    }
+    if ((st = scl__op_kernel(op, "shuffle.cl", "channel_shuffle", opts)) != SCL_OK)
+        return scl__op_created(op, st, fn, out);
+    /* the kernel's own limit may be below the device's (register-heavy tiles on GPUs) */
+    if ((st = scl__op_fit_local0(op, &cfg->local0, fn)) != SCL_OK) return st;
     *out = op;
     return SCL_OK;
 }

@@ -5,12 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One kernel per vector width (index log2 vw), built when a launch first needs it; op->kernel
- * points at the last one launched and owns none of them. */
 typedef struct stem_extra {
     scl_stem_cfg cfg;
-    cl_kernel kernels[5];
-    size_t wg_max[5]; /* CL_KERNEL_WORK_GROUP_SIZE of each */
+    scl_op_variants widths; /* launches pick the vector width per input row */
 } stem_extra;
 
 static void stem_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
@@ -19,34 +16,12 @@ static void stem_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     *ow = (w + 1) / 2;
 }
 
-static size_t round_up(size_t x, size_t m) {
-    return m ? (x + m - 1) / m * m : x;
-}
-
-static int log2i(int v) {
-    int l = 0;
-    while (v > 1)
-        v >>= 1, l++;
-    return l;
-}
-
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
  * gets the largest work-group it can run. */
 static scl_status use_width(scl_op *op, int vw, size_t *wg_max) {
     stem_extra *x = op->extra;
-    cl_kernel *k = &x->kernels[log2i(vw)];
     snprintf(op->options, sizeof op->options, "-DVW=%d -DCO=%d", vw, x->cfg.co);
-    if (!*k) {
-        scl_status st = scl__kernel_create(op->ctx, "stem.cl", op->options, op->kernel_name, k);
-        if (st != SCL_OK) return st;
-        SCL_CL_TRY(op->ctx,
-                   clGetKernelWorkGroupInfo(*k, op->ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                            sizeof(size_t), &x->wg_max[log2i(vw)], NULL),
-                   "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
-    }
-    op->kernel = *k;
-    if (wg_max) *wg_max = x->wg_max[log2i(vw)];
-    return SCL_OK;
+    return scl__op_use_variant(op, &x->widths, "stem.cl", vw, wg_max);
 }
 
 static scl_status stem_launch(scl_op *op, const scl_op_args *a, const scl_op_io *io) {
@@ -65,7 +40,7 @@ static scl_status stem_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
     cl_int h = in->h, w = in->w, oh = out->h, ow = out->w, cout = op->cout;
     size_t groups = (size_t)in->n * (size_t)((cout + cfg->co - 1) / cfg->co);
     cl_int ng = (cl_int)groups;
-    cl_int seg = cfg->seg ? cfg->seg : (cl_int)round_up((size_t)ow, (size_t)vw);
+    cl_int seg = cfg->seg ? cfg->seg : (cl_int)scl__round_up((size_t)ow, (size_t)vw);
     const scl_karg args[] = {SCL_KARG(in->mem),     SCL_KARG(io->in_map),  SCL_KARG(in_bs),
                              SCL_KARG(in_pitch),    SCL_KARG(h),           SCL_KARG(w),
                              SCL_KARG(out->mem),    SCL_KARG(io->out_map), SCL_KARG(out_bs),
@@ -80,26 +55,20 @@ static scl_status stem_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
         /* Runtimes that size groups themselves (PoCL) may run a small launch as one group on
          * one core. Whole rows per group instead: about 1024 outputs each, but at least four
          * groups per compute unit. */
-        size_t cu = op->ctx->info.compute_units, rows = (1024 + (size_t)ow - 1) / (size_t)ow;
-        size_t most = (size_t)oh * groups / (4 * (cu ? cu : 1));
-        if (rows > most) rows = most ? most : 1;
-        while (rows > 1 && segs * rows > wg_max)
-            rows--;
+        size_t rows =
+            scl__op_units_per_group(op, 1024, (size_t)ow, (size_t)oh * groups, segs, wg_max);
         op->local[0] = segs, op->local[1] = rows;
     }
     op->use_local = op->local[0] != 0;
-    op->global[0] = round_up(segs, op->local[0]);
-    op->global[1] = round_up((size_t)oh, op->local[1]);
+    op->global[0] = scl__round_up(segs, op->local[0]);
+    op->global[1] = scl__round_up((size_t)oh, op->local[1]);
     op->global[2] = groups;
     return scl__op_run(op, a);
 }
 
 static void stem_destroy(scl_op *op) {
     stem_extra *x = op->extra;
-    if (x)
-        for (size_t i = 0; i < SCL_ARRAY_LEN(x->kernels); i++)
-            if (x->kernels[i]) clReleaseKernel(x->kernels[i]);
-    op->kernel = NULL; /* one of the above */
+    if (x) scl__op_release_variants(op, &x->widths);
     free(x);
 }
 
@@ -117,24 +86,11 @@ void scl__stem_default_cfg(const scl_context *ctx, scl_stem_cfg *cfg) {
 }
 
 static scl_status check_cfg(scl_context *ctx, const scl_stem_cfg *cfg, const char *fn) {
-    int v = cfg->vw;
-    if (v != 1 && v != 2 && v != 4 && v != 8 && v != 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: vw = %d, must be 1, 2, 4, 8 or 16",
-                         fn, v);
-    if (cfg->co < 1 || cfg->co > 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: co = %d, must be 1 to 16", fn,
-                         cfg->co);
-    if (cfg->seg < 0 || cfg->seg % v != 0)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: seg = %d, must be 0 or a positive multiple of vw = %d", fn, cfg->seg,
-                         v);
-    if ((cfg->local[0] == 0) != (cfg->local[1] == 0) ||
-        cfg->local[0] * cfg->local[1] > ctx->info.max_work_group_size)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: work-group size %zux%zu: both must be 0, or both set with a product "
-                         "<= %zu",
-                         fn, cfg->local[0], cfg->local[1], ctx->info.max_work_group_size);
-    return SCL_OK;
+    scl_status st = scl__check_vec_width(ctx, fn, "vw", cfg->vw);
+    if (st == SCL_OK) st = scl__check_range(ctx, fn, "co", cfg->co, 1, 16);
+    if (st == SCL_OK) st = scl__check_seg(ctx, fn, cfg->seg, cfg->vw);
+    if (st == SCL_OK) st = scl__check_local2(ctx, fn, cfg->local);
+    return st;
 }
 
 scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weights,
@@ -174,13 +130,7 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
     op->flags = SCL_OP_RELU;
     snprintf(op->kernel_name, sizeof op->kernel_name, "stem3x3s2");
     /* the widest kernel now, so that a build failure shows at creation; others on demand */
-    if ((st = use_width(op, cfg->vw, NULL)) != SCL_OK) {
-        scl__prefix_error(ctx, "%s: ", fn);
-        scl_op_destroy(op);
-        return st;
-    }
-    *out = op;
-    return SCL_OK;
+    return scl__op_created(op, use_width(op, cfg->vw, NULL), fn, out);
 }
 
 scl_status scl_op_stem_create(scl_context *ctx, int cout, const float *weights, const float *bias,

@@ -1,8 +1,8 @@
 /* test_npy.c: the .npy reader and writer: round trips, byte-identity with numpy.save, Fortran
  * order, byte orders, header versions, and the message for each kind of bad file. */
 #include "npy.h"
+#include "testutil.h"
 
-#include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,34 +10,9 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-/* Every scratch path a test used, removed by the teardown fixture so nothing is left behind
- * (the fixture runs in the same process as the test, forked or not). */
-static char tmp_paths[64][512];
-static int tmp_count;
-
+/* Scratch files go through testutil, named with this test's prefix. */
 static const char *tmp_path(const char *name) {
-    const char *dir = getenv("SCL_TEST_TMPDIR");
-    if (!dir || !*dir) dir = "/tmp";
-    char path[512];
-    snprintf(path, sizeof path, "%s/scl_npy_%s", dir, name);
-    for (int i = 0; i < tmp_count; i++)
-        if (strcmp(tmp_paths[i], path) == 0) return tmp_paths[i];
-    ck_assert_int_lt(tmp_count, 64);
-    memcpy(tmp_paths[tmp_count], path, sizeof path);
-    return tmp_paths[tmp_count++];
-}
-
-static void remove_tmp(void) {
-    for (int i = 0; i < tmp_count; i++)
-        remove(tmp_paths[i]);
-    tmp_count = 0;
-}
-
-static void write_bytes(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    ck_assert_msg(f != NULL, "cannot create %s", path);
-    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
+    return tu_tmp_path("scl_npy_", name);
 }
 
 static unsigned char *read_bytes(const char *path, size_t *n) {
@@ -66,7 +41,7 @@ static const char *write_npy(const char *name, int major, const char *header, co
         buf[k] = (unsigned char)(hlen >> (8 * (k - 8)));
     memcpy(buf + pre, header, hlen);
     if (ndata) memcpy(buf + pre + hlen, data, ndata);
-    write_bytes(path, buf, pre + hlen + ndata);
+    tu_write_bytes(path, buf, pre + hlen + ndata);
     free(buf);
     return path;
 }
@@ -383,24 +358,24 @@ END_TEST
 
 START_TEST(test_bad_files) {
     const char *path = tmp_path("magic.npy");
-    write_bytes(path, "PK\x03\x04 this is a zip, not an npy", 30);
+    tu_write_bytes(path, "PK\x03\x04 this is a zip, not an npy", 30);
     expect_fail(path, SCL_ERROR_FILE_FORMAT, ": not a .npy file (bad magic)");
-    write_bytes(path, "\x93NU", 3);
+    tu_write_bytes(path, "\x93NU", 3);
     expect_fail(path, SCL_ERROR_FILE_FORMAT, ": not a .npy file (bad magic)");
-    write_bytes(path, "", 0);
+    tu_write_bytes(path, "", 0);
     expect_fail(path, SCL_ERROR_FILE_FORMAT, ": not a .npy file (bad magic)");
-    write_bytes(path, "\x93NUMPY\x01", 7);
+    tu_write_bytes(path, "\x93NUMPY\x01", 7);
     expect_fail(path, SCL_ERROR_FILE_FORMAT, ": file ends inside the format version");
-    write_bytes(path, "\x93NUMPY\x01\x00\x40", 9);
+    tu_write_bytes(path, "\x93NUMPY\x01\x00\x40", 9);
     expect_fail(path, SCL_ERROR_FILE_FORMAT, ": file ends inside the header length");
-    write_bytes(path, "\x93NUMPY\x04\x00\x10\x00{}", 12);
+    tu_write_bytes(path, "\x93NUMPY\x04\x00\x10\x00{}", 12);
     expect_fail(path, SCL_ERROR_FILE_FORMAT,
                 ": unsupported .npy format version 4.0 (shufflecl reads 1.0, 2.0 and 3.0)");
-    write_bytes(path, "\x93NUMPY\x01\x01\x10\x00{}", 12);
+    tu_write_bytes(path, "\x93NUMPY\x01\x01\x10\x00{}", 12);
     expect_fail(path, SCL_ERROR_FILE_FORMAT, ": unsupported .npy format version 1.1");
-    write_bytes(path, "\x93NUMPY\x01\x00\x40\x00{'descr'", 18);
+    tu_write_bytes(path, "\x93NUMPY\x01\x00\x40\x00{'descr'", 18);
     expect_fail(path, SCL_ERROR_FILE_FORMAT, ": header length 64 runs past the end of the file");
-    write_bytes(path, "\x93NUMPY\x02\x00\xff\xff\xff\x7f{}", 14);
+    tu_write_bytes(path, "\x93NUMPY\x02\x00\xff\xff\xff\x7f{}", 14);
     expect_fail(path, SCL_ERROR_FILE_FORMAT, ": header length 2147483647 is absurd");
 
     /* data: four bytes short, and four too many */
@@ -497,7 +472,7 @@ int main(void) {
     Suite *s = suite_create("npy");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, NULL, remove_tmp);
+    tcase_add_checked_fixture(tc, NULL, tu_remove_tmp);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_numpy_identical);
     tcase_add_test(tc, test_writer_refuses);

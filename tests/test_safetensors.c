@@ -1,8 +1,8 @@
 /* test_safetensors.c: the safetensors reader and writer: round trips, exact F16/BF16 conversion,
  * refusal of non-finite weights, and a precise message for every kind of malformed file. */
 #include "safetensors.h"
+#include "testutil.h"
 
-#include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,34 +10,9 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-/* Every scratch path a test used, removed by the teardown fixture so nothing is left behind
- * (the fixture runs in the same process as the test, forked or not). */
-static char tmp_paths[64][512];
-static int tmp_count;
-
+/* Scratch files go through testutil, named with this test's prefix. */
 static const char *tmp_path(const char *name) {
-    const char *dir = getenv("SCL_TEST_TMPDIR");
-    if (!dir || !*dir) dir = "/tmp";
-    char path[512];
-    snprintf(path, sizeof path, "%s/scl_st_%s", dir, name);
-    for (int i = 0; i < tmp_count; i++)
-        if (strcmp(tmp_paths[i], path) == 0) return tmp_paths[i];
-    ck_assert_int_lt(tmp_count, 64);
-    memcpy(tmp_paths[tmp_count], path, sizeof path);
-    return tmp_paths[tmp_count++];
-}
-
-static void remove_tmp(void) {
-    for (int i = 0; i < tmp_count; i++)
-        remove(tmp_paths[i]);
-    tmp_count = 0;
-}
-
-static void write_bytes(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    ck_assert_msg(f != NULL, "cannot create %s", path);
-    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
+    return tu_tmp_path("scl_st_", name);
 }
 
 /* A safetensors file from a header text and a raw data region. */
@@ -50,7 +25,7 @@ static const char *write_st(const char *name, const char *header, const void *da
         buf[k] = (unsigned char)((uint64_t)hlen >> (8 * k));
     memcpy(buf + 8, header, hlen);
     if (ndata) memcpy(buf + 8 + hlen, data, ndata);
-    write_bytes(path, buf, 8 + hlen + ndata);
+    tu_write_bytes(path, buf, 8 + hlen + ndata);
     free(buf);
     return path;
 }
@@ -63,7 +38,7 @@ static const char *write_hlen(const char *name, uint64_t hlen, size_t rest) {
     for (int k = 0; k < 8; k++)
         buf[k] = (unsigned char)(hlen >> (8 * k));
     memset(buf + 8, ' ', rest);
-    write_bytes(path, buf, 8 + rest);
+    tu_write_bytes(path, buf, 8 + rest);
     return path;
 }
 
@@ -508,9 +483,9 @@ START_TEST(test_file_level_errors) {
     char msg[256];
     scl_safetensors *st = NULL;
     const char *path = tmp_path("short.safetensors");
-    write_bytes(path, "\x10\x00\x00\x00\x00", 5);
+    tu_write_bytes(path, "\x10\x00\x00\x00\x00", 5);
     expect_open_fail(path, SCL_ERROR_FILE_FORMAT, ": file is 5 bytes, shorter than the 8-byte");
-    write_bytes(path, "", 0);
+    tu_write_bytes(path, "", 0);
     expect_open_fail(path, SCL_ERROR_FILE_FORMAT, ": file is 0 bytes");
 
     expect_open_fail(write_hlen("past.safetensors", 9999999, 404), SCL_ERROR_FILE_FORMAT,
@@ -675,7 +650,7 @@ int main(void) {
     Suite *s = suite_create("safetensors");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, NULL, remove_tmp);
+    tcase_add_checked_fixture(tc, NULL, tu_remove_tmp);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_writer_layout);
     tcase_add_test(tc, test_writer_refuses);

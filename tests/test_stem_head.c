@@ -12,106 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum map_kind {
-    MAP_NONE,
-    MAP_OFFSET,
-    MAP_EVEN,
-    MAP_ODD,
-    MAP_SHUFFLE,
-    MAP_COMPOSED,
-    MAP_TABLE
-} map_kind;
-static const char *const map_names[] = {"none",    "offset",   "even", "odd",
-                                        "shuffle", "composed", "table"};
-
-static int quick(void) {
-    const char *q = getenv("SCL_TEST_QUICK");
-    return q && *q && strcmp(q, "0") != 0;
-}
-
-/* A map of kind k over c logical channels, and the plane count of the tensor it addresses. */
-static scl_chanmap *make_map(scl_context *ctx, map_kind k, int c, int *planes) {
-    scl_chanmap *m = NULL, *a = NULL, *b = NULL;
-    switch (k) {
-    case MAP_NONE:
-        *planes = c;
-        return NULL;
-    case MAP_OFFSET:
-        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 5, 1, &m));
-        *planes = c + 7;
-        break;
-    case MAP_EVEN:
-        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 0, 2, &m));
-        *planes = 2 * c;
-        break;
-    case MAP_ODD:
-        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 1, 2, &m));
-        *planes = 2 * c + 1;
-        break;
-    case MAP_SHUFFLE:
-        TU_OK(ctx, scl_chanmap_create_shuffle(ctx, c, c % 3 == 0 ? 3 : c % 2 == 0 ? 2 : 1, 0, &m));
-        *planes = c;
-        break;
-    case MAP_COMPOSED: /* an inverse shuffle read through an offset slot of a larger tensor */
-        TU_OK(ctx, scl_chanmap_create_strided(ctx, c, 3, 1, &a));
-        TU_OK(ctx, scl_chanmap_create_shuffle(ctx, c, c % 2 == 0 ? 2 : 1, 1, &b));
-        TU_OK(ctx, scl_chanmap_compose(ctx, a, b, &m));
-        scl_chanmap_destroy(a);
-        scl_chanmap_destroy(b);
-        *planes = c + 3;
-        break;
-    case MAP_TABLE: { /* reversed, with a gap after every third plane */
-        int *t = malloc((size_t)c * sizeof *t);
-        for (int i = 0; i < c; i++)
-            t[i] = (c - 1 - i) + (c - 1 - i) / 3;
-        TU_OK(ctx, scl_chanmap_create_table(ctx, c, t, &m));
-        free(t);
-        *planes = (c - 1) + (c - 1) / 3 + 1;
-        break;
-    }
-    }
-    return m;
-}
-
-/* Asserts that every element of every plane no channel maps to is still NaN. */
-static void check_untouched(const char *what, const float *phys, int n, int c, int hw,
-                            const scl_chanmap *m, int planes) {
-    for (int p = 0; p < planes; p++) {
-        int mapped = 0;
-        for (int ch = 0; ch < c && !mapped; ch++)
-            mapped = (m ? scl_chanmap_plane(m, ch) : ch) == p;
-        if (mapped) continue;
-        for (int b = 0; b < n; b++)
-            for (int i = 0; i < hw; i++)
-                ck_assert_msg(isnan(phys[((size_t)b * planes + p) * hw + i]),
-                              "%s wrote plane %d (outside its output map)", what, p);
-    }
-}
-
-/* Runs op from a logical input (n x c x h x w) to a logical output (n x co x oh x ow) through
- * the maps, poisoning the output first; returns the logical output (malloc'd). */
-static float *run_op(scl_context *ctx, scl_op *op, const float *x, int n, int c, int h, int w,
-                     map_kind in_kind, int co, int oh, int ow, map_kind out_kind,
-                     const char *what) {
-    int in_planes, out_planes, hw = h * w, ohw = oh * ow;
-    scl_chanmap *in_map = make_map(ctx, in_kind, c, &in_planes);
-    scl_chanmap *out_map = make_map(ctx, out_kind, co, &out_planes);
-    float *phys_in = malloc((size_t)n * in_planes * hw * sizeof(float));
-    tu_scatter(x, n, c, hw, in_map, in_planes, NAN, phys_in);
-    scl_tensor *in = tu_tensor(ctx, n, in_planes, h, w, phys_in);
-    scl_tensor *out = tu_tensor(ctx, n, out_planes, oh, ow, NULL);
-    TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op_args a = {.in = in, .in_map = in_map, .out = out, .out_map = out_map};
-    TU_OK(ctx, scl_op_enqueue(op, &a));
-    float *phys_out = tu_download(out), *y = malloc((size_t)n * co * ohw * sizeof(float));
-    tu_gather(phys_out, n, co, ohw, out_map, out_planes, y);
-    check_untouched(what, phys_out, n, co, ohw, out_map, out_planes);
-    free(phys_in), free(phys_out);
-    scl_tensor_destroy(in), scl_tensor_destroy(out);
-    scl_chanmap_destroy(in_map), scl_chanmap_destroy(out_map);
-    return y;
-}
-
 /* ---- stem ---------------------------------------------------------------------------------- */
 
 typedef enum stem_cfg_kind {
@@ -132,28 +32,28 @@ static const scl_stem_cfg stem_cfgs[] = {
 
 typedef struct stem_case {
     int n, h, w, cout, bias;
-    map_kind in_map, out_map;
+    tu_map_kind in_map, out_map;
     stem_cfg_kind cfg;
 } stem_case;
 
 static const stem_case stem_cases[] = {
-    {1, 224, 224, 24, 1, MAP_NONE, MAP_NONE, STEM_DEFAULT},
-    {3, 64, 96, 24, 1, MAP_OFFSET, MAP_NONE, STEM_DEFAULT},
-    {1, 65, 33, 12, 0, MAP_NONE, MAP_ODD, STEM_DEFAULT},
-    {1, 1, 1, 24, 1, MAP_NONE, MAP_NONE, STEM_DEFAULT},
-    {2, 65, 33, 24, 1, MAP_TABLE, MAP_SHUFFLE, STEM_GPU},
-    {1, 1, 1, 12, 1, MAP_SHUFFLE, MAP_NONE, STEM_GPU},
-    {3, 64, 96, 12, 1, MAP_NONE, MAP_COMPOSED, STEM_CO5},
-    {1, 37, 50, 24, 0, MAP_EVEN, MAP_NONE, STEM_PIXEL},
-    {1, 224, 224, 12, 1, MAP_NONE, MAP_OFFSET, STEM_GPU2},
-    {3, 9, 5, 24, 1, MAP_COMPOSED, MAP_TABLE, STEM_DEFAULT},
-    {2, 65, 67, 24, 1, MAP_NONE, MAP_OFFSET, STEM_CPU},
+    {1, 224, 224, 24, 1, TU_MAP_NONE, TU_MAP_NONE, STEM_DEFAULT},
+    {3, 64, 96, 24, 1, TU_MAP_OFFSET, TU_MAP_NONE, STEM_DEFAULT},
+    {1, 65, 33, 12, 0, TU_MAP_NONE, TU_MAP_ODD, STEM_DEFAULT},
+    {1, 1, 1, 24, 1, TU_MAP_NONE, TU_MAP_NONE, STEM_DEFAULT},
+    {2, 65, 33, 24, 1, TU_MAP_TABLE, TU_MAP_SHUFFLE, STEM_GPU},
+    {1, 1, 1, 12, 1, TU_MAP_SHUFFLE, TU_MAP_NONE, STEM_GPU},
+    {3, 64, 96, 12, 1, TU_MAP_NONE, TU_MAP_COMPOSED_INV, STEM_CO5},
+    {1, 37, 50, 24, 0, TU_MAP_EVEN, TU_MAP_NONE, STEM_PIXEL},
+    {1, 224, 224, 12, 1, TU_MAP_NONE, TU_MAP_OFFSET, STEM_GPU2},
+    {3, 9, 5, 24, 1, TU_MAP_COMPOSED_INV, TU_MAP_TABLE, STEM_DEFAULT},
+    {2, 65, 67, 24, 1, TU_MAP_NONE, TU_MAP_OFFSET, STEM_CPU},
 };
 #define NSTEM ((int)(sizeof stem_cases / sizeof stem_cases[0]))
 
 START_TEST(test_stem) {
     const stem_case *sc = &stem_cases[_i];
-    if (quick() && (size_t)sc->n * sc->h * sc->w > 8000) return;
+    if (tu_quick() && (size_t)sc->n * sc->h * sc->w > 8000) return;
     scl_context *ctx = tu_context();
     uint64_t seed = 5000 + (uint64_t)_i * 17;
     int oh = (sc->h + 1) / 2, ow = (sc->w + 1) / 2;
@@ -168,10 +68,10 @@ START_TEST(test_stem) {
         TU_OK(ctx, scl__op_stem_create_cfg(ctx, sc->cout, wt, bias, &stem_cfgs[sc->cfg], &op));
     char what[200];
     snprintf(what, sizeof what, "stem case %d: %dx3x%dx%d -> %d, bias %d, maps %s/%s, cfg %d", _i,
-             sc->n, sc->h, sc->w, sc->cout, sc->bias, map_names[sc->in_map], map_names[sc->out_map],
-             sc->cfg);
-    float *y =
-        run_op(ctx, op, x, sc->n, 3, sc->h, sc->w, sc->in_map, sc->cout, oh, ow, sc->out_map, what);
+             sc->n, sc->h, sc->w, sc->cout, sc->bias, tu_map_name(sc->in_map),
+             tu_map_name(sc->out_map), sc->cfg);
+    float *y = tu_run_op(ctx, op, x, sc->n, 3, sc->h, sc->w, sc->in_map, sc->cout, oh, ow,
+                         sc->out_map, what);
     double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)sc->cout * 27);
     double *bd = bias ? tu_to_double(bias, (size_t)sc->cout) : NULL,
            *ref = malloc(nout * sizeof *ref);
@@ -205,31 +105,31 @@ static const scl_head_cfg head_cfgs[] = {
 
 typedef struct head_case {
     int n, c, h, w, classes, bias;
-    map_kind in_map, out_map;
+    tu_map_kind in_map, out_map;
     head_cfg_kind cfg;
 } head_case;
 
 static const head_case head_cases[] = {
-    {1, 1024, 7, 7, 1000, 1, MAP_NONE, MAP_NONE, HEAD_DEFAULT},
-    {3, 1024, 7, 7, 1000, 0, MAP_OFFSET, MAP_NONE, HEAD_DEFAULT},
-    {1, 192, 1, 1, 10, 1, MAP_NONE, MAP_NONE, HEAD_DEFAULT},
-    {3, 480, 2, 3, 10, 0, MAP_SHUFFLE, MAP_OFFSET, HEAD_DEFAULT},
-    {3, 192, 4, 4, 1000, 1, MAP_TABLE, MAP_NONE, HEAD_TWO_PHASE},
-    {1, 480, 7, 7, 1000, 0, MAP_COMPOSED, MAP_NONE, HEAD_TWO_PHASE},
-    {3, 1024, 7, 7, 10, 1, MAP_ODD, MAP_NONE, HEAD_WIDE},
-    {1, 192, 4, 4, 1000, 1, MAP_NONE, MAP_EVEN, HEAD_NARROW},
-    {3, 1024, 7, 7, 1000, 1, MAP_NONE, MAP_NONE, HEAD_TWO_LOCAL},
-    {3, 480, 1, 1, 1000, 1, MAP_EVEN, MAP_TABLE, HEAD_NARROW},
-    {1, 1024, 7, 7, 10, 0, MAP_NONE, MAP_SHUFFLE, HEAD_TWO_PHASE},
-    {1, 1024, 7, 7, 1000, 1, MAP_SHUFFLE, MAP_NONE, HEAD_FUSED},
-    {3, 192, 2, 3, 1000, 0, MAP_NONE, MAP_ODD, HEAD_FUSED},
-    {3, 480, 7, 7, 1000, 1, MAP_ODD, MAP_SHUFFLE, HEAD_CPU},
+    {1, 1024, 7, 7, 1000, 1, TU_MAP_NONE, TU_MAP_NONE, HEAD_DEFAULT},
+    {3, 1024, 7, 7, 1000, 0, TU_MAP_OFFSET, TU_MAP_NONE, HEAD_DEFAULT},
+    {1, 192, 1, 1, 10, 1, TU_MAP_NONE, TU_MAP_NONE, HEAD_DEFAULT},
+    {3, 480, 2, 3, 10, 0, TU_MAP_SHUFFLE, TU_MAP_OFFSET, HEAD_DEFAULT},
+    {3, 192, 4, 4, 1000, 1, TU_MAP_TABLE, TU_MAP_NONE, HEAD_TWO_PHASE},
+    {1, 480, 7, 7, 1000, 0, TU_MAP_COMPOSED_INV, TU_MAP_NONE, HEAD_TWO_PHASE},
+    {3, 1024, 7, 7, 10, 1, TU_MAP_ODD, TU_MAP_NONE, HEAD_WIDE},
+    {1, 192, 4, 4, 1000, 1, TU_MAP_NONE, TU_MAP_EVEN, HEAD_NARROW},
+    {3, 1024, 7, 7, 1000, 1, TU_MAP_NONE, TU_MAP_NONE, HEAD_TWO_LOCAL},
+    {3, 480, 1, 1, 1000, 1, TU_MAP_EVEN, TU_MAP_TABLE, HEAD_NARROW},
+    {1, 1024, 7, 7, 10, 0, TU_MAP_NONE, TU_MAP_SHUFFLE, HEAD_TWO_PHASE},
+    {1, 1024, 7, 7, 1000, 1, TU_MAP_SHUFFLE, TU_MAP_NONE, HEAD_FUSED},
+    {3, 192, 2, 3, 1000, 0, TU_MAP_NONE, TU_MAP_ODD, HEAD_FUSED},
+    {3, 480, 7, 7, 1000, 1, TU_MAP_ODD, TU_MAP_SHUFFLE, HEAD_CPU},
 };
 #define NHEAD ((int)(sizeof head_cases / sizeof head_cases[0]))
 
 START_TEST(test_head) {
     const head_case *hc = &head_cases[_i];
-    if (quick() && (size_t)hc->n * hc->c * hc->h * hc->w * hc->classes > 20000000) return;
+    if (tu_quick() && (size_t)hc->n * hc->c * hc->h * hc->w * hc->classes > 20000000) return;
     scl_context *ctx = tu_context();
     uint64_t seed = 6000 + (uint64_t)_i * 23;
     size_t nin = (size_t)hc->n * hc->c * hc->h * hc->w, nout = (size_t)hc->n * hc->classes;
@@ -248,10 +148,10 @@ START_TEST(test_head) {
     ck_assert_int_eq(ow, 1);
     char what[200];
     snprintf(what, sizeof what, "gap_fc case %d: %dx%dx%dx%d -> %d, bias %d, maps %s/%s, cfg %d",
-             _i, hc->n, hc->c, hc->h, hc->w, hc->classes, hc->bias, map_names[hc->in_map],
-             map_names[hc->out_map], hc->cfg);
-    float *y = run_op(ctx, op, x, hc->n, hc->c, hc->h, hc->w, hc->in_map, hc->classes, 1, 1,
-                      hc->out_map, what);
+             _i, hc->n, hc->c, hc->h, hc->w, hc->classes, hc->bias, tu_map_name(hc->in_map),
+             tu_map_name(hc->out_map), hc->cfg);
+    float *y = tu_run_op(ctx, op, x, hc->n, hc->c, hc->h, hc->w, hc->in_map, hc->classes, 1, 1,
+                         hc->out_map, what);
     double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)hc->classes * hc->c);
     double *bd = bias ? tu_to_double(bias, (size_t)hc->classes) : NULL,
            *ref = malloc(nout * sizeof *ref);
@@ -298,14 +198,6 @@ END_TEST
 
 /* ---- argument checks ----------------------------------------------------------------------- */
 
-/* Asserts st == want and that the recorded message names `needle`. */
-static void expect_fail(scl_context *ctx, scl_status st, scl_status want, const char *needle) {
-    ck_assert_msg(st == want, "got %s (%s), want %s", scl_status_string(st), scl_last_error(ctx),
-                  scl_status_string(want));
-    ck_assert_msg(strstr(scl_last_error(ctx), needle), "message \"%s\" does not name \"%s\"",
-                  scl_last_error(ctx), needle);
-}
-
 /* Asserts that nothing was written to t since it was filled with NaN. */
 static void expect_all_nan(scl_context *ctx, const scl_tensor *t) {
     TU_OK(ctx, scl_context_finish(ctx));
@@ -321,19 +213,19 @@ START_TEST(test_stem_bad_args) {
     scl_context *ctx = tu_context();
     float wt[8 * 27] = {0};
     scl_op *op = (scl_op *)1;
-    expect_fail(ctx, scl_op_stem_create(ctx, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
-                "cout = 0");
+    TU_EXPECT_FAIL(ctx, scl_op_stem_create(ctx, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
+                   "cout = 0");
     ck_assert_ptr_null(op);
-    expect_fail(ctx, scl_op_stem_create(ctx, 8, NULL, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
-                "weights");
-    expect_fail(ctx, scl_op_stem_create(ctx, 8, wt, NULL, NULL), SCL_ERROR_INVALID_ARGUMENT,
-                "NULL");
+    TU_EXPECT_FAIL(ctx, scl_op_stem_create(ctx, 8, NULL, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
+                   "weights");
+    TU_EXPECT_FAIL(ctx, scl_op_stem_create(ctx, 8, wt, NULL, NULL), SCL_ERROR_INVALID_ARGUMENT,
+                   "NULL");
     scl_stem_cfg bad = {.vw = 4, .co = 17};
-    expect_fail(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op),
-                SCL_ERROR_INVALID_ARGUMENT, "co = 17");
+    TU_EXPECT_FAIL(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "co = 17");
     bad = (scl_stem_cfg){.vw = 5, .co = 4};
-    expect_fail(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op),
-                SCL_ERROR_INVALID_ARGUMENT, "vw = 5");
+    TU_EXPECT_FAIL(ctx, scl__op_stem_create_cfg(ctx, 8, wt, NULL, &bad, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "vw = 5");
     ck_assert_ptr_null(op);
 
     TU_OK(ctx, scl_op_stem_create(ctx, 8, wt, NULL, &op));
@@ -343,13 +235,13 @@ START_TEST(test_stem_bad_args) {
     TU_OK(ctx, scl_tensor_fill(in4, 1.0f));
     TU_OK(ctx, scl_tensor_fill(out, NAN));
     scl_op_args a = {.in = in, .out = full}; /* stride 2 halves the plane */
-    expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "8x8");
+    TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "8x8");
     a.in = in4, a.out = out; /* four channels and no map to pick three */
-    expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 3");
+    TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 3");
     scl_chanmap *far;
     TU_OK(ctx, scl_chanmap_create_strided(ctx, 3, 2, 1, &far));
     a.in = in, a.in_map = far;
-    expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "plane 4");
+    TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "plane 4");
     expect_all_nan(ctx, out);
     scl_chanmap_destroy(far);
     scl_op_destroy(op);
@@ -363,19 +255,19 @@ START_TEST(test_head_bad_args) {
     scl_context *ctx = tu_context();
     float wt[10 * 16] = {0};
     scl_op *op = (scl_op *)1;
-    expect_fail(ctx, scl_op_gap_fc_create(ctx, 0, 10, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
-                "cin = 0");
+    TU_EXPECT_FAIL(ctx, scl_op_gap_fc_create(ctx, 0, 10, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
+                   "cin = 0");
     ck_assert_ptr_null(op);
-    expect_fail(ctx, scl_op_gap_fc_create(ctx, 16, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
-                "classes = 0");
-    expect_fail(ctx, scl_op_gap_fc_create(ctx, 16, 10, NULL, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
-                "weights");
+    TU_EXPECT_FAIL(ctx, scl_op_gap_fc_create(ctx, 16, 0, wt, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
+                   "classes = 0");
+    TU_EXPECT_FAIL(ctx, scl_op_gap_fc_create(ctx, 16, 10, NULL, NULL, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "weights");
     scl_head_cfg bad = {.fused = 1, .kv = 3, .kn = 1, .nb = 1};
-    expect_fail(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op),
-                SCL_ERROR_INVALID_ARGUMENT, "kv = 3");
+    TU_EXPECT_FAIL(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "kv = 3");
     bad = (scl_head_cfg){.fused = 1, .kv = 4, .kn = 1, .nb = 9};
-    expect_fail(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op),
-                SCL_ERROR_INVALID_ARGUMENT, "nb = 9");
+    TU_EXPECT_FAIL(ctx, scl__op_gap_fc_create_cfg(ctx, 16, 10, wt, NULL, &bad, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "nb = 9");
     ck_assert_ptr_null(op);
 
     for (int fused = 0; fused <= 1; fused++) {
@@ -389,15 +281,15 @@ START_TEST(test_head_bad_args) {
         TU_OK(ctx, scl_tensor_fill(in, 1.0f));
         TU_OK(ctx, scl_tensor_fill(out, NAN));
         scl_op_args a = {.in = in, .out = spatial}; /* the head's output is always 1 x 1 */
-        expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "1x1");
+        TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "1x1");
         a.out = few;
-        expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 10");
+        TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 10");
         a.out = batch1;
-        expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "batch 2");
+        TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "batch 2");
         scl_chanmap *far;
         TU_OK(ctx, scl_chanmap_create_strided(ctx, 16, 1, 1, &far));
         a.out = out, a.in_map = far;
-        expect_fail(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "plane 16");
+        TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "plane 16");
         expect_all_nan(ctx, out);
         scl_chanmap_destroy(far);
         scl_op_destroy(op);
