@@ -205,6 +205,21 @@ static scl_status time_op(scl_context *ctx, scl_op *op, bench_io *io, int check,
     return st;
 }
 
+/* Times a candidate and, right after it, the default again: the ratio of the two is what
+ * counts. A machine whose speed drifts (a shared vCPU that comes and goes) moves both alike,
+ * where comparing against one early timing of the default would report the drift as a gain. */
+static scl_status time_against_default(scl_context *ctx, scl_op *cand, scl_op *dflt, bench_io *io,
+                                       double *ratio, double *default_ms) {
+    double c = 0, d = 0;
+    scl_status st = time_op(ctx, cand, io, 1, &c);
+    if (st == SCL_OK) st = time_op(ctx, dflt, io, 1, &d);
+    if (st == SCL_OK) {
+        *ratio = d > 0 ? c / d : INFINITY;
+        if (d < *default_ms) *default_ms = d;
+    }
+    return st;
+}
+
 static float *random_floats(size_t n, uint64_t seed) {
     float *x = malloc((n ? n : 1) * sizeof *x);
     for (size_t i = 0; x && i < n; i++) {
@@ -266,12 +281,11 @@ static scl_status tune_pointwise(tuner *t, const scl_layer *l, int n, int h, int
     bench_io io;
     scl_status st = wts && bias ? make_io(ctx, n, l->cin, h, w, l->cout, h, w, (l->flags & SCL_OP_RESIDUAL) != 0, &io)
                                 : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    scl_op *op = NULL;
-    double def_ms = 0, best_ms = INFINITY;
+    scl_op *op = NULL, *dflt = NULL;
+    double def_ms = 0, best_ratio = INFINITY;
     int best_vec = 0, best_co = 0;
-    if (st == SCL_OK) st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, wts, bias, &op);
-    if (st == SCL_OK) st = time_op(ctx, op, &io, 0, &def_ms);
-    scl_op_destroy(op);
+    if (st == SCL_OK) st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, wts, bias, &dflt);
+    if (st == SCL_OK) st = time_op(ctx, dflt, &io, 0, &def_ms);
     int cpu = ctx->info.type == SCL_DEVICE_CPU;
     static const int cpu_vec[] = {16, 8}, gpu_vec[] = {1, 2, 4};
     static const int tiles[] = {4, 6, 8, 10, 12, 16};
@@ -280,10 +294,10 @@ static scl_status tune_pointwise(tuner *t, const scl_layer *l, int n, int h, int
     for (int vi = 0; vi < nv && st == SCL_OK; vi++)
         for (size_t ti = 0; ti < SCL_ARRAY_LEN(tiles) && st == SCL_OK; ti++) {
             if (tiles[ti] > l->cout / l->groups && ti > 0) continue;
-            double ms;
+            double ms; /* the candidate's time over the default's */
             op = NULL;
             st = scl__op_pointwise_create_cfg(ctx, l->cin, l->cout, l->groups, l->flags, wts, bias, vecs[vi], tiles[ti], &op);
-            if (st == SCL_OK) st = time_op(ctx, op, &io, 1, &ms);
+            if (st == SCL_OK) st = time_against_default(ctx, op, dflt, &io, &ms, &def_ms);
             scl_op_destroy(op);
             t->rep->candidates++;
             if (st == SCL_ERROR_SHAPE_MISMATCH) {
@@ -291,8 +305,10 @@ static scl_status tune_pointwise(tuner *t, const scl_layer *l, int n, int h, int
                 st = SCL_OK;
                 continue;
             }
-            if (st == SCL_OK && ms < best_ms) best_ms = ms, best_vec = vecs[vi], best_co = tiles[ti];
+            if (st == SCL_OK && ms < best_ratio) best_ratio = ms, best_vec = vecs[vi], best_co = tiles[ti];
         }
+    scl_op_destroy(dflt);
+    double best_ms = best_ratio * def_ms;
     if (st == SCL_OK) {
         t->rep->shapes++;
         t->rep->default_ms += def_ms;
@@ -327,12 +343,11 @@ static scl_status tune_depthwise(tuner *t, const scl_layer *l, int n, int h, int
     bench_io io;
     scl_status st = wts && bias ? make_io(ctx, n, l->cin, h, w, l->cout, oh, ow, 0, &io)
                                 : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    scl_op *op = NULL;
-    double def_ms = 0, best_ms = INFINITY;
+    scl_op *op = NULL, *dflt = NULL;
+    double def_ms = 0, best_ratio = INFINITY;
     scl_dw_cfg best = {0}, cfg;
-    if (st == SCL_OK) st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, wts, bias, &op);
-    if (st == SCL_OK) st = time_op(ctx, op, &io, 0, &def_ms);
-    scl_op_destroy(op);
+    if (st == SCL_OK) st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, wts, bias, &dflt);
+    if (st == SCL_OK) st = time_op(ctx, dflt, &io, 0, &def_ms);
     int cpu = ctx->info.type == SCL_DEVICE_CPU;
     static const int vws[] = {4, 8, 16}, ths[] = {1, 2, 4};
     for (size_t vi = 0; vi < SCL_ARRAY_LEN(vws) && st == SCL_OK; vi++)
@@ -341,10 +356,10 @@ static scl_status tune_depthwise(tuner *t, const scl_layer *l, int n, int h, int
             cfg.vw = vws[vi], cfg.th = ths[hi];
             cfg.seg = cpu ? 0 : vws[vi];
             cfg.plane_wg = cpu;
-            double ms;
+            double ms; /* the candidate's time over the default's */
             op = NULL;
             st = scl__op_depthwise_create_cfg(ctx, l->cout, l->stride, l->flags, wts, bias, &cfg, &op);
-            if (st == SCL_OK) st = time_op(ctx, op, &io, 1, &ms);
+            if (st == SCL_OK) st = time_against_default(ctx, op, dflt, &io, &ms, &def_ms);
             scl_op_destroy(op);
             t->rep->candidates++;
             if (st == SCL_ERROR_SHAPE_MISMATCH) {
@@ -352,8 +367,10 @@ static scl_status tune_depthwise(tuner *t, const scl_layer *l, int n, int h, int
                 st = SCL_OK;
                 continue;
             }
-            if (st == SCL_OK && ms < best_ms) best_ms = ms, best = cfg;
+            if (st == SCL_OK && ms < best_ratio) best_ratio = ms, best = cfg;
         }
+    scl_op_destroy(dflt);
+    double best_ms = best_ratio * def_ms;
     if (st == SCL_OK) {
         t->rep->shapes++;
         t->rep->default_ms += def_ms;
