@@ -22,10 +22,24 @@ static scl_status map_alloc(scl_context *ctx, int channels, const char *fn, scl_
     return SCL_OK;
 }
 
-static void finish(scl_chanmap *m) {
+/* Derives what every launch checks (highest plane, whether two channels share a plane) once,
+ * when the map is made, instead of on each enqueue. Frees the map on failure. */
+static scl_status finish(scl_context *ctx, scl_chanmap **out) {
+    scl_chanmap *m = *out;
     m->max_plane = 0;
     for (int c = 0; c < m->channels; c++)
         if (m->planes[c] > m->max_plane) m->max_plane = m->planes[c];
+    char *seen = calloc((size_t)m->max_plane + 1, 1);
+    if (!seen) {
+        scl_chanmap_destroy(m);
+        *out = NULL;
+        return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "channel map: out of host memory");
+    }
+    m->has_duplicates = 0;
+    for (int c = 0; c < m->channels && !m->has_duplicates; c++)
+        m->has_duplicates = seen[m->planes[c]]++ != 0;
+    free(seen);
+    return SCL_OK;
 }
 
 scl_status scl_chanmap_create_strided(scl_context *ctx, int channels, int offset, int stride,
@@ -37,8 +51,7 @@ scl_status scl_chanmap_create_strided(scl_context *ctx, int channels, int offset
     scl_status st = map_alloc(ctx, channels, "scl_chanmap_create_strided", out);
     if (st != SCL_OK) return st;
     for (int c = 0; c < channels; c++) (*out)->planes[c] = offset + c * stride;
-    finish(*out);
-    return SCL_OK;
+    return finish(ctx, out);
 }
 
 scl_status scl_chanmap_create_shuffle(scl_context *ctx, int channels, int groups, int inverse,
@@ -55,8 +68,7 @@ scl_status scl_chanmap_create_shuffle(scl_context *ctx, int channels, int groups
             if (!inverse) (*out)->planes[j * groups + i] = i * n + j;
             else (*out)->planes[i * n + j] = j * groups + i;
         }
-    finish(*out);
-    return SCL_OK;
+    return finish(ctx, out);
 }
 
 scl_status scl_chanmap_create_table(scl_context *ctx, int channels, const int *planes, scl_chanmap **out) {
@@ -68,8 +80,7 @@ scl_status scl_chanmap_create_table(scl_context *ctx, int channels, const int *p
     scl_status st = map_alloc(ctx, channels, "scl_chanmap_create_table", out);
     if (st != SCL_OK) return st;
     memcpy((*out)->planes, planes, (size_t)channels * sizeof(int));
-    finish(*out);
-    return SCL_OK;
+    return finish(ctx, out);
 }
 
 scl_status scl_chanmap_compose(scl_context *ctx, const scl_chanmap *outer, const scl_chanmap *inner,
@@ -83,8 +94,7 @@ scl_status scl_chanmap_compose(scl_context *ctx, const scl_chanmap *outer, const
     scl_status st = map_alloc(ctx, inner->channels, "scl_chanmap_compose", out);
     if (st != SCL_OK) return st;
     for (int c = 0; c < inner->channels; c++) (*out)->planes[c] = outer->planes[inner->planes[c]];
-    finish(*out);
-    return SCL_OK;
+    return finish(ctx, out);
 }
 
 void scl_chanmap_destroy(scl_chanmap *m) {

@@ -50,6 +50,7 @@ struct scl_chanmap {
     scl_context *ctx;
     int channels;
     int max_plane;
+    int has_duplicates; /* two channels share a plane: fine to read, a race to write */
     int *planes;
     cl_mem dev; /* the table on the device, made on first use */
 };

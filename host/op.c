@@ -189,17 +189,6 @@ void scl__op_local0(scl_op *op, size_t local0) {
     }
 }
 
-/* A map used for writing must not send two channels to one plane: two work-items would race. */
-static int has_duplicates(const scl_chanmap *m) {
-    if (!m) return 0;
-    char *seen = calloc((size_t)m->max_plane + 1, 1);
-    if (!seen) return 0;
-    int dup = 0;
-    for (int c = 0; c < m->channels && !dup; c++) dup = seen[m->planes[c]]++ != 0;
-    free(seen);
-    return dup;
-}
-
 static scl_status check_operand(scl_op *op, const char *role, const scl_tensor *t, const scl_chanmap *m,
                                 int channels) {
     scl_context *ctx = op->ctx;
@@ -245,7 +234,8 @@ scl_status scl_op_enqueue(scl_op *op, const scl_op_args *a) {
                          "%s op: input %dx%dx%dx%d needs an output of batch %d and %dx%d, got %dx%dx%dx%d",
                          fam, a->in->n, a->in->c, a->in->h, a->in->w, a->in->n, oh, ow, a->out->n,
                          a->out->c, a->out->h, a->out->w);
-    if (has_duplicates(a->out_map))
+    /* a map used for writing must not send two channels to one plane: work-items would race */
+    if (a->out_map && a->out_map->has_duplicates)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s op: the output map sends two channels to the same plane", fam);
     if (a->in->mem == a->out->mem && planes_overlap(a->in_map, op->cin, a->out_map, op->cout))
