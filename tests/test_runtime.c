@@ -148,10 +148,18 @@ START_TEST(test_wrap_context) {
     scl_tensor_destroy(in);
     scl_tensor_destroy(out);
     scl_context_destroy(ctx);
-    /* the caller's objects outlive the wrapper */
-    cl_uint refs = 0;
-    ck_assert_int_eq(clGetCommandQueueInfo(q, CL_QUEUE_REFERENCE_COUNT, sizeof refs, &refs, NULL), CL_SUCCESS);
-    ck_assert_uint_eq(refs, 1);
+    /* The caller's objects outlive the wrapper: its queue still takes and finishes work. (The
+     * reference count is not asserted: the spec calls it stale on arrival, and PoCL releases
+     * asynchronously, so it can read 2 under load. The retain/release balance is checked by
+     * the fault-injection shim instead.) */
+    cl_event marker = NULL;
+    ck_assert_int_eq(clEnqueueMarkerWithWaitList(q, 0, NULL, &marker), CL_SUCCESS);
+    ck_assert_int_eq(clFinish(q), CL_SUCCESS);
+    cl_int done = 0;
+    ck_assert_int_eq(clGetEventInfo(marker, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof done, &done, NULL),
+                     CL_SUCCESS);
+    ck_assert_int_eq(done, CL_COMPLETE);
+    ck_assert_int_eq(clReleaseEvent(marker), CL_SUCCESS);
     ck_assert_int_eq(clReleaseCommandQueue(q), CL_SUCCESS);
     ck_assert_int_eq(clReleaseContext(clctx), CL_SUCCESS);
     ck_assert_int_eq(scl_context_wrap(NULL, NULL, &ctx), SCL_ERROR_INVALID_ARGUMENT);
