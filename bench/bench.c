@@ -1,8 +1,8 @@
 /* bench.c: `shufflecl bench`: options, the order of the measurements (device ceiling, start-up,
  * each model at each batch size), and the text report. */
 #include "bench.h"
-#include "internal.h"         /* the context's resolved program cache directory */
-#include "network_internal.h" /* the explicit-copy mode for the ablation */
+#include "core/internal.h"         /* the context's resolved program cache directory */
+#include "net/network_internal.h" /* the explicit-copy mode for the ablation */
 
 #include <dirent.h>
 #include <errno.h>

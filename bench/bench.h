@@ -3,7 +3,7 @@
 #ifndef SCL_BENCH_H
 #define SCL_BENCH_H
 
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <stdint.h>
 

@@ -1,8 +1,8 @@
 /* bench_profile.c: what each launch of a network computes and moves (MACs, bytes, from the
  * layers' shapes), and the sums per op kind. */
 #include "bench.h"
-#include "network_internal.h"
-#include "op.h"
+#include "net/network_internal.h"
+#include "ops/op.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* bench_time.c: timing one batch size: random input on the device, warm-up, calibration,
  * timed runs on the host clock and on the device's profiling clock, and the per-layer profile. */
 #include "bench.h"
-#include "network_internal.h"
+#include "net/network_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

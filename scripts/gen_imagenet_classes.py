@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate host/imagenet_classes.c and .h: the 1000 ImageNet-1k class names as a C array.
+"""Generate host/cli/imagenet_classes.c and .h: the 1000 ImageNet-1k class names as a C array.
 
 The names come from the metadata bundled with torchvision (no network access needed), in
 classifier output order. Run it again only if that list should change:

@@ -1,7 +1,7 @@
 /* test_depthwise.c: the depthwise 3x3 op against the float64 reference, over the shapes ShuffleNet
  * uses and odd ones, every kind of channel map, and CPU- and GPU-style kernel configurations;
  * plus argument checks. SCL_TEST_QUICK=1 skips the large cases (for Oclgrind runs). */
-#include "op_depthwise.h"
+#include "ops/depthwise.h"
 #include "ref_depthwise.h"
 #include "testutil.h"
 

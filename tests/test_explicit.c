@@ -1,6 +1,6 @@
 /* test_explicit.c: the zero-copy network (shuffle, split and concat as channel maps) computes
  * exactly what the same network with every one of them materialised as a copy launch does. */
-#include "network_internal.h"
+#include "net/network_internal.h"
 #include "testutil.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * the errors of bad files, and the resize / crop / normalise step against PIL + torchvision. */
 #define _POSIX_C_SOURCE 200809L /* getpid, unlink */
 
-#include "image.h"
+#include "cli/image.h"
 
 #include <check.h>
 #include <math.h>

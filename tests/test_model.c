@@ -1,6 +1,6 @@
 /* test_model.c: every model's layer table: output shapes, and parameter and MAC counts exactly
  * as PyTorch counts them (shared/shufflenet.md); the graph's channel maps are permutations. */
-#include "model.h"
+#include "net/model.h"
 #include "testutil.h"
 
 #include <stdlib.h>

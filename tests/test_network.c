@@ -3,7 +3,7 @@
  * network through scl_network_enqueue on caller buffers, and the loader's refusals of wrong,
  * incomplete, padded and non-finite weight files, with its DataParallel and F16 variants. */
 #include "ref_network.h"
-#include "safetensors.h"
+#include "io/safetensors.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 /* test_npy.c: the .npy reader and writer: round trips, byte-identity with numpy.save, Fortran
  * order, byte orders, header versions, and the message for each kind of bad file. */
-#include "npy.h"
+#include "cli/npy.h"
 #include "testutil.h"
 
 #include <math.h>

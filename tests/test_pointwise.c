@@ -2,7 +2,7 @@
  * references, through every kind of channel map, in the CPU-default and GPU-style tiles; the
  * zero-copy maps against explicit shuffles; argument checks.
  * SCL_TEST_QUICK=1 keeps only the small cases (for Oclgrind, which simulates every work-item). */
-#include "op_pointwise.h"
+#include "ops/pointwise.h"
 #include "ref_pointwise.h"
 #include "testutil.h"
 

@@ -3,7 +3,7 @@
  * cl/pool.cl (first / middle / last vector chunks, overlapping tails, single columns) under
  * each kernel configuration, on tensors whose plane pitch is not the padded one, plus argument
  * checks. */
-#include "internal.h"
+#include "core/internal.h"
 #include "ref_pool.h"
 #include "testutil.h"
 

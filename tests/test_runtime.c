@@ -1,6 +1,6 @@
 /* test_runtime.c: devices, contexts (own and wrapped), tensors, program builds and the
  * in-memory and on-disk program caches, error reporting. */
-#include "internal.h"
+#include "core/internal.h"
 #include "testutil.h"
 
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* test_safetensors.c: the safetensors reader and writer: round trips, exact F16/BF16 conversion,
  * refusal of non-finite weights, and a precise message for every kind of malformed file. */
-#include "safetensors.h"
+#include "io/safetensors.h"
 #include "testutil.h"
 
 #include <math.h>

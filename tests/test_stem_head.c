@@ -1,8 +1,8 @@
 /* test_stem_head.c: the stem convolution and the classifier head (global average pool + fully
  * connected) against float64 references, through channel maps, in CPU- and GPU-style kernel
  * configurations; plus argument checks. SCL_TEST_QUICK=1 skips the large cases (Oclgrind). */
-#include "op_head.h"
-#include "op_stem.h"
+#include "ops/head.h"
+#include "ops/stem.h"
 #include "ref_head.h"
 #include "ref_stem.h"
 #include "testutil.h"

@@ -1,7 +1,7 @@
 /* test_tune.c: the auto-tuner writes a per-device table, later networks use it and give the same
  * logits, and a table measured with other kernel sources is ignored as stale. */
 #include "testutil.h"
-#include "tune.h"
+#include "tune/tune.h"
 
 #include <math.h>
 #include <stdlib.h>

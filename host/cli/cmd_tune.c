@@ -1,0 +1,69 @@
+/* cmd_tune.c: `shufflecl tune`: run the auto-tuner for a model on a device and persist the
+ * winners in the device's tuning file. */
+#include "cli/cli.h"
+#include "core/internal.h"
+#include "tune/tune.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void progress(const char *line, void *user) {
+    (void)user;
+    printf("  %s\n", line);
+    fflush(stdout);
+}
+
+int cli_tune(int argc, char **argv) {
+    const char *model = NULL, *device = NULL, *v;
+    int n = 1, h = 224, w = 224, err = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            puts("usage: shufflecl tune MODEL [--batch N] [--height H] [--width W] [--device D]\n\n"
+                 "Times candidate tile and vector sizes for every pointwise and depthwise layer shape\n"
+                 "of MODEL at N x 3 x H x W (default 1 x 3 x 224 x 224), rejects any candidate whose\n"
+                 "output differs from the default kernel's, and keeps the winners that beat the\n"
+                 "default by more than 5% in the device's tuning file in the cache directory. Every\n"
+                 "network made on the device afterwards uses them; a kernel source change makes the\n"
+                 "file stale (ignored). Run it again for other models: their entries are merged.");
+            return 0;
+        }
+        if (cli_opt(argc, argv, &i, "--batch", &v, &err) || cli_opt(argc, argv, &i, "--height", &v, &err) ||
+            cli_opt(argc, argv, &i, "--width", &v, &err)) {
+            if (err) return 1;
+            char *end;
+            long x = strtol(v, &end, 10);
+            if (*v == '\0' || *end != '\0' || x < 1 || x > 4096)
+                return cli_error("tune: %s: '%s' is not a whole number from 1 to 4096", argv[i - 1], v);
+            *(strncmp(argv[i - 1], "--batch", 7) == 0 ? &n : strncmp(argv[i - 1], "--height", 8) == 0 ? &h : &w) = (int)x;
+        } else if (cli_opt(argc, argv, &i, "--device", &v, &err)) {
+            if (err) return 1;
+            device = v;
+        } else if (argv[i][0] == '-') {
+            return cli_error("tune: unknown option '%s'", argv[i]);
+        } else if (!model) {
+            model = argv[i];
+        } else {
+            return cli_error("tune: more than one model given ('%s' and '%s')", model, argv[i]);
+        }
+    }
+    if (!model) return cli_error("tune: which model? (shufflecl models lists them)");
+    scl_context *ctx;
+    if (cli_context(device, &ctx)) return 1;
+    scl_device_info info;
+    scl_context_device_info(ctx, &info);
+    printf("tuning %s at %dx3x%dx%d on %s\n", model, n, h, w, info.name);
+    scl_tune_report r;
+    scl_status st = scl__tune_model(ctx, model, n, h, w, progress, NULL, &r);
+    int rc = 0;
+    if (st != SCL_OK) {
+        rc = cli_error("%s", scl_last_error(ctx));
+    } else {
+        printf("%d shapes, %d candidates timed, %d rejected (output differed), %d improved\n", r.shapes,
+               r.candidates, r.rejected, r.improved);
+        printf("sum of layer times: default %.3f ms, tuned %.3f ms (%.2fx)\n", r.default_ms, r.tuned_ms,
+               r.tuned_ms > 0 ? r.default_ms / r.tuned_ms : 0.0);
+        printf("written: %s\n", r.path);
+    }
+    scl_context_destroy(ctx);
+    return rc;
+}

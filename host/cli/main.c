@@ -1,0 +1,144 @@
+/* main.c: the shufflecl command-line tool: dispatch to subcommands and the helpers they share. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("shufflecl: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
+
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **value, int *err) {
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0) return 0;
+    if (argv[*i][n] == '=') {
+        *value = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0') return 0;
+    if (*i + 1 >= argc) {
+        cli_error("%s needs a value", name);
+        *err = 1;
+        return 1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+static void log_stderr(scl_log_level level, const char *msg, void *user) {
+    (void)user;
+    if (level >= SCL_LOG_WARN && level != SCL_LOG_ERROR) fprintf(stderr, "shufflecl: warning: %s\n", msg);
+}
+
+int cli_context(const char *device, scl_context **ctx) {
+    if (scl_context_create(device, ctx) != SCL_OK) return cli_error("%s", scl_last_error(NULL));
+    scl_context_set_log(*ctx, log_stderr, NULL);
+    return 0;
+}
+
+static const char *type_name(scl_device_type t) {
+    switch (t) {
+    case SCL_DEVICE_CPU: return "CPU";
+    case SCL_DEVICE_GPU: return "GPU";
+    case SCL_DEVICE_ACCELERATOR: return "accelerator";
+    default: return "other";
+    }
+}
+
+int cli_devices(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            puts("usage: shufflecl devices\n\n"
+                 "Lists every OpenCL platform and device. Select one elsewhere with --device P:D,\n"
+                 "a name substring, or cpu/gpu; SHUFFLECL_DEVICE sets the default (else the first\n"
+                 "GPU, else the first device).");
+            return 0;
+        }
+        return cli_error("devices: unexpected argument '%s' (see shufflecl devices --help)", argv[i]);
+    }
+    int count = 0;
+    if (scl_device_list(NULL, 0, &count) != SCL_OK) return cli_error("%s", scl_last_error(NULL));
+    if (count == 0)
+        return cli_error("no OpenCL device found: install a driver (Debian: pocl-opencl-icd for the CPU)");
+    scl_device_info *d = calloc((size_t)count, sizeof *d);
+    if (!d) return cli_error("out of memory");
+    if (scl_device_list(d, count, &count) != SCL_OK) {
+        free(d);
+        return cli_error("%s", scl_last_error(NULL));
+    }
+    scl_device_info def;
+    int have_def = scl_device_find(NULL, &def) == SCL_OK;
+    for (int i = 0; i < count; i++) {
+        int is_def = have_def && def.platform_index == d[i].platform_index &&
+                     def.device_index == d[i].device_index;
+        printf("%d:%d%s %s\n", d[i].platform_index, d[i].device_index, is_def ? " (default)" : "", d[i].name);
+        printf("    platform        %s (%s)\n", d[i].platform_name, d[i].platform_version);
+        printf("    vendor          %s\n", d[i].vendor);
+        printf("    type            %s\n", type_name(d[i].type));
+        printf("    version         %s, driver %s\n", d[i].device_version, d[i].driver_version);
+        printf("    OpenCL C        %s\n", d[i].opencl_c_version);
+        printf("    compute units   %u at %u MHz\n", d[i].compute_units, d[i].clock_mhz);
+        printf("    global memory   %.1f GiB (max alloc %.1f GiB)%s\n", d[i].global_mem_bytes / 1073741824.0,
+               d[i].max_alloc_bytes / 1073741824.0, d[i].host_unified_memory ? ", unified with host" : "");
+        printf("    local memory    %.0f KiB\n", d[i].local_mem_bytes / 1024.0);
+        printf("    max work-group  %zu\n", d[i].max_work_group_size);
+        printf("    fp16 / fp64     %s / %s\n", d[i].fp16 ? "yes" : "no", d[i].fp64 ? "yes" : "no");
+    }
+    free(d);
+    return 0;
+}
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"devices", cli_devices, "list OpenCL platforms and devices"},
+    {"models", cli_models, "list the model names"},
+    {"info", cli_info, "per-layer table of a model: shapes, params, MACs"},
+    {"infer", cli_infer, "run a model on a .npy input and write the logits as .npy"},
+    {"tune", cli_tune, "auto-tune kernel configurations for a model on a device"},
+    {"classify", cli_classify, "top-5 ImageNet classes of PNG, JPEG or PPM pictures"},
+    {"bench", cli_bench, "throughput, latency, start-up cost and per-layer profile"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: shufflecl COMMAND [options]   (shufflecl COMMAND --help for its options)\n\n"
+               "ShuffleNet V1/V2 inference on OpenCL devices, version %s.\n\ncommands:\n",
+            scl_version());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nenvironment:\n"
+               "  SHUFFLECL_DEVICE     default device (P:D, name substring, cpu, gpu)\n"
+               "  SHUFFLECL_CACHE_DIR  program binary cache directory, or 'off'\n"
+               "  SHUFFLECL_CL_DIR     read kernels from this directory instead of the embedded copies\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (cli_is_help(argv[1])) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("shufflecl %s\n", scl_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    return cli_error("unknown command '%s' (run shufflecl --help)", argv[1]);
+}

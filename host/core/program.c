@@ -1,0 +1,306 @@
+/* program.c: builds the embedded cl/ kernels, with an in-memory cache per context keyed by
+ * (file, options) and an on-disk binary cache shared by every process.
+ *
+ * Disk cache: one file per program, named by the hex SHA-256 of (format version, library
+ * version, source, options, device name, driver version, platform version). A context per call
+ * therefore still hits the cache: nothing context-specific is in the key. File layout:
+ *   "SCLPROG\0" | u32 format | u32 0 | key[32] | u64 size | binary[size] | sha256(binary)[32]
+ * It is written to a temporary name and renamed, so a reader sees a whole file or none. A file
+ * that is short, has another magic/format/key, or fails its checksum is ignored and rebuilt. */
+#include "core/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CACHE_MAGIC "SCLPROG"
+#define CACHE_FORMAT 1u
+#define CACHE_HEADER (8 + 4 + 4 + 32 + 8)
+
+scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text, size_t *len, int *owned) {
+    *owned = 0;
+    const char *dir = getenv("SHUFFLECL_CL_DIR");
+    if (dir && *dir) {
+        /* development switch: edit a kernel without rebuilding the library */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return scl__fail(ctx, SCL_ERROR_FILE_IO, "SHUFFLECL_CL_DIR: cannot open %s: %s", path,
+                             strerror(errno));
+        char *buf = NULL;
+        long n = -1;
+        if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0)
+            buf = malloc((size_t)n + 1);
+        if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            fclose(f);
+            return scl__fail(ctx, SCL_ERROR_FILE_IO, "SHUFFLECL_CL_DIR: cannot read %s", path);
+        }
+        fclose(f);
+        buf[n] = '\0';
+        *text = buf, *len = (size_t)n, *owned = 1;
+        return SCL_OK;
+    }
+    for (size_t i = 0; i < scl__embedded_count; i++) {
+        if (strcmp(scl__embedded_files[i].name, file) == 0) {
+            *text = (const char *)scl__embedded_files[i].data;
+            *len = scl__embedded_files[i].size;
+            return SCL_OK;
+        }
+    }
+    return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "no kernel file named '%s' is embedded", file);
+}
+
+static void cache_key(const scl_context *ctx, const char *src, size_t len, const char *options,
+                      unsigned char key[32]) {
+    scl_sha256 s;
+    scl_sha256_init(&s);
+    const uint32_t fmt = CACHE_FORMAT;
+    scl_sha256_update(&s, &fmt, sizeof fmt);
+    const char *parts[] = {scl_version(), options, ctx->info.name, ctx->info.driver_version,
+                           ctx->info.platform_version, ctx->info.device_version};
+    for (size_t i = 0; i < SCL_ARRAY_LEN(parts); i++) scl_sha256_update(&s, parts[i], strlen(parts[i]) + 1);
+    scl_sha256_update(&s, src, len);
+    scl_sha256_final(&s, key);
+}
+
+static void cache_path(const scl_context *ctx, const unsigned char key[32], char *path, size_t cap) {
+    char hex[65];
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    snprintf(path, cap, "%s/%s.bin", ctx->cache_dir, hex);
+}
+
+static int mkdirs(const char *dir) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Returns a malloc'd binary or NULL (missing or rejected; rejections are counted). */
+static unsigned char *cache_read(scl_context *ctx, const unsigned char key[32], size_t *size) {
+    char path[4200];
+    cache_path(ctx, key, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char *buf = NULL, *bin = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        n >= CACHE_HEADER + 32 && (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        uint32_t fmt;
+        uint64_t len;
+        memcpy(&fmt, buf + 8, 4);
+        memcpy(&len, buf + 16 + 32, 8);
+        if (memcmp(buf, CACHE_MAGIC, 8) == 0 && fmt == CACHE_FORMAT && memcmp(buf + 16, key, 32) == 0 &&
+            len > 0 && len == (uint64_t)n - CACHE_HEADER - 32) {
+            unsigned char sum[32];
+            scl_sha256 s;
+            scl_sha256_init(&s);
+            scl_sha256_update(&s, buf + CACHE_HEADER, (size_t)len);
+            scl_sha256_final(&s, sum);
+            if (memcmp(sum, buf + CACHE_HEADER + len, 32) == 0 && (bin = malloc((size_t)len))) {
+                memcpy(bin, buf + CACHE_HEADER, (size_t)len);
+                *size = (size_t)len;
+            }
+        }
+    }
+    fclose(f);
+    free(buf);
+    if (!bin) {
+        ctx->stats.disk_rejects++;
+        scl__log(ctx, SCL_LOG_WARN, "ignoring corrupt or stale program cache file %s", path);
+    }
+    return bin;
+}
+
+static void cache_write(scl_context *ctx, const unsigned char key[32], cl_program prog) {
+    size_t size = 0;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || !size)
+        return;
+    unsigned char *bin = malloc(size);
+    if (!bin) return;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS ||
+        mkdirs(ctx->cache_dir) != 0) {
+        free(bin);
+        return;
+    }
+    char path[4200], tmp[4300];
+    cache_path(ctx, key, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    int ok = f != NULL;
+    if (ok) {
+        unsigned char header[CACHE_HEADER] = {0};
+        uint32_t fmt = CACHE_FORMAT;
+        uint64_t len = size;
+        memcpy(header, CACHE_MAGIC, 8);
+        memcpy(header + 8, &fmt, 4);
+        memcpy(header + 16, key, 32);
+        memcpy(header + 48, &len, 8);
+        unsigned char sum[32];
+        scl_sha256 s;
+        scl_sha256_init(&s);
+        scl_sha256_update(&s, bin, size);
+        scl_sha256_final(&s, sum);
+        ok = fwrite(header, 1, sizeof header, f) == sizeof header && fwrite(bin, 1, size, f) == size &&
+             fwrite(sum, 1, 32, f) == 32;
+        ok = (fclose(f) == 0) && ok;
+    }
+    if (ok && rename(tmp, path) == 0) {
+        ctx->stats.disk_writes++;
+    } else {
+        if (f) remove(tmp);
+        scl__log(ctx, SCL_LOG_WARN, "could not write program cache file %s", path);
+    }
+    free(bin);
+}
+
+/* Builds prog, recording "building NAME with 'OPTIONS': CL_BUILD_PROGRAM_FAILURE" and the build
+ * log on failure. */
+static scl_status build(scl_context *ctx, cl_program prog, const char *name, const char *options) {
+    cl_int e = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
+    if (e == CL_SUCCESS) return SCL_OK;
+    size_t loglen = 0;
+    char *log = NULL;
+    if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &loglen) == CL_SUCCESS &&
+        loglen && (log = malloc(loglen + 1)) &&
+        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, loglen, log, NULL) == CL_SUCCESS)
+        log[loglen] = '\0';
+    scl__fail(ctx, e == CL_BUILD_PROGRAM_FAILURE ? SCL_ERROR_BUILD_FAILED : (scl_status)e,
+              "building %s with options '%s': %s (%d)\n%s", name, options, scl_status_string(e), (int)e,
+              log ? log : "(no build log)");
+    free(log);
+    return e == CL_BUILD_PROGRAM_FAILURE ? SCL_ERROR_BUILD_FAILED : (scl_status)e;
+}
+
+static scl_status compile_source(scl_context *ctx, const char *name, const char *src, size_t len,
+                                 const char *options, cl_program *out) {
+    cl_int e;
+    cl_program prog = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, &len, &e);
+    if (e != CL_SUCCESS) return scl__cl_fail(ctx, e, "clCreateProgramWithSource");
+    scl_status st = build(ctx, prog, name, options);
+    if (st != SCL_OK) {
+        clReleaseProgram(prog);
+        return st;
+    }
+    ctx->stats.compiles++;
+    *out = prog;
+    return SCL_OK;
+}
+
+static scl_status remember(scl_context *ctx, const char *file, const char *options, cl_program prog) {
+    scl_program_entry *ent = calloc(1, sizeof *ent);
+    if (ent) ent->file = scl__strdup(file), ent->options = scl__strdup(options);
+    if (!ent || !ent->file || !ent->options) {
+        if (ent) free(ent->file), free(ent->options);
+        free(ent);
+        clReleaseProgram(prog);
+        return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    }
+    ent->program = prog;
+    ent->next = ctx->programs;
+    ctx->programs = ent;
+    return SCL_OK;
+}
+
+scl_status scl_context_build(scl_context *ctx, const char *file, const char *options, cl_program *out) {
+    if (!ctx || !file || !out)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_context_build: NULL argument");
+    if (!options) options = "";
+    for (scl_program_entry *p = ctx->programs; p; p = p->next) {
+        if (!p->anonymous && strcmp(p->file, file) == 0 && strcmp(p->options, options) == 0) {
+            ctx->stats.memory_hits++;
+            *out = p->program;
+            return SCL_OK;
+        }
+    }
+    const char *src;
+    size_t len;
+    int owned;
+    scl_status st = scl__cl_source(ctx, file, &src, &len, &owned);
+    if (st != SCL_OK) return st;
+    unsigned char key[32];
+    cache_key(ctx, src, len, options, key);
+    cl_program prog = NULL;
+    if (ctx->cache_dir) {
+        size_t size;
+        unsigned char *bin = cache_read(ctx, key, &size);
+        if (bin) {
+            cl_int e, binst;
+            const unsigned char *bins[1] = {bin};
+            prog = clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &size, bins, &binst, &e);
+            if (e == CL_SUCCESS && binst == CL_SUCCESS &&
+                clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL) == CL_SUCCESS) {
+                ctx->stats.disk_hits++;
+            } else {
+                /* the driver refused its own binary (e.g. updated in place): rebuild */
+                if (prog) clReleaseProgram(prog);
+                prog = NULL;
+                ctx->stats.disk_rejects++;
+            }
+            free(bin);
+        }
+    }
+    if (!prog) {
+        st = compile_source(ctx, file, src, len, options, &prog);
+        if (st == SCL_OK && ctx->cache_dir) cache_write(ctx, key, prog);
+    }
+    if (owned) free((void *)src);
+    if (st != SCL_OK) return st;
+    if ((st = remember(ctx, file, options, prog)) != SCL_OK) return st;
+    *out = prog;
+    return SCL_OK;
+}
+
+scl_status scl_context_build_source(scl_context *ctx, const char *name, const char *source,
+                                    const char *options, cl_program *out) {
+    if (!ctx || !name || !source || !out)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_context_build_source: NULL argument");
+    if (!options) options = "";
+    cl_program prog;
+    scl_status st = compile_source(ctx, name, source, strlen(source), options, &prog);
+    if (st != SCL_OK) return st;
+    /* kept in the list only so that it is released with the context */
+    char tag[300];
+    snprintf(tag, sizeof tag, "<source>%s", name);
+    if ((st = remember(ctx, tag, options, prog)) != SCL_OK) return st;
+    ctx->programs->anonymous = 1;
+    *out = prog;
+    return SCL_OK;
+}
+
+void scl__programs_release(scl_context *ctx) {
+    scl_program_entry *p = ctx->programs;
+    while (p) {
+        scl_program_entry *next = p->next;
+        clReleaseProgram(p->program);
+        free(p->file);
+        free(p->options);
+        free(p);
+        p = next;
+    }
+    ctx->programs = NULL;
+}
+
+scl_status scl__kernel_create(scl_context *ctx, const char *file, const char *options,
+                              const char *kernel, cl_kernel *out) {
+    cl_program prog;
+    scl_status st = scl_context_build(ctx, file, options, &prog);
+    if (st != SCL_OK) return st;
+    cl_int e;
+    *out = clCreateKernel(prog, kernel, &e);
+    if (e != CL_SUCCESS) {
+        char what[256];
+        snprintf(what, sizeof what, "clCreateKernel(%s) from %s", kernel, file);
+        return scl__cl_fail(ctx, e, what);
+    }
+    return SCL_OK;
+}

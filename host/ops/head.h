@@ -1,0 +1,24 @@
+/* head.h: the classifier head's tunables (global average pool + fully connected), for tests,
+ * benchmarks and a future auto-tuner. scl_op_gap_fc_create() is this with the default cfg. */
+#ifndef SCL_OP_HEAD_H
+#define SCL_OP_HEAD_H
+
+#include "ops/op.h"
+
+typedef struct scl_head_cfg {
+    int fused;       /* 1: one launch, each work-item pooling the planes it needs; 0: a pooling
+                        launch into a buffer the op owns, then the FC launch over it */
+    int kv;          /* classes per vector: 1, 2, 4, 8 or 16 */
+    int kn;          /* vectors of classes per work-item: 1 to 8 */
+    int nb;          /* images per work-item: 1 to 8 */
+    int blocked;     /* weights tile by tile (CPUs: each work-item streams one block) rather
+                        than channel by channel (GPUs: neighbouring work-items coalesce) */
+    size_t local[2]; /* FC work-group size over (image blocks, class tiles); {0, 0}: runtime's */
+} scl_head_cfg;
+
+void scl__head_default_cfg(const scl_context *ctx, scl_head_cfg *cfg);
+/* scl_op_gap_fc_create with explicit tunables; a bad cfg is SCL_ERROR_INVALID_ARGUMENT. */
+scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, const float *weights,
+                                     const float *bias, const scl_head_cfg *cfg, scl_op **out);
+
+#endif

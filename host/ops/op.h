@@ -1,0 +1,106 @@
+/* op.h: the private side of scl_op. Each op family (op_pointwise.c, op_depthwise.c, ...) fills
+ * an scl_op_class; op.c does the checks every launch shares and calls the family's launch. */
+#ifndef SCL_OP_H
+#define SCL_OP_H
+
+#include "core/internal.h"
+
+/* Device tables resolved for one launch (NULL maps already replaced by identity tables). */
+typedef struct scl_op_io {
+    cl_mem in_map, out_map, residual_map;
+} scl_op_io;
+
+typedef struct scl_op_class {
+    const char *family; /* "pointwise", "depthwise", ... */
+    void (*output_hw)(const scl_op *op, int h, int w, int *oh, int *ow);
+    /* Sets the kernel's arguments and enqueues it; the args are already validated. */
+    scl_status (*launch)(scl_op *op, const scl_op_args *a, const scl_op_io *io);
+    void (*destroy)(scl_op *op); /* optional: family-owned extras */
+} scl_op_class;
+
+struct scl_op {
+    scl_context *ctx;
+    const scl_op_class *cls;
+    int cin, cout;     /* logical channels read and written */
+    int groups, stride, flags;
+    int out_h_fixed;   /* output is N x cout x 1 x 1 whatever the input (gap_fc) */
+    cl_kernel kernel;
+    cl_mem weights, bias;
+    char kernel_name[64];
+    char options[256];
+    cl_uint dims;
+    size_t global[3], local[3];
+    int use_local;
+    void *extra;
+};
+
+/* Allocates an op and uploads weights (nw floats) and bias (nb floats, or zeros when bias is
+ * NULL and nb > 0). */
+scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn, const float *weights,
+                       size_t nw, const float *bias, size_t nb, scl_op **out);
+/* Builds file with options and creates the named kernel into op. */
+scl_status scl__op_kernel(scl_op *op, const char *file, const char *kernel, const char *options);
+/* Sets kernel argument i, recording which argument failed. */
+scl_status scl__op_arg(scl_op *op, cl_uint i, size_t size, const void *value);
+/* Enqueues op->kernel over op->global (and op->local when use_local), with the wait list and
+ * event of the args. */
+scl_status scl__op_run(scl_op *op, const scl_op_args *a);
+
+/* Ends a create: on failure (st) prefixes the message with fn and destroys op; on success hands
+ * op to *out. Returns st. */
+scl_status scl__op_created(scl_op *op, scl_status st, const char *fn, scl_op **out);
+
+/* Rounds x up to a multiple of m; m = 0 (a size left to the runtime) leaves x as it is. */
+size_t scl__round_up(size_t x, size_t m);
+
+/* Kernels of one op that differ only in vector width (1, 2, 4, 8 or 16), for families whose
+ * launches pick the widest width that fits the input's rows. Each is built on first use, and
+ * kept: op->kernel points at the last one used and owns none of them. */
+typedef struct scl_op_variants {
+    cl_kernel kernels[5]; /* index log2 vw */
+    size_t wg_max[5];     /* CL_KERNEL_WORK_GROUP_SIZE of each */
+} scl_op_variants;
+/* Makes op->kernel the variant of width vw, building op->kernel_name from file with op->options
+ * (which the caller has just set for vw: the program cache keys on them) if it is not built
+ * yet; *wg_max (if not NULL) gets the largest work-group it can run. */
+scl_status scl__op_use_variant(scl_op *op, scl_op_variants *v, const char *file, int vw,
+                               size_t *wg_max);
+/* Releases every variant built; op->kernel (one of them) is cleared. */
+void scl__op_release_variants(scl_op *op, scl_op_variants *v);
+
+/* Checks of the tunables (cfg) at create time; each failure is SCL_ERROR_INVALID_ARGUMENT with
+ * a message "<fn>: <name> = <value>, must be ...". A vector width: 1, 2, 4, 8 or 16. */
+scl_status scl__check_vec_width(scl_context *ctx, const char *fn, const char *name, int v);
+/* An integer in lo..hi. */
+scl_status scl__check_range(scl_context *ctx, const char *fn, const char *name, int v, int lo,
+                            int hi);
+/* A row segment: 0 (whole rows) or a positive multiple of the vector width vw. */
+scl_status scl__check_seg(scl_context *ctx, const char *fn, int seg, int vw);
+/* A 2-D work-group size: both 0 (the runtime's or the family's choice), or both set with a
+ * product the device allows. */
+scl_status scl__check_local2(scl_context *ctx, const char *fn, const size_t local[2]);
+
+/* For runtimes that size groups themselves (PoCL), which may run a small launch as one group
+ * on one core: how many whole units (planes, rows) of `per` outputs and `items` work-items each
+ * to put in a work-group, out of `units` in all: about `outputs` outputs per group, but at
+ * least four groups per compute unit and at most wg_max work-items. */
+size_t scl__op_units_per_group(const scl_op *op, size_t outputs, size_t per, size_t units,
+                               size_t items, size_t wg_max);
+
+/* A 1-D work-group along pixels (pointwise, shuffle): halves *local0 until op->kernel can run
+ * it, the kernel's own limit being possibly below the device's (register-heavy kernels on
+ * GPUs). On failure destroys op, with a message naming fn. */
+scl_status scl__op_fit_local0(scl_op *op, size_t *local0, const char *fn);
+/* Sets a launch's work-group from local0 (0: the runtime's) over op->global[0], clamped to it,
+ * and rounds global[0] up to whole groups (OpenCL 1.2 wants them; the kernel drops the excess). */
+void scl__op_local0(scl_op *op, size_t local0);
+
+/* Sets consecutive arguments from a table, stopping at the first failure. */
+typedef struct scl_karg {
+    size_t size;
+    const void *value;
+} scl_karg;
+#define SCL_KARG(v) {sizeof(v), &(v)}
+scl_status scl__op_args(scl_op *op, const scl_karg *args, size_t n);
+
+#endif

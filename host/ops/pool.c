@@ -1,0 +1,155 @@
+/* pool.c: launchers for the 3x3 stride-2 max and average pools (cl/pool.cl), with their
+ * per-device-type tunables. */
+#include "ops/op.h"
+
+#include <stdlib.h>
+
+/* The tunables (docs/kernels.md, "Pooling"):
+ *   vw   outputs per vector: 1, 2, 4, 8 or 16;
+ *   th   output rows per work-item: 1 to 8;
+ *   seg  outputs per work-item along W, a multiple of vw; 0: the whole row, and then each
+ *        launch takes the widest of vw, vw/2, ... 1 whose first chunk fits the row
+ *        (2 * width <= W), building that kernel on first use;
+ *   group_outputs  work-groups of whole planes, about this many outputs each (at least 4
+ *        groups per compute unit, at most CL_KERNEL_WORK_GROUP_SIZE work-items); 0: the
+ *        runtime sizes the groups. */
+typedef struct pool_cfg {
+    int vw, th, seg, group_outputs;
+} pool_cfg;
+
+/* Internal entry for tests and tuning (no header of its own; tests/test_pool.c declares it):
+ * scl_op_maxpool_create (avg 0) or scl_op_avgpool_create (avg 1) with explicit tunables; a bad
+ * one is SCL_ERROR_INVALID_ARGUMENT. group_outputs < 0 means the device type's default. */
+scl_status scl__op_pool_create_cfg(scl_context *ctx, int channels, int avg, int vw, int th, int seg,
+                                   int group_outputs, scl_op **out);
+
+typedef struct pool_extra {
+    pool_cfg cfg;
+    scl_op_variants widths; /* launches pick the vector width per input row (seg 0) */
+} pool_extra;
+
+static void pool_default_cfg(const scl_context *ctx, pool_cfg *cfg) {
+    if (ctx->info.type == SCL_DEVICE_GPU) {
+        /* neighbouring work-items take neighbouring 4-output pieces of a row (8 + 1 input
+         * floats each): coalesced, and many work-items even on 14x14 planes. Not measured. */
+        *cfg = (pool_cfg){.vw = 4, .th = 2, .seg = 4, .group_outputs = 0};
+    } else {
+        /* measured on PoCL/AVX-512 (docs/kernels.md): whole rows in the widest vectors that
+         * fit, four output rows per work-item, whole planes per work-group */
+        *cfg = (pool_cfg){.vw = 16, .th = 4, .seg = 0, .group_outputs = 2048};
+    }
+}
+
+static void pool_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
+    (void)op;
+    *oh = (h + 1) / 2; /* (h + 2*1 - 3) / 2 + 1 */
+    *ow = (w + 1) / 2;
+}
+
+/* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
+ * gets the largest work-group it can run. */
+static scl_status use_width(scl_op *op, int vw, size_t *wg_max) {
+    pool_extra *x = op->extra;
+    snprintf(op->options, sizeof op->options, "-DVW=%d -DTH=%d", vw, x->cfg.th);
+    return scl__op_use_variant(op, &x->widths, "pool.cl", vw, wg_max);
+}
+
+static scl_status pool_launch(scl_op *op, const scl_op_args *a, const scl_op_io *io) {
+    const pool_cfg *cfg = &((const pool_extra *)op->extra)->cfg;
+    const scl_tensor *in = a->in, *out = a->out;
+    int vw = cfg->vw;
+    if (!cfg->seg) /* whole rows: the widest vector whose first chunk (2 * vw columns) fits */
+        while (vw > 1 && 2 * vw > in->w)
+            vw /= 2;
+    size_t wg_max;
+    scl_status st = use_width(op, vw, &wg_max);
+    if (st != SCL_OK) return st;
+    cl_int in_bs = (cl_int)(in->c * in->pitch), in_pitch = (cl_int)in->pitch;
+    cl_int out_bs = (cl_int)(out->c * out->pitch), out_pitch = (cl_int)out->pitch;
+    cl_int h = in->h, w = in->w, oh = out->h, ow = out->w, c = op->cin, nc = in->n * op->cin;
+    cl_int seg = cfg->seg ? cfg->seg : ow;
+    const scl_karg args[] = {SCL_KARG(in->mem),   SCL_KARG(io->in_map),  SCL_KARG(in_bs),
+                             SCL_KARG(in_pitch),  SCL_KARG(h),           SCL_KARG(w),
+                             SCL_KARG(out->mem),  SCL_KARG(io->out_map), SCL_KARG(out_bs),
+                             SCL_KARG(out_pitch), SCL_KARG(oh),          SCL_KARG(ow),
+                             SCL_KARG(c),         SCL_KARG(nc),          SCL_KARG(seg)};
+    if ((st = scl__op_args(op, args, SCL_ARRAY_LEN(args))) != SCL_OK) return st;
+    size_t segs = ((size_t)ow + (size_t)seg - 1) / (size_t)seg;
+    size_t blocks = ((size_t)oh + (size_t)cfg->th - 1) / (size_t)cfg->th;
+    op->dims = 3;
+    op->local[0] = op->local[1] = op->local[2] = 0;
+    if (cfg->group_outputs > 0 && segs * blocks <= wg_max) {
+        /* PoCL, left to size the groups of a small launch, makes one group of the whole grid
+         * and runs it on one core; too small groups pay its per-group overhead. Whole planes
+         * per group instead: about group_outputs outputs each, at least 4 groups per core. */
+        size_t planes =
+            scl__op_units_per_group(op, (size_t)cfg->group_outputs, (size_t)oh * (size_t)ow,
+                                    (size_t)nc, segs * blocks, wg_max);
+        op->local[0] = segs, op->local[1] = blocks, op->local[2] = planes;
+    }
+    op->use_local = op->local[0] != 0;
+    op->global[0] = scl__round_up(segs, op->local[0]); /* local 0: left as it is */
+    op->global[1] = scl__round_up(blocks, op->local[1]);
+    op->global[2] = scl__round_up((size_t)nc, op->local[2]);
+    return scl__op_run(op, a);
+}
+
+static void pool_destroy(scl_op *op) {
+    pool_extra *x = op->extra;
+    if (x) scl__op_release_variants(op, &x->widths);
+    free(x);
+}
+
+static const scl_op_class pool_class = {"pool", pool_hw, pool_launch, pool_destroy};
+
+static scl_status pool_create(scl_context *ctx, int channels, int avg, const pool_cfg *cfg,
+                              scl_op **out) {
+    const char *fn = avg ? "scl_op_avgpool_create" : "scl_op_maxpool_create";
+    if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
+    *out = NULL;
+    if (channels < 1)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: channels = %d, must be >= 1", fn,
+                         channels);
+    scl_status st = scl__check_vec_width(ctx, fn, "vw", cfg->vw);
+    if (st == SCL_OK) st = scl__check_range(ctx, fn, "th", cfg->th, 1, 8);
+    if (st == SCL_OK) st = scl__check_seg(ctx, fn, cfg->seg, cfg->vw);
+    if (st != SCL_OK) return st;
+    pool_extra *x = calloc(1, sizeof *x);
+    if (!x) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
+    x->cfg = *cfg;
+    scl_op *op;
+    st = scl__op_new(ctx, &pool_class, fn, NULL, 0, NULL, 0, &op);
+    if (st != SCL_OK) {
+        free(x);
+        return st;
+    }
+    op->extra = x;
+    op->cin = op->cout = channels;
+    op->stride = 2;
+    snprintf(op->kernel_name, sizeof op->kernel_name, "%s", avg ? "avgpool3x3s2" : "maxpool3x3s2");
+    /* the widest kernel now, so that a build failure shows at creation; others on demand */
+    return scl__op_created(op, use_width(op, cfg->vw, NULL), fn, out);
+}
+
+scl_status scl__op_pool_create_cfg(scl_context *ctx, int channels, int avg, int vw, int th, int seg,
+                                   int group_outputs, scl_op **out) {
+    pool_cfg cfg = {.vw = vw, .th = th, .seg = seg, .group_outputs = group_outputs};
+    if (ctx && group_outputs < 0) {
+        pool_cfg def;
+        pool_default_cfg(ctx, &def);
+        cfg.group_outputs = def.group_outputs;
+    }
+    return pool_create(ctx, channels, avg, &cfg, out);
+}
+
+scl_status scl_op_maxpool_create(scl_context *ctx, int channels, scl_op **out) {
+    pool_cfg cfg = {.vw = 1, .th = 1};
+    if (ctx) pool_default_cfg(ctx, &cfg);
+    return pool_create(ctx, channels, 0, &cfg, out);
+}
+
+scl_status scl_op_avgpool_create(scl_context *ctx, int channels, scl_op **out) {
+    pool_cfg cfg = {.vw = 1, .th = 1};
+    if (ctx) pool_default_cfg(ctx, &cfg);
+    return pool_create(ctx, channels, 1, &cfg, out);
+}
