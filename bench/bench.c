@@ -1,8 +1,6 @@
 /* bench.c: `shufflecl bench`: options, the order of the measurements (device ceiling, start-up,
  * each model at each batch size), and the text report. */
 #include "bench.h"
-#include "core/internal.h"         /* the context's resolved program cache directory */
-#include "net/network_internal.h" /* the explicit-copy mode for the ablation */
 
 #include <dirent.h>
 #include <errno.h>
@@ -166,7 +164,7 @@ static int make_network(scl_context *ctx, const bench_settings *set, const char 
                         scl_network **net) {
     *net = NULL;
     if (scl_network_create(ctx, model, net) == SCL_OK &&
-        (!set->explicit_shuffle || scl__network_set_explicit(*net, 1) == SCL_OK))
+        (!set->explicit_shuffle || scl_network_set_explicit_copies(*net, 1) == SCL_OK))
         return 0;
     cli_error("%s", scl_last_error(ctx));
     scl_network_destroy(*net);
@@ -278,18 +276,16 @@ static int bench_model_run(scl_context *ctx, const bench_settings *set, int inde
     if (make_network(ctx, set, m->name, &net)) return 1;
     int rc = 0;
     /* the weights first: a wrong file fails before anything long */
-    unsigned tuned = ctx->tuned_ops;
     if ((set->weights ? scl_network_load_weights(net, set->weights)
                       : scl_network_random_weights(net, set->seed)) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
-    m->tuned_ops = (int)(ctx->tuned_ops - tuned);
     progress("[%d/%d] %s: cold and warm builds", index + 1, count, m->name);
-    if (!rc) rc = measure_startup(&one, ctx->cache_dir, m);
+    if (!rc) rc = measure_startup(&one, scl_context_cache_dir(ctx), m);
     scl_network_stats s;
     if (!rc && scl_network_get_stats(net, 1, set->height, set->width, &s) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
     if (!rc) {
-        m->params = s.params, m->macs = s.macs, m->launches = s.launches;
+        m->params = s.params, m->macs = s.macs, m->launches = s.launches, m->tuned_ops = s.tuned_layers;
         m->weight_bytes = s.weight_bytes, m->min_bytes_moved = s.min_bytes_moved;
     }
     for (int b = 0; b < set->nbatches && !rc; b++) {
@@ -329,7 +325,7 @@ static void print_profile(const bench_report *r, const bench_batch *b) {
            "%bw", "share");
     for (int i = 0; i < b->nrows; i++) {
         const bench_row *w = &b->rows[i];
-        printf("  %-26.26s %-13.13s ", w->info.name, w->has_launch ? w->kernel : w->info.op);
+        printf("  %-26.26s %-13.13s ", w->info.name, w->has_launch ? w->kernel : w->op);
         if (launch) {
             char g[48] = "-", l[48] = "-";
             if (w->has_launch)
@@ -465,7 +461,7 @@ int cli_bench(int argc, char **argv) {
     if (!rc) {
         r.driver_cache = driver_cache_note(&r.device);
         progress("measuring the device ceiling (FMA rate, bandwidth)");
-        rc = bench_peak_get(ctx, ctx->cache_dir, r.set.remeasure_peak, &r.peak);
+        rc = bench_peak_get(ctx, scl_context_cache_dir(ctx), r.set.remeasure_peak, &r.peak);
         progress_done();
     }
     for (int i = 0; i < count && !rc; i++) {

@@ -55,7 +55,8 @@ double bench_event_ms(cl_event a, int a_start, cl_event b);
 
 /* Everything about one inference at one batch size. */
 typedef struct bench_row {
-    scl_layer_info info;
+    scl_layer_info info; /* the first layer the launch computes */
+    const char *op;      /* its kind's name: "pointwise", ... */
     int in_h, in_w;  /* the layer's input size */
     char kernel[64]; /* "" when unknown */
     size_t global[3], local[3];
@@ -108,6 +109,8 @@ int bench_run_batch(scl_context *ctx, scl_network *net, const bench_settings *se
 /* ---- per-launch accounting (bench_profile.c) ---- */
 /* Fills rows (shapes, MACs, bytes) for a batch size; times are left at 0. */
 int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b);
+/* Fills each row's kernel NDRange from the last launch. */
+void bench_rows_launches(scl_network *net, bench_batch *b);
 
 /* Sums per op kind: pointwise, depthwise, pool, stem, head (and any other op under its name). */
 #define BENCH_MAX_KINDS 8

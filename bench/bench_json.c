@@ -140,8 +140,8 @@ static void profile(jw *j, const bench_report *r, const bench_batch *b) {
         const bench_row *w = &b->rows[i];
         obj(j, NULL);
         s_(j, "layer", w->info.name);
-        s_(j, "op", w->info.op);
-        s_(j, "kind", bench_kind_of(w->info.op));
+        s_(j, "op", w->op);
+        s_(j, "kind", bench_kind_of(w->op));
         if (w->has_launch) {
             s_(j, "kernel", w->kernel);
             dims(j, "global", w->global, 3);

@@ -1,8 +1,6 @@
-/* bench_profile.c: what each launch of a network computes and moves (MACs, bytes, from the
- * layers' shapes), and the sums per op kind. */
+/* bench_profile.c: one row per launch of a network (what the library reports it computes and
+ * moves), and the sums per op kind. */
 #include "bench.h"
-#include "net/network_internal.h"
-#include "ops/op.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,38 +18,10 @@ const char *bench_kind_of(const char *op) {
     return op; /* pointwise, depthwise, stem, and whatever else a network may launch */
 }
 
-/* Rows after `level` stride-2 steps, as the library sizes its buffers: ceil(size / 2^level). */
-static int level_size(int size, int level) {
-    for (int i = 0; i < level; i++)
-        size = (size + 1) / 2;
-    return size;
-}
-
-/* The input size of a stride-2 layer whose output is `out` rows: the level above it. */
-static int level_above(int size, int out) {
-    int k = 0;
-    while (level_size(size, k) > out)
-        k++;
-    return k > 0 ? level_size(size, k - 1) : size;
-}
-
-static int is_stride2(const scl_layer_info *li) {
-    return strcmp(li->op, "stem") == 0 || strcmp(li->op, "maxpool") == 0 ||
-           strcmp(li->op, "avgpool") == 0 || (strcmp(li->op, "depthwise") == 0 && li->stride == 2);
-}
-
-/* Floats of weights and bias a layer holds on the device (BN folded into them). */
-static size_t device_weights(const scl_layer_info *li) {
-    size_t co = (size_t)li->cout;
-    if (strcmp(li->op, "pointwise") == 0) return co * (size_t)(li->cin / li->groups) + co;
-    if (strcmp(li->op, "depthwise") == 0) return co * 9 + co;
-    if (strcmp(li->op, "stem") == 0) return co * 27 + co;
-    if (strcmp(li->op, "gap_fc") == 0) return co * (size_t)li->cin + co;
-    return 0;
-}
-
+/* One row per launch, from the library's own account of each (kernel, layers, MACs, bytes). */
 int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b) {
-    int nl = scl_network_layer_count(net);
+    if (scl_network_reshape(net, n, h, w) != SCL_OK) return cli_error("bench: cannot plan %dx3x%dx%d", n, h, w);
+    int nl = scl_network_launch_count(net);
     free(b->rows);
     b->rows = calloc((size_t)nl, sizeof *b->rows);
     if (!b->rows) return cli_error("out of memory");
@@ -59,29 +29,31 @@ int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b) {
     double moved = 0;
     for (int i = 0; i < nl; i++) {
         bench_row *r = &b->rows[i];
-        if (scl_network_layer_info(net, i, h, w, &r->info) != SCL_OK)
-            return cli_error("bench: no information on layer %d", i);
-        const scl_layer_info *li = &r->info;
-        if (strcmp(li->op, "gap_fc") == 0 && i > 0) {
-            /* the head pools whatever the layer before it produced */
-            r->in_h = b->rows[i - 1].info.out_h, r->in_w = b->rows[i - 1].info.out_w;
-        } else if (is_stride2(li)) {
-            r->in_h = level_above(h, li->out_h), r->in_w = level_above(w, li->out_w);
-        } else {
-            r->in_h = li->out_h, r->in_w = li->out_w;
-        }
-        double in_px = (double)r->in_h * r->in_w, out_px = (double)li->out_h * li->out_w;
-        double act = ((double)li->cin * in_px + (double)li->cout * out_px) * sizeof(float);
-        /* V1's stride-1 units read their input again, as the residual the last 1x1 conv adds */
-        const scl_op *op = scl__network_op(net, i);
-        if (op && (op->flags & SCL_OP_RESIDUAL)) act += (double)li->cout * out_px * sizeof(float);
-        r->weight_bytes = device_weights(li) * sizeof(float);
-        r->macs = li->macs * n;
-        r->bytes = act * n + (double)r->weight_bytes;
+        scl_launch_info li;
+        if (scl_network_launch_info(net, i, &li) != SCL_OK ||
+            scl_network_layer_info(net, li.first_layer, h, w, &r->info) != SCL_OK)
+            return cli_error("bench: no information on launch %d", i);
+        r->op = scl_op_kind_name(r->info.kind);
+        r->in_h = r->info.in_h, r->in_w = r->info.in_w;
+        snprintf(r->kernel, sizeof r->kernel, "%s", li.kernel);
+        r->weight_bytes = (size_t)li.weight_bytes;
+        r->macs = li.macs;
+        r->bytes = (double)li.bytes;
         moved += r->bytes;
     }
     b->bytes_moved_per_image = moved / n;
     return 0;
+}
+
+/* The NDRange of each launch as the ops last made it (kernel variants depend on the shape). */
+void bench_rows_launches(scl_network *net, bench_batch *b) {
+    for (int i = 0; i < b->nrows; i++) {
+        scl_launch_info li;
+        if (scl_network_launch_info(net, i, &li) != SCL_OK || li.dims == 0) continue;
+        bench_row *r = &b->rows[i];
+        for (int d = 0; d < 3; d++) r->global[d] = li.global[d], r->local[d] = li.local[d];
+        r->has_launch = 1;
+    }
 }
 
 int bench_kind_totals(const bench_batch *b, bench_kind_total *out) {
@@ -91,7 +63,7 @@ int bench_kind_totals(const bench_batch *b, bench_kind_total *out) {
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
         out[nk++] = (bench_kind_total){.kind = order[k]};
     for (int i = 0; i < b->nrows; i++) {
-        const char *kind = bench_kind_of(b->rows[i].info.op);
+        const char *kind = bench_kind_of(b->rows[i].op);
         int k = 0;
         while (k < nk && strcmp(out[k].kind, kind) != 0)
             k++;

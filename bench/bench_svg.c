@@ -69,14 +69,14 @@ static int layer_panel(FILE *f, const bench_model *m, const bench_batch *b, int 
     for (int i = 0; i < b->nrows; i++, y += ROW_H) {
         const bench_row *r = &b->rows[i];
         double w = r->ms / max * bar_w;
-        const char *kind = bench_kind_of(r->info.op);
+        const char *kind = bench_kind_of(r->op);
         fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=\"m\">", LABEL_W - 6, y + 10);
         text(f, r->info.name);
         fprintf(f,
                 "</text><rect x=\"%d\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"><title>",
                 LABEL_W, y + 1, w, ROW_H - 3, kind_color(kind));
         text(f, r->info.name);
-        fprintf(f, " (%s%s%s): %.4f ms, %.2f GFLOP/s, %.2f GB/s</title></rect>", r->info.op,
+        fprintf(f, " (%s%s%s): %.4f ms, %.2f GFLOP/s, %.2f GB/s</title></rect>", r->op,
                 r->has_launch ? ", " : "", r->has_launch ? r->kernel : "", r->ms,
                 bench_gflops(r->macs, r->ms), bench_gbps(r->bytes, r->ms));
         fprintf(f, "<text x=\"%.2f\" y=\"%d\">%.3f</text>\n", LABEL_W + w + 4, y + 10, r->ms);

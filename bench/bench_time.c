@@ -1,7 +1,6 @@
 /* bench_time.c: timing one batch size: random input on the device, warm-up, calibration,
  * timed runs on the host clock and on the device's profiling clock, and the per-layer profile. */
 #include "bench.h"
-#include "net/network_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -119,7 +118,7 @@ static int make_buffers(scl_context *ctx, scl_network *net, const float *x, run_
     return 0;
 }
 
-/* Per-layer device times: the median of `runs` profiled inferences, layer by layer. */
+/* Per-launch device times: the median of `runs` profiled inferences, launch by launch. */
 static int profile(scl_context *ctx, scl_network *net, const float *x, int runs, bench_batch *out,
                    int h, int w) {
     int nl = out->nrows;
@@ -127,22 +126,15 @@ static int profile(scl_context *ctx, scl_network *net, const float *x, int runs,
     int rc = 0;
     if (!ms || !col) rc = cli_error("out of memory");
     for (int r = 0; r < runs && !rc; r++)
-        if (scl_network_profile(net, x, out->batch, h, w, ms + (size_t)r * nl) != SCL_OK)
+        if (scl_network_profile(net, x, out->batch, h, w, ms + (size_t)r * nl, nl) != SCL_OK)
             rc = cli_error("%s", scl_last_error(ctx));
     for (int i = 0; i < nl && !rc; i++) {
         for (int r = 0; r < runs; r++)
             col[r] = ms[(size_t)r * nl + i];
         out->rows[i].ms = bench_stats_of(col, runs).median;
         out->profile_sum_ms += out->rows[i].ms;
-        /* the launch as the op last made it (kernel variant and NDRange depend on the shape) */
-        const scl_op *op = scl__network_op(net, i);
-        if (op) {
-            bench_row *row = &out->rows[i];
-            snprintf(row->kernel, sizeof row->kernel, "%s", scl_op_kernel_name(op));
-            scl_op_last_launch(op, row->global, row->local);
-            row->has_launch = 1;
-        }
     }
+    bench_rows_launches(net, out);
     if (!rc) out->profile_runs = runs;
     free(ms), free(col);
     return rc;

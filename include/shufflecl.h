@@ -147,16 +147,6 @@ typedef struct scl_cache_stats {
 } scl_cache_stats;
 SCL_API void scl_context_cache_stats(const scl_context *ctx, scl_cache_stats *out);
 
-/* Builds (or fetches from cache) the program for one embedded kernel file, e.g. "pointwise.cl",
- * with extra build options such as "-DCO_TILE=8". Mainly for tests and tools: ops build their
- * own programs. The program is owned by the context. */
-SCL_API scl_status scl_context_build(scl_context *ctx, const char *file, const char *options,
-                                     cl_program *out);
-
-/* Builds a program from caller-provided source (not cached on disk). For tests and tools. */
-SCL_API scl_status scl_context_build_source(scl_context *ctx, const char *name, const char *source,
-                                            const char *options, cl_program *out);
-
 /* ---- tensors ----------------------------------------------------------------------------- */
 
 typedef struct scl_tensor scl_tensor;
@@ -252,6 +242,8 @@ SCL_API void scl_op_destroy(scl_op *op);
 SCL_API void scl_op_output_hw(const scl_op *op, int h, int w, int *oh, int *ow);
 /* The kernel name and global/local sizes of the last launch (for profiles). */
 SCL_API const char *scl_op_kernel_name(const scl_op *op);
+/* Kernels one enqueue of the op launches (1, or 2 for a two-phase head). */
+SCL_API int scl_op_launch_count(const scl_op *op);
 SCL_API void scl_op_last_launch(const scl_op *op, size_t global[3], size_t local[3]);
 
 
@@ -291,14 +283,40 @@ SCL_API scl_status scl_network_enqueue(scl_network *net, cl_mem input, cl_mem lo
                                        cl_event *event);
 
 SCL_API int scl_network_classes(const scl_network *net);
-/* "torchvision" (RGB in [0,1], ImageNet mean/std) or "megvii" (BGR 0..255 as is). */
-SCL_API const char *scl_network_preprocess(const scl_network *net);
+
+/* How the weights expect pictures to be prepared. */
+typedef enum scl_preprocess {
+    SCL_PREPROCESS_TORCHVISION = 1, /* RGB / 255, then (x - mean) / std with ImageNet's mean, std */
+    SCL_PREPROCESS_MEGVII = 2       /* BGR planes, values 0..255 as they are */
+} scl_preprocess;
+SCL_API scl_preprocess scl_network_preprocess(const scl_network *net);
+SCL_API const char *scl_preprocess_name(scl_preprocess p); /* "torchvision", "megvii" */
+
+/* Plans and allocates everything an input of n x 3 x h x w needs (activation buffers, reused by
+ * liveness) and lets ops choose their kernels for that shape. Run and enqueue on a shape not yet
+ * planned reshape implicitly (the first run at a new shape pays for it); on the planned shape
+ * they only bind arguments and launch. The largest h and w are SCL_MAX_SIZE. */
+#define SCL_MAX_SIZE 32768
+SCL_API scl_status scl_network_reshape(scl_network *net, int n, int h, int w);
+
+typedef enum scl_op_kind {
+    SCL_OP_KIND_STEM = 1,
+    SCL_OP_KIND_MAXPOOL,
+    SCL_OP_KIND_POINTWISE,
+    SCL_OP_KIND_DEPTHWISE,
+    SCL_OP_KIND_AVGPOOL,
+    SCL_OP_KIND_GAP_FC,
+    SCL_OP_KIND_SHUFFLE /* an explicit copy or shuffle (scl_network_set_explicit_copies) */
+} scl_op_kind;
+SCL_API const char *scl_op_kind_name(scl_op_kind k); /* "stem", "maxpool", ..., "unknown" */
 
 typedef struct scl_layer_info {
     char name[64];     /* the weight key prefix, e.g. "stage2.0.branch2.5" */
-    const char *op;    /* "stem", "maxpool", "pointwise", "depthwise", "avgpool", "gap_fc" */
+    scl_op_kind kind;
     int cin, cout, groups, stride;
-    int out_h, out_w;  /* for the h x w given to scl_network_layer_info */
+    int residual;      /* adds a residual (V1's stride-1 units) */
+    int in_h, in_w;    /* for the h x w given to scl_network_layer_info */
+    int out_h, out_w;
     int64_t params, macs;
 } scl_layer_info;
 
@@ -306,20 +324,40 @@ SCL_API int scl_network_layer_count(const scl_network *net);
 SCL_API scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w,
                                           scl_layer_info *out);
 
+/* One kernel launch of an inference. A layer may take more than one launch (the head pools,
+ * then multiplies, on some devices), and one launch may cover several layers. */
+typedef struct scl_launch_info {
+    char kernel[64];          /* the OpenCL kernel ("" before weights) */
+    int first_layer, layers;  /* the layers it computes: [first_layer, first_layer + layers) */
+    int64_t macs;             /* multiply-accumulates, for the whole batch */
+    int64_t bytes;            /* bytes read and written: activations for the batch, plus weights */
+    int64_t weight_bytes;     /* of which weights and biases */
+    cl_uint dims;             /* the NDRange of its last enqueue (0 before any) */
+    size_t global[3], local[3]; /* local all 0: the runtime chose */
+} scl_launch_info;
+
+/* Kernel launches per inference at the shape reshaped for (the same at any shape today). */
+SCL_API int scl_network_launch_count(const scl_network *net);
+/* Launch i (0 .. scl_network_launch_count - 1) at the shape of the last reshape or run. */
+SCL_API scl_status scl_network_launch_info(const scl_network *net, int i, scl_launch_info *out);
+
 typedef struct scl_network_stats {
     int64_t params, macs;        /* per image, at the given h x w */
     size_t weight_bytes;         /* on the device */
     size_t activation_bytes;     /* peak activation memory for the batch, after reuse */
     size_t min_bytes_moved;      /* per image: every layer's input read once, output written once */
-    int launches;                /* kernel launches per inference */
+    int launches;                /* kernel launches per inference (scl_network_launch_count) */
     int tuned_layers;            /* layers using an auto-tuned configuration (shufflecl tune) */
 } scl_network_stats;
-SCL_API scl_status scl_network_get_stats(scl_network *net, int n, int h, int w, scl_network_stats *out);
+/* Figures for n x 3 x h x w. Pure: never changes the network's own plan. */
+SCL_API scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w,
+                                         scl_network_stats *out);
 
-/* Runs once with an event per launch and writes each layer's device time in milliseconds
- * (scl_network_layer_count entries). Needs a profiling queue. */
+/* Runs once with an event per launch and writes each launch's device time in milliseconds into
+ * launch_ms (room for `capacity`; scl_network_launch_count entries are written). Needs a
+ * profiling queue. */
 SCL_API scl_status scl_network_profile(scl_network *net, const float *input, int n, int h, int w,
-                                       double *layer_ms);
+                                       double *launch_ms, int capacity);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /* test_explicit.c: the zero-copy network (shuffle, split and concat as channel maps) computes
  * exactly what the same network with every one of them materialised as a copy launch does. */
-#include "net/network_internal.h"
+#include "shufflecl_ext.h"
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -11,7 +11,7 @@ static const char *const models[] = {"v2_x0_5", "v1_g3_x0_5", "v1_g8_x0_5", "v1_
 static float *run(scl_context *ctx, const char *model, int explicit_copies, const float *x, int *launches) {
     scl_network *net;
     TU_OK(ctx, scl_network_create(ctx, model, &net));
-    if (explicit_copies) TU_OK(ctx, scl__network_set_explicit(net, 1));
+    if (explicit_copies) TU_OK(ctx, scl_network_set_explicit_copies(net, 1));
     TU_OK(ctx, scl_network_random_weights(net, 21));
     float *y = malloc(2 * 1000 * sizeof *y);
     TU_OK(ctx, scl_network_run(net, x, 2, 48, 64, y));
@@ -19,7 +19,7 @@ static float *run(scl_context *ctx, const char *model, int explicit_copies, cons
     TU_OK(ctx, scl_network_get_stats(net, 2, 48, 64, &s));
     *launches = s.launches;
     /* the mode must be chosen before weights exist */
-    ck_assert_int_eq(scl__network_set_explicit(net, 0), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(scl_network_set_explicit_copies(net, 0), SCL_ERROR_INVALID_ARGUMENT);
     scl_network_destroy(net);
     return y;
 }

@@ -33,24 +33,36 @@ START_TEST(test_counts) {
     ck_assert_msg(s.params == e->params, "%s: %lld params, expected %lld", e->name, (long long)s.params,
                   (long long)e->params);
     ck_assert_msg(s.macs == e->macs, "%s: %lld MACs, expected %lld", e->name, (long long)s.macs, (long long)e->macs);
-    int nl = scl_network_layer_count(net);
-    /* one launch per conv, pool and fc layer: nothing only moves data */
-    int convs = 0;
+    /* the layer table, kind by kind (shared/shufflenet.md): V2 has a stem, a max pool, 5 layers in
+     * each of its 3 down-sampling units and 3 in each of the 13 others, conv5 and the head (58);
+     * V1 has a stem, a max pool, 3 convs in each of its 16 units plus an average pool in each of
+     * the 3 down-sampling ones, and the head (54) */
+    int v2 = e->name[1] == '2';
+    int nl = scl_network_layer_count(net), count[8] = {0};
+    ck_assert_int_eq(nl, v2 ? 58 : 54);
     for (int i = 0; i < nl; i++) {
         scl_layer_info li;
         TU_OK(ctx, scl_network_layer_info(net, i, 224, 224, &li));
-        ck_assert(strcmp(li.op, "stem") == 0 || strcmp(li.op, "maxpool") == 0 || strcmp(li.op, "pointwise") == 0 ||
-                  strcmp(li.op, "depthwise") == 0 || strcmp(li.op, "avgpool") == 0 || strcmp(li.op, "gap_fc") == 0);
-        convs++;
-        if (i == 0) ck_assert(li.out_h == 112 && li.out_w == 112);
+        ck_assert(li.kind >= SCL_OP_KIND_STEM && li.kind <= SCL_OP_KIND_GAP_FC);
+        count[li.kind]++;
+        if (i == 0) ck_assert(li.kind == SCL_OP_KIND_STEM && li.out_h == 112 && li.out_w == 112);
         if (i == nl - 1) {
+            ck_assert_int_eq(li.kind, SCL_OP_KIND_GAP_FC);
             ck_assert_int_eq(li.cin, e->last_channels);
             ck_assert_int_eq(li.cout, 1000);
         }
     }
-    ck_assert_int_le(s.launches, convs);
+    ck_assert_int_eq(count[SCL_OP_KIND_MAXPOOL], 1);
+    ck_assert_int_eq(count[SCL_OP_KIND_AVGPOOL], v2 ? 0 : 3);
+    ck_assert_int_eq(count[SCL_OP_KIND_DEPTHWISE], v2 ? 19 : 16);
+    ck_assert_int_eq(count[SCL_OP_KIND_POINTWISE], v2 ? 36 : 32);
+    ck_assert_int_eq(count[SCL_OP_KIND_SHUFFLE], 0); /* nothing only moves data */
+    /* one launch per layer, and a second for the head where it pools first */
+    ck_assert_int_eq(s.launches, scl_network_launch_count(net));
+    ck_assert(s.launches == nl || s.launches == nl + 1);
     ck_assert_int_eq(scl_network_classes(net), 1000);
-    ck_assert_str_eq(scl_network_preprocess(net), e->name[1] == '2' ? "torchvision" : "megvii");
+    ck_assert_int_eq(scl_network_preprocess(net), v2 ? SCL_PREPROCESS_TORCHVISION : SCL_PREPROCESS_MEGVII);
+    ck_assert_str_eq(scl_preprocess_name(scl_network_preprocess(net)), v2 ? "torchvision" : "megvii");
     scl_network_destroy(net);
     scl_context_destroy(ctx);
 }

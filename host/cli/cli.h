@@ -2,7 +2,7 @@
 #ifndef SCL_CLI_H
 #define SCL_CLI_H
 
-#include "shufflecl.h"
+#include "shufflecl_ext.h"
 
 #include <stdio.h>
 

@@ -71,8 +71,7 @@ int cli_classify(int argc, char **argv) {
     if (!x || !y) rc = cli_error("out of memory");
     else if (scl_network_create(ctx, model, &net) != SCL_OK || scl_network_load_weights(net, weights) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
-    scl_preprocess mode = net && strcmp(scl_network_preprocess(net), "megvii") == 0 ? SCL_PREPROCESS_MEGVII
-                                                                                     : SCL_PREPROCESS_TORCHVISION;
+    scl_preprocess mode = net ? scl_network_preprocess(net) : SCL_PREPROCESS_TORCHVISION;
     for (int i = 0; i < nimg && rc == 0; i++) {
         char msg[1024];
         scl_image img;

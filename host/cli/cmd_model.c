@@ -74,11 +74,12 @@ int cli_info(int argc, char **argv) {
         for (int i = 0; i < nl; i++) {
             scl_layer_info li;
             scl_network_layer_info(net, i, h, w, &li);
+            const char *kind = scl_op_kind_name(li.kind);
             printf("    {\"name\": ");
             print_json_string(li.name);
             printf(", \"op\": \"%s\", \"cin\": %d, \"cout\": %d, \"groups\": %d, \"stride\": %d, "
                    "\"output\": [%d, %d, %d], \"params\": %lld, \"macs\": %lld}%s\n",
-                   li.op, li.cin, li.cout, li.groups, li.stride, li.cout, li.out_h, li.out_w,
+                   kind, li.cin, li.cout, li.groups, li.stride, li.cout, li.out_h, li.out_w,
                    (long long)li.params, (long long)li.macs, i + 1 < nl ? "," : "");
         }
         printf("  ]\n}\n");
@@ -90,10 +91,10 @@ int cli_info(int argc, char **argv) {
             char shape[32];
             snprintf(shape, sizeof shape, "%dx%dx%d", li.cout, li.out_h, li.out_w);
             char op[24];
-            if (strcmp(li.op, "pointwise") == 0 && li.groups > 1) snprintf(op, sizeof op, "pw g%d", li.groups);
-            else if (strcmp(li.op, "pointwise") == 0) snprintf(op, sizeof op, "pw");
-            else if (strcmp(li.op, "depthwise") == 0) snprintf(op, sizeof op, "dw s%d", li.stride);
-            else snprintf(op, sizeof op, "%s", li.op);
+            if (li.kind == SCL_OP_KIND_POINTWISE && li.groups > 1) snprintf(op, sizeof op, "pw g%d", li.groups);
+            else if (li.kind == SCL_OP_KIND_POINTWISE) snprintf(op, sizeof op, "pw");
+            else if (li.kind == SCL_OP_KIND_DEPTHWISE) snprintf(op, sizeof op, "dw s%d", li.stride);
+            else snprintf(op, sizeof op, "%s", scl_op_kind_name(li.kind));
             printf("%-32s %-10s %-16s %10lld %12lld\n", li.name, op, shape, (long long)li.params, (long long)li.macs);
         }
         printf("%-32s %-10s %-16s %10lld %12lld\n", "total", "", "", (long long)s.params, (long long)s.macs);

@@ -33,11 +33,6 @@ scl_status scl_image_load(const char *path, scl_image *out, char *msg, size_t ms
 /* Frees the pixels and empties the image. NULL and empty images are fine. */
 void scl_image_free(scl_image *img);
 
-typedef enum scl_preprocess {
-    SCL_PREPROCESS_TORCHVISION, /* RGB / 255, then (x - mean) / std with ImageNet's mean, std */
-    SCL_PREPROCESS_MEGVII       /* BGR planes, values 0..255 as they are */
-} scl_preprocess;
-
 /* torchvision's Resize(resize) + CenterCrop(crop) on a PIL image, bit for bit: the short side
  * becomes `resize` (long side = floor(resize * long / short)) with PIL's antialiased bilinear
  * filter (a triangle whose support widens with the downscale factor, fixed-point, 8-bit rounding

@@ -177,3 +177,5 @@ void scl_context_cache_stats(const scl_context *ctx, scl_cache_stats *out) {
     if (ctx) *out = ctx->stats;
     else memset(out, 0, sizeof *out);
 }
+
+const char *scl_context_cache_dir(const scl_context *ctx) { return ctx ? ctx->cache_dir : NULL; }

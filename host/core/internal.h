@@ -3,7 +3,7 @@
 #ifndef SCL_INTERNAL_H
 #define SCL_INTERNAL_H
 
-#include "shufflecl.h"
+#include "shufflecl_ext.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -39,9 +39,11 @@ static scl_status run_gap(scl_op *op, const scl_op_args *a, const scl_op_io *io)
     for (cl_uint i = 0; i < SCL_ARRAY_LEN(vals); i++)
         SCL_CL_TRY(ctx, clSetKernelArg(x->gap, i, sizes[i], vals[i]), "clSetKernelArg(gap)");
     size_t global[2] = {(size_t)c, (size_t)n};
+    op->pre_dims = 2, op->pre_global[0] = global[0], op->pre_global[1] = global[1], op->pre_global[2] = 1;
     SCL_CL_TRY(ctx,
                clEnqueueNDRangeKernel(ctx->queue, x->gap, 2, NULL, global, NULL, a->num_wait_events,
-                                      a->num_wait_events ? a->wait_events : NULL, NULL),
+                                      a->num_wait_events ? a->wait_events : NULL,
+                                      scl__op_event_slot(op, a, 0)),
                "clEnqueueNDRangeKernel(gap)");
     return SCL_OK;
 }
@@ -164,8 +166,11 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     char opts[128];
     snprintf(opts, sizeof opts, "-DKV=%d -DKN=%d -DNB=%d -DBLOCKED=%d", cfg->kv, cfg->kn, cfg->nb,
              cfg->blocked ? 1 : 0);
-    if ((st = scl__op_kernel(op, "head.cl", "gap_fc", opts)) == SCL_OK && !cfg->fused)
+    if ((st = scl__op_kernel(op, "head.cl", "gap_fc", opts)) == SCL_OK && !cfg->fused) {
         st = scl__kernel_create(ctx, "head.cl", opts, "gap", &x->gap);
+        op->nlaunch = 2;
+        snprintf(op->pre_kernel_name, sizeof op->pre_kernel_name, "gap");
+    }
     return scl__op_created(op, st, fn, out);
 }
 

@@ -31,6 +31,7 @@ scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn
     if (!op) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     op->ctx = ctx;
     op->cls = cls;
+    op->nlaunch = 1;
     scl_status st = SCL_OK;
     if (nw) st = upload(ctx, weights, nw, &op->weights, "weights");
     if (st == SCL_OK && nb) st = upload(ctx, bias, nb, &op->bias, "bias");
@@ -68,7 +69,8 @@ scl_status scl__op_args(scl_op *op, const scl_karg *args, size_t n) {
 scl_status scl__op_run(scl_op *op, const scl_op_args *a) {
     cl_int e = clEnqueueNDRangeKernel(op->ctx->queue, op->kernel, op->dims, NULL, op->global,
                                       op->use_local ? op->local : NULL, a->num_wait_events,
-                                      a->num_wait_events ? a->wait_events : NULL, a->event);
+                                      a->num_wait_events ? a->wait_events : NULL,
+                                      scl__op_event_slot(op, a, op->nlaunch - 1));
     if (e != CL_SUCCESS) {
         char what[128];
         snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", op->kernel_name);
@@ -287,6 +289,22 @@ void scl_op_output_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     if (oh) *oh = a;
     if (ow) *ow = b;
 }
+
+cl_event *scl__op_event_slot(scl_op *op, const scl_op_args *a, int j) {
+    if (op->launch_events) return &op->launch_events[j];
+    return j == op->nlaunch - 1 ? a->event : NULL;
+}
+
+scl_status scl__op_enqueue_events(scl_op *op, const scl_op_args *a, cl_event *events) {
+    if (!op || !events) return scl_op_enqueue(op, a);
+    for (int j = 0; j < op->nlaunch; j++) events[j] = NULL;
+    op->launch_events = events;
+    scl_status st = scl_op_enqueue(op, a);
+    op->launch_events = NULL;
+    return st;
+}
+
+int scl_op_launch_count(const scl_op *op) { return op ? op->nlaunch : 0; }
 
 const char *scl_op_kernel_name(const scl_op *op) { return op ? op->kernel_name : ""; }
 

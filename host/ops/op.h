@@ -32,6 +32,14 @@ struct scl_op {
     size_t global[3], local[3];
     int use_local;
     void *extra;
+    /* Ops that run two kernels per enqueue (the two-phase head) record the first here; the
+     * fields above describe the last. */
+    int nlaunch; /* kernels per enqueue: 1 or 2 */
+    char pre_kernel_name[64];
+    cl_uint pre_dims;
+    size_t pre_global[3];
+    /* During scl__op_enqueue_events: one event slot per launch, else NULL. */
+    cl_event *launch_events;
 };
 
 /* Allocates an op and uploads weights (nw floats) and bias (nb floats, or zeros when bias is
@@ -42,6 +50,11 @@ scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn
 scl_status scl__op_kernel(scl_op *op, const char *file, const char *kernel, const char *options);
 /* Sets kernel argument i, recording which argument failed. */
 scl_status scl__op_arg(scl_op *op, cl_uint i, size_t size, const void *value);
+/* scl_op_enqueue that also gives one event per launch (op->nlaunch of them) for profiles. */
+scl_status scl__op_enqueue_events(scl_op *op, const scl_op_args *a, cl_event *events);
+/* The event slot for launch j of the current enqueue (NULL when the caller wants none). */
+cl_event *scl__op_event_slot(scl_op *op, const scl_op_args *a, int j);
+
 /* Enqueues op->kernel over op->global (and op->local when use_local), with the wait list and
  * event of the args. */
 scl_status scl__op_run(scl_op *op, const scl_op_args *a);

@@ -1,0 +1,181 @@
+/* report.c: what a network tells about itself: its layers, its launches (kernel, layers covered,
+ * MACs and bytes moved, NDRange) and its statistics, all from the model's shapes and the ops. */
+#include "net/network.h"
+#include "ops/head.h"
+
+#include <string.h>
+
+int scl_network_classes(const scl_network *net) { return net ? net->model->classes : 0; }
+
+scl_preprocess scl_network_preprocess(const scl_network *net) {
+    return net && net->model->family == SCL_FAMILY_V1 ? SCL_PREPROCESS_MEGVII : SCL_PREPROCESS_TORCHVISION;
+}
+
+const char *scl_preprocess_name(scl_preprocess p) {
+    switch (p) {
+    case SCL_PREPROCESS_TORCHVISION: return "torchvision";
+    case SCL_PREPROCESS_MEGVII: return "megvii";
+    }
+    return "unknown";
+}
+
+int scl_network_layer_count(const scl_network *net) { return net ? net->model->nlayers : 0; }
+
+static scl_op_kind kind_of(scl_layer_kind k) {
+    switch (k) {
+    case SCL_LAYER_STEM: return SCL_OP_KIND_STEM;
+    case SCL_LAYER_MAXPOOL: return SCL_OP_KIND_MAXPOOL;
+    case SCL_LAYER_POINTWISE: return SCL_OP_KIND_POINTWISE;
+    case SCL_LAYER_DEPTHWISE: return SCL_OP_KIND_DEPTHWISE;
+    case SCL_LAYER_AVGPOOL: return SCL_OP_KIND_AVGPOOL;
+    case SCL_LAYER_GAP_FC: return SCL_OP_KIND_GAP_FC;
+    case SCL_LAYER_SHUFFLE: return SCL_OP_KIND_SHUFFLE;
+    }
+    return SCL_OP_KIND_SHUFFLE;
+}
+
+const char *scl_op_kind_name(scl_op_kind k) {
+    static const char *const names[] = {"stem", "maxpool", "pointwise", "depthwise", "avgpool", "gap_fc", "shuffle"};
+    return k >= SCL_OP_KIND_STEM && k <= SCL_OP_KIND_SHUFFLE ? names[k - SCL_OP_KIND_STEM] : "unknown";
+}
+
+/* Rows and columns of layer l's input and output at an h x w network input. */
+static void layer_hw(const scl_model *m, const scl_layer *l, int h, int w, int io[4]) {
+    int li = m->bufs[l->in_buf].level, lo = m->bufs[l->out_buf].level;
+    io[0] = scl__level_size(h, li), io[1] = scl__level_size(w, li);
+    io[2] = l->kind == SCL_LAYER_GAP_FC ? 1 : scl__level_size(h, lo);
+    io[3] = l->kind == SCL_LAYER_GAP_FC ? 1 : scl__level_size(w, lo);
+}
+
+scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w, scl_layer_info *out) {
+    if (!net || !out || i < 0 || i >= net->model->nlayers || h < 1 || w < 1 || h > SCL_MAX_SIZE || w > SCL_MAX_SIZE)
+        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_layer_info: bad layer index %d or size %dx%d (1..%d)", i, h, w, SCL_MAX_SIZE);
+    const scl_model *m = net->model;
+    const scl_layer *l = &m->layers[i];
+    scl_layer_info li;
+    memset(&li, 0, sizeof li);
+    snprintf(li.name, sizeof li.name, "%s", l->name);
+    li.kind = kind_of(l->kind);
+    li.cin = l->cin, li.cout = l->cout, li.groups = l->groups, li.stride = l->stride;
+    li.residual = l->res_buf >= 0;
+    int io[4];
+    layer_hw(m, l, h, w, io);
+    li.in_h = io[0], li.in_w = io[1], li.out_h = io[2], li.out_w = io[3];
+    li.params = scl__layer_params(l);
+    li.macs = scl__layer_macs(l, li.out_h, li.out_w);
+    *out = li;
+    return SCL_OK;
+}
+
+/* Floats of weights and bias a layer holds (BN folded into them). */
+static int64_t layer_weights(const scl_layer *l) {
+    int64_t co = l->cout;
+    switch (l->kind) {
+    case SCL_LAYER_POINTWISE: return co * (l->cin / l->groups) + co;
+    case SCL_LAYER_DEPTHWISE: return co * 9 + co;
+    case SCL_LAYER_STEM: return co * 27 + co;
+    case SCL_LAYER_GAP_FC: return co * l->cin + co;
+    default: return 0;
+    }
+}
+
+/* Kernels a layer launches per inference: its op's count, or before weights the count its op
+ * would have with the default configuration on this device. */
+static int layer_launches(const scl_network *net, int i) {
+    if (net->ops && net->ops[i]) return net->ops[i]->nlaunch;
+    if (net->model->layers[i].kind != SCL_LAYER_GAP_FC) return 1;
+    scl_head_cfg cfg;
+    scl__head_default_cfg(net->ctx, &cfg);
+    return cfg.fused ? 1 : 2;
+}
+
+int scl_network_launch_count(const scl_network *net) {
+    int total = 0;
+    for (int i = 0; net && i < net->model->nlayers; i++) total += layer_launches(net, i);
+    return total;
+}
+
+/* Launch j of layer i (j < layer_launches) at batch n and an h x w input. */
+static void fill_launch(const scl_network *net, int i, int j, int n, int h, int w, scl_launch_info *o) {
+    const scl_layer *l = &net->model->layers[i];
+    const scl_op *op = net->ops ? net->ops[i] : NULL;
+    int k = layer_launches(net, i), last = j == k - 1, io[4];
+    layer_hw(net->model, l, h, w, io);
+    double in_px = (double)io[0] * io[1], out_px = (double)io[2] * io[3], f = sizeof(float);
+    o->first_layer = i, o->layers = 1;
+    o->macs = last ? scl__layer_macs(l, io[2], io[3]) * n : 0;
+    o->weight_bytes = last ? layer_weights(l) * (int64_t)f : 0;
+    if (k == 2) {
+        /* the two-phase head: the pool writes N x C means that the FC then reads */
+        double act = last ? (double)l->cin + l->cout : l->cin * in_px + l->cin;
+        o->bytes = (int64_t)(act * n * f) + o->weight_bytes;
+    } else {
+        double act = l->cin * in_px + l->cout * out_px + (l->res_buf >= 0 ? l->cout * out_px : 0);
+        o->bytes = (int64_t)(act * n * f) + o->weight_bytes;
+    }
+    const char *name = !op ? "" : last ? op->kernel_name : op->pre_kernel_name;
+    snprintf(o->kernel, sizeof o->kernel, "%s", name);
+    if (op && last) {
+        o->dims = op->dims;
+        for (int d = 0; d < 3; d++) {
+            o->global[d] = d < (int)op->dims ? op->global[d] : 1;
+            o->local[d] = op->use_local && d < (int)op->dims ? op->local[d] : 0;
+        }
+    } else if (op) {
+        o->dims = op->pre_dims;
+        for (int d = 0; d < 3; d++) o->global[d] = d < (int)op->pre_dims ? op->pre_global[d] : 1;
+    }
+}
+
+scl_status scl_network_launch_info(const scl_network *net, int index, scl_launch_info *out) {
+    if (!net || !out) return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_launch_info: NULL argument");
+    const scl_plan *p = &net->plan;
+    if (p->n == 0)
+        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_launch_info: no shape yet: call scl_network_reshape (or run) first");
+    for (int i = 0, at = 0; i < net->model->nlayers; i++) {
+        int k = layer_launches(net, i);
+        if (index >= at && index < at + k) {
+            scl_launch_info li;
+            memset(&li, 0, sizeof li);
+            fill_launch(net, i, index - at, p->n, p->h, p->w, &li);
+            *out = li;
+            return SCL_OK;
+        }
+        at += k;
+    }
+    return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_launch_info: launch %d of %d", index,
+                     scl_network_launch_count(net));
+}
+
+scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w, scl_network_stats *out) {
+    if (!net || !out)
+        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_stats: NULL argument");
+    if (n < 1 || h < 1 || w < 1 || h > SCL_MAX_SIZE || w > SCL_MAX_SIZE)
+        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_stats: bad shape %dx3x%dx%d", n, h, w);
+    scl_network_stats s;
+    memset(&s, 0, sizeof s);
+    const scl_model *m = net->model;
+    for (int i = 0; i < m->nlayers; i++) {
+        const scl_layer *l = &m->layers[i];
+        int io[4];
+        layer_hw(m, l, h, w, io);
+        s.params += scl__layer_params(l);
+        s.macs += scl__layer_macs(l, io[2], io[3]);
+        double in_px = (double)io[0] * io[1], out_px = (double)io[2] * io[3];
+        s.min_bytes_moved += (size_t)(((double)l->cin * in_px + (double)l->cout * out_px +
+                                       (l->res_buf >= 0 ? (double)l->cout * out_px : 0)) * sizeof(float));
+    }
+    s.launches = scl_network_launch_count(net);
+    s.weight_bytes = net->weight_bytes;
+    s.tuned_layers = net->tuned_layers;
+    /* the planner is pure: asking about a shape never replaces the network's own plan */
+    scl_plan p;
+    scl_status st = scl__plan_compute(m, n, h, w, &p);
+    if (st != SCL_OK) return scl__fail(net->ctx, st, "scl_network_get_stats: cannot plan %dx3x%dx%d", n, h, w);
+    s.activation_bytes = p.activation_bytes;
+    scl__plan_free(&p);
+    *out = s;
+    return SCL_OK;
+}

@@ -1,0 +1,288 @@
+/* weights.c: a network's weights: from a safetensors file (key layout checked, every missing
+ * and unexpected tensor named) or from a seeded generator with realistic BN statistics; BN folded
+ * into the conv before it; one op made per layer. */
+#include "io/safetensors.h"
+#include "net/network.h"
+#include "ops/pointwise.h"
+#include "tune/tune.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Where weights come from: a safetensors file or a seeded generator. */
+typedef struct wsource {
+    scl_safetensors *st;
+    const char *prefix; /* "module." for DataParallel checkpoints */
+    uint64_t seed;
+    char msg[1024];
+} wsource;
+
+static uint64_t mix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double uniform(uint64_t *s, double lo, double hi) {
+    return lo + (hi - lo) * (double)(mix(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* The expected shape of each tensor a layer reads. */
+static int weight_shape(const scl_layer *l, int64_t shape[4]) {
+    switch (l->kind) {
+    case SCL_LAYER_STEM: shape[0] = l->cout, shape[1] = 3, shape[2] = 3, shape[3] = 3; return 4;
+    case SCL_LAYER_POINTWISE: shape[0] = l->cout, shape[1] = l->cin / l->groups, shape[2] = 1, shape[3] = 1; return 4;
+    case SCL_LAYER_DEPTHWISE: shape[0] = l->cout, shape[1] = 1, shape[2] = 3, shape[3] = 3; return 4;
+    case SCL_LAYER_GAP_FC: shape[0] = l->cout, shape[1] = l->cin; return 2;
+    default: return 0;
+    }
+}
+
+static size_t shape_count(const int64_t *shape, int rank) {
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) n *= (size_t)shape[i];
+    return n;
+}
+
+static void shape_text(const int64_t *shape, int rank, char *buf, size_t cap) {
+    size_t used = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < rank && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (used < cap) snprintf(buf + used, cap - used, "]");
+}
+
+static const scl_st_tensor *find(const wsource *src, const char *key) {
+    char full[1024];
+    snprintf(full, sizeof full, "%s%s", src->prefix, key);
+    return scl_safetensors_find(src->st, full);
+}
+
+/* Reads (or generates) one tensor of the expected shape. `kind` picks the random law. */
+typedef enum wkind { W_CONV, W_GAMMA, W_BETA, W_MEAN, W_VAR, W_BIAS } wkind;
+
+static scl_status fetch(scl_context *ctx, wsource *src, const char *key, const int64_t *shape, int rank,
+                        wkind kind, int fan_in, float *dst) {
+    size_t count = shape_count(shape, rank);
+    if (!src->st) {
+        uint64_t s = src->seed;
+        for (const char *p = key; *p; p++) s = (s ^ (unsigned char)*p) * 0x100000001b3ull;
+        double a = sqrt(3.0 / fan_in); /* unit-variance outputs for unit-variance inputs */
+        for (size_t i = 0; i < count; i++) {
+            switch (kind) {
+            case W_CONV: dst[i] = (float)uniform(&s, -a, a); break;
+            case W_GAMMA: dst[i] = (float)uniform(&s, 0.5, 1.5); break;
+            case W_BETA: dst[i] = (float)uniform(&s, -0.2, 0.2); break;
+            case W_MEAN: dst[i] = (float)uniform(&s, -0.2, 0.2); break;
+            case W_VAR: dst[i] = (float)uniform(&s, 0.5, 2.0); break;
+            case W_BIAS: dst[i] = (float)uniform(&s, -0.1, 0.1); break;
+            }
+        }
+        return SCL_OK;
+    }
+    const scl_st_tensor *t = find(src, key);
+    const char *path = scl_safetensors_path(src->st);
+    if (!t) return scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s%s' is missing", path, src->prefix, key);
+    int same = t->rank == rank;
+    for (int i = 0; same && i < rank; i++) same = t->shape[i] == shape[i];
+    if (!same) {
+        char want[96], got[96];
+        shape_text(shape, rank, want, sizeof want);
+        shape_text(t->shape, t->rank, got, sizeof got);
+        return scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s' has shape %s, expected %s", path,
+                         t->name, got, want);
+    }
+    scl_status st = scl_safetensors_read_f32(src->st, t, dst, count, src->msg, sizeof src->msg);
+    if (st != SCL_OK) return scl__fail(ctx, st, "%s", src->msg);
+    return SCL_OK;
+}
+
+/* Every key a model reads, in order, calling visit(key) for each; for the missing/unexpected
+ * lists. */
+static int layer_keys(const scl_layer *l, char keys[6][128]) {
+    int n = 0;
+    if (l->weight_key[0]) snprintf(keys[n++], 128, "%s", l->weight_key);
+    if (l->bn_key[0]) {
+        static const char *const parts[] = {"weight", "bias", "running_mean", "running_var"};
+        for (int i = 0; i < 4; i++) snprintf(keys[n++], 128, "%s.%s", l->bn_key, parts[i]);
+    }
+    if (l->bias_key[0]) snprintf(keys[n++], 128, "%s", l->bias_key);
+    return n;
+}
+
+/* BN's step counter ("<bn>.num_batches_tracked") is training state inference never reads: it is
+ * accepted, but only for a BN layer the model has. */
+static int is_bn_counter(const scl_model *m, const char *prefix, const char *name, size_t len) {
+    static const char tail[] = ".num_batches_tracked";
+    size_t tl = sizeof tail - 1, pl = strlen(prefix);
+    if (len <= tl + pl || strcmp(name + len - tl, tail) != 0 || strncmp(name, prefix, pl) != 0) return 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const char *bn = m->layers[i].bn_key;
+        if (bn[0] && strlen(bn) == len - tl - pl && strncmp(bn, name + pl, len - tl - pl) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Names every missing and every unexpected tensor at once, so one run tells all. */
+static scl_status check_key_sets(scl_network *net, wsource *src) {
+    scl_model *m = net->model;
+    const char *path = scl_safetensors_path(src->st);
+    int nfile = scl_safetensors_count(src->st);
+    char *used = calloc((size_t)nfile + 1, 1);
+    if (!used) return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    char missing[2048] = "", unexpected[2048] = "";
+    int nmissing = 0, nunexpected = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        char keys[6][128];
+        int nk = layer_keys(&m->layers[i], keys);
+        for (int k = 0; k < nk; k++) {
+            const scl_st_tensor *t = find(src, keys[k]);
+            if (t) {
+                for (int j = 0; j < nfile; j++)
+                    if (scl_safetensors_at(src->st, j) == t) used[j] = 1;
+            } else {
+                if (nmissing++ < 12) {
+                    strncat(missing, nmissing > 1 ? ", " : "", sizeof missing - strlen(missing) - 1);
+                    strncat(missing, keys[k], sizeof missing - strlen(missing) - 1);
+                }
+            }
+        }
+    }
+    for (int j = 0; j < nfile; j++) {
+        const char *name = scl_safetensors_at(src->st, j)->name;
+        size_t len = strlen(name);
+        if (used[j] || is_bn_counter(m, src->prefix, name, len)) continue;
+        if (nunexpected++ < 12) {
+            strncat(unexpected, nunexpected > 1 ? ", " : "", sizeof unexpected - strlen(unexpected) - 1);
+            strncat(unexpected, name, sizeof unexpected - strlen(unexpected) - 1);
+        }
+    }
+    free(used);
+    if (!nmissing && !nunexpected) return SCL_OK;
+    const char *family = m->family == SCL_FAMILY_V2 ? "torchvision" : "Megvii";
+    return scl__fail(net->ctx, SCL_ERROR_WEIGHTS,
+                     "%s: does not match %s (%s key layout): %d missing tensor(s)%s%s%s, %d unexpected "
+                     "tensor(s)%s%s%s", path, m->name, family, nmissing, nmissing ? ": " : "", missing,
+                     nmissing > 12 ? ", ..." : "", nunexpected, nunexpected ? ": " : "", unexpected,
+                     nunexpected > 12 ? ", ..." : "");
+}
+
+/* Loads one layer's weights, folds its BN, and makes its op. */
+static scl_status load_layer(scl_network *net, wsource *src, int i) {
+    scl_context *ctx = net->ctx;
+    const scl_layer *l = &net->model->layers[i];
+    if (l->kind == SCL_LAYER_MAXPOOL) return scl_op_maxpool_create(ctx, l->cin, &net->ops[i]);
+    if (l->kind == SCL_LAYER_AVGPOOL) return scl_op_avgpool_create(ctx, l->cin, &net->ops[i]);
+    if (l->kind == SCL_LAYER_SHUFFLE) return scl_op_shuffle_create(ctx, l->cin, l->groups, l->inverse, &net->ops[i]);
+    int64_t shape[4];
+    int rank = weight_shape(l, shape);
+    size_t nw = shape_count(shape, rank), per = nw / (size_t)l->cout;
+    float *w = malloc(nw * sizeof *w), *b = calloc((size_t)l->cout, sizeof *b);
+    float *bn = malloc(4 * (size_t)l->cout * sizeof *bn);
+    scl_status st = (w && b && bn) ? SCL_OK : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st == SCL_OK) st = fetch(ctx, src, l->weight_key, shape, rank, W_CONV, (int)per, w);
+    int has_bias = l->bias_key[0] != 0;
+    if (st == SCL_OK && has_bias) {
+        int64_t bshape[1] = {l->cout};
+        st = fetch(ctx, src, l->bias_key, bshape, 1, W_BIAS, 1, b);
+    }
+    if (st == SCL_OK && l->bn_key[0]) {
+        static const char *const parts[] = {"weight", "bias", "running_mean", "running_var"};
+        static const wkind kinds[] = {W_GAMMA, W_BETA, W_MEAN, W_VAR};
+        int64_t bshape[1] = {l->cout};
+        for (int k = 0; k < 4 && st == SCL_OK; k++) {
+            char key[160];
+            snprintf(key, sizeof key, "%s.%s", l->bn_key, parts[k]);
+            st = fetch(ctx, src, key, bshape, 1, kinds[k], 1, bn + (size_t)k * l->cout);
+        }
+        if (st == SCL_OK)
+            for (int c = 0; c < l->cout && st == SCL_OK; c++) {
+                double var = bn[3 * l->cout + c];
+                if (var < 0) {
+                    st = scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s.running_var' has a negative "
+                                   "variance (%g) at channel %d", src->st ? scl_safetensors_path(src->st) : "random",
+                                   l->bn_key, var, c);
+                    break;
+                }
+                /* fold y = (conv - mean) / sqrt(var + eps) * gamma + beta into the conv */
+                double scale = bn[c] / sqrt(var + 1e-5);
+                for (size_t k = 0; k < per; k++) w[c * per + k] = (float)(w[c * per + k] * scale);
+                b[c] = (float)(bn[l->cout + c] - bn[2 * l->cout + c] * scale);
+                has_bias = 1;
+            }
+    }
+    if (st == SCL_OK) {
+        switch (l->kind) {
+        case SCL_LAYER_STEM: st = scl_op_stem_create(ctx, l->cout, w, b, &net->ops[i]); break;
+        case SCL_LAYER_POINTWISE: {
+            int vec, co_tile;
+            if (scl__tune_pointwise(ctx, l->cin, l->cout, l->groups, l->flags, &vec, &co_tile))
+                st = scl__op_pointwise_create_cfg(ctx, l->cin, l->cout, l->groups, l->flags, w, b, vec,
+                                                  co_tile, &net->ops[i]);
+            else
+                st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, &net->ops[i]);
+            break;
+        }
+        case SCL_LAYER_DEPTHWISE: {
+            scl_dw_cfg cfg;
+            if (scl__tune_depthwise(ctx, l->cout, l->stride, l->flags, &cfg))
+                st = scl__op_depthwise_create_cfg(ctx, l->cout, l->stride, l->flags, w, b, &cfg, &net->ops[i]);
+            else
+                st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, &net->ops[i]);
+            break;
+        }
+        case SCL_LAYER_GAP_FC:
+            st = scl_op_gap_fc_create(ctx, l->cin, l->cout, w, has_bias ? b : NULL, &net->ops[i]);
+            break;
+        default: break;
+        }
+        if (st == SCL_OK) net->weight_bytes += (nw + (size_t)l->cout) * sizeof(float);
+    }
+    free(w), free(b), free(bn);
+    return st;
+}
+
+/* Loads every layer into a new set of ops; the network keeps its previous weights unless all of
+ * the new ones loaded. */
+static scl_status load_all(scl_network *net, wsource *src) {
+    int nl = net->model->nlayers;
+    scl_op **old = net->ops;
+    size_t old_bytes = net->weight_bytes;
+    net->ops = calloc((size_t)nl, sizeof *net->ops);
+    if (!net->ops) {
+        net->ops = old;
+        return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a network");
+    }
+    net->weight_bytes = 0;
+    unsigned tuned_before = net->ctx->tuned_ops;
+    scl_status st = SCL_OK;
+    for (int i = 0; i < nl && st == SCL_OK; i++) st = load_layer(net, src, i);
+    if (st == SCL_OK) net->tuned_layers = (int)(net->ctx->tuned_ops - tuned_before);
+    scl_op **drop = st == SCL_OK ? old : net->ops;
+    if (st != SCL_OK) net->ops = old, net->weight_bytes = old_bytes;
+    if (st == SCL_OK && net->ctx->queue) clFinish(net->ctx->queue); /* old ops may be in flight */
+    for (int i = 0; i < nl; i++) scl_op_destroy(drop[i]);
+    free(drop);
+    return st;
+}
+
+scl_status scl__network_load(scl_network *net, const char *path, uint64_t seed) {
+    wsource src = {0};
+    src.prefix = "";
+    src.seed = seed;
+    if (!path) return load_all(net, &src);
+    scl_status st = scl_safetensors_open(path, &src.st, src.msg, sizeof src.msg);
+    if (st != SCL_OK) return scl__fail(net->ctx, st, "%s", src.msg);
+    /* DataParallel checkpoints prefix every key with "module." */
+    const scl_layer *first = &net->model->layers[0];
+    if (!scl_safetensors_find(src.st, first->weight_key)) {
+        char key[160];
+        snprintf(key, sizeof key, "module.%s", first->weight_key);
+        if (scl_safetensors_find(src.st, key)) src.prefix = "module.";
+    }
+    st = check_key_sets(net, &src);
+    if (st == SCL_OK) st = load_all(net, &src);
+    scl_safetensors_close(src.st);
+    return st;
+}

@@ -1,0 +1,32 @@
+/* shufflecl_ext.h: the unstable side of the API, for tools and tests: program builds, the
+ * explicit-copy mode, cache locations. It may change in any release; shufflecl.h does not change
+ * within a minor version. */
+#ifndef SHUFFLECL_EXT_H
+#define SHUFFLECL_EXT_H
+
+#include "shufflecl.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Builds (or fetches from cache) the program for one embedded kernel file, e.g. "pointwise.cl",
+ * with extra build options such as "-DCO_TILE=8". The program is owned by the context. */
+SCL_API scl_status scl_context_build(scl_context *ctx, const char *file, const char *options,
+                                     cl_program *out);
+
+/* Builds a program from caller-provided source (not cached on disk). */
+SCL_API scl_status scl_context_build_source(scl_context *ctx, const char *name, const char *source,
+                                            const char *options, cl_program *out);
+
+/* The program cache directory in use (NULL when the disk cache is off). */
+SCL_API const char *scl_context_cache_dir(const scl_context *ctx);
+
+/* Rebuilds the network with every shuffle, split and concat as a copy launch (on) or as channel
+ * maps (off, the default): the baseline of the bench's ablation. Before weights are loaded. */
+SCL_API scl_status scl_network_set_explicit_copies(scl_network *net, int on);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHUFFLECL_EXT_H */
