@@ -3,7 +3,7 @@
 #ifndef SCL_BENCH_H
 #define SCL_BENCH_H
 
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <stdint.h>
 

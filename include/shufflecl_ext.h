@@ -26,6 +26,25 @@ SCL_API const char *scl_context_cache_dir(const scl_context *ctx);
  * maps (off, the default): the baseline of the bench's ablation. Before weights are loaded. */
 SCL_API scl_status scl_network_set_explicit_copies(scl_network *net, int on);
 
+/* ---- the auto-tuner (`shufflecl tune`) ---- */
+typedef void (*scl_tune_progress)(const char *line, void *user);
+
+typedef struct scl_tune_report {
+    int shapes;        /* distinct layer shapes tuned */
+    int candidates;    /* configurations timed */
+    int rejected;      /* candidates whose output differed from the default's */
+    int improved;      /* shapes whose winner beat the default */
+    double default_ms; /* sum over shapes of the default configuration's time */
+    double tuned_ms;   /* sum over shapes of the winner's time */
+    char path[1024];   /* the tuning file written */
+} scl_tune_report;
+
+/* Tunes every pointwise and depthwise layer shape of `model` at n x 3 x h x w and writes the
+ * device's tuning file (merging with what it already holds). Needs a profiling queue and a
+ * cache directory. */
+SCL_API scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w,
+                                  scl_tune_progress progress, void *user, scl_tune_report *report);
+
 #ifdef __cplusplus
 }
 #endif

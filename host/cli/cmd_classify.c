@@ -1,8 +1,8 @@
 /* cmd_classify.c: `shufflecl classify`: decode pictures, preprocess them as the weights expect,
  * and print the top-5 ImageNet classes of each. */
-#include "cli/cli.h"
-#include "cli/image.h"
-#include "cli/imagenet_classes.h"
+#include "cli.h"
+#include "image.h"
+#include "imagenet_classes.h"
 
 #include <math.h>
 #include <stdlib.h>

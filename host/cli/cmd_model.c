@@ -1,6 +1,6 @@
 /* cmd_model.c: `shufflecl models`, `shufflecl info` and `shufflecl infer`. */
-#include "cli/cli.h"
-#include "cli/npy.h"
+#include "cli.h"
+#include "npy.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,6 @@
 /* cmd_tune.c: `shufflecl tune`: run the auto-tuner for a model on a device and persist the
  * winners in the device's tuning file. */
-#include "cli/cli.h"
-#include "core/internal.h"
-#include "tune/tune.h"
+#include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +51,7 @@ int cli_tune(int argc, char **argv) {
     scl_context_device_info(ctx, &info);
     printf("tuning %s at %dx3x%dx%d on %s\n", model, n, h, w, info.name);
     scl_tune_report r;
-    scl_status st = scl__tune_model(ctx, model, n, h, w, progress, NULL, &r);
+    scl_status st = scl_tune_model(ctx, model, n, h, w, progress, NULL, &r);
     int rc = 0;
     if (st != SCL_OK) {
         rc = cli_error("%s", scl_last_error(ctx));

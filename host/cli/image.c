@@ -1,6 +1,6 @@
 /* image.c: decoding PNG / JPEG / PNM files to RGB8, and the torchvision-equivalent resize, centre
  * crop and normalisation that make a classifier input out of them. */
-#include "cli/image.h"
+#include "image.h"
 
 #include <errno.h>
 #include <limits.h>

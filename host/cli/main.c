@@ -1,5 +1,5 @@
 /* main.c: the shufflecl command-line tool: dispatch to subcommands and the helpers they share. */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

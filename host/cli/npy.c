@@ -1,6 +1,6 @@
 /* npy.c: NumPy .npy float32 reader (versions 1.0-3.0, either byte order, either memory order)
  * and a writer whose output is byte-identical to numpy.save. */
-#include "cli/npy.h"
+#include "npy.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -464,3 +464,8 @@ scl_status scl__tune_model(scl_context *ctx, const char *model, int n, int h, in
     scl__tune_release(ctx); /* the next network reads the new file */
     return st;
 }
+
+scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w,
+                          scl_tune_progress progress, void *user, scl_tune_report *report) {
+    return scl__tune_model(ctx, model, n, h, w, progress, user, report);
+}

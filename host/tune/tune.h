@@ -11,18 +11,6 @@
 int scl__tune_pointwise(scl_context *ctx, int cin, int cout, int groups, int flags, int *vec, int *co_tile);
 int scl__tune_depthwise(scl_context *ctx, int channels, int stride, int flags, scl_dw_cfg *cfg);
 
-typedef void (*scl_tune_progress)(const char *line, void *user);
-
-typedef struct scl_tune_report {
-    int shapes;        /* distinct layer shapes tuned */
-    int candidates;    /* configurations timed */
-    int rejected;      /* candidates whose output differed from the default's */
-    int improved;      /* shapes whose winner beat the default */
-    double default_ms; /* sum over shapes of the default configuration's time */
-    double tuned_ms;   /* sum over shapes of the winner's time */
-    char path[1024];   /* the tuning file written */
-} scl_tune_report;
-
 /* Tunes every pointwise and depthwise layer shape of `model` at n x 3 x h x w and writes the
  * device's tuning file (merging with what it already holds). Needs a profiling queue and a
  * cache directory. */
