@@ -6,9 +6,11 @@
  * - Every fallible function returns an scl_status: SCL_OK (0), one of OpenCL's own negative
  *   codes passed through, or a library code (SCL_ERROR_*, from -10001 down, clear of
  *   OpenCL's extension and vendor codes).
- * - The detail of the last failure (function, OpenCL error name, build log, file and tensor
- *   names) is kept by the context: scl_last_error(ctx). Failures that happen before a context
- *   exists (device choice, context creation) are kept per thread: scl_last_error(NULL).
+ * - The detail of a failure (function, OpenCL error name, build log, file and tensor names) is
+ *   kept by the context: scl_last_error(ctx). Failures that happen before a context exists
+ *   (device choice, context creation) or without one (a NULL handle) are kept per thread:
+ *   scl_last_error(NULL). A failing call replaces the message; a successful call leaves it as
+ *   it was, so the status says whether there is news, and the message says what it is.
  * - The library never prints (unless a log callback is set), never aborts and never exits.
  *
  * Threads: a context and everything made on it (tensors, channel maps, ops, networks) must be
@@ -34,9 +36,12 @@
 extern "C" {
 #endif
 
+/* The version of these headers; scl_version_number() gives the library's own, at run time.
+ * 0.x releases may change the ABI: the shared library's SONAME carries MAJOR.MINOR. */
 #define SCL_VERSION_MAJOR 0
-#define SCL_VERSION_MINOR 1
+#define SCL_VERSION_MINOR 2
 #define SCL_VERSION_PATCH 0
+#define SCL_VERSION_NUMBER (SCL_VERSION_MAJOR * 10000 + SCL_VERSION_MINOR * 100 + SCL_VERSION_PATCH)
 #define SCL_PLANE_ALIGN 16 /* plane pitch on the device, in floats */
 
 /* ---- status codes ------------------------------------------------------------------------ */
@@ -60,6 +65,9 @@ typedef enum scl_status {
 SCL_API const char *scl_status_string(int status);
 /* "MAJOR.MINOR.PATCH" */
 SCL_API const char *scl_version(void);
+/* MAJOR * 10000 + MINOR * 100 + PATCH of the library linked at run time (compare with
+ * SCL_VERSION_NUMBER, the headers compiled against). */
+SCL_API int scl_version_number(void);
 
 /* ---- devices ----------------------------------------------------------------------------- */
 

@@ -77,7 +77,11 @@ START_TEST(test_status_strings) {
         for (size_t j = 0; j < i; j++) ck_assert_str_ne(s, scl_status_string(lib[j]));
     }
     ck_assert_str_eq(scl_status_string(-99999), "unknown status");
-    ck_assert_str_eq(scl_version(), "0.1.0");
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", SCL_VERSION_MAJOR, SCL_VERSION_MINOR, SCL_VERSION_PATCH);
+    ck_assert_str_eq(scl_version(), want);
+    ck_assert_int_eq(scl_version_number(), SCL_VERSION_NUMBER);
+    ck_assert_int_eq(SCL_VERSION_NUMBER, 200); /* 0.2.0: bump with the project's VERSION */
 }
 END_TEST
 

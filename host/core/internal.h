@@ -71,7 +71,6 @@ void scl__log(scl_context *ctx, scl_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-void scl__clear_error(scl_context *ctx);
 char *scl__strdup(const char *s);
 
 #define SCL_CL_TRY(ctx, call, what)                                                               \

@@ -58,6 +58,8 @@ const char *scl_status_string(int status) {
 
 const char *scl_version(void) { return SHUFFLECL_VERSION_STRING; }
 
+int scl_version_number(void) { return SCL_VERSION_NUMBER; }
+
 /* Failures before a context exists land here, one buffer per thread. */
 static _Thread_local char thread_err[SCL_ERRMSG_CAP];
 
@@ -65,7 +67,6 @@ static char *err_buffer(scl_context *ctx) { return ctx ? ctx->err : thread_err; 
 
 const char *scl_last_error(const scl_context *ctx) { return ctx ? ctx->err : thread_err; }
 
-void scl__clear_error(scl_context *ctx) { err_buffer(ctx)[0] = '\0'; }
 
 scl_status scl__fail(scl_context *ctx, scl_status st, const char *fmt, ...) {
     char *buf = err_buffer(ctx);
