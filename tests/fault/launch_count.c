@@ -1,0 +1,105 @@
+/* launch_count.c: the launches a network reports are the kernels it really enqueues. Under the
+ * OpenCL shim (LD_PRELOAD), for every model: clEnqueueNDRangeKernel calls during one inference
+ * equal scl_network_launch_count and the stats' launches (at batch 1, 224 x 224, the model-level
+ * figure, and at batch 2, 64 x 48), and the per-launch profile has one time per launch, each
+ * launch naming its kernel and the layers it covers, all of them in order. */
+#define _GNU_SOURCE
+#include "shufflecl.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static long (*shim_calls)(const char *fn);
+static int failures, checks;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+        }                                                                                          \
+    } while (0)
+
+static void random_input(float *x, size_t n, unsigned seed) {
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)(seed >> 8) / 16777216.0f * 2.0f - 1.0f;
+    }
+}
+
+/* Runs `net` once at n x 3 x h x w and checks the reported launches against the real ones. */
+static void check_shape(scl_context *ctx, scl_network *net, const char *model, int n, int h, int w) {
+    size_t count = (size_t)n * 3 * h * w;
+    float *x = malloc(count * sizeof *x), *y = malloc((size_t)n * scl_network_classes(net) * sizeof *y);
+    random_input(x, count, (unsigned)(n * 131 + h));
+    CHECK(scl_network_reshape(net, n, h, w) == SCL_OK, "%s: reshape: %s", model, scl_last_error(ctx));
+    long before = shim_calls("clEnqueueNDRangeKernel");
+    CHECK(scl_network_run(net, x, n, h, w, y) == SCL_OK, "%s: run: %s", model, scl_last_error(ctx));
+    long real = shim_calls("clEnqueueNDRangeKernel") - before;
+    int reported = scl_network_launch_count(net);
+    scl_network_stats s;
+    CHECK(scl_network_get_stats(net, n, h, w, &s) == SCL_OK, "%s: stats", model);
+    CHECK(real == reported && reported == s.launches, "%s at %dx3x%dx%d: %ld kernels enqueued, %d reported, stats %d",
+          model, n, h, w, real, reported, s.launches);
+    /* every launch names its kernel; together they cover every layer once, in order */
+    int next_layer = 0, ok = 1;
+    for (int i = 0; i < reported && ok; i++) {
+        scl_launch_info li;
+        ok = scl_network_launch_info(net, i, &li) == SCL_OK && li.kernel[0] && li.dims >= 1 && li.layers >= 1;
+        CHECK(ok, "%s: launch %d: %s", model, i, ok ? "" : scl_last_error(ctx));
+        if (!ok) break;
+        if (li.first_layer == next_layer) next_layer += li.layers;
+        else CHECK(li.first_layer == next_layer - li.layers, "%s: launch %d covers layer %d, expected %d or %d", model,
+                   i, li.first_layer, next_layer - 1, next_layer);
+    }
+    CHECK(next_layer == scl_network_layer_count(net), "%s: launches cover %d of %d layers", model, next_layer,
+          scl_network_layer_count(net));
+    /* the profile times each launch, and is refused without room for all of them */
+    double *ms = malloc((size_t)(reported + 1) * sizeof *ms);
+    for (int i = 0; i <= reported; i++) ms[i] = -1;
+    before = shim_calls("clEnqueueNDRangeKernel");
+    CHECK(scl_network_profile(net, x, n, h, w, ms, reported) == SCL_OK, "%s: profile: %s", model, scl_last_error(ctx));
+    CHECK(shim_calls("clEnqueueNDRangeKernel") - before == reported, "%s: the profile enqueued other kernels", model);
+    int timed = 0;
+    for (int i = 0; i < reported; i++) timed += ms[i] >= 0;
+    CHECK(timed == reported && ms[reported] == -1, "%s: %d of %d launches timed", model, timed, reported);
+    CHECK(scl_network_profile(net, x, n, h, w, ms, reported - 1) == SCL_ERROR_INVALID_ARGUMENT,
+          "%s: a short profile array was accepted", model);
+    free(ms), free(x), free(y);
+}
+
+int main(void) {
+    *(void **)&shim_calls = dlsym(RTLD_DEFAULT, "scl_shim_calls");
+    if (!shim_calls) {
+        printf("launch_count: run me with LD_PRELOAD=libclshim.so (tests/fault/clshim.c)\n0 passed, 1 failed\n");
+        return 1;
+    }
+    scl_context *ctx = NULL;
+    if (scl_context_create(NULL, &ctx) != SCL_OK) {
+        printf("no context: %s\n0 passed, 1 failed\n", scl_last_error(NULL));
+        return 1;
+    }
+    int models = 0;
+    for (const char *model; (model = scl_model_name(models)) != NULL; models++) {
+        scl_network *net = NULL;
+        CHECK(scl_network_create(ctx, model, &net) == SCL_OK, "%s: create", model);
+        if (!net) continue;
+        /* before weights, the count is what the default configuration will launch */
+        int planned = scl_network_launch_count(net);
+        CHECK(scl_network_random_weights(net, 11) == SCL_OK, "%s: weights: %s", model, scl_last_error(ctx));
+        CHECK(planned == scl_network_launch_count(net), "%s: %d launches before weights, %d after", model, planned,
+              scl_network_launch_count(net));
+        check_shape(ctx, net, model, 1, 224, 224);
+        check_shape(ctx, net, model, 2, 64, 48);
+        printf("%-12s %d launches per inference, %d layers\n", model, scl_network_launch_count(net),
+               scl_network_layer_count(net));
+        scl_network_destroy(net);
+    }
+    scl_context_destroy(ctx);
+    printf("%d models, %d checks\n%d passed, %d failed\n", models, checks, checks - failures, failures);
+    return failures != 0;
+}
