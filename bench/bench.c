@@ -202,6 +202,7 @@ static int timed_build(const bench_settings *set, const char *cache_dir, double 
     if (!rc && scl_network_random_weights(net, set->seed) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
     *ms = bench_now_ms() - t0;
+    stats->size = sizeof *stats;
     scl_context_cache_stats(ctx, stats);
     if (!rc && first_ms) {
         /* the first inference a program makes: activations allocated, everything first-touched */
@@ -281,7 +282,7 @@ static int bench_model_run(scl_context *ctx, const bench_settings *set, int inde
         rc = cli_error("%s", scl_last_error(ctx));
     progress("[%d/%d] %s: cold and warm builds", index + 1, count, m->name);
     if (!rc) rc = measure_startup(&one, scl_context_cache_dir(ctx), m);
-    scl_network_stats s;
+    scl_network_stats s = {.size = sizeof(scl_network_stats)};
     if (!rc && scl_network_get_stats(net, 1, set->height, set->width, &s) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
     if (!rc) {
@@ -440,6 +441,7 @@ static void utc_now(char *buf, size_t cap) {
 int cli_bench(int argc, char **argv) {
     bench_report r;
     memset(&r, 0, sizeof r);
+    r.device.size = sizeof r.device;
     int help = 0;
     if (parse_options(argc, argv, &r.set, &help)) return 1;
     if (help) return puts(usage_text), 0;

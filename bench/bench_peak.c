@@ -241,7 +241,7 @@ static int measure_bandwidth(scl_context *ctx, const scl_device_info *d, bench_p
 
 int bench_peak_get(scl_context *ctx, const char *cache_dir, int remeasure, bench_peak *out) {
     memset(out, 0, sizeof *out);
-    scl_device_info d;
+    scl_device_info d = {.size = sizeof(scl_device_info)};
     if (scl_context_device_info(ctx, &d) != SCL_OK) return cli_error("%s", scl_last_error(ctx));
     if (cache_dir) cache_path(cache_dir, &d, out->cache_file, sizeof out->cache_file);
     if (cache_dir && !remeasure && read_cache(out->cache_file, &d, out)) {

@@ -29,9 +29,9 @@ int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b) {
     double moved = 0;
     for (int i = 0; i < nl; i++) {
         bench_row *r = &b->rows[i];
-        scl_launch_info li;
+        scl_launch_info li = {.size = sizeof(scl_launch_info)};
         if (scl_network_launch_info(net, i, &li) != SCL_OK ||
-            scl_network_layer_info(net, li.first_layer, h, w, &r->info) != SCL_OK)
+            (r->info.size = sizeof r->info, scl_network_layer_info(net, li.first_layer, h, w, &r->info)) != SCL_OK)
             return cli_error("bench: no information on launch %d", i);
         r->op = scl_op_kind_name(r->info.kind);
         r->in_h = r->info.in_h, r->in_w = r->info.in_w;
@@ -48,7 +48,7 @@ int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b) {
 /* The NDRange of each launch as the ops last made it (kernel variants depend on the shape). */
 void bench_rows_launches(scl_network *net, bench_batch *b) {
     for (int i = 0; i < b->nrows; i++) {
-        scl_launch_info li;
+        scl_launch_info li = {.size = sizeof(scl_launch_info)};
         if (scl_network_launch_info(net, i, &li) != SCL_OK || li.dims == 0) continue;
         bench_row *r = &b->rows[i];
         for (int d = 0; d < 3; d++) r->global[d] = li.global[d], r->local[d] = li.local[d];

@@ -174,7 +174,7 @@ int bench_run_batch(scl_context *ctx, scl_network *net, const bench_settings *se
         out->host_ms = bench_stats_of(host, iters);
         out->device_ms = bench_stats_of(dev, iters);
         out->images_per_s = batch / (out->host_ms.median * 1e-3);
-        scl_network_stats s;
+        scl_network_stats s = {.size = sizeof(scl_network_stats)};
         if (scl_network_get_stats(net, batch, b.h, b.w, &s) != SCL_OK)
             rc = cli_error("%s", scl_last_error(ctx));
         else

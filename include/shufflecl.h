@@ -12,6 +12,12 @@
  *   scl_last_error(NULL). A failing call replaces the message; a successful call leaves it as
  *   it was, so the status says whether there is news, and the message says what it is.
  * - The library never prints (unless a log callback is set), never aborts and never exits.
+ * - Every struct the caller allocates for the library to fill or read starts with `size_t size`,
+ *   which the caller sets to sizeof the struct before the call:
+ *       scl_network_stats s = {.size = sizeof s};
+ *   The library reads or writes only that many bytes, so later releases can add fields at the
+ *   end without breaking programs built against earlier headers. A size smaller than the
+ *   struct's first released layout is refused with SCL_ERROR_INVALID_ARGUMENT.
  *
  * Threads: a context and everything made on it (tensors, channel maps, ops, networks) must be
  * used by one thread at a time; separate contexts may be used from separate threads freely.
@@ -79,6 +85,7 @@ typedef enum scl_device_type {
 } scl_device_type;
 
 typedef struct scl_device_info {
+    size_t size;                      /* sizeof(scl_device_info), set by the caller */
     int platform_index, device_index; /* the "P:D" that selects this device */
     char platform_name[128];
     char platform_version[128];
@@ -99,7 +106,8 @@ typedef struct scl_device_info {
 } scl_device_info;
 
 /* Lists every device of every platform. Writes up to `capacity` entries and the total count.
- * `out` may be NULL with capacity 0 to ask for the count. */
+ * `out` may be NULL with capacity 0 to ask for the count; otherwise every entry's size must be
+ * set (the same for all: entries lie that many bytes apart). */
 SCL_API scl_status scl_device_list(scl_device_info *out, int capacity, int *count);
 
 /* Resolves a device specification to one device:
@@ -147,13 +155,14 @@ SCL_API scl_status scl_context_set_cache_dir(scl_context *ctx, const char *dir);
 
 /* Counters of the program cache since the context was made. */
 typedef struct scl_cache_stats {
+    size_t size;          /* sizeof(scl_cache_stats), set by the caller */
     unsigned memory_hits; /* builds answered from the in-memory cache */
     unsigned disk_hits;   /* programs loaded from a binary on disk */
     unsigned disk_writes; /* binaries written to disk */
     unsigned compiles;    /* programs compiled from source */
     unsigned disk_rejects;/* cache files ignored as corrupt, truncated or mismatched */
 } scl_cache_stats;
-SCL_API void scl_context_cache_stats(const scl_context *ctx, scl_cache_stats *out);
+SCL_API scl_status scl_context_cache_stats(const scl_context *ctx, scl_cache_stats *out);
 
 /* ---- tensors ----------------------------------------------------------------------------- */
 
@@ -233,6 +242,7 @@ SCL_API scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int gro
                                          scl_op **out);
 
 typedef struct scl_op_args {
+    size_t size; /* sizeof(scl_op_args), set by the caller */
     const scl_tensor *in;
     const scl_chanmap *in_map;
     const scl_tensor *residual; /* SCL_OP_RESIDUAL only */
@@ -319,6 +329,7 @@ typedef enum scl_op_kind {
 SCL_API const char *scl_op_kind_name(scl_op_kind k); /* "stem", "maxpool", ..., "unknown" */
 
 typedef struct scl_layer_info {
+    size_t size;       /* sizeof(scl_layer_info), set by the caller */
     char name[64];     /* the weight key prefix, e.g. "stage2.0.branch2.5" */
     scl_op_kind kind;
     int cin, cout, groups, stride;
@@ -335,6 +346,7 @@ SCL_API scl_status scl_network_layer_info(const scl_network *net, int i, int h, 
 /* One kernel launch of an inference. A layer may take more than one launch (the head pools,
  * then multiplies, on some devices), and one launch may cover several layers. */
 typedef struct scl_launch_info {
+    size_t size;              /* sizeof(scl_launch_info), set by the caller */
     char kernel[64];          /* the OpenCL kernel ("" before weights) */
     int first_layer, layers;  /* the layers it computes: [first_layer, first_layer + layers) */
     int64_t macs;             /* multiply-accumulates, for the whole batch */
@@ -350,6 +362,7 @@ SCL_API int scl_network_launch_count(const scl_network *net);
 SCL_API scl_status scl_network_launch_info(const scl_network *net, int i, scl_launch_info *out);
 
 typedef struct scl_network_stats {
+    size_t size;                 /* sizeof(scl_network_stats), set by the caller */
     int64_t params, macs;        /* per image, at the given h x w */
     size_t weight_bytes;         /* on the device */
     size_t activation_bytes;     /* peak activation memory for the batch, after reuse */

@@ -30,6 +30,7 @@ SCL_API scl_status scl_network_set_explicit_copies(scl_network *net, int on);
 typedef void (*scl_tune_progress)(const char *line, void *user);
 
 typedef struct scl_tune_report {
+    size_t size;       /* sizeof(scl_tune_report), set by the caller */
     int shapes;        /* distinct layer shapes tuned */
     int candidates;    /* configurations timed */
     int rejected;      /* candidates whose output differed from the default's */

@@ -174,7 +174,7 @@ START_TEST(test_depthwise_bad_args) {
     scl_tensor *same = tu_tensor(ctx, 1, 8, 14, 14, NULL);
     TU_OK(ctx, scl_tensor_fill(in, 1.0f));
     TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op_args a = {.in = in, .out = same}; /* stride 2 halves the plane */
+    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = same}; /* stride 2 halves the plane */
     TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "7x7");
     scl_chanmap *far;
     TU_OK(ctx, scl_chanmap_create_strided(ctx, 8, 1, 1, &far));

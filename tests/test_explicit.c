@@ -15,7 +15,7 @@ static float *run(scl_context *ctx, const char *model, int explicit_copies, cons
     TU_OK(ctx, scl_network_random_weights(net, 21));
     float *y = malloc(2 * 1000 * sizeof *y);
     TU_OK(ctx, scl_network_run(net, x, 2, 48, 64, y));
-    scl_network_stats s;
+    scl_network_stats s = {.size = sizeof(scl_network_stats)};
     TU_OK(ctx, scl_network_get_stats(net, 2, 48, 64, &s));
     *launches = s.launches;
     /* the mode must be chosen before weights exist */

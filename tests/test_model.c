@@ -28,7 +28,7 @@ START_TEST(test_counts) {
     scl_context *ctx = tu_context();
     scl_network *net = NULL;
     TU_OK(ctx, scl_network_create(ctx, e->name, &net));
-    scl_network_stats s;
+    scl_network_stats s = {.size = sizeof(scl_network_stats)};
     TU_OK(ctx, scl_network_get_stats(net, 1, 224, 224, &s));
     ck_assert_msg(s.params == e->params, "%s: %lld params, expected %lld", e->name, (long long)s.params,
                   (long long)e->params);
@@ -41,7 +41,7 @@ START_TEST(test_counts) {
     int nl = scl_network_layer_count(net), count[8] = {0};
     ck_assert_int_eq(nl, v2 ? 58 : 54);
     for (int i = 0; i < nl; i++) {
-        scl_layer_info li;
+        scl_layer_info li = {.size = sizeof(scl_layer_info)};
         TU_OK(ctx, scl_network_layer_info(net, i, 224, 224, &li));
         ck_assert(li.kind >= SCL_OP_KIND_STEM && li.kind <= SCL_OP_KIND_GAP_FC);
         count[li.kind]++;
@@ -73,7 +73,7 @@ START_TEST(test_odd_sizes) {
     scl_context *ctx = tu_context();
     scl_network *net = NULL;
     TU_OK(ctx, scl_network_create(ctx, "v2_x1_0", &net));
-    scl_layer_info li;
+    scl_layer_info li = {.size = sizeof(scl_layer_info)};
     int nl = scl_network_layer_count(net);
     TU_OK(ctx, scl_network_layer_info(net, nl - 2, 65, 40, &li)); /* conv5 */
     ck_assert_int_eq(li.out_h, 3);

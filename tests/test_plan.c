@@ -64,9 +64,9 @@ START_TEST(test_stats_keep_plan) {
     TU_OK(ctx, scl_network_create(ctx, "v2_x0_5", &net));
     TU_OK(ctx, scl_network_random_weights(net, 3));
     TU_OK(ctx, scl_network_reshape(net, 1, 32, 32));
-    scl_launch_info before, after;
+    scl_launch_info before = {.size = sizeof(scl_launch_info)}, after = {.size = sizeof(scl_launch_info)};
     TU_OK(ctx, scl_network_launch_info(net, 0, &before));
-    scl_network_stats s;
+    scl_network_stats s = {.size = sizeof(scl_network_stats)};
     TU_OK(ctx, scl_network_get_stats(net, 4, 96, 96, &s));
     ck_assert_uint_gt(s.activation_bytes, 0);
     TU_OK(ctx, scl_network_launch_info(net, 0, &after));

@@ -175,7 +175,7 @@ static void run_pitch(int i, int is_max) {
     TU_OK(ctx, scl_tensor_upload(in, x, nin));
     TU_OK(ctx, scl_tensor_fill(out, NAN));
     scl_op *op = make_op(ctx, is_max, c, &cfgs[k]);
-    scl_op_args a = {.in = in, .out = out};
+    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = out};
     TU_OK(ctx, scl_op_enqueue(op, &a));
     float *y = tu_download(out);
     double *xd = tu_to_double(x, nin), *ref = malloc(nout * sizeof(double));
@@ -203,7 +203,7 @@ START_TEST(test_pool_padding_never_wins) {
     scl_tensor *in = tu_tensor(ctx, 1, 1, 5, 5, x), *out = tu_tensor(ctx, 1, 1, 3, 3, NULL);
     scl_op *op;
     TU_OK(ctx, scl_op_maxpool_create(ctx, 1, &op));
-    scl_op_args a = {.in = in, .out = out};
+    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = out};
     TU_OK(ctx, scl_op_enqueue(op, &a));
     float *y = tu_download(out);
     ck_assert_float_eq(y[0], -1.0f);  /* max of x[0], x[1], x[5], x[6] */
@@ -226,7 +226,7 @@ START_TEST(test_pool_bad_args) {
     scl_tensor *wrong_hw = tu_tensor(ctx, 1, 4, 5, 4, NULL);
     scl_tensor *wrong_c = tu_tensor(ctx, 1, 3, 4, 4, NULL);
     scl_tensor *wrong_n = tu_tensor(ctx, 2, 4, 4, 4, NULL);
-    scl_op_args a = {.in = in, .out = wrong_hw};
+    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = wrong_hw};
     ck_assert_int_eq(scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH);
     ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "4x4"));
     a.out = wrong_c;

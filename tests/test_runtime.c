@@ -16,6 +16,10 @@ START_TEST(test_device_list) {
     ck_assert_int_ge(count, 1);
     scl_device_info *infos = calloc((size_t)count, sizeof *infos);
     int again = 0;
+    /* unversioned entries are refused: a caller must say which layout it was built with */
+    ck_assert_int_eq(scl_device_list(infos, count, &again), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(NULL), "sizeof(scl_device_info)"));
+    for (int i = 0; i < count; i++) infos[i].size = sizeof *infos;
     ck_assert_int_eq(scl_device_list(infos, count, &again), SCL_OK);
     ck_assert_int_eq(again, count);
     for (int i = 0; i < count; i++) {
@@ -31,7 +35,7 @@ START_TEST(test_device_list) {
 END_TEST
 
 START_TEST(test_device_select) {
-    scl_device_info first, by_index, by_name, by_type;
+    scl_device_info first = {.size = sizeof(scl_device_info)}, by_index = {.size = sizeof(scl_device_info)}, by_name = {.size = sizeof(scl_device_info)}, by_type = {.size = sizeof(scl_device_info)};
     int count = 0;
     ck_assert_int_eq(scl_device_list(&first, 1, &count), SCL_OK);
     ck_assert_int_eq(scl_device_find("0:0", &by_index), SCL_OK);
@@ -60,6 +64,50 @@ START_TEST(test_device_select) {
     ck_assert_int_eq(scl_device_find(NULL, &by_index), SCL_ERROR_NO_DEVICE);
     ck_assert_ptr_nonnull(strstr(scl_last_error(NULL), "SHUFFLECL_DEVICE"));
     unsetenv("SHUFFLECL_DEVICE");
+}
+END_TEST
+
+/* Versioned structs: an unset size is refused with a message saying what to do; a caller built
+ * against newer headers (a bigger struct) gets the fields this library knows and the rest of its
+ * struct untouched; an older or unset scl_op_args is refused before anything launches. */
+START_TEST(test_struct_sizes) {
+    scl_context *ctx = tu_context();
+    scl_network *net = NULL;
+    TU_OK(ctx, scl_network_create(ctx, "v2_x0_5", &net));
+    scl_network_stats unset = {0};
+    ck_assert_int_eq(scl_network_get_stats(net, 1, 64, 64, &unset), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "sizeof(scl_network_stats)"));
+    struct {
+        scl_network_stats s;
+        unsigned char later[64]; /* fields a later release might add */
+    } big;
+    memset(&big, 0xab, sizeof big);
+    big.s.size = sizeof big;
+    TU_OK(ctx, scl_network_get_stats(net, 1, 64, 64, &big.s));
+    ck_assert_uint_eq(big.s.size, sizeof big);
+    ck_assert_int_eq(big.s.launches, scl_network_launch_count(net));
+    for (size_t i = 0; i < sizeof big.later; i++) ck_assert_uint_eq(big.later[i], 0xab);
+    scl_layer_info li = {.size = sizeof li - 1};
+    ck_assert_int_eq(scl_network_layer_info(net, 0, 64, 64, &li), SCL_ERROR_INVALID_ARGUMENT);
+    scl_cache_stats cs = {0};
+    ck_assert_int_eq(scl_context_cache_stats(ctx, &cs), SCL_ERROR_INVALID_ARGUMENT);
+    scl_device_info di = {0};
+    ck_assert_int_eq(scl_context_device_info(ctx, &di), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(scl_device_find(NULL, &di), SCL_ERROR_INVALID_ARGUMENT);
+    /* an op refuses unversioned arguments without launching */
+    scl_tensor *in = tu_tensor(ctx, 1, 4, 6, 6, NULL), *out = tu_tensor(ctx, 1, 4, 3, 3, NULL);
+    scl_op *op = NULL;
+    TU_OK(ctx, scl_op_maxpool_create(ctx, 4, &op));
+    scl_op_args a = {.in = in, .out = out};
+    ck_assert_int_eq(scl_op_enqueue(op, &a), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "sizeof(scl_op_args)"));
+    a.size = sizeof a;
+    TU_OK(ctx, scl_op_enqueue(op, &a));
+    scl_op_destroy(op);
+    scl_tensor_destroy(in);
+    scl_tensor_destroy(out);
+    scl_network_destroy(net);
+    scl_context_destroy(ctx);
 }
 END_TEST
 
@@ -115,7 +163,7 @@ START_TEST(test_tensor_roundtrip) {
 END_TEST
 
 START_TEST(test_wrap_context) {
-    scl_device_info info;
+    scl_device_info info = {.size = sizeof(scl_device_info)};
     ck_assert_int_eq(scl_device_find(NULL, &info), SCL_OK);
     cl_platform_id plats[16];
     cl_uint np;
@@ -134,7 +182,7 @@ START_TEST(test_wrap_context) {
     ck_assert_ptr_eq(scl_context_cl_context(ctx), clctx);
     ck_assert_ptr_eq(scl_context_cl_queue(ctx), q);
     ck_assert_ptr_eq(scl_context_cl_device(ctx), dev);
-    scl_device_info got;
+    scl_device_info got = {.size = sizeof(scl_device_info)};
     ck_assert_int_eq(scl_context_device_info(ctx, &got), SCL_OK);
     ck_assert_str_eq(got.name, info.name);
     ck_assert_int_eq(got.platform_index, info.platform_index);
@@ -144,7 +192,7 @@ START_TEST(test_wrap_context) {
     scl_tensor *in = tu_tensor(ctx, 1, 4, 6, 6, x), *out = tu_tensor(ctx, 1, 4, 3, 3, NULL);
     scl_op *op = NULL;
     TU_OK(ctx, scl_op_maxpool_create(ctx, 4, &op));
-    scl_op_args a = {.in = in, .out = out};
+    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = out};
     TU_OK(ctx, scl_op_enqueue(op, &a));
     float *y = tu_download(out);
     ck_assert_float_eq(y[0], fmaxf(fmaxf(x[0], x[1]), fmaxf(x[6], x[7])));
@@ -207,7 +255,7 @@ START_TEST(test_program_cache) {
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DUNUSED=1", &p1));
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DUNUSED=1", &p2));
     ck_assert_ptr_eq(p1, p2);
-    scl_cache_stats s;
+    scl_cache_stats s = {.size = sizeof(scl_cache_stats)};
     scl_context_cache_stats(ctx, &s);
     ck_assert_uint_eq(s.compiles, 1);
     ck_assert_uint_eq(s.memory_hits, 1);
@@ -271,7 +319,7 @@ static void corrupt_and_rebuild(const char *how) {
     ctx = tu_context();
     TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "", &p));
-    scl_cache_stats s;
+    scl_cache_stats s = {.size = sizeof(scl_cache_stats)};
     scl_context_cache_stats(ctx, &s);
     ck_assert_msg(s.disk_rejects == 1 && s.compiles == 1 && s.disk_hits == 0 && s.disk_writes == 1,
                   "%s: rejects %u compiles %u hits %u writes %u", how, s.disk_rejects, s.compiles,
@@ -347,6 +395,7 @@ int main(void) {
     tcase_add_test(tc, test_device_list);
     tcase_add_test(tc, test_device_select);
     tcase_add_test(tc, test_status_strings);
+    tcase_add_test(tc, test_struct_sizes);
     tcase_add_test(tc, test_tensor_roundtrip);
     tcase_add_test(tc, test_wrap_context);
     tcase_add_test(tc, test_program_cache);

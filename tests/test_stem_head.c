@@ -178,7 +178,7 @@ START_TEST(test_head_regrow) {
         scl_tensor *in = tu_tensor(ctx, n, c, 3, 3, x), *out = tu_tensor(ctx, n, k, 1, 1, NULL);
         TU_OK(ctx, scl_tensor_fill(out, NAN));
         cl_event ev = NULL;
-        scl_op_args a = {.in = in, .out = out, .event = &ev};
+        scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = out, .event = &ev};
         TU_OK(ctx, scl_op_enqueue(op, &a));
         ck_assert_ptr_nonnull(ev);
         ck_assert_int_eq(clWaitForEvents(1, &ev), CL_SUCCESS);
@@ -234,7 +234,7 @@ START_TEST(test_stem_bad_args) {
     TU_OK(ctx, scl_tensor_fill(in, 1.0f));
     TU_OK(ctx, scl_tensor_fill(in4, 1.0f));
     TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op_args a = {.in = in, .out = full}; /* stride 2 halves the plane */
+    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = full}; /* stride 2 halves the plane */
     TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "8x8");
     a.in = in4, a.out = out; /* four channels and no map to pick three */
     TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 3");
@@ -280,7 +280,7 @@ START_TEST(test_head_bad_args) {
         scl_tensor *batch1 = tu_tensor(ctx, 1, 10, 1, 1, NULL);
         TU_OK(ctx, scl_tensor_fill(in, 1.0f));
         TU_OK(ctx, scl_tensor_fill(out, NAN));
-        scl_op_args a = {.in = in, .out = spatial}; /* the head's output is always 1 x 1 */
+        scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = spatial}; /* the head's output is always 1 x 1 */
         TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "1x1");
         a.out = few;
         TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 10");

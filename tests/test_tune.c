@@ -13,7 +13,7 @@ static void run_net(scl_context *ctx, const float *x, float *y, int *tuned) {
     TU_OK(ctx, scl_network_create(ctx, "v2_x0_5", &net));
     TU_OK(ctx, scl_network_random_weights(net, 3));
     TU_OK(ctx, scl_network_run(net, x, 2, 64, 64, y));
-    scl_network_stats s;
+    scl_network_stats s = {.size = sizeof(scl_network_stats)};
     TU_OK(ctx, scl_network_get_stats(net, 2, 64, 64, &s));
     *tuned = s.tuned_layers;
     scl_network_destroy(net);
@@ -30,7 +30,7 @@ START_TEST(test_tune_roundtrip) {
     run_net(ctx, x, y0, &tuned);
     ck_assert_int_eq(tuned, 0); /* no table yet */
 
-    scl_tune_report r;
+    scl_tune_report r = {.size = sizeof(scl_tune_report)};
     TU_OK(ctx, scl__tune_model(ctx, "v2_x0_5", 1, 64, 64, NULL, NULL, &r));
     ck_assert_int_ge(r.shapes, 8); /* distinct pointwise and depthwise shapes of v2_x0_5 */
     ck_assert_int_gt(r.candidates, r.shapes);
@@ -72,7 +72,7 @@ END_TEST
 
 START_TEST(test_tune_errors) {
     scl_context *ctx = tu_context();
-    scl_tune_report r;
+    scl_tune_report r = {.size = sizeof(scl_tune_report)};
     ck_assert_int_eq(scl__tune_model(ctx, "nope", 1, 64, 64, NULL, NULL, &r), SCL_ERROR_UNSUPPORTED_MODEL);
     TU_OK(ctx, scl_context_set_cache_dir(ctx, NULL));
     ck_assert_int_eq(scl__tune_model(ctx, "v2_x0_5", 1, 64, 64, NULL, NULL, &r), SCL_ERROR_UNSUPPORTED);

@@ -260,7 +260,7 @@ float *tu_run_op(scl_context *ctx, scl_op *op, const float *x, int n, int c, int
     scl_tensor *in = tu_place(ctx, x, n, c, h, w, in_map, in_planes);
     scl_tensor *out = tu_tensor(ctx, n, out_planes, oh, ow, NULL);
     TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op_args a = {.in = in, .in_map = in_map, .out = out, .out_map = out_map};
+    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .in_map = in_map, .out = out, .out_map = out_map};
     TU_OK(ctx, scl_op_enqueue(op, &a));
     float *y = tu_collect(out, co, out_map, what);
     scl_tensor_destroy(in), scl_tensor_destroy(out);

@@ -64,7 +64,7 @@ int cli_info(int argc, char **argv) {
         scl_context_destroy(ctx);
         return 1;
     }
-    scl_network_stats s;
+    scl_network_stats s = {.size = sizeof(scl_network_stats)};
     scl_network_get_stats(net, 1, h, w, &s);
     int nl = scl_network_layer_count(net);
     if (json) {
@@ -72,7 +72,7 @@ int cli_info(int argc, char **argv) {
                "  \"launches\": %d,\n  \"layers\": [\n", model, h, w, (long long)s.params, (long long)s.macs,
                s.launches);
         for (int i = 0; i < nl; i++) {
-            scl_layer_info li;
+            scl_layer_info li = {.size = sizeof(scl_layer_info)};
             scl_network_layer_info(net, i, h, w, &li);
             const char *kind = scl_op_kind_name(li.kind);
             printf("    {\"name\": ");
@@ -86,7 +86,7 @@ int cli_info(int argc, char **argv) {
     } else {
         printf("%-32s %-10s %-16s %10s %12s\n", "layer", "op", "output", "params", "MACs");
         for (int i = 0; i < nl; i++) {
-            scl_layer_info li;
+            scl_layer_info li = {.size = sizeof(scl_layer_info)};
             scl_network_layer_info(net, i, h, w, &li);
             char shape[32];
             snprintf(shape, sizeof shape, "%dx%dx%d", li.cout, li.out_h, li.out_w);

@@ -47,10 +47,10 @@ int cli_tune(int argc, char **argv) {
     if (!model) return cli_error("tune: which model? (shufflecl models lists them)");
     scl_context *ctx;
     if (cli_context(device, &ctx)) return 1;
-    scl_device_info info;
+    scl_device_info info = {.size = sizeof(scl_device_info)};
     scl_context_device_info(ctx, &info);
     printf("tuning %s at %dx3x%dx%d on %s\n", model, n, h, w, info.name);
-    scl_tune_report r;
+    scl_tune_report r = {.size = sizeof(scl_tune_report)};
     scl_status st = scl_tune_model(ctx, model, n, h, w, progress, NULL, &r);
     int rc = 0;
     if (st != SCL_OK) {

@@ -70,12 +70,13 @@ int cli_devices(int argc, char **argv) {
     if (count == 0)
         return cli_error("no OpenCL device found: install a driver (Debian: pocl-opencl-icd for the CPU)");
     scl_device_info *d = calloc((size_t)count, sizeof *d);
+    for (int i = 0; d && i < count; i++) d[i].size = sizeof *d;
     if (!d) return cli_error("out of memory");
     if (scl_device_list(d, count, &count) != SCL_OK) {
         free(d);
         return cli_error("%s", scl_last_error(NULL));
     }
-    scl_device_info def;
+    scl_device_info def = {.size = sizeof(scl_device_info)};
     int have_def = scl_device_find(NULL, &def) == SCL_OK;
     for (int i = 0; i < count; i++) {
         int is_def = have_def && def.platform_index == d[i].platform_index &&

@@ -40,7 +40,7 @@ scl_status scl_context_create(const char *spec, scl_context **out) {
     *out = NULL;
     cl_platform_id platform;
     cl_device_id device;
-    scl_device_info info;
+    scl_device_info info = {.size = sizeof(scl_device_info)};
     scl_status st = scl__device_resolve(spec, &platform, &device, &info);
     if (st != SCL_OK) return st;
     scl_context *ctx = NULL;
@@ -148,8 +148,8 @@ void scl_context_set_log(scl_context *ctx, scl_log_fn fn, void *user) {
 scl_status scl_context_device_info(const scl_context *ctx, scl_device_info *out) {
     if (!ctx || !out)
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_context_device_info: NULL argument");
-    *out = ctx->info;
-    return SCL_OK;
+    return scl__sized_out((scl_context *)ctx, "scl_context_device_info", "scl_device_info", out, &ctx->info,
+                          sizeof ctx->info, sizeof ctx->info);
 }
 
 cl_context scl_context_cl_context(const scl_context *ctx) { return ctx ? ctx->cl_ctx : NULL; }
@@ -172,10 +172,13 @@ scl_status scl_context_set_cache_dir(scl_context *ctx, const char *dir) {
     return SCL_OK;
 }
 
-void scl_context_cache_stats(const scl_context *ctx, scl_cache_stats *out) {
-    if (!out) return;
-    if (ctx) *out = ctx->stats;
-    else memset(out, 0, sizeof *out);
+scl_status scl_context_cache_stats(const scl_context *ctx, scl_cache_stats *out) {
+    if (!out) return scl__fail((scl_context *)ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_context_cache_stats: out is NULL");
+    scl_cache_stats s = {.size = sizeof(scl_cache_stats)};
+    memset(&s, 0, sizeof s);
+    if (ctx) s = ctx->stats;
+    return scl__sized_out((scl_context *)ctx, "scl_context_cache_stats", "scl_cache_stats", out, &s, sizeof s,
+                          sizeof s);
 }
 
 const char *scl_context_cache_dir(const scl_context *ctx) { return ctx ? ctx->cache_dir : NULL; }

@@ -17,6 +17,7 @@ static void info_string(cl_device_id d, cl_device_info what, char *dst, size_t c
 
 scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, scl_device_info *info) {
     memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
     info->platform_index = pi;
     info->device_index = di;
     if (clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof info->platform_name, info->platform_name,
@@ -96,7 +97,7 @@ static scl_status for_each_device(device_visit visit, void *user, int *total) {
         if (e != CL_SUCCESS) return scl__cl_fail(NULL, e, "clGetDeviceIDs");
         if (nd > SCL_MAX_DEVICES) nd = SCL_MAX_DEVICES;
         for (cl_uint di = 0; di < nd; di++) {
-            scl_device_info info;
+            scl_device_info info = {.size = sizeof(scl_device_info)};
             scl_status st = scl__device_query(plats[pi], devs[di], (int)pi, (int)di, &info);
             if (st != SCL_OK) return st;
             (*total)++;
@@ -107,14 +108,17 @@ static scl_status for_each_device(device_visit visit, void *user, int *total) {
 }
 
 typedef struct list_state {
-    scl_device_info *out;
+    unsigned char *out; /* entries of `stride` bytes, the caller's sizeof(scl_device_info) */
+    size_t stride;
     int capacity, n;
 } list_state;
 
 static int list_visit(cl_platform_id p, cl_device_id d, const scl_device_info *info, void *user) {
     (void)p, (void)d;
     list_state *s = user;
-    if (s->n < s->capacity) s->out[s->n] = *info;
+    if (s->n < s->capacity)
+        scl__sized_out(NULL, "scl_device_list", "scl_device_info", s->out + (size_t)s->n * s->stride, info,
+                       sizeof *info, sizeof *info);
     s->n++;
     return 0;
 }
@@ -123,7 +127,15 @@ scl_status scl_device_list(scl_device_info *out, int capacity, int *count) {
     if (!count || (capacity > 0 && !out) || capacity < 0)
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_device_list: count must not be NULL, and out must hold capacity entries");
-    list_state s = {out, capacity, 0};
+    size_t stride = capacity > 0 ? out->size : 0;
+    for (int i = 0; i < capacity; i++) {
+        size_t size = SCL_SIZE_OF((unsigned char *)out + (size_t)i * stride);
+        if (size < sizeof *out || size != stride)
+            return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
+                             "scl_device_list: entry %d has size %zu: set every entry's size to "
+                             "sizeof(scl_device_info) (%zu or more, the same for all)", i, size, sizeof *out);
+    }
+    list_state s = {(unsigned char *)out, stride, capacity, 0};
     int total = 0;
     scl_status st = for_each_device(list_visit, &s, &total);
     *count = total;
@@ -237,5 +249,11 @@ scl_status scl__device_resolve(const char *spec, cl_platform_id *platform, cl_de
 
 scl_status scl_device_find(const char *spec, scl_device_info *out) {
     if (!out) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_device_find: out is NULL");
-    return scl__device_resolve(spec, NULL, NULL, out);
+    scl_device_info info = {.size = sizeof(scl_device_info)};
+    if (out->size < sizeof info) return scl__sized_out(NULL, "scl_device_find", "scl_device_info", out, &info,
+                                                       sizeof info, sizeof info);
+    scl_status st = scl__device_resolve(spec, NULL, NULL, &info);
+    if (st == SCL_OK) st = scl__sized_out(NULL, "scl_device_find", "scl_device_info", out, &info, sizeof info,
+                                          sizeof info);
+    return st;
 }

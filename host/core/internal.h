@@ -73,6 +73,18 @@ void scl__log(scl_context *ctx, scl_log_level level, const char *fmt, ...)
     ;
 char *scl__strdup(const char *s);
 
+/* Versioned public structs (their first field is `size_t size`, set by the caller to the sizeof
+ * it was compiled with; see shufflecl.h). scl__sized_out copies a struct the library filled
+ * (src, `full` bytes) into the caller's dst, as much of it as dst's size says, keeping dst's
+ * size; scl__sized_in copies the caller's src into a zeroed dst of `full` bytes. Both refuse
+ * (SCL_ERROR_INVALID_ARGUMENT, naming fn and type) a size below `min`, the first release's. */
+scl_status scl__sized_out(scl_context *ctx, const char *fn, const char *type, void *dst, const void *src,
+                          size_t full, size_t min);
+scl_status scl__sized_in(scl_context *ctx, const char *fn, const char *type, void *dst, const void *src,
+                         size_t full, size_t min);
+/* The size a versioned struct declares. */
+#define SCL_SIZE_OF(p) (*(const size_t *)(const void *)(p))
+
 #define SCL_CL_TRY(ctx, call, what)                                                               \
     do {                                                                                          \
         cl_int scl_err_ = (call);                                                                 \

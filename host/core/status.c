@@ -112,3 +112,28 @@ char *scl__strdup(const char *s) {
     if (d) memcpy(d, s, n);
     return d;
 }
+
+static scl_status bad_size(scl_context *ctx, const char *fn, const char *type, size_t size, size_t min) {
+    return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                     "%s: %s.size is %zu: set it to sizeof(%s) (at least %zu) before the call", fn, type, size,
+                     type, min);
+}
+
+scl_status scl__sized_out(scl_context *ctx, const char *fn, const char *type, void *dst, const void *src,
+                          size_t full, size_t min) {
+    size_t size = SCL_SIZE_OF(dst);
+    if (size < min) return bad_size(ctx, fn, type, size, min);
+    size_t n = size < full ? size : full;
+    memcpy((char *)dst + sizeof(size_t), (const char *)src + sizeof(size_t), n - sizeof(size_t));
+    return SCL_OK;
+}
+
+scl_status scl__sized_in(scl_context *ctx, const char *fn, const char *type, void *dst, const void *src,
+                         size_t full, size_t min) {
+    size_t size = SCL_SIZE_OF(src);
+    if (size < min) return bad_size(ctx, fn, type, size, min);
+    memset(dst, 0, full);
+    memcpy(dst, src, size < full ? size : full);
+    *(size_t *)dst = full;
+    return SCL_OK;
+}

@@ -189,7 +189,7 @@ static scl_status enqueue_layers(scl_network *net, cl_mem in, cl_mem out, int n,
     if (st == SCL_OK) st = scl__tensor_view(ctx, out, n, m->classes, 1, 1, 1, &vout);
     for (int i = 0; i < m->nlayers && st == SCL_OK; i++) {
         const scl_layer *l = &m->layers[i];
-        scl_op_args a = {0};
+        scl_op_args a = {.size = sizeof(scl_op_args)};
         a.in = l->in_buf == 0 ? vin : net->views[l->in_buf];
         a.out = l->out_buf == ob ? vout : net->views[l->out_buf];
         a.in_map = net->in_maps[i];

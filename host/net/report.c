@@ -53,7 +53,7 @@ scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w, s
                          "scl_network_layer_info: bad layer index %d or size %dx%d (1..%d)", i, h, w, SCL_MAX_SIZE);
     const scl_model *m = net->model;
     const scl_layer *l = &m->layers[i];
-    scl_layer_info li;
+    scl_layer_info li = {.size = sizeof(scl_layer_info)};
     memset(&li, 0, sizeof li);
     snprintf(li.name, sizeof li.name, "%s", l->name);
     li.kind = kind_of(l->kind);
@@ -64,8 +64,7 @@ scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w, s
     li.in_h = io[0], li.in_w = io[1], li.out_h = io[2], li.out_w = io[3];
     li.params = scl__layer_params(l);
     li.macs = scl__layer_macs(l, li.out_h, li.out_w);
-    *out = li;
-    return SCL_OK;
+    return scl__sized_out(net->ctx, "scl_network_layer_info", "scl_layer_info", out, &li, sizeof li, sizeof li);
 }
 
 /* Floats of weights and bias a layer holds (BN folded into them). */
@@ -137,11 +136,11 @@ scl_status scl_network_launch_info(const scl_network *net, int index, scl_launch
     for (int i = 0, at = 0; i < net->model->nlayers; i++) {
         int k = layer_launches(net, i);
         if (index >= at && index < at + k) {
-            scl_launch_info li;
+            scl_launch_info li = {.size = sizeof(scl_launch_info)};
             memset(&li, 0, sizeof li);
             fill_launch(net, i, index - at, p->n, p->h, p->w, &li);
-            *out = li;
-            return SCL_OK;
+            return scl__sized_out(net->ctx, "scl_network_launch_info", "scl_launch_info", out, &li, sizeof li,
+                                  sizeof li);
         }
         at += k;
     }
@@ -154,7 +153,7 @@ scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w, sc
         return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_stats: NULL argument");
     if (n < 1 || h < 1 || w < 1 || h > SCL_MAX_SIZE || w > SCL_MAX_SIZE)
         return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_stats: bad shape %dx3x%dx%d", n, h, w);
-    scl_network_stats s;
+    scl_network_stats s = {.size = sizeof(scl_network_stats)};
     memset(&s, 0, sizeof s);
     const scl_model *m = net->model;
     for (int i = 0; i < m->nlayers; i++) {
@@ -176,6 +175,5 @@ scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w, sc
     if (st != SCL_OK) return scl__fail(net->ctx, st, "scl_network_get_stats: cannot plan %dx3x%dx%d", n, h, w);
     s.activation_bytes = p.activation_bytes;
     scl__plan_free(&p);
-    *out = s;
-    return SCL_OK;
+    return scl__sized_out(net->ctx, "scl_network_get_stats", "scl_network_stats", out, &s, sizeof s, sizeof s);
 }

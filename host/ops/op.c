@@ -222,9 +222,15 @@ static int planes_overlap(const scl_chanmap *a, int na, const scl_chanmap *b, in
     return hit;
 }
 
-scl_status scl_op_enqueue(scl_op *op, const scl_op_args *a) {
-    if (!op || !a) return scl__fail(op ? op->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_enqueue: NULL argument");
+scl_status scl_op_enqueue(scl_op *op, const scl_op_args *args) {
+    if (!op || !args)
+        return scl__fail(op ? op->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_enqueue: NULL argument");
     scl_context *ctx = op->ctx;
+    /* the caller's struct, as much of it as its size says (the rest zero) */
+    scl_op_args copy;
+    scl_status vst = scl__sized_in(ctx, "scl_op_enqueue", "scl_op_args", &copy, args, sizeof copy, sizeof copy);
+    if (vst != SCL_OK) return vst;
+    const scl_op_args *a = &copy;
     const char *fam = op->cls->family;
     scl_status st = check_operand(op, "input", a->in, a->in_map, op->cin);
     if (st == SCL_OK) st = check_operand(op, "output", a->out, a->out_map, op->cout);

@@ -166,7 +166,7 @@ typedef struct bench_io {
 /* Times op (min of several runs, by profiling events); with check, compares its output to
  * io->ref and returns SCL_ERROR_SHAPE_MISMATCH on a difference. */
 static scl_status time_op(scl_context *ctx, scl_op *op, bench_io *io, int check, double *ms) {
-    scl_op_args a = {.in = io->in, .out = io->out, .residual = io->res};
+    scl_op_args a = {.size = sizeof(scl_op_args), .in = io->in, .out = io->out, .residual = io->res};
     double best = INFINITY;
     scl_status st = SCL_OK;
     if (check) st = scl_tensor_fill(io->out, NAN);
@@ -467,5 +467,11 @@ scl_status scl__tune_model(scl_context *ctx, const char *model, int n, int h, in
 
 scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w,
                           scl_tune_progress progress, void *user, scl_tune_report *report) {
-    return scl__tune_model(ctx, model, n, h, w, progress, user, report);
+    if (!report) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_tune_model: report is NULL");
+    scl_tune_report r = {.size = sizeof r};
+    if (report->size < sizeof r)
+        return scl__sized_out(ctx, "scl_tune_model", "scl_tune_report", report, &r, sizeof r, sizeof r);
+    scl_status st = scl__tune_model(ctx, model, n, h, w, progress, user, &r);
+    scl_status cst = scl__sized_out(ctx, "scl_tune_model", "scl_tune_report", report, &r, sizeof r, sizeof r);
+    return st != SCL_OK ? st : cst;
 }

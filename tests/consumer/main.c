@@ -8,7 +8,7 @@ int main(void) {
         fprintf(stderr, "consumer: %s\n", scl_last_error(NULL));
         return 1;
     }
-    scl_device_info info;
+    scl_device_info info = {.size = sizeof(scl_device_info)};
     scl_context_device_info(ctx, &info);
     float x[16], y[4];
     for (int i = 0; i < 16; i++) x[i] = (float)i;
@@ -16,7 +16,7 @@ int main(void) {
     scl_op *op = NULL;
     int ok = scl_tensor_create(ctx, 1, 1, 4, 4, &in) == SCL_OK && scl_tensor_create(ctx, 1, 1, 2, 2, &out) == SCL_OK &&
              scl_tensor_upload(in, x, 16) == SCL_OK && scl_op_maxpool_create(ctx, 1, &op) == SCL_OK;
-    scl_op_args a = {0};
+    scl_op_args a = {.size = sizeof(scl_op_args)};
     a.in = in, a.out = out;
     ok = ok && scl_op_enqueue(op, &a) == SCL_OK && scl_tensor_download(out, y, 4) == SCL_OK;
     if (!ok) fprintf(stderr, "consumer: %s\n", scl_last_error(ctx));

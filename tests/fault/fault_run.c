@@ -120,7 +120,7 @@ static void infer(const char *cache_dir, run_result *r) {
         r->logits[i] = NAN;
     scl_context *ctx = NULL;
     scl_network *net = NULL;
-    scl_network_stats stats;
+    scl_network_stats stats = {.size = sizeof(scl_network_stats)};
     r->st = scl_context_create(NULL, &ctx);
     if (r->st != SCL_OK) {
         snprintf(r->msg, sizeof r->msg, "%s", scl_last_error(NULL));

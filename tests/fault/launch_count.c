@@ -41,14 +41,14 @@ static void check_shape(scl_context *ctx, scl_network *net, const char *model, i
     CHECK(scl_network_run(net, x, n, h, w, y) == SCL_OK, "%s: run: %s", model, scl_last_error(ctx));
     long real = shim_calls("clEnqueueNDRangeKernel") - before;
     int reported = scl_network_launch_count(net);
-    scl_network_stats s;
+    scl_network_stats s = {.size = sizeof(scl_network_stats)};
     CHECK(scl_network_get_stats(net, n, h, w, &s) == SCL_OK, "%s: stats", model);
     CHECK(real == reported && reported == s.launches, "%s at %dx3x%dx%d: %ld kernels enqueued, %d reported, stats %d",
           model, n, h, w, real, reported, s.launches);
     /* every launch names its kernel; together they cover every layer once, in order */
     int next_layer = 0, ok = 1;
     for (int i = 0; i < reported && ok; i++) {
-        scl_launch_info li;
+        scl_launch_info li = {.size = sizeof(scl_launch_info)};
         ok = scl_network_launch_info(net, i, &li) == SCL_OK && li.kernel[0] && li.dims >= 1 && li.layers >= 1;
         CHECK(ok, "%s: launch %d: %s", model, i, ok ? "" : scl_last_error(ctx));
         if (!ok) break;
