@@ -84,6 +84,9 @@ char *scl__strdup(const char *s);
 scl_status scl__device_resolve(const char *spec, cl_platform_id *platform, cl_device_id *device,
                                scl_device_info *info);
 scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, scl_device_info *info);
+/* The process-wide lock around platform/device enumeration and context creation (device.c). */
+void scl__enum_lock(void);
+void scl__enum_unlock(void);
 
 /* ---- programs (program.c) ---- */
 /* The embedded source of a cl/ file (or, with SHUFFLECL_CL_DIR set, the file read from there).
