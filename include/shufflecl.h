@@ -10,6 +10,10 @@
  *   names) is kept by the context: scl_last_error(ctx). Failures that happen before a context
  *   exists (device choice, context creation) are kept per thread: scl_last_error(NULL).
  * - The library never prints (unless a log callback is set), never aborts and never exits.
+ * - Sizes: kernels index with 32-bit ints, so a tensor, an input batch and every activation
+ *   hold under 2^31 floats, channel counts and planes are below 2^31 / SCL_PLANE_ALIGN, and an
+ *   op's weights number under 2^31; larger sizes are refused with SCL_ERROR_INVALID_ARGUMENT
+ *   (the message names them) before anything is read, written or allocated.
  *
  * Threads: a context and everything made on it (tensors, channel maps, ops, networks) must be
  * used by one thread at a time; separate contexts may be used from separate threads freely.

@@ -9,6 +9,9 @@
 #include <stdio.h>
 
 #define SCL_ERRMSG_CAP 8192
+/* Kernels index with 32-bit ints, so a tensor holds under 2^31 floats (tensor.c); its planes are
+ * at least SCL_PLANE_ALIGN floats, so no tensor, map or op has more channels than this. */
+#define SCL__MAX_CHANNELS (2147483647 / SCL_PLANE_ALIGN)
 #define SCL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef struct scl_program_entry {

@@ -7,6 +7,7 @@
 #include "io/safetensors.h"
 #include "tune/tune.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,9 +439,14 @@ static scl_status plan(scl_network *net, int n, int h, int w) {
             }
         }
         int nslots = 0;
-        for (int b = 1; b < nb - 1; b++) {
+        for (int b = 1; b < nb - 1 && st == SCL_OK; b++) {
             int lh = scl__level_size(h, m->bufs[b].level), lw = scl__level_size(w, m->bufs[b].level);
-            bytes[b] = (size_t)n * m->bufs[b].channels * scl__pitch(lh, lw) * sizeof(float);
+            size_t floats = (size_t)n * m->bufs[b].channels * scl__pitch(lh, lw);
+            if (floats > INT_MAX) /* kernels index with ints */
+                st = scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                               "%dx3x%dx%d: the %dx%dx%dx%d activations are %zu floats, over the "
+                               "limit of %d", n, h, w, n, m->bufs[b].channels, lh, lw, floats, INT_MAX);
+            bytes[b] = floats * sizeof(float);
         }
         /* buffers are numbered in order of first definition, which is order of first use */
         for (int b = 1; b < nb - 1; b++) {
@@ -488,14 +494,24 @@ static scl_status plan(scl_network *net, int n, int h, int w) {
     return SCL_OK;
 }
 
+/* An input of n x 3 x h x w must be >= 1 everywhere and under 2^31 floats (kernels index with
+ * ints); products in 64 bits, h * w first so that nothing overflows on the way. */
+static scl_status check_dims(scl_context *ctx, int n, int h, int w, const char *fn) {
+    if (n < 1 || h < 1 || w < 1)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: input %dx3x%dx%d has a dimension < 1", fn, n, h, w);
+    int64_t hw = (int64_t)h * w;
+    if (hw > INT_MAX / 3 || hw * 3 * n > INT_MAX)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: input %dx3x%dx%d is over the limit of %d floats", fn, n, h, w, INT_MAX);
+    return SCL_OK;
+}
+
 static scl_status check_shape(scl_network *net, int n, int h, int w, const char *fn) {
     if (!net->ops || !net->ops[0])
         return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: %s has no weights yet: call scl_network_load_weights or "
                          "scl_network_random_weights first", fn, net->model->name);
-    if (n < 1 || h < 1 || w < 1)
-        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: input %dx3x%dx%d has a dimension < 1", fn, n, h, w);
-    return SCL_OK;
+    return check_dims(net->ctx, n, h, w, fn);
 }
 
 /* Enqueues every layer; the first waits on the wait list; events[i] per layer when given. */
@@ -672,6 +688,8 @@ scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w, s
     if (!net || !out || i < 0 || i >= net->model->nlayers || h < 1 || w < 1)
         return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_network_layer_info: bad layer index %d or size %dx%d", i, h, w);
+    scl_status st = check_dims(net->ctx, 1, h, w, "scl_network_layer_info");
+    if (st != SCL_OK) return st;
     const scl_model *m = net->model;
     const scl_layer *l = &m->layers[i];
     memset(out, 0, sizeof *out);
@@ -688,8 +706,8 @@ scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w, s
 
 scl_status scl_network_get_stats(scl_network *net, int n, int h, int w, scl_network_stats *out) {
     if (!net || !out) return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_stats: NULL argument");
-    if (n < 1 || h < 1 || w < 1)
-        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_stats: bad shape %dx3x%dx%d", n, h, w);
+    scl_status st = check_dims(net->ctx, n, h, w, "scl_network_get_stats");
+    if (st != SCL_OK) return st;
     memset(out, 0, sizeof *out);
     const scl_model *m = net->model;
     for (int i = 0; i < m->nlayers; i++) {
@@ -708,8 +726,7 @@ scl_status scl_network_get_stats(scl_network *net, int n, int h, int w, scl_netw
     out->weight_bytes = net->weight_bytes;
     out->tuned_layers = net->tuned_layers;
     if (net->ops && net->ops[0]) {
-        scl_status st = plan(net, n, h, w);
-        if (st != SCL_OK) return st;
+        if ((st = plan(net, n, h, w)) != SCL_OK) return st;
         out->activation_bytes = net->activation_bytes;
     }
     return SCL_OK;
