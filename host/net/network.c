@@ -498,7 +498,8 @@ static scl_status plan(scl_network *net, int n, int h, int w) {
  * ints); products in 64 bits, h * w first so that nothing overflows on the way. */
 static scl_status check_dims(scl_context *ctx, int n, int h, int w, const char *fn) {
     if (n < 1 || h < 1 || w < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: input %dx3x%dx%d has a dimension < 1", fn, n, h, w);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: input %dx3x%dx%d has a dimension < 1", fn,
+                         n, h, w);
     int64_t hw = (int64_t)h * w;
     if (hw > INT_MAX / 3 || hw * 3 * n > INT_MAX)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
