@@ -332,6 +332,15 @@ def main():
         case("info bad height", run_tool(tool, ["info", MODEL, "--height", "abc"]),
              ["--height", "'abc'"])
         case("info missing value", run_tool(tool, ["info", MODEL, "--width"]), ["--width"])
+        case("info height over its bound", run_tool(tool, ["info", MODEL, "--height", "100000000"]),
+             ["--height", "'100000000'", "16384"])
+        case("info width 0", run_tool(tool, ["info", MODEL, "--width", "0"]), ["--width", "'0'", "16384"])
+        case("info height past long", run_tool(tool, ["info", MODEL, "--height", "9" * 30]),
+             ["--height", "16384"])
+        case("bench height over its bound", run_tool(tool, ["bench", MODEL, "--height", "16385"]),
+             ["--height", "'16385'", "16384"])
+        tall = write(p("tall.npy"), npy_bytes(np.zeros((1, 3, 16385, 1), np.float32)))
+        case("infer input taller than 16384", infer(inp=tall), [tall, "16384"])
 
         # ---- classify ----
         not_image = write(p("notes.txt"), b"this is not a picture\n" * 10)
