@@ -401,6 +401,26 @@ static unsigned char cmyk_mix(unsigned a, unsigned b) {
     return (unsigned char)((a * b + 127) / 255);
 }
 
+/* One decoded row of comps (1 gray, 3 RGB, 4 CMYK) components a pixel to RGB. */
+static void jpeg_row_to_rgb(const unsigned char *src, int comps, int inverted, unsigned width,
+                            unsigned char *dst) {
+    for (unsigned x = 0; x < width; x++) {
+        if (comps == 3) {
+            dst[3 * x] = src[3 * x];
+            dst[3 * x + 1] = src[3 * x + 1];
+            dst[3 * x + 2] = src[3 * x + 2];
+        } else if (comps == 1) {
+            dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = src[x];
+        } else {
+            unsigned k = inverted ? src[4 * x + 3] : 255u - src[4 * x + 3];
+            for (unsigned ch = 0; ch < 3; ch++) {
+                unsigned v = inverted ? src[4 * x + ch] : 255u - src[4 * x + ch];
+                dst[3 * x + ch] = cmyk_mix(v, k);
+            }
+        }
+    }
+}
+
 /* Returns 0 on success; otherwise job->err (libjpeg's text) or job->status is set. */
 static int jpeg_decode(jpeg_job *job, const unsigned char *data, size_t size) {
     struct jpeg_decompress_struct *ci = &job->cinfo;
@@ -478,23 +498,7 @@ static int jpeg_decode(jpeg_job *job, const unsigned char *data, size_t size) {
             jpeg_destroy_decompress(ci);
             return -1;
         }
-        unsigned char *dst = job->rgb + y * job->width * 3;
-        const unsigned char *src = job->row;
-        for (unsigned x = 0; x < job->width; x++) {
-            if (comps == 3) {
-                dst[3 * x] = src[3 * x];
-                dst[3 * x + 1] = src[3 * x + 1];
-                dst[3 * x + 2] = src[3 * x + 2];
-            } else if (comps == 1) {
-                dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = src[x];
-            } else {
-                unsigned k = inverted ? src[4 * x + 3] : 255u - src[4 * x + 3];
-                for (unsigned ch = 0; ch < 3; ch++) {
-                    unsigned v = inverted ? src[4 * x + ch] : 255u - src[4 * x + ch];
-                    dst[3 * x + ch] = cmyk_mix(v, k);
-                }
-            }
-        }
+        jpeg_row_to_rgb(job->row, comps, inverted, job->width, job->rgb + y * job->width * 3);
     }
     /* Reads on to EOI, so a file cut after the last row is still reported as truncated. */
     jpeg_finish_decompress(ci);
