@@ -21,7 +21,7 @@ static const char usage_text[] =
     "                      (default: as many as fill --seconds)\n"
     "  --seconds S         timed seconds per batch size when calibrating (default 1.5)\n"
     "  --warmup N          untimed runs per batch size before timing (default 2)\n"
-    "  --height H, --width W  input size (default 224 x 224)\n"
+    "  --height H, --width W  input size, each 1 to 16384 (default 224 x 224)\n"
     "  --device D          P:D, a name substring, cpu or gpu (default: SHUFFLECL_DEVICE, else\n"
     "                      the first GPU, else the first device)\n"
     "  --weights W         safetensors weights (default: deterministic random weights)\n"

@@ -18,6 +18,10 @@
  *   The library reads or writes only that many bytes, so later releases can add fields at the
  *   end without breaking programs built against earlier headers. A size smaller than the
  *   struct's first released layout is refused with SCL_ERROR_INVALID_ARGUMENT.
+ * - Sizes: kernels index with 32-bit ints, so a tensor, an input batch and every activation
+ *   hold under 2^31 floats, channel counts and planes are below 2^31 / SCL_PLANE_ALIGN, and an
+ *   op's weights number under 2^31; larger sizes are refused with SCL_ERROR_INVALID_ARGUMENT
+ *   (the message names them) before anything is read, written or allocated.
  *
  * Threads: a context and everything made on it (tensors, channel maps, ops, networks) must be
  * used by one thread at a time; separate contexts may be used from separate threads freely.
@@ -313,8 +317,7 @@ SCL_API const char *scl_preprocess_name(scl_preprocess p); /* "torchvision", "me
 /* Plans and allocates everything an input of n x 3 x h x w needs (activation buffers, reused by
  * liveness) and lets ops choose their kernels for that shape. Run and enqueue on a shape not yet
  * planned reshape implicitly (the first run at a new shape pays for it); on the planned shape
- * they only bind arguments and launch. The largest h and w are SCL_MAX_SIZE. */
-#define SCL_MAX_SIZE 32768
+ * they only bind arguments and launch. */
 SCL_API scl_status scl_network_reshape(scl_network *net, int n, int h, int w);
 
 typedef enum scl_op_kind {

@@ -474,6 +474,61 @@ START_TEST(test_not_finite) {
 }
 END_TEST
 
+/* Finite tensors whose BatchNorm fold overflows float: refused, naming the BN prefix; the
+ * network keeps the weights it had (the finding: loaded as infinities without a word). */
+static void expect_fold_refused(scl_context *ctx, scl_network *net, ref_weights *ws, const char *tag,
+                                const char *bn, const float *x, const float *y0) {
+    const char *path = tmp_path(tag, "v2_x0_5");
+    write_state(path, ws, "");
+    TU_EXPECT_FAIL(ctx, scl_network_load_weights(net, path), SCL_ERROR_WEIGHTS, path);
+    char want[128];
+    snprintf(want, sizeof want, "BatchNorm '%s'", bn);
+    assert_has(scl_last_error(ctx), want);
+    assert_has(scl_last_error(ctx), "overflows float at channel 2");
+    float y[REF_CLASSES];
+    for (int k = 0; k < REF_CLASSES; k++) y[k] = NAN;
+    TU_OK(ctx, scl_network_run(net, x, 1, 16, 16, y));
+    ck_assert_msg(memcmp(y, y0, sizeof y) == 0, "%s: the refused file changed the logits", tag);
+}
+
+static void set_weight(ref_weights *ws, const char *name, size_t i, float v) {
+    ref_weight *w = ref_weights_find(ws, name);
+    ck_assert_msg(w != NULL, "no weight %s", name);
+    w->data[i] = v;
+}
+
+START_TEST(test_bn_fold_overflow) {
+    scl_context *ctx = tu_context();
+    scl_network *net = NULL;
+    ref_weights *ws = random_state("v2_x0_5", 12);
+    const char *good = tmp_path("good", "v2_x0_5");
+    write_state(good, ws, "");
+    ck_assert_int_eq(load(ctx, "v2_x0_5", good, &net), SCL_OK);
+    uint64_t seed = 4;
+    float *x = tu_random(3 * 16 * 16, &seed), y0[REF_CLASSES];
+    TU_OK(ctx, scl_network_run(net, x, 1, 16, 16, y0));
+    /* a huge gamma over a zero variance: scale = 3e38 / sqrt(1e-5) */
+    set_weight(ws, "conv1.1.weight", 2, 3e38f);
+    set_weight(ws, "conv1.1.running_var", 2, 0.0f);
+    expect_fold_refused(ctx, net, ws, "gamma", "conv1.1", x, y0);
+    set_weight(ws, "conv1.1.weight", 2, 1.0f);
+    set_weight(ws, "conv1.1.running_var", 2, 1.0f);
+    /* a huge weight times a scale of 10 */
+    set_weight(ws, "stage2.0.branch2.0.weight", 2 * 24 + 5, 3e38f);
+    set_weight(ws, "stage2.0.branch2.1.running_var", 2, 0.01f);
+    expect_fold_refused(ctx, net, ws, "weight", "stage2.0.branch2.1", x, y0);
+    set_weight(ws, "stage2.0.branch2.0.weight", 2 * 24 + 5, 0.1f);
+    /* the bias only: beta - mean * scale with a huge mean */
+    set_weight(ws, "stage2.0.branch2.1.running_mean", 2, -3e38f);
+    expect_fold_refused(ctx, net, ws, "mean", "stage2.0.branch2.1", x, y0);
+    assert_has(scl_last_error(ctx), "folded bias");
+    free(x);
+    scl_network_destroy(net);
+    scl_context_destroy(ctx);
+    ref_weights_free(ws);
+}
+END_TEST
+
 START_TEST(test_module_prefix) {
     /* DataParallel checkpoints: the same weights under "module." give the same bits */
     const char *model = "v1_g8_x0_5";
@@ -587,6 +642,7 @@ int main(void) {
     tcase_add_test(files, test_wrong_model);
     tcase_add_test(files, test_missing_and_unexpected);
     tcase_add_test(files, test_not_finite);
+    tcase_add_test(files, test_bn_fold_overflow);
     tcase_add_test(files, test_module_prefix);
     tcase_add_test(files, test_f16_weights);
     tcase_add_test(files, test_no_weights);

@@ -347,6 +347,17 @@ START_TEST(test_dtype_refused) {
                       "dtype '<c8' (complex64); save it with x.astype(np.float32)");
     expect_bad_header(1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n",
                       "dtype '|O' (object); save it with x.astype(np.float32)");
+    /* item sizes that overflowed a signed multiply (size * 8) get no name, not a wrapped one */
+    expect_bad_header(1, "{'descr': '<f99999999999999999999', 'fortran_order': False, 'shape': (2,), }\n",
+                      "dtype '<f99999999999999999999'; save it with x.astype(np.float32)");
+    expect_bad_header(1, "{'descr': '<f9223372036854775807', 'fortran_order': False, 'shape': (2,), }\n",
+                      "dtype '<f9223372036854775807'; save it with x.astype(np.float32)");
+    expect_bad_header(1, "{'descr': '<i2305843009213693952', 'fortran_order': False, 'shape': (2,), }\n",
+                      "dtype '<i2305843009213693952'; save it with x.astype(np.float32)");
+    expect_bad_header(1, "{'descr': '<u1025', 'fortran_order': False, 'shape': (2,), }\n",
+                      "dtype '<u1025'; save it with x.astype(np.float32)");
+    expect_bad_header(1, "{'descr': '<f16', 'fortran_order': False, 'shape': (2,), }\n",
+                      "dtype '<f16' (float128); save it with x.astype(np.float32)");
     expect_bad_header(1, "{'descr': 'xyz', 'fortran_order': False, 'shape': (2,), }\n",
                       "unsupported dtype 'xyz'; save it with x.astype(np.float32)");
     expect_bad_header(1,

@@ -98,7 +98,7 @@ START_TEST(test_struct_sizes) {
     scl_tensor *in = tu_tensor(ctx, 1, 4, 6, 6, NULL), *out = tu_tensor(ctx, 1, 4, 3, 3, NULL);
     scl_op *op = NULL;
     TU_OK(ctx, scl_op_maxpool_create(ctx, 4, &op));
-    scl_op_args a = {.in = in, .out = out};
+    scl_op_args a = {.in = in, .out = out}; /* no size */
     ck_assert_int_eq(scl_op_enqueue(op, &a), SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "sizeof(scl_op_args)"));
     a.size = sizeof a;

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "npy.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +17,15 @@ int cli_models(int argc, char **argv) {
     return 0;
 }
 
-static int parse_int(const char *s, const char *what, int lo, int *out) {
+/* The largest --height / --width of info (bench has the same bound; infer's input too). */
+#define CLI_MAX_SIZE 16384
+
+static int parse_int(const char *s, const char *what, int lo, int hi, int *out) {
     char *end;
+    errno = 0;
     long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < lo || v > 1 << 20)
-        return cli_error("%s: '%s' is not a whole number >= %d", what, s, lo);
+    if (*s == '\0' || *end != '\0' || errno || v < lo || v > hi)
+        return cli_error("%s: '%s' is not a whole number from %d to %d", what, s, lo, hi);
     *out = (int)v;
     return 0;
 }
@@ -42,15 +47,16 @@ int cli_info(int argc, char **argv) {
             puts("usage: shufflecl info MODEL [--json] [--height H] [--width W]\n\n"
                  "Prints every layer (name, op, output shape, params, MACs) and the totals, counted as\n"
                  "PyTorch counts them (params: weights, biases, BN gamma and beta; MACs: conv and fc\n"
-                 "multiply-accumulates) at H x W (default 224 x 224). --json writes the same as JSON\n"
-                 "with top-level \"params\" and \"macs\".");
+                 "multiply-accumulates) at H x W (each 1 to 16384, default 224 x 224). --json writes\n"
+                 "the same as JSON"
+                 " with top-level \"params\" and \"macs\".");
             return 0;
         }
         if (strcmp(argv[i], "--json") == 0) json = 1;
         else if (cli_opt(argc, argv, &i, "--height", &v, &err)) {
-            if (err || parse_int(v, "--height", 1, &h)) return 1;
+            if (err || parse_int(v, "info: --height", 1, CLI_MAX_SIZE, &h)) return 1;
         } else if (cli_opt(argc, argv, &i, "--width", &v, &err)) {
-            if (err || parse_int(v, "--width", 1, &w)) return 1;
+            if (err || parse_int(v, "info: --width", 1, CLI_MAX_SIZE, &w)) return 1;
         } else if (argv[i][0] == '-') return cli_error("info: unknown option '%s'", argv[i]);
         else if (!model) model = argv[i];
         else return cli_error("info: more than one model given ('%s' and '%s')", model, argv[i]);
@@ -112,8 +118,8 @@ int cli_infer(int argc, char **argv) {
         if (cli_is_help(argv[i])) {
             puts("usage: shufflecl infer MODEL --weights W.safetensors --input X.npy --output Y.npy\n"
                  "                       [--device D]\n\n"
-                 "Runs MODEL on X (float32 N x 3 x H x W, already preprocessed) and writes the N x 1000\n"
-                 "logits to Y as float32 .npy.");
+                 "Runs MODEL on X (float32 N x 3 x H x W, already preprocessed; N at most 65536, H and W\n"
+                 "at most 16384) and writes the N x 1000 logits to Y as float32 .npy.");
             return 0;
         }
         if (cli_opt(argc, argv, &i, "--weights", &v, &err)) weights = v;

@@ -95,6 +95,19 @@ static int dims_ok(unsigned long w, unsigned long h) {
     return w >= 1 && h >= 1 && w <= SCL_IMAGE_MAX_DIM && h <= SCL_IMAGE_MAX_DIM;
 }
 
+/* The pixel budget, checked on the header's dimensions before any pixel memory exists; the
+ * product is 64-bit (each side is below 2^32), so it cannot wrap. */
+static int over_budget(unsigned long w, unsigned long h, uint64_t budget) {
+    return (uint64_t)w * (uint64_t)h > budget;
+}
+
+static scl_status budget_fail(char *msg, size_t cap, const char *path, unsigned long w,
+                              unsigned long h, uint64_t budget) {
+    return fail(msg, cap, SCL_ERROR_FILE_FORMAT,
+                "%s: %lux%lu is %llu pixels, over the pixel budget of %llu (raise it with "
+                "--max-pixels)", path, w, h, (unsigned long long)w * h, (unsigned long long)budget);
+}
+
 /* w and h are at most 65535, so this cannot overflow a 64-bit size_t; on 32 bits it can. */
 static unsigned char *alloc_rgb(unsigned long w, unsigned long h) {
     if ((size_t)h > SIZE_MAX / 3 / (size_t)w) return NULL;
@@ -145,8 +158,8 @@ static unsigned char pnm_scale(unsigned long v, unsigned long maxval) {
     return (unsigned char)((v * 255 + maxval / 2) / maxval);
 }
 
-static scl_status load_pnm(const char *path, const unsigned char *data, size_t size, scl_image *out,
-                           char *msg, size_t cap) {
+static scl_status load_pnm(const char *path, const unsigned char *data, size_t size, uint64_t budget,
+                           scl_image *out, char *msg, size_t cap) {
     pnm_cursor c = {data + 2, data + size};
     char kind = (char)data[1];
     int plain = kind == '2' || kind == '3';
@@ -158,6 +171,7 @@ static scl_status load_pnm(const char *path, const unsigned char *data, size_t s
     if (!dims_ok(w, h))
         return fail(msg, cap, SCL_ERROR_FILE_FORMAT, "%s: absurd image dimensions %lux%lu", path, w,
                     h);
+    if (over_budget(w, h, budget)) return budget_fail(msg, cap, path, w, h, budget);
     if (maxval < 1 || maxval > 65535)
         return fail(msg, cap, SCL_ERROR_FILE_FORMAT, "%s: PNM maxval %lu is not in 1..65535", path,
                     maxval);
@@ -224,6 +238,8 @@ typedef struct png_job {
     unsigned char *rgb; /* the caller frees these on failure */
     png_bytep *rows;
     png_uint_32 width, height;
+    uint64_t budget;
+    int over_budget; /* the header's size is over the pixel budget */
 } png_job;
 
 static void png_job_error(png_structp png, png_const_charp text) {
@@ -274,7 +290,8 @@ static int png_decode(png_job *job) {
     int bit_depth, color_type, interlace;
     png_get_IHDR(png, info, &job->width, &job->height, &bit_depth, &color_type, &interlace, NULL,
                  NULL);
-    if (!dims_ok(job->width, job->height)) {
+    if (!dims_ok(job->width, job->height) || over_budget(job->width, job->height, job->budget)) {
+        job->over_budget = dims_ok(job->width, job->height);
         png_destroy_read_struct(&png, &info, NULL);
         job->status = SCL_ERROR_FILE_FORMAT;
         return -1;
@@ -312,12 +329,13 @@ static int png_decode(png_job *job) {
     return 0;
 }
 
-static scl_status load_png(const char *path, const unsigned char *data, size_t size, scl_image *out,
-                           char *msg, size_t cap) {
+static scl_status load_png(const char *path, const unsigned char *data, size_t size, uint64_t budget,
+                           scl_image *out, char *msg, size_t cap) {
     png_job job;
     memset(&job, 0, sizeof job);
     job.data = data;
     job.size = size;
+    job.budget = budget;
     job.status = SCL_OK;
 
     int rc = png_decode(&job);
@@ -331,6 +349,7 @@ static scl_status load_png(const char *path, const unsigned char *data, size_t s
     free(job.rgb);
     if (job.err[0])
         return fail(msg, cap, SCL_ERROR_FILE_FORMAT, "%s: corrupt PNG: %s", path, job.err);
+    if (job.over_budget) return budget_fail(msg, cap, path, job.width, job.height, budget);
     if (job.status == SCL_ERROR_FILE_FORMAT)
         return fail(msg, cap, SCL_ERROR_FILE_FORMAT, "%s: absurd image dimensions %lux%lu", path,
                     (unsigned long)job.width, (unsigned long)job.height);
@@ -349,6 +368,9 @@ typedef struct jpeg_job {
     unsigned char *rgb; /* the caller frees these on failure */
     unsigned char *row;
     unsigned width, height;
+    uint64_t budget;
+    int over_budget; /* the header's size is over the pixel budget */
+    int truncated;   /* libjpeg warned of a premature end of data */
 } jpeg_job;
 
 static void jpeg_job_error_exit(j_common_ptr cinfo) {
@@ -358,10 +380,16 @@ static void jpeg_job_error_exit(j_common_ptr cinfo) {
 }
 
 /* libjpeg reports a truncated file only as a warning and pads the image with gray; PIL refuses
- * such files, and so do we. Other warnings (stray bytes between markers, a damaged Huffman code)
- * leave a usable image, as in PIL, and are ignored. Nothing is ever printed. */
+ * such files, and so do we: the end of the file (JWRN_JPEG_EOF) or a marker where scan data
+ * should be (JWRN_HIT_MARKER: the data stops early, e.g. a cut file closed with an EOI). Other
+ * warnings (stray bytes between markers, a damaged Huffman code) leave a usable image, as in
+ * PIL, and are ignored. Nothing is ever printed. */
 static void jpeg_job_emit(j_common_ptr cinfo, int level) {
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_job_error_exit(cinfo);
+    int code = cinfo->err->msg_code;
+    if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER)) {
+        ((jpeg_job *)cinfo->err)->truncated = 1;
+        jpeg_job_error_exit(cinfo);
+    }
 }
 
 static void jpeg_job_output(j_common_ptr cinfo) {
@@ -371,6 +399,26 @@ static void jpeg_job_output(j_common_ptr cinfo) {
 /* CMYK -> RGB per channel: the product of the two "light" amounts, rounded. */
 static unsigned char cmyk_mix(unsigned a, unsigned b) {
     return (unsigned char)((a * b + 127) / 255);
+}
+
+/* One decoded row of comps (1 gray, 3 RGB, 4 CMYK) components a pixel to RGB. */
+static void jpeg_row_to_rgb(const unsigned char *src, int comps, int inverted, unsigned width,
+                            unsigned char *dst) {
+    for (unsigned x = 0; x < width; x++) {
+        if (comps == 3) {
+            dst[3 * x] = src[3 * x];
+            dst[3 * x + 1] = src[3 * x + 1];
+            dst[3 * x + 2] = src[3 * x + 2];
+        } else if (comps == 1) {
+            dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = src[x];
+        } else {
+            unsigned k = inverted ? src[4 * x + 3] : 255u - src[4 * x + 3];
+            for (unsigned ch = 0; ch < 3; ch++) {
+                unsigned v = inverted ? src[4 * x + ch] : 255u - src[4 * x + ch];
+                dst[3 * x + ch] = cmyk_mix(v, k);
+            }
+        }
+    }
 }
 
 /* Returns 0 on success; otherwise job->err (libjpeg's text) or job->status is set. */
@@ -398,7 +446,12 @@ static int jpeg_decode(jpeg_job *job, const unsigned char *data, size_t size) {
     jpeg_read_header(ci, TRUE);
     job->width = ci->image_width;
     job->height = ci->image_height;
-    if (!dims_ok(job->width, job->height)) {
+    /* before jpeg_start_decompress, which allocates by the header's size. Decoding at a reduced
+     * DCT scale (scale_num / scale_denom) would be faster for big photos, but its pixels are not
+     * PIL's full-size decode, and classify promises torchvision's tensor bit for bit: so images
+     * within the budget are decoded whole and those above it refused. */
+    if (!dims_ok(job->width, job->height) || over_budget(job->width, job->height, job->budget)) {
+        job->over_budget = dims_ok(job->width, job->height);
         jpeg_destroy_decompress(ci);
         job->status = SCL_ERROR_FILE_FORMAT;
         return -1;
@@ -445,23 +498,7 @@ static int jpeg_decode(jpeg_job *job, const unsigned char *data, size_t size) {
             jpeg_destroy_decompress(ci);
             return -1;
         }
-        unsigned char *dst = job->rgb + y * job->width * 3;
-        const unsigned char *src = job->row;
-        for (unsigned x = 0; x < job->width; x++) {
-            if (comps == 3) {
-                dst[3 * x] = src[3 * x];
-                dst[3 * x + 1] = src[3 * x + 1];
-                dst[3 * x + 2] = src[3 * x + 2];
-            } else if (comps == 1) {
-                dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = src[x];
-            } else {
-                unsigned k = inverted ? src[4 * x + 3] : 255u - src[4 * x + 3];
-                for (unsigned ch = 0; ch < 3; ch++) {
-                    unsigned v = inverted ? src[4 * x + ch] : 255u - src[4 * x + ch];
-                    dst[3 * x + ch] = cmyk_mix(v, k);
-                }
-            }
-        }
+        jpeg_row_to_rgb(job->row, comps, inverted, job->width, job->rgb + y * job->width * 3);
     }
     /* Reads on to EOI, so a file cut after the last row is still reported as truncated. */
     jpeg_finish_decompress(ci);
@@ -469,11 +506,12 @@ static int jpeg_decode(jpeg_job *job, const unsigned char *data, size_t size) {
     return 0;
 }
 
-static scl_status load_jpeg(const char *path, const unsigned char *data, size_t size,
+static scl_status load_jpeg(const char *path, const unsigned char *data, size_t size, uint64_t budget,
                             scl_image *out, char *msg, size_t cap) {
     jpeg_job job;
     memset(&job, 0, sizeof job);
     job.status = SCL_OK;
+    job.budget = budget;
 
     int rc = jpeg_decode(&job, data, size);
     free(job.row);
@@ -484,8 +522,11 @@ static scl_status load_jpeg(const char *path, const unsigned char *data, size_t 
         return SCL_OK;
     }
     free(job.rgb);
+    if (job.truncated)
+        return fail(msg, cap, SCL_ERROR_FILE_FORMAT, "%s: truncated JPEG: %s", path, job.err);
     if (job.err[0])
         return fail(msg, cap, SCL_ERROR_FILE_FORMAT, "%s: corrupt JPEG: %s", path, job.err);
+    if (job.over_budget) return budget_fail(msg, cap, path, job.width, job.height, budget);
     if (job.status == SCL_ERROR_FILE_FORMAT)
         return fail(msg, cap, SCL_ERROR_FILE_FORMAT, "%s: absurd image dimensions %ux%u", path,
                     job.width, job.height);
@@ -495,6 +536,12 @@ static scl_status load_jpeg(const char *path, const unsigned char *data, size_t 
 /* ---- loading ------------------------------------------------------------------------------- */
 
 scl_status scl_image_load(const char *path, scl_image *out, char *msg, size_t msgcap) {
+    return scl_image_load_limited(path, 0, out, msg, msgcap);
+}
+
+scl_status scl_image_load_limited(const char *path, uint64_t max_pixels, scl_image *out, char *msg,
+                                  size_t msgcap) {
+    uint64_t budget = max_pixels ? max_pixels : SCL_IMAGE_DEFAULT_MAX_PIXELS;
     if (msg && msgcap > 0) msg[0] = '\0';
     if (out) {
         out->width = out->height = 0;
@@ -513,13 +560,13 @@ scl_status scl_image_load(const char *path, scl_image *out, char *msg, size_t ms
     if (size == 0) {
         st = fail(msg, msgcap, SCL_ERROR_FILE_FORMAT, "%s: empty file", path);
     } else if (size >= 8 && memcmp(data, png_magic, 8) == 0) {
-        st = load_png(path, data, size, out, msg, msgcap);
+        st = load_png(path, data, size, budget, out, msg, msgcap);
     } else if (size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff) {
-        st = load_jpeg(path, data, size, out, msg, msgcap);
+        st = load_jpeg(path, data, size, budget, out, msg, msgcap);
     } else if (size >= 3 && data[0] == 'P' &&
                (data[1] == '2' || data[1] == '3' || data[1] == '5' || data[1] == '6') &&
                (pnm_is_space(data[2]) || data[2] == '#')) {
-        st = load_pnm(path, data, size, out, msg, msgcap);
+        st = load_pnm(path, data, size, budget, out, msg, msgcap);
     } else {
         st = fail(msg, msgcap, SCL_ERROR_FILE_FORMAT, "%s: not a PNG, JPEG or PPM image", path);
     }

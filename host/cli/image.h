@@ -6,6 +6,7 @@
 #include "shufflecl.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,10 +26,21 @@ typedef struct scl_image {
  *   PNM   PPM P6 / P3 and PGM P5 / P2 (gray replicated to RGB), any maxval up to 65535.
  * On failure `out` is left empty ({0, 0, NULL}) and `msg` (if not NULL) receives a message that
  * starts with the path: SCL_ERROR_FILE_IO when the file cannot be opened or read,
- * SCL_ERROR_FILE_FORMAT when its content is unknown, truncated, corrupt or of absurd dimensions
- * (zero or above 65535), SCL_ERROR_OUT_OF_MEMORY, SCL_ERROR_INVALID_ARGUMENT for NULL path/out.
- * Never prints. */
+ * SCL_ERROR_FILE_FORMAT when its content is unknown, truncated (a JPEG whose data ends early,
+ * even if closed by an EOI marker, counts), corrupt, of absurd dimensions (zero or above 65535)
+ * or over the pixel budget, SCL_ERROR_OUT_OF_MEMORY, SCL_ERROR_INVALID_ARGUMENT for NULL
+ * path/out. Never prints.
+ *
+ * Pixel budget: width x height from the file's header is checked against it before any pixel
+ * memory is allocated or any pixel decoded, so a small file claiming 60000 x 60000 is refused at
+ * once. scl_image_load uses SCL_IMAGE_DEFAULT_MAX_PIXELS (64 Mpixel, e.g. 8192 x 8192);
+ * scl_image_load_limited takes another (0 = the default; `shufflecl classify --max-pixels N`).
+ * Images within the budget are decoded at full size, never at a reduced JPEG DCT scale, so that
+ * the classifier's input stays PIL's bit for bit. */
+#define SCL_IMAGE_DEFAULT_MAX_PIXELS ((uint64_t)64 << 20)
 scl_status scl_image_load(const char *path, scl_image *out, char *msg, size_t msgcap);
+scl_status scl_image_load_limited(const char *path, uint64_t max_pixels, scl_image *out, char *msg,
+                                  size_t msgcap);
 
 /* Frees the pixels and empties the image. NULL and empty images are fine. */
 void scl_image_free(scl_image *img);

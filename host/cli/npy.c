@@ -303,9 +303,12 @@ static int npy_f4_order(const char *d) {
 static void npy_dtype_name(const char *d, char *out, size_t cap) {
     if (d[0] == '<' || d[0] == '>' || d[0] == '=' || d[0] == '|') d++;
     char kind = d[0];
-    char *end;
-    long size = (d[0] && d[1]) ? strtol(d + 1, &end, 10) : 0;
-    int sized = d[0] && d[1] && *end == '\0' && size > 0;
+    /* The item size in bytes, digits only and bounded (numpy's largest is 32): a descr such as
+     * '<f99999999999999999999' is unknown, never a wrapped "float-8". */
+    long size = 0;
+    const char *q = d[0] ? d + 1 : d;
+    while (*q >= '0' && *q <= '9' && size <= 1024) size = size * 10 + (*q++ - '0');
+    int sized = d[0] && d[1] && *q == '\0' && size > 0 && size <= 1024;
     out[0] = '\0';
     if (sized && kind == 'f')
         snprintf(out, cap, "float%ld", size * 8);

@@ -48,7 +48,10 @@ scl_status scl_context_create(const char *spec, scl_context **out) {
     ctx->platform = platform, ctx->device = device, ctx->info = info;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
     cl_int e;
+    /* serialised with enumeration (device.c): drivers set up per-platform state here too */
+    scl__enum_lock();
     ctx->cl_ctx = clCreateContext(props, 1, &device, NULL, NULL, &e);
+    scl__enum_unlock();
     if (e != CL_SUCCESS) {
         scl__cl_fail(NULL, e, "clCreateContext");
         scl_context_destroy(ctx);
@@ -93,6 +96,7 @@ scl_status scl_context_wrap(cl_context context, cl_command_queue queue, scl_cont
     int pi = -1, di = -1;
     cl_platform_id plats[16];
     cl_uint np = 0;
+    scl__enum_lock();
     if (clGetPlatformIDs(16, plats, &np) == CL_SUCCESS) {
         for (cl_uint i = 0; i < np && i < 16 && pi < 0; i++) {
             cl_device_id devs[64];
@@ -102,6 +106,7 @@ scl_status scl_context_wrap(cl_context context, cl_command_queue queue, scl_cont
                 if (devs[j] == device) pi = (int)i, di = (int)j;
         }
     }
+    scl__enum_unlock();
     scl_context *ctx = NULL;
     scl_status st = context_alloc(&ctx);
     if (st != SCL_OK) return st;

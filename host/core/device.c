@@ -3,6 +3,7 @@
 #include "core/internal.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,10 +79,20 @@ scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, s
     return SCL_OK;
 }
 
+/* ICD loaders and drivers (ocl-icd 2.3.1, PoCL 3.1) initialise their platforms lazily on the
+ * first clGetPlatformIDs and not thread-safely: 2 to 8 threads enumerating at once as a
+ * process's first OpenCL use crashed or found no device. Every enumeration and every context
+ * creation in the library goes through this one lock, so the header's promise (separate
+ * contexts from separate threads) holds on such stacks. */
+static pthread_mutex_t enum_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void scl__enum_lock(void) { pthread_mutex_lock(&enum_lock); }
+void scl__enum_unlock(void) { pthread_mutex_unlock(&enum_lock); }
+
 /* Walks every device; visit returns non-zero to stop. */
 typedef int (*device_visit)(cl_platform_id p, cl_device_id d, const scl_device_info *info, void *user);
 
-static scl_status for_each_device(device_visit visit, void *user, int *total) {
+static scl_status for_each_device_locked(device_visit visit, void *user, int *total) {
     cl_platform_id plats[SCL_MAX_PLATFORMS];
     cl_uint np = 0;
     *total = 0;
@@ -105,6 +116,13 @@ static scl_status for_each_device(device_visit visit, void *user, int *total) {
         }
     }
     return SCL_OK;
+}
+
+static scl_status for_each_device(device_visit visit, void *user, int *total) {
+    scl__enum_lock();
+    scl_status st = for_each_device_locked(visit, user, total);
+    scl__enum_unlock();
+    return st;
 }
 
 typedef struct list_state {

@@ -9,6 +9,9 @@
 #include <stdio.h>
 
 #define SCL_ERRMSG_CAP 8192
+/* Kernels index with 32-bit ints, so a tensor holds under 2^31 floats (tensor.c); its planes are
+ * at least SCL_PLANE_ALIGN floats, so no tensor, map or op has more channels than this. */
+#define SCL__MAX_CHANNELS (2147483647 / SCL_PLANE_ALIGN)
 #define SCL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef struct scl_program_entry {
@@ -30,6 +33,7 @@ struct scl_context {
     scl_log_fn log;
     void *log_user;
     char *cache_dir; /* NULL: disk cache off */
+    int cache_dir_warned; /* the directory could not be made: said once */
     scl_program_entry *programs;
     scl_cache_stats stats;
     cl_mem identity_map; /* planes[c] = c, for NULL maps; grown on demand */
@@ -95,6 +99,9 @@ scl_status scl__sized_in(scl_context *ctx, const char *fn, const char *type, voi
 scl_status scl__device_resolve(const char *spec, cl_platform_id *platform, cl_device_id *device,
                                scl_device_info *info);
 scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, scl_device_info *info);
+/* The process-wide lock around platform/device enumeration and context creation (device.c). */
+void scl__enum_lock(void);
+void scl__enum_unlock(void);
 
 /* ---- programs (program.c) ---- */
 /* The embedded source of a cl/ file (or, with SHUFFLECL_CL_DIR set, the file read from there).
@@ -105,6 +112,19 @@ void scl__programs_release(scl_context *ctx);
 /* Creates a kernel from a built program of `file` with `options`. */
 scl_status scl__kernel_create(scl_context *ctx, const char *file, const char *options,
                               const char *kernel, cl_kernel *out);
+
+/* ---- cache and tuning files (fileio.c) ---- */
+/* Program cache files larger than this are refused as rejects (a binary is a few MiB). */
+#define SCL__CACHE_MAX_BYTES ((int64_t)256 << 20)
+/* Opens path for reading if it is a regular file of at most max_bytes, without ever blocking.
+ * NULL when it is missing (why "") or refused (why says why: "not a regular file", ...). */
+FILE *scl__open_regular_read(const char *path, int64_t max_bytes, int64_t *size, char *why,
+                             size_t cap);
+/* A new file at a unique temporary name next to path (tmp receives it), for
+ * scl__atomic_commit, which closes it and renames it over path when ok, else removes it;
+ * 0 on success. */
+FILE *scl__atomic_create(const char *path, char *tmp, size_t cap);
+int scl__atomic_commit(FILE *f, const char *tmp, const char *path, int ok);
 
 /* ---- embedded kernels (generated cl_sources.c) ---- */
 typedef struct scl_embedded_file {

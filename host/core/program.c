@@ -5,15 +5,16 @@
  * version, source, options, device name, driver version, platform version). A context per call
  * therefore still hits the cache: nothing context-specific is in the key. File layout:
  *   "SCLPROG\0" | u32 format | u32 0 | key[32] | u64 size | binary[size] | sha256(binary)[32]
- * It is written to a temporary name and renamed, so a reader sees a whole file or none. A file
- * that is short, has another magic/format/key, or fails its checksum is ignored and rebuilt. */
+ * It is written to a temporary name unique to the writer (mkstemp) and renamed, so a reader
+ * sees a whole file or none and concurrent writers of one key never share a temporary. A file
+ * that is short, has another magic/format/key, fails its checksum, is over SCL__CACHE_MAX_BYTES
+ * (256 MiB) or is not a regular file (a FIFO must not hang the run) is ignored and rebuilt. */
 #include "core/internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define CACHE_MAGIC "SCLPROG"
 #define CACHE_FORMAT 1u
@@ -26,14 +27,13 @@ scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text,
         /* development switch: edit a kernel without rebuilding the library */
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, file);
-        FILE *f = fopen(path, "rb");
+        char why[160];
+        int64_t n = -1;
+        FILE *f = scl__open_regular_read(path, 64 << 20, &n, why, sizeof why);
         if (!f)
-            return scl__fail(ctx, SCL_ERROR_FILE_IO, "SHUFFLECL_CL_DIR: cannot open %s: %s", path,
-                             strerror(errno));
-        char *buf = NULL;
-        long n = -1;
-        if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0)
-            buf = malloc((size_t)n + 1);
+            return scl__fail(ctx, SCL_ERROR_FILE_IO, "SHUFFLECL_CL_DIR: cannot read %s: %s", path,
+                             why[0] ? why : "no such file");
+        char *buf = malloc((size_t)n + 1);
         if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
             free(buf);
             fclose(f);
@@ -87,14 +87,18 @@ static int mkdirs(const char *dir) {
 
 /* Returns a malloc'd binary or NULL (missing or rejected; rejections are counted). */
 static unsigned char *cache_read(scl_context *ctx, const unsigned char key[32], size_t *size) {
-    char path[4200];
+    char path[4200], why[160];
     cache_path(ctx, key, path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    int64_t n = -1;
+    FILE *f = scl__open_regular_read(path, SCL__CACHE_MAX_BYTES, &n, why, sizeof why);
+    if (!f) {
+        if (!why[0]) return NULL; /* missing: an ordinary miss */
+        ctx->stats.disk_rejects++;
+        scl__log(ctx, SCL_LOG_WARN, "ignoring program cache file %s: %s", path, why);
+        return NULL;
+    }
     unsigned char *buf = NULL, *bin = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        n >= CACHE_HEADER + 32 && (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+    if (n >= CACHE_HEADER + 32 && (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
         uint32_t fmt;
         uint64_t len;
         memcpy(&fmt, buf + 8, 4);
@@ -127,15 +131,21 @@ static void cache_write(scl_context *ctx, const unsigned char key[32], cl_progra
         return;
     unsigned char *bin = malloc(size);
     if (!bin) return;
-    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS ||
-        mkdirs(ctx->cache_dir) != 0) {
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS) {
+        free(bin);
+        return;
+    }
+    if (mkdirs(ctx->cache_dir) != 0) {
+        if (!ctx->cache_dir_warned)
+            scl__log(ctx, SCL_LOG_WARN, "cannot create the program cache directory %s: %s; "
+                     "programs will be compiled every run", ctx->cache_dir, strerror(errno));
+        ctx->cache_dir_warned = 1;
         free(bin);
         return;
     }
     char path[4200], tmp[4300];
     cache_path(ctx, key, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = scl__atomic_create(path, tmp, sizeof tmp);
     int ok = f != NULL;
     if (ok) {
         unsigned char header[CACHE_HEADER] = {0};
@@ -152,13 +162,13 @@ static void cache_write(scl_context *ctx, const unsigned char key[32], cl_progra
         scl_sha256_final(&s, sum);
         ok = fwrite(header, 1, sizeof header, f) == sizeof header && fwrite(bin, 1, size, f) == size &&
              fwrite(sum, 1, 32, f) == 32;
-        ok = (fclose(f) == 0) && ok;
+        ok = scl__atomic_commit(f, tmp, path, ok) == 0;
     }
-    if (ok && rename(tmp, path) == 0) {
+    if (ok) {
         ctx->stats.disk_writes++;
     } else {
-        if (f) remove(tmp);
-        scl__log(ctx, SCL_LOG_WARN, "could not write program cache file %s", path);
+        scl__log(ctx, SCL_LOG_WARN, "could not write program cache file %s: %s", path,
+                 f ? "writing or renaming the temporary failed" : strerror(errno));
     }
     free(bin);
 }

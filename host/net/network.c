@@ -4,6 +4,7 @@
 #include "net/network.h"
 #include "ops/head.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,18 +144,22 @@ static scl_status allocate(scl_network *net) {
     return SCL_OK;
 }
 
-/* Checks an input shape: each dimension in 1..limit and the largest buffer addressable. */
-static scl_status check_dims(scl_context *ctx, int n, int h, int w, const char *fn) {
+/* An input of n x 3 x h x w must be >= 1 everywhere and under 2^31 floats (kernels index with
+ * ints); products in 64 bits, h * w first so that nothing overflows on the way. */
+scl_status scl__network_check_dims(scl_context *ctx, int n, int h, int w, const char *fn) {
     if (n < 1 || h < 1 || w < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: input %dx3x%dx%d has a dimension < 1", fn, n, h, w);
-    if ((double)n * 3 * h * w * sizeof(float) > 1e15)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: input %dx3x%dx%d is too large", fn, n, h, w);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: input %dx3x%dx%d has a dimension < 1", fn,
+                         n, h, w);
+    int64_t hw = (int64_t)h * w;
+    if (hw > INT_MAX / 3 || hw * 3 * n > INT_MAX)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: input %dx3x%dx%d is over the limit of %d floats", fn, n, h, w, INT_MAX);
     return SCL_OK;
 }
 
 scl_status scl_network_reshape(scl_network *net, int n, int h, int w) {
     if (!net) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_reshape: NULL network");
-    scl_status st = check_dims(net->ctx, n, h, w, "scl_network_reshape");
+    scl_status st = scl__network_check_dims(net->ctx, n, h, w, "scl_network_reshape");
     if (st != SCL_OK) return st;
     const scl_plan *p = &net->plan;
     if (p->n == n && p->h == h && p->w == w) return SCL_OK;
@@ -162,7 +167,8 @@ scl_status scl_network_reshape(scl_network *net, int n, int h, int w) {
     st = scl__plan_compute(net->model, n, h, w, &net->plan);
     if (st != SCL_OK)
         return scl__fail(net->ctx, st, "scl_network_reshape: cannot plan %dx3x%dx%d (%s)", n, h, w,
-                         st == SCL_ERROR_OUT_OF_MEMORY ? "out of host memory" : "too large");
+                         st == SCL_ERROR_OUT_OF_MEMORY ? "out of host memory"
+                                                       : "an activation is over the limit of 2^31 - 1 floats");
     if ((st = allocate(net)) != SCL_OK) scl__network_release_plan(net);
     return st;
 }
@@ -172,7 +178,7 @@ static scl_status check_shape(scl_network *net, int n, int h, int w, const char 
         return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: %s has no weights yet: call scl_network_load_weights or "
                          "scl_network_random_weights first", fn, net->model->name);
-    return check_dims(net->ctx, n, h, w, fn);
+    return scl__network_check_dims(net->ctx, n, h, w, fn);
 }
 
 /* Enqueues every layer (reshaping first when the shape is new); the first waits on the wait list;

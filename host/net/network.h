@@ -28,6 +28,8 @@ scl_status scl__network_load(scl_network *net, const char *path, uint64_t seed);
 
 /* network.c: builds the channel-map objects of net->model's layers (after the model changes). */
 scl_status scl__network_make_maps(scl_network *net);
+/* Checks an input shape: every dimension >= 1 and n x 3 x h x w under 2^31 floats. */
+scl_status scl__network_check_dims(scl_context *ctx, int n, int h, int w, const char *fn);
 /* Drops the reshape (slots and views). */
 void scl__network_release_plan(scl_network *net);
 

@@ -2,6 +2,7 @@
  * then a best-fit assignment of buffers to reusable slots. */
 #include "net/plan.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +60,10 @@ scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *
     for (int b = 0; b < nb && st == SCL_OK; b++) {
         out->slot_of[b] = -1;
         int lh = scl__level_size(h, m->bufs[b].level), lw = scl__level_size(w, m->bufs[b].level);
-        /* in 64 bits with a bound, so that no product below can wrap */
-        double bytes = (double)n * m->bufs[b].channels * (double)scl__pitch(lh, lw) * sizeof(float);
-        if (bytes > (double)(SIZE_MAX / 4)) st = SCL_ERROR_INVALID_ARGUMENT;
+        /* kernels index with ints: every buffer holds under 2^31 floats (checked in double, so
+         * that the check itself cannot wrap) */
+        double floats = (double)n * m->bufs[b].channels * (double)scl__pitch(lh, lw);
+        if (floats > INT_MAX) st = SCL_ERROR_INVALID_ARGUMENT;
         else out->buf_bytes[b] = (size_t)n * (size_t)m->bufs[b].channels * scl__pitch(lh, lw) * sizeof(float);
     }
     if (st == SCL_OK) {

@@ -16,7 +16,8 @@ typedef struct scl_plan {
 
 /* Plans n x 3 x h x w through m: every intermediate buffer gets a slot, reusing slots whose
  * buffers are dead (taken in order of first use, each takes the free slot that wastes least).
- * SCL_ERROR_INVALID_ARGUMENT when a size overflows; SCL_ERROR_OUT_OF_MEMORY. On failure *out is
+ * SCL_ERROR_INVALID_ARGUMENT when a buffer would hold 2^31 floats or more (kernels index with
+ * ints); SCL_ERROR_OUT_OF_MEMORY. On failure *out is
  * left empty. */
 scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *out);
 void scl__plan_free(scl_plan *p);

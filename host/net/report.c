@@ -48,9 +48,11 @@ static void layer_hw(const scl_model *m, const scl_layer *l, int h, int w, int i
 }
 
 scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w, scl_layer_info *out) {
-    if (!net || !out || i < 0 || i >= net->model->nlayers || h < 1 || w < 1 || h > SCL_MAX_SIZE || w > SCL_MAX_SIZE)
+    if (!net || !out || i < 0 || i >= net->model->nlayers)
         return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
-                         "scl_network_layer_info: bad layer index %d or size %dx%d (1..%d)", i, h, w, SCL_MAX_SIZE);
+                         "scl_network_layer_info: NULL argument or bad layer index %d", i);
+    scl_status st = scl__network_check_dims(net->ctx, 1, h, w, "scl_network_layer_info");
+    if (st != SCL_OK) return st;
     const scl_model *m = net->model;
     const scl_layer *l = &m->layers[i];
     scl_layer_info li = {.size = sizeof(scl_layer_info)};
@@ -151,8 +153,8 @@ scl_status scl_network_launch_info(const scl_network *net, int index, scl_launch
 scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w, scl_network_stats *out) {
     if (!net || !out)
         return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_stats: NULL argument");
-    if (n < 1 || h < 1 || w < 1 || h > SCL_MAX_SIZE || w > SCL_MAX_SIZE)
-        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_stats: bad shape %dx3x%dx%d", n, h, w);
+    scl_status st = scl__network_check_dims(net->ctx, n, h, w, "scl_network_get_stats");
+    if (st != SCL_OK) return st;
     scl_network_stats s = {.size = sizeof(scl_network_stats)};
     memset(&s, 0, sizeof s);
     const scl_model *m = net->model;
@@ -171,8 +173,11 @@ scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w, sc
     s.tuned_layers = net->tuned_layers;
     /* the planner is pure: asking about a shape never replaces the network's own plan */
     scl_plan p;
-    scl_status st = scl__plan_compute(m, n, h, w, &p);
-    if (st != SCL_OK) return scl__fail(net->ctx, st, "scl_network_get_stats: cannot plan %dx3x%dx%d", n, h, w);
+    st = scl__plan_compute(m, n, h, w, &p);
+    if (st != SCL_OK)
+        return scl__fail(net->ctx, st, "scl_network_get_stats: cannot plan %dx3x%dx%d (%s)", n, h, w,
+                         st == SCL_ERROR_OUT_OF_MEMORY ? "out of host memory"
+                                                       : "its activations are over the limit of 2^31 - 1 floats");
     s.activation_bytes = p.activation_bytes;
     scl__plan_free(&p);
     return scl__sized_out(net->ctx, "scl_network_get_stats", "scl_network_stats", out, &s, sizeof s, sizeof s);

@@ -6,6 +6,7 @@
 #include "ops/pointwise.h"
 #include "tune/tune.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,24 @@ static scl_status check_key_sets(scl_network *net, wsource *src) {
                      nunexpected > 12 ? ", ..." : "");
 }
 
+/* Stores v as a float if it fits. Folding BatchNorm into finite weights can still overflow
+ * float (a tiny running_var under a huge gamma, a huge weight or mean times the scale), and a
+ * double outside float's range has no defined conversion: such a file is refused. */
+static int fold_store(double v, float *out) {
+    if (!(fabs(v) <= FLT_MAX)) return 0;
+    *out = (float)v;
+    return 1;
+}
+
+static scl_status fold_overflow(scl_context *ctx, const wsource *src, const scl_layer *l, int c,
+                                const char *what, double v) {
+    return scl__fail(ctx, SCL_ERROR_WEIGHTS,
+                     "%s: folding BatchNorm '%s' into '%s' overflows float at channel %d (folded %s "
+                     "%g); the tensors are finite but their fold is not",
+                     src->st ? scl_safetensors_path(src->st) : "random", l->bn_key, l->weight_key, c,
+                     what, v);
+}
+
 /* Loads one layer's weights, folds its BN, and makes its op. */
 static scl_status load_layer(scl_network *net, wsource *src, int i) {
     scl_context *ctx = net->ctx;
@@ -207,8 +226,12 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
                 }
                 /* fold y = (conv - mean) / sqrt(var + eps) * gamma + beta into the conv */
                 double scale = bn[c] / sqrt(var + 1e-5);
-                for (size_t k = 0; k < per; k++) w[c * per + k] = (float)(w[c * per + k] * scale);
-                b[c] = (float)(bn[l->cout + c] - bn[2 * l->cout + c] * scale);
+                for (size_t k = 0; k < per && st == SCL_OK; k++)
+                    if (!fold_store(w[c * per + k] * scale, &w[c * per + k]))
+                        st = fold_overflow(ctx, src, l, c, "weight", w[c * per + k] * scale);
+                double bias = bn[l->cout + c] - bn[2 * l->cout + c] * scale;
+                if (st == SCL_OK && !fold_store(bias, &b[c]))
+                    st = fold_overflow(ctx, src, l, c, "bias", bias);
                 has_bias = 1;
             }
     }

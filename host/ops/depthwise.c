@@ -11,8 +11,8 @@ typedef struct dw_extra {
 
 static void dw_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     /* (h + 2*1 - 3) / stride + 1 */
-    *oh = op->stride == 1 ? h : (h + 1) / 2;
-    *ow = op->stride == 1 ? w : (w + 1) / 2;
+    *oh = op->stride == 1 ? h : h - h / 2;
+    *ow = op->stride == 1 ? w : w - w / 2;
 }
 
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
@@ -107,9 +107,8 @@ scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stri
     const char *fn = "scl_op_depthwise_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
-    if (channels < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: channels = %d, must be >= 1", fn,
-                         channels);
+    if (scl__check_range(ctx, fn, "channels", channels, 1, SCL__MAX_CHANNELS) != SCL_OK)
+        return SCL_ERROR_INVALID_ARGUMENT;
     if (stride != 1 && stride != 2)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: stride = %d, must be 1 or 2", fn,
                          stride);

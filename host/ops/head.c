@@ -122,14 +122,12 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     const char *fn = "scl_op_gap_fc_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
-    if (cin < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cin = %d, must be >= 1", fn, cin);
-    if (classes < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: classes = %d, must be >= 1", fn,
-                         classes);
+    scl_status st = scl__check_range(ctx, fn, "cin", cin, 1, SCL__MAX_CHANNELS);
+    if (st == SCL_OK) st = scl__check_range(ctx, fn, "classes", classes, 1, SCL__MAX_CHANNELS);
+    if (st != SCL_OK) return st;
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
-    scl_status st = check_cfg(ctx, cfg, fn);
+    st = check_cfg(ctx, cfg, fn);
     if (st != SCL_OK) return st;
     size_t tile = (size_t)cfg->kv * (size_t)cfg->kn, kp = scl__round_up((size_t)classes, tile);
     if ((double)kp * cin >= 2147483647.0)

@@ -2,6 +2,7 @@
  * itself, and destruction. The families supply only their kernels' arguments and geometry. */
 #include "ops/op.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,9 @@ static scl_status upload(scl_context *ctx, const float *data, size_t n, cl_mem *
 
 scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn, const float *weights,
                        size_t nw, const float *bias, size_t nb, scl_op **out) {
+    if (nw > INT_MAX || nb > INT_MAX) /* kernels index weights with ints */
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: %zu weights and %zu biases, the "
+                         "limit is %d each", fn, nw, nb, INT_MAX);
     scl_op *op = calloc(1, sizeof *op);
     if (!op) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     op->ctx = ctx;

@@ -3,6 +3,8 @@
 #include "ops/pointwise.h"
 #include "ops/op.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define PW_MAX_CO_TILE 32
@@ -114,9 +116,9 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
                          scl_op **out) {
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
-    if (cin < 1 || cout < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: cin = %d and cout = %d must both be >= 1", fn, cin, cout);
+    scl_status st = scl__check_range(ctx, fn, "cin", cin, 1, SCL__MAX_CHANNELS);
+    if (st == SCL_OK) st = scl__check_range(ctx, fn, "cout", cout, 1, SCL__MAX_CHANNELS);
+    if (st != SCL_OK) return st;
     if (groups < 1 || cin % groups || cout % groups)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: groups = %d must be >= 1 and divide cin = %d and cout = %d", fn,
@@ -125,7 +127,7 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
     if (flags & ~(SCL_OP_RELU | SCL_OP_RESIDUAL))
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: unknown flags 0x%x", fn,
                          (unsigned)(flags & ~(SCL_OP_RELU | SCL_OP_RESIDUAL)));
-    scl_status st = scl__check_vec_width(ctx, fn, "vec", vec);
+    st = scl__check_vec_width(ctx, fn, "vec", vec);
     if (st != SCL_OK) return st;
     if (co_tile < 1 || co_tile > PW_MAX_CO_TILE)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: co_tile = %d, must be 1..%d", fn,
@@ -139,6 +141,14 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
     cfg->co_tile = co_tile < cfg->coutg ? co_tile : cfg->coutg;
     cfg->tiles = (cfg->coutg + cfg->co_tile - 1) / cfg->co_tile;
     cfg->local0 = local0;
+    /* the packed count in 64 bits, checked before any allocation: kernels index it with ints */
+    int64_t packed = (int64_t)groups * cfg->tiles * cfg->co_tile * cfg->kg;
+    if (packed > INT_MAX) {
+        free(cfg);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: %d x %d weights (cin %d / groups %d) are too many: %lld floats, the "
+                         "limit is %d", fn, cout, cin / groups, cin, groups, (long long)packed, INT_MAX);
+    }
 
     float *pw, *pb;
     size_t nw, nb;

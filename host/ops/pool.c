@@ -42,8 +42,8 @@ static void pool_default_cfg(const scl_context *ctx, pool_cfg *cfg) {
 
 static void pool_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     (void)op;
-    *oh = (h + 1) / 2; /* (h + 2*1 - 3) / 2 + 1 */
-    *ow = (w + 1) / 2;
+    *oh = h - h / 2; /* (h + 2*1 - 3) / 2 + 1, without h + 1 overflowing */
+    *ow = w - w / 2;
 }
 
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
@@ -107,10 +107,8 @@ static scl_status pool_create(scl_context *ctx, int channels, int avg, const poo
     const char *fn = avg ? "scl_op_avgpool_create" : "scl_op_maxpool_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
-    if (channels < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: channels = %d, must be >= 1", fn,
-                         channels);
-    scl_status st = scl__check_vec_width(ctx, fn, "vw", cfg->vw);
+    scl_status st = scl__check_range(ctx, fn, "channels", channels, 1, SCL__MAX_CHANNELS);
+    if (st == SCL_OK) st = scl__check_vec_width(ctx, fn, "vw", cfg->vw);
     if (st == SCL_OK) st = scl__check_range(ctx, fn, "th", cfg->th, 1, 8);
     if (st == SCL_OK) st = scl__check_seg(ctx, fn, cfg->seg, cfg->vw);
     if (st != SCL_OK) return st;

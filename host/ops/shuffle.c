@@ -45,10 +45,10 @@ scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int
     static const char fn[] = "scl_op_shuffle_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
-    if (channels < 1 || groups < 1 || channels % groups)
+    if (channels < 1 || channels > SCL__MAX_CHANNELS || groups < 1 || channels % groups)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: groups = %d must be >= 1 and divide channels = %d", fn, groups,
-                         channels);
+                         "%s: groups = %d must be >= 1 and divide channels = %d (1..%d)", fn,
+                         groups, channels, SCL__MAX_CHANNELS);
     shuffle_cfg *cfg = calloc(1, sizeof *cfg);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     int n = channels / groups, cpu = ctx->info.type == SCL_DEVICE_CPU;

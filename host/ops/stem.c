@@ -2,6 +2,8 @@
  * with bias and ReLU, and the per-device-type tunables of op_stem.h. */
 #include "ops/stem.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +14,8 @@ typedef struct stem_extra {
 
 static void stem_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     (void)op;
-    *oh = (h + 1) / 2; /* (h + 2*1 - 3) / 2 + 1 */
-    *ow = (w + 1) / 2;
+    *oh = h - h / 2; /* (h + 2*1 - 3) / 2 + 1, without h + 1 overflowing */
+    *ow = w - w / 2;
 }
 
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
@@ -98,8 +100,9 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
     const char *fn = "scl_op_stem_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
-    if (cout < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cout = %d, must be >= 1", fn, cout);
+    /* cout x 27 weights, padded, are indexed with ints: at most INT_MAX / 28 channels */
+    if (scl__check_range(ctx, fn, "cout", cout, 1, INT_MAX / 28 - 64) != SCL_OK)
+        return SCL_ERROR_INVALID_ARGUMENT;
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
     scl_status st = check_cfg(ctx, cfg, fn);

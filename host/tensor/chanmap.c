@@ -2,14 +2,16 @@
  * arithmetic inside the kernels instead of copies. */
 #include "core/internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static scl_status map_alloc(scl_context *ctx, int channels, const char *fn, scl_chanmap **out) {
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
-    if (channels < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: channels = %d, must be >= 1", fn, channels);
+    if (channels < 1 || channels > SCL__MAX_CHANNELS)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: channels = %d, must be 1..%d", fn,
+                         channels, SCL__MAX_CHANNELS);
     scl_chanmap *m = calloc(1, sizeof *m);
     if (m) m->planes = malloc((size_t)channels * sizeof(int));
     if (!m || !m->planes) {
@@ -22,32 +24,48 @@ static scl_status map_alloc(scl_context *ctx, int channels, const char *fn, scl_
     return SCL_OK;
 }
 
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
 /* Derives what every launch checks (highest plane, whether two channels share a plane) once,
- * when the map is made, instead of on each enqueue. Frees the map on failure. */
+ * when the map is made, instead of on each enqueue. Frees the map on failure. The duplicate
+ * test sorts a copy: its memory follows the channel count, never the (caller's) plane values. */
 static scl_status finish(scl_context *ctx, scl_chanmap **out) {
     scl_chanmap *m = *out;
     m->max_plane = 0;
     for (int c = 0; c < m->channels; c++)
         if (m->planes[c] > m->max_plane) m->max_plane = m->planes[c];
-    char *seen = calloc((size_t)m->max_plane + 1, 1);
-    if (!seen) {
+    int *sorted = malloc((size_t)m->channels * sizeof *sorted);
+    if (!sorted) {
         scl_chanmap_destroy(m);
         *out = NULL;
         return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "channel map: out of host memory");
     }
+    memcpy(sorted, m->planes, (size_t)m->channels * sizeof *sorted);
+    qsort(sorted, (size_t)m->channels, sizeof *sorted, cmp_int);
     m->has_duplicates = 0;
-    for (int c = 0; c < m->channels && !m->has_duplicates; c++)
-        m->has_duplicates = seen[m->planes[c]]++ != 0;
-    free(seen);
+    for (int c = 1; c < m->channels && !m->has_duplicates; c++)
+        m->has_duplicates = sorted[c] == sorted[c - 1];
+    free(sorted);
     return SCL_OK;
 }
 
 scl_status scl_chanmap_create_strided(scl_context *ctx, int channels, int offset, int stride,
                                       scl_chanmap **out) {
+    if (out) *out = NULL; /* nothing returned on failure */
     if (offset < 0 || stride < 1)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_chanmap_create_strided: offset %d must be >= 0 and stride %d >= 1",
                          offset, stride);
+    /* the last plane in 64 bits: offset + (channels - 1) * stride overflows int otherwise */
+    int64_t last = (int64_t)offset + (int64_t)(channels > 0 ? channels - 1 : 0) * stride;
+    if (last > SCL__MAX_CHANNELS - 1)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_chanmap_create_strided: offset %d + (%d - 1) x stride %d = %lld is past "
+                         "the highest plane a tensor can have (%d)",
+                         offset, channels, stride, (long long)last, SCL__MAX_CHANNELS - 1);
     scl_status st = map_alloc(ctx, channels, "scl_chanmap_create_strided", out);
     if (st != SCL_OK) return st;
     for (int c = 0; c < channels; c++) (*out)->planes[c] = offset + c * stride;
@@ -56,6 +74,7 @@ scl_status scl_chanmap_create_strided(scl_context *ctx, int channels, int offset
 
 scl_status scl_chanmap_create_shuffle(scl_context *ctx, int channels, int groups, int inverse,
                                       scl_chanmap **out) {
+    if (out) *out = NULL; /* nothing returned on failure */
     if (groups < 1 || channels < 1 || channels % groups)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_chanmap_create_shuffle: %d groups do not divide %d channels", groups,
@@ -72,11 +91,15 @@ scl_status scl_chanmap_create_shuffle(scl_context *ctx, int channels, int groups
 }
 
 scl_status scl_chanmap_create_table(scl_context *ctx, int channels, const int *planes, scl_chanmap **out) {
+    if (out) *out = NULL; /* nothing returned on failure */
     if (!planes) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_chanmap_create_table: planes is NULL");
+    if (channels < 1 || channels > SCL__MAX_CHANNELS) /* before reading planes[] */
+        return map_alloc(ctx, channels, "scl_chanmap_create_table", out);
     for (int c = 0; c < channels; c++)
-        if (planes[c] < 0)
+        if (planes[c] < 0 || planes[c] > SCL__MAX_CHANNELS - 1)
             return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                             "scl_chanmap_create_table: planes[%d] = %d is negative", c, planes[c]);
+                             "scl_chanmap_create_table: planes[%d] = %d, must be 0..%d", c,
+                             planes[c], SCL__MAX_CHANNELS - 1);
     scl_status st = map_alloc(ctx, channels, "scl_chanmap_create_table", out);
     if (st != SCL_OK) return st;
     memcpy((*out)->planes, planes, (size_t)channels * sizeof(int));
@@ -85,6 +108,7 @@ scl_status scl_chanmap_create_table(scl_context *ctx, int channels, const int *p
 
 scl_status scl_chanmap_compose(scl_context *ctx, const scl_chanmap *outer, const scl_chanmap *inner,
                                scl_chanmap **out) {
+    if (out) *out = NULL; /* nothing returned on failure */
     if (!outer || !inner)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_chanmap_compose: NULL map");
     if (inner->max_plane >= outer->channels)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define TUNE_FORMAT 1
+#define TUNE_MAX_BYTES ((int64_t)16 << 20) /* a table is a few KiB; larger is not ours */
 
 typedef enum tune_kind { TUNE_PW, TUNE_DW } tune_kind;
 
@@ -94,8 +95,12 @@ static struct scl_tune_db *db_get(scl_context *ctx) {
     if (!ctx->cache_dir) return NULL;
     char path[4200], want[65], line[512];
     tune_path(ctx, path, sizeof path);
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
+    char why[160];
+    FILE *f = scl__open_regular_read(path, TUNE_MAX_BYTES, NULL, why, sizeof why);
+    if (!f) {
+        if (why[0]) scl__log(ctx, SCL_LOG_WARN, "ignoring tuning file %s: %s", path, why);
+        return NULL;
+    }
     int fmt = 0;
     char got[128] = "";
     struct scl_tune_db *db = calloc(1, sizeof *db);
@@ -402,9 +407,8 @@ static scl_status write_db(scl_context *ctx, const struct scl_tune_db *db, char 
     scl_status st = source_hash(ctx, hash);
     if (st != SCL_OK) return st;
     tune_path(ctx, path, cap);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return scl__fail(ctx, SCL_ERROR_FILE_IO, "cannot write the tuning file %s", tmp);
+    FILE *f = scl__atomic_create(path, tmp, sizeof tmp);
+    if (!f) return scl__fail(ctx, SCL_ERROR_FILE_IO, "cannot write the tuning file %s", path);
     fprintf(f, "shufflecl-tune %d\nsource %s\ndevice %s | %s | %s\n", TUNE_FORMAT, hash, ctx->info.name,
             ctx->info.driver_version, ctx->info.platform_version);
     for (int i = 0; i < db->n; i++) {
@@ -417,11 +421,8 @@ static scl_status write_db(scl_context *ctx, const struct scl_tune_db *db, char 
             fprintf(f, "depthwise %d %d %d %d %d %d %d %d %d %.4f %.4f\n", e->key[0], e->key[1], e->key[2],
                     e->val[0], e->val[1], e->val[2], e->val[3], e->val[4], e->val[5], e->default_ms, e->tuned_ms);
     }
-    int ok = fclose(f) == 0;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
+    if (scl__atomic_commit(f, tmp, path, !ferror(f)) != 0)
         return scl__fail(ctx, SCL_ERROR_FILE_IO, "cannot write the tuning file %s", path);
-    }
     return SCL_OK;
 }
 

@@ -94,6 +94,26 @@ def png_bytes(rgb):
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+def png_bomb_bytes(w, h):
+    """A PNG whose IHDR claims w x h RGB but whose IDAT holds one zero row: under a kilobyte."""
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * (1 + 3 * w), 9)) + chunk(b"IEND", b""))
+
+
+def jpeg_marker(data, lo, hi):
+    """The offset of the first JPEG marker FF xx with lo <= xx <= hi, walking the segments."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xff:
+        if lo <= data[pos + 1] <= hi:
+            return pos
+        pos += 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+    raise ValueError("marker not found")
+
+
 # ---- running -----------------------------------------------------------------------------------
 
 
@@ -312,6 +332,15 @@ def main():
         case("info bad height", run_tool(tool, ["info", MODEL, "--height", "abc"]),
              ["--height", "'abc'"])
         case("info missing value", run_tool(tool, ["info", MODEL, "--width"]), ["--width"])
+        case("info height over its bound", run_tool(tool, ["info", MODEL, "--height", "100000000"]),
+             ["--height", "'100000000'", "16384"])
+        case("info width 0", run_tool(tool, ["info", MODEL, "--width", "0"]), ["--width", "'0'", "16384"])
+        case("info height past long", run_tool(tool, ["info", MODEL, "--height", "9" * 30]),
+             ["--height", "16384"])
+        case("bench height over its bound", run_tool(tool, ["bench", MODEL, "--height", "16385"]),
+             ["--height", "'16385'", "16384"])
+        tall = write(p("tall.npy"), npy_bytes(np.zeros((1, 3, 16385, 1), np.float32)))
+        case("infer input taller than 16384", infer(inp=tall), [tall, "16384"])
 
         # ---- classify ----
         not_image = write(p("notes.txt"), b"this is not a picture\n" * 10)
@@ -338,6 +367,42 @@ def main():
              ["nan.safetensors", "NaN"])
         case("classify unknown option", run_tool(tool, ["classify", MODEL, "--top", "3"]),
              ["'--top'"])
+
+        # ---- decompression bombs and the pixel budget ----
+        def classify(*args):
+            return run_tool(tool, ["classify", MODEL, "--weights", good_w, *args])
+        bomb = write(p("bomb.png"), png_bomb_bytes(60000, 60000))
+        case("classify a PNG claiming 60000x60000", classify(bomb),
+             [bomb, "60000x60000", "pixel budget of 67108864", "--max-pixels"])
+        pic = write(p("pic300.png"), png_bytes(rng.integers(0, 255, (300, 300, 3), dtype=np.uint8)))
+        case("classify over a lowered --max-pixels", classify("--max-pixels", "60000", pic),
+             [pic, "pixel budget of 60000"])
+        proc = classify("--max-pixels", "90000", pic)
+        report("classify within a raised --max-pixels",
+               None if proc.returncode == 0 and pic in proc.stdout else
+               f"exit {proc.returncode}: {proc.stderr.strip()}", proc)
+        case("classify --max-pixels not a number", classify("--max-pixels", "12abc", pic),
+             ["--max-pixels", "'12abc'"])
+        case("classify --max-pixels below a crop", classify("--max-pixels", "100", pic),
+             ["--max-pixels", "50176", "4294836225"])
+        try:
+            from PIL import Image
+            small = p("small.jpg")
+            Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(small)
+            data = bytearray(open(small, "rb").read())
+            sof = jpeg_marker(data, 0xc0, 0xc2)
+            data[sof + 5:sof + 9] = struct.pack(">HH", 60000, 60000)
+            bomb = write(p("bomb.jpg"), bytes(data))
+            case(f"classify a {len(data)}-byte JPEG claiming 60000x60000", classify(bomb),
+                 [bomb, "pixel budget of 67108864"])
+            data = open(jpg, "rb").read()
+            sos = jpeg_marker(data, 0xda, 0xda)
+            start = sos + 2 + struct.unpack(">H", data[sos + 2:sos + 4])[0]
+            keep = data[:start + (len(data) - 2 - start) // 2].rstrip(b"\xff")
+            cut = write(p("cut_eoi.jpg"), keep + b"\xff\xd9")
+            case("classify a JPEG cut short but closed by EOI", classify(cut), [cut, "truncated"])
+        except ImportError:
+            print("skip classify a JPEG bomb: no PIL")
 
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
