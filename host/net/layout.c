@@ -159,8 +159,10 @@ static const char expected_text[] =
 
 /* No layout's stem is there: name the first tensor no layout has. */
 static scl_status unknown_layout(const reader *r) {
-    static const char *const roots[] = {"conv1.",  "stage2.",      "stage3.",   "stage4.",    "conv5.",
-                                        "fc.",     "first_conv.",  "features.", "conv_last.", "classifier."};
+    static const char *const roots[] = {"conv1.0.",    "conv1.1.",      "stage2.",     "stage3.",
+                                        "stage4.",     "conv5.0.",      "conv5.1.",    "fc.weight",
+                                        "fc.bias",     "first_conv.0.", "first_conv.1.", "features.",
+                                        "conv_last.0.", "conv_last.1.", "classifier.0."};
     int n = scl_safetensors_count(r->st);
     for (int i = 0; i < n; i++) {
         const scl_st_tensor *t = scl_safetensors_at(r->st, i);
