@@ -45,6 +45,47 @@ int cli_context(const char *device, scl_context **ctx) {
     return 0;
 }
 
+/* A preset name given with a weights file: the file must hold that very architecture. */
+static int check_preset_file(const char *cmd, const char *model, const char *weights) {
+    scl_model_desc want, got;
+    want.size = got.size = sizeof want;
+    if (scl_model_preset(model, &want) != SCL_OK) return cli_error("%s", scl_last_error(NULL));
+    /* a file whose architecture cannot be read gets the loader's own, fuller message later */
+    if (scl_model_desc_from_file(NULL, weights, &got) != SCL_OK) return 0;
+    char a[256], b[256];
+    scl_model_desc_text(&want, a, sizeof a);
+    scl_model_desc_text(&got, b, sizeof b);
+    if (strcmp(a, b) == 0) return 0;
+    return cli_error("%s: %s holds %s, not %s (%s); give 'auto' as the model to read the architecture "
+                     "from the file", cmd, weights, b, model, a);
+}
+
+int cli_network(scl_context *ctx, const char *cmd, const char *model, const char *weights, int load,
+                scl_network **net) {
+    *net = NULL;
+    int from_file = !model || strcmp(model, "auto") == 0;
+    if (from_file && !weights)
+        return cli_error("%s: 'auto' reads the architecture from --weights FILE, which is not given", cmd);
+    if (!from_file && weights && check_preset_file(cmd, model, weights)) return 1;
+    scl_status st;
+    if (from_file && load) {
+        st = scl_network_create_from_file(ctx, weights, net);
+    } else if (from_file) {
+        scl_model_desc d;
+        d.size = sizeof d;
+        st = scl_model_desc_from_file(ctx, weights, &d);
+        if (st == SCL_OK) st = scl_network_create_desc(ctx, &d, net);
+    } else {
+        st = scl_network_create(ctx, model, net);
+        if (st == SCL_OK && load) st = scl_network_load_weights(*net, weights);
+    }
+    if (st == SCL_OK) return 0;
+    cli_error("%s", scl_last_error(ctx));
+    scl_network_destroy(*net);
+    *net = NULL;
+    return 1;
+}
+
 static const char *type_name(scl_device_type t) {
     switch (t) {
     case SCL_DEVICE_CPU: return "CPU";
@@ -105,7 +146,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"devices", cli_devices, "list OpenCL platforms and devices"},
-    {"models", cli_models, "list the model names"},
+    {"models", cli_models, "list the model names (presets; 'auto' reads a weights file's)"},
     {"info", cli_info, "per-layer table of a model: shapes, params, MACs"},
     {"infer", cli_infer, "run a model on a .npy input and write the logits as .npy"},
     {"tune", cli_tune, "auto-tune kernel configurations for a model on a device"},

@@ -373,18 +373,20 @@ static value megvii_v2_down(builder *b, const char *unit, value trunk, int c, in
     snprintf(pm, sizeof pm, "%s.branch_main", unit);
     snprintf(pp, sizeof pp, "%s.branch_proj", unit);
     int cin = trunk.channels, half = c / 2;
-    value next = fresh(b, c, level), pv = next, mv = next;
-    if (b->explicit_copies) pv = fresh(b, cin, level), mv = fresh(b, c - cin, level);
-    else pv.map = strided(b, cin, 0, 1), mv.map = strided(b, c - cin, cin, 1);
+    /* every buffer made must be used: the planner reads an unused one as dead from the start */
+    value next = {0, 0, NULL}, pv, mv;
+    if (b->explicit_copies) {
+        pv = fresh(b, cin, level), mv = fresh(b, c - cin, level);
+    } else {
+        next = fresh(b, c, level), pv = next, mv = next;
+        pv.map = strided(b, cin, 0, 1), mv.map = strided(b, c - cin, cin, 1);
+    }
     value d = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pp, 0, 1, trunk, cin, cin, 2, 0, level);
     layer_into(b, SCL_LAYER_POINTWISE, pp, 2, 3, d, cin, 1, 1, SCL_OP_RELU, pv.buf, pv.map);
     value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 0, 1, trunk, half, 1, 1, SCL_OP_RELU, level - 1);
     value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pm, 3, 4, e, half, half, 2, 0, level);
     layer_into(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, c - cin, 1, 1, SCL_OP_RELU, mv.buf, mv.map);
-    if (b->explicit_copies) {
-        free(next.map);
-        next = concat_copies(b, unit, pv, mv, level);
-    }
+    if (b->explicit_copies) next = concat_copies(b, unit, pv, mv, level);
     free(pv.map), free(mv.map), free(d.map), free(e.map), free(f.map);
     return next;
 }
@@ -397,7 +399,7 @@ static value megvii_v2_unit(builder *b, const char *unit, value trunk, int level
     int c = trunk.channels, half = c / 2;
     value even = {trunk.buf, half, pick(b, trunk.map, half, 0, 2)};
     value odd = {trunk.buf, half, pick(b, trunk.map, half, 1, 2)};
-    value next = {trunk.buf, c, table(b, c)};
+    value next = {trunk.buf, c, b->explicit_copies ? NULL : table(b, c)};
     if (b->explicit_copies) {
         char name[96];
         snprintf(name, sizeof name, "%s.split", unit);
@@ -411,7 +413,6 @@ static value megvii_v2_unit(builder *b, const char *unit, value trunk, int level
     value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pm, 3, 4, e, half, half, 1, 0, level);
     if (b->explicit_copies) {
         value g = layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, half, 1, 1, SCL_OP_RELU, level);
-        free(next.map);
         next = concat_copies(b, unit, even, g, level);
         free(g.map);
     } else {
