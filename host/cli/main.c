@@ -45,19 +45,19 @@ int cli_context(const char *device, scl_context **ctx) {
     return 0;
 }
 
-/* A preset name given with a weights file: the file must hold that very architecture. */
-static int check_preset_file(const char *cmd, const char *model, const char *weights) {
+/* What a weights file holds when it is not the preset asked for: "" when it is that preset or
+ * its architecture cannot be read (the loader's message then says what is wrong). */
+static const char *other_arch(const char *model, const char *weights, char *buf, size_t cap) {
     scl_model_desc want, got;
     want.size = got.size = sizeof want;
-    if (scl_model_preset(model, &want) != SCL_OK) return cli_error("%s", scl_last_error(NULL));
-    /* a file whose architecture cannot be read gets the loader's own, fuller message later */
-    if (scl_model_desc_from_file(NULL, weights, &got) != SCL_OK) return 0;
-    char a[256], b[256];
+    buf[0] = '\0';
+    if (scl_model_preset(model, &want) != SCL_OK || scl_model_desc_from_file(NULL, weights, &got) != SCL_OK)
+        return buf;
+    char a[256];
     scl_model_desc_text(&want, a, sizeof a);
-    scl_model_desc_text(&got, b, sizeof b);
-    if (strcmp(a, b) == 0) return 0;
-    return cli_error("%s: %s holds %s, not %s (%s); give 'auto' as the model to read the architecture "
-                     "from the file", cmd, weights, b, model, a);
+    scl_model_desc_text(&got, buf, cap);
+    if (strcmp(a, buf) == 0) buf[0] = '\0';
+    return buf;
 }
 
 int cli_network(scl_context *ctx, const char *cmd, const char *model, const char *weights, int load,
@@ -66,7 +66,11 @@ int cli_network(scl_context *ctx, const char *cmd, const char *model, const char
     int from_file = !model || strcmp(model, "auto") == 0;
     if (from_file && !weights)
         return cli_error("%s: 'auto' reads the architecture from --weights FILE, which is not given", cmd);
-    if (!from_file && weights && check_preset_file(cmd, model, weights)) return 1;
+    char other[256];
+    /* without loading, a file of another architecture cannot be caught later: refuse it now */
+    if (!from_file && weights && !load && other_arch(model, weights, other, sizeof other)[0])
+        return cli_error("%s: %s holds %s, not %s; give 'auto' as the model to read the architecture from "
+                         "the file", cmd, weights, other, model);
     scl_status st;
     if (from_file && load) {
         st = scl_network_create_from_file(ctx, weights, net);
@@ -80,7 +84,11 @@ int cli_network(scl_context *ctx, const char *cmd, const char *model, const char
         if (st == SCL_OK && load) st = scl_network_load_weights(*net, weights);
     }
     if (st == SCL_OK) return 0;
-    cli_error("%s", scl_last_error(ctx));
+    if (st == SCL_ERROR_WEIGHTS && !from_file && other_arch(model, weights, other, sizeof other)[0])
+        cli_error("%s; by its tensor names and shapes the file holds %s: give 'auto' as the model to read "
+                  "the architecture from the file", scl_last_error(ctx), other);
+    else
+        cli_error("%s", scl_last_error(ctx));
     scl_network_destroy(*net);
     *net = NULL;
     return 1;
