@@ -3,8 +3,8 @@
  * weight files, against the float64 reference of tests/ref_network.c; every preset as a
  * description; each invalid field refused with a message naming it; options; and the format and
  * layout refusals of scl_network_create_from_file. */
-#include "ref_network.h"
 #include "io/safetensors.h"
+#include "ref_network.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -52,12 +52,22 @@ static ref_weights *random_state(const scl_model_desc *d, uint64_t seed) {
         float a = w->fan_in ? (float)sqrt(3.0 / w->fan_in) : 0.0f;
         switch (w->kind) {
         case REF_W_CONV:
-        case REF_W_FC: tu_fill_uniform(w->data, n, -a, a, &seed); break;
-        case REF_W_GAMMA: tu_fill_uniform(w->data, n, 0.5f, 1.5f, &seed); break;
+        case REF_W_FC:
+            tu_fill_uniform(w->data, n, -a, a, &seed);
+            break;
+        case REF_W_GAMMA:
+            tu_fill_uniform(w->data, n, 0.5f, 1.5f, &seed);
+            break;
         case REF_W_BETA:
-        case REF_W_MEAN: tu_fill_uniform(w->data, n, -0.2f, 0.2f, &seed); break;
-        case REF_W_VAR: tu_fill_uniform(w->data, n, 0.5f, 2.0f, &seed); break;
-        case REF_W_FC_BIAS: tu_fill_uniform(w->data, n, -0.05f, 0.05f, &seed); break;
+        case REF_W_MEAN:
+            tu_fill_uniform(w->data, n, -0.2f, 0.2f, &seed);
+            break;
+        case REF_W_VAR:
+            tu_fill_uniform(w->data, n, 0.5f, 2.0f, &seed);
+            break;
+        case REF_W_FC_BIAS:
+            tu_fill_uniform(w->data, n, -0.05f, 0.05f, &seed);
+            break;
         }
     }
     return ws;
@@ -75,34 +85,38 @@ static void write_state(const char *path, const ref_weights *ws) {
         memcpy(shapes[i], ws->w[i].shape, sizeof shapes[i]);
     }
     char msg[1024];
-    scl_status st = scl_safetensors_write_f32(path, n, names, ranks, (const int64_t(*)[8])shapes, data, msg,
-                                              sizeof msg);
+    scl_status st = scl_safetensors_write_f32(path, n, names, ranks, (const int64_t(*)[8])shapes,
+                                              data, msg, sizeof msg);
     ck_assert_msg(st == SCL_OK, "writing %s: %s", path, msg);
     free(names), free(ranks), free(shapes), free(data);
 }
 
 static int argmax_f(const float *v, int n) {
     int b = 0;
-    for (int i = 1; i < n; i++) b = v[i] > v[b] ? i : b;
+    for (int i = 1; i < n; i++)
+        b = v[i] > v[b] ? i : b;
     return b;
 }
 
 static int argmax_d(const double *v, int n) {
     int b = 0;
-    for (int i = 1; i < n; i++) b = v[i] > v[b] ? i : b;
+    for (int i = 1; i < n; i++)
+        b = v[i] > v[b] ? i : b;
     return b;
 }
 
 /* The network of `d` with the state `ws`, at n x 3 x h x w, against the reference. */
-static void compare(const char *what, scl_network *net, const scl_model_desc *d, const ref_weights *ws, int n,
-                    int h, int w, uint64_t seed) {
+static void compare(const char *what, scl_network *net, const scl_model_desc *d,
+                    const ref_weights *ws, int n, int h, int w, uint64_t seed) {
     size_t count = (size_t)n * 3 * h * w, nl = (size_t)n * d->classes;
     float *x = tu_random(count, &seed), *y = malloc(nl * sizeof *y);
     double *xd = tu_to_double(x, count), *want = malloc(nl * sizeof *want);
     ck_assert(y && want);
-    for (size_t i = 0; i < nl; i++) y[i] = NAN; /* poisoned: every logit must be written */
+    for (size_t i = 0; i < nl; i++)
+        y[i] = NAN; /* poisoned: every logit must be written */
     char msg[512];
-    ck_assert_msg(ref_network_forward_desc(d, ws, xd, n, h, w, want, msg, sizeof msg) == 0, "reference: %s", msg);
+    ck_assert_msg(ref_network_forward_desc(d, ws, xd, n, h, w, want, msg, sizeof msg) == 0,
+                  "reference: %s", msg);
     ck_assert_int_eq(scl_network_classes(net), d->classes);
     ck_assert_int_eq(scl_network_run(net, x, n, h, w, y), SCL_OK);
     double rel = tu_rel_err(y, want, nl, NULL);
@@ -177,7 +191,8 @@ START_TEST(test_presets) {
         ck_assert_int_eq(scl_network_layer_count(a), scl_network_layer_count(b));
         ck_assert_int_eq(scl_network_classes(b), 1000);
         char text[256];
-        ck_assert_ptr_nonnull(strstr(scl_model_desc_text(&d, text, sizeof text), scl_model_name(i)));
+        ck_assert_ptr_nonnull(
+            strstr(scl_model_desc_text(&d, text, sizeof text), scl_model_name(i)));
         scl_network_destroy(a), scl_network_destroy(b);
     }
     scl_model_desc d;
@@ -201,32 +216,80 @@ typedef struct bad_case {
     int v2; /* starts from the Megvii V2 description */
 } bad_case;
 
-static void m_size(scl_model_desc *d) { d->size = sizeof(size_t); }
-static void m_family(scl_model_desc *d) { d->family = SCL_FAMILY_V2; }
-static void m_layout(scl_model_desc *d) { d->layout = (scl_layout)7; }
-static void m_stem(scl_model_desc *d) { d->stem_width = 0; }
-static void m_width(scl_model_desc *d) { d->stage_widths[2] = 100000; }
-static void m_repeats(scl_model_desc *d) { d->stage_repeats[1] = 0; }
-static void m_groups(scl_model_desc *d) { d->groups = 0; }
-static void m_mid(scl_model_desc *d) { d->stage_widths[1] = 84; }   /* mid 21, g 2 */
-static void m_cin(scl_model_desc *d) { d->stage_widths[0] = 41; }   /* 41 - 16 odd; mid 10 */
-static void m_classes(scl_model_desc *d) { d->classes = 0; }
-static void m_many(scl_model_desc *d) { d->classes = SCL_MODEL_MAX_CLASSES + 1; }
-static void m_pre(scl_model_desc *d) { d->preprocess = (scl_preprocess)9; }
-static void m_last_v1(scl_model_desc *d) { d->last_width = 1024; }
-static void m_last_v2(scl_model_desc *d) { d->last_width = 0; }
-static void m_odd(scl_model_desc *d) { d->stage_widths[1] = 73; }
-static void m_narrow(scl_model_desc *d) { d->stage_widths[1] = 36; } /* Megvii V2: C <= C_in */
-static void m_v2_groups(scl_model_desc *d) { d->groups = 3; }
-static void m_repeats_big(scl_model_desc *d) { d->stage_repeats[0] = SCL_MODEL_MAX_REPEATS + 1; }
+static void m_size(scl_model_desc *d) {
+    d->size = sizeof(size_t);
+}
+static void m_family(scl_model_desc *d) {
+    d->family = SCL_FAMILY_V2;
+}
+static void m_layout(scl_model_desc *d) {
+    d->layout = (scl_layout)7;
+}
+static void m_stem(scl_model_desc *d) {
+    d->stem_width = 0;
+}
+static void m_width(scl_model_desc *d) {
+    d->stage_widths[2] = 100000;
+}
+static void m_repeats(scl_model_desc *d) {
+    d->stage_repeats[1] = 0;
+}
+static void m_groups(scl_model_desc *d) {
+    d->groups = 0;
+}
+static void m_mid(scl_model_desc *d) {
+    d->stage_widths[1] = 84;
+} /* mid 21, g 2 */
+static void m_cin(scl_model_desc *d) {
+    d->stage_widths[0] = 41;
+} /* 41 - 16 odd; mid 10 */
+static void m_classes(scl_model_desc *d) {
+    d->classes = 0;
+}
+static void m_many(scl_model_desc *d) {
+    d->classes = SCL_MODEL_MAX_CLASSES + 1;
+}
+static void m_pre(scl_model_desc *d) {
+    d->preprocess = (scl_preprocess)9;
+}
+static void m_last_v1(scl_model_desc *d) {
+    d->last_width = 1024;
+}
+static void m_last_v2(scl_model_desc *d) {
+    d->last_width = 0;
+}
+static void m_odd(scl_model_desc *d) {
+    d->stage_widths[1] = 73;
+}
+static void m_narrow(scl_model_desc *d) {
+    d->stage_widths[1] = 36;
+} /* Megvii V2: C <= C_in */
+static void m_v2_groups(scl_model_desc *d) {
+    d->groups = 3;
+}
+static void m_repeats_big(scl_model_desc *d) {
+    d->stage_repeats[0] = SCL_MODEL_MAX_REPEATS + 1;
+}
 
 static const bad_case bad_cases[] = {
-    {"size", m_size, 0},           {"family", m_family, 0},          {"layout", m_layout, 0},
-    {"stem_width", m_stem, 0},     {"stage_widths[2]", m_width, 0},  {"stage_repeats[1]", m_repeats, 0},
-    {"groups", m_groups, 0},       {"stage_widths[1]", m_mid, 0},    {"stage_widths[0]", m_cin, 0},
-    {"classes", m_classes, 0},     {"classes", m_many, 0},           {"preprocess", m_pre, 0},
-    {"last_width", m_last_v1, 0},  {"last_width", m_last_v2, 1},     {"stage_widths[1]", m_odd, 1},
-    {"stage_widths[1]", m_narrow, 1}, {"groups", m_v2_groups, 1},    {"stage_repeats[0]", m_repeats_big, 1},
+    {"size", m_size, 0},
+    {"family", m_family, 0},
+    {"layout", m_layout, 0},
+    {"stem_width", m_stem, 0},
+    {"stage_widths[2]", m_width, 0},
+    {"stage_repeats[1]", m_repeats, 0},
+    {"groups", m_groups, 0},
+    {"stage_widths[1]", m_mid, 0},
+    {"stage_widths[0]", m_cin, 0},
+    {"classes", m_classes, 0},
+    {"classes", m_many, 0},
+    {"preprocess", m_pre, 0},
+    {"last_width", m_last_v1, 0},
+    {"last_width", m_last_v2, 1},
+    {"stage_widths[1]", m_odd, 1},
+    {"stage_widths[1]", m_narrow, 1},
+    {"groups", m_v2_groups, 1},
+    {"stage_repeats[0]", m_repeats_big, 1},
 };
 
 START_TEST(test_invalid) {
@@ -242,8 +305,8 @@ START_TEST(test_invalid) {
     ck_assert_ptr_null(net);
     char want[64];
     snprintf(want, sizeof want, "scl_model_desc.%s", c->field);
-    ck_assert_msg(strstr(scl_last_error(ctx), want), "case %d: '%s' does not name %s", _i, scl_last_error(ctx),
-                  want);
+    ck_assert_msg(strstr(scl_last_error(ctx), want), "case %d: '%s' does not name %s", _i,
+                  scl_last_error(ctx), want);
     scl_context_destroy(ctx);
 }
 END_TEST
@@ -272,7 +335,8 @@ START_TEST(test_options) {
     ck_assert_int_eq(scl_network_create_desc_ex(ctx, &d, &o, &net), SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "fused_kernels"));
     o.fused_kernels = SCL_SWITCH_DEFAULT, o.size = 4;
-    ck_assert_int_eq(scl_network_create_from_file_ex(ctx, "/nonexistent", &o, &net), SCL_ERROR_FILE_IO);
+    ck_assert_int_eq(scl_network_create_from_file_ex(ctx, "/nonexistent", &o, &net),
+                     SCL_ERROR_FILE_IO);
     ck_assert_int_eq(scl_network_create_desc_ex(ctx, &d, &o, &net), SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "scl_network_options.size"));
     ck_assert_ptr_null(net);
@@ -284,7 +348,8 @@ START_TEST(test_file_formats) {
     scl_context *ctx = tu_context();
     scl_network *net = NULL;
     /* what torch.onnx.export writes first: ir_version (field 1, varint 8), producer_name */
-    static const unsigned char onnx[] = {0x08, 0x08, 0x12, 0x07, 'p', 'y', 't', 'o', 'r', 'c', 'h', 0x1a, 0x01, '2'};
+    static const unsigned char onnx[] = {0x08, 0x08, 0x12, 0x07, 'p',  'y',  't',
+                                         'o',  'r',  'c',  'h',  0x1a, 0x01, '2'};
     const char *p = tu_tmp_path("model", "x.onnx");
     tu_write_bytes(p, onnx, sizeof onnx);
     ck_assert_int_eq(scl_network_create_from_file(ctx, p, &net), SCL_ERROR_UNSUPPORTED);
@@ -305,10 +370,12 @@ START_TEST(test_file_formats) {
     const float *data[] = {w, b};
     char msg[512];
     p = tu_tmp_path("model", "resnet.safetensors");
-    ck_assert_int_eq(scl_safetensors_write_f32(p, 2, names, ranks, shapes, data, msg, sizeof msg), SCL_OK);
+    ck_assert_int_eq(scl_safetensors_write_f32(p, 2, names, ranks, shapes, data, msg, sizeof msg),
+                     SCL_OK);
     ck_assert_int_eq(scl_network_create_from_file(ctx, p, &net), SCL_ERROR_UNSUPPORTED_MODEL);
     const char *e = scl_last_error(ctx);
-    ck_assert_msg(strstr(e, "'conv1.weight' of shape [4, 3, 1, 1]") && strstr(e, p) && strstr(e, "Megvii"),
+    ck_assert_msg(strstr(e, "'conv1.weight' of shape [4, 3, 1, 1]") && strstr(e, p) &&
+                      strstr(e, "Megvii"),
                   "%s", e);
     scl_model_desc d;
     d.size = sizeof d;

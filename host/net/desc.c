@@ -5,10 +5,10 @@
 #include <stdarg.h>
 #include <string.h>
 
-const char *const scl__model_names[] = {
-    "v2_x0_5",    "v2_x1_0",    "v2_x1_5",    "v2_x2_0",    "v1_g1_x1_0", "v1_g2_x1_0",
-    "v1_g3_x1_0", "v1_g4_x1_0", "v1_g8_x1_0", "v1_g3_x0_5", "v1_g3_x1_5", "v1_g3_x2_0",
-    "v1_g8_x0_5", "v1_g8_x1_5", "v1_g8_x2_0", NULL};
+const char *const scl__model_names[] = {"v2_x0_5",    "v2_x1_0",    "v2_x1_5",    "v2_x2_0",
+                                        "v1_g1_x1_0", "v1_g2_x1_0", "v1_g3_x1_0", "v1_g4_x1_0",
+                                        "v1_g8_x1_0", "v1_g3_x0_5", "v1_g3_x1_5", "v1_g3_x2_0",
+                                        "v1_g8_x0_5", "v1_g8_x1_5", "v1_g8_x2_0", NULL};
 
 typedef struct preset {
     const char *name;
@@ -54,11 +54,14 @@ int scl__desc_preset(const char *name, scl_model_desc *out) {
 
 int scl__desc_equal(const scl_model_desc *a, const scl_model_desc *b) {
     int same = a->family == b->family && a->layout == b->layout && a->stem_width == b->stem_width &&
-               a->last_width == b->last_width && a->classes == b->classes && a->preprocess == b->preprocess;
+               a->last_width == b->last_width && a->classes == b->classes &&
+               a->preprocess == b->preprocess;
     /* V2 has no groups: 0 and 1 say the same */
-    same = same && (a->family == SCL_FAMILY_V2 ? (a->groups <= 1) == (b->groups <= 1) : a->groups == b->groups);
+    same = same && (a->family == SCL_FAMILY_V2 ? (a->groups <= 1) == (b->groups <= 1)
+                                               : a->groups == b->groups);
     for (int s = 0; s < SCL_MODEL_STAGES; s++)
-        same = same && a->stage_widths[s] == b->stage_widths[s] && a->stage_repeats[s] == b->stage_repeats[s];
+        same = same && a->stage_widths[s] == b->stage_widths[s] &&
+               a->stage_repeats[s] == b->stage_repeats[s];
     return same;
 }
 
@@ -96,26 +99,39 @@ static scl_status bad(char *msg, size_t cap, const char *fmt, ...) {
     return SCL_ERROR_INVALID_ARGUMENT;
 }
 
-static int in_range(int v, int lo, int hi) { return v >= lo && v <= hi; }
+static int in_range(int v, int lo, int hi) {
+    return v >= lo && v <= hi;
+}
 
 /* The V1 unit constraints: every grouped conv's input and output split into g groups. */
 static scl_status check_v1(const scl_model_desc *d, char *msg, size_t cap) {
     int g = d->groups, cin = d->stem_width;
     if (!in_range(g, 1, SCL_MODEL_MAX_GROUPS))
-        return bad(msg, cap, "groups = %d: ShuffleNet V1 needs 1 .. %d groups", g, SCL_MODEL_MAX_GROUPS);
+        return bad(msg, cap, "groups = %d: ShuffleNet V1 needs 1 .. %d groups", g,
+                   SCL_MODEL_MAX_GROUPS);
     if (d->last_width != 0)
-        return bad(msg, cap, "last_width = %d: ShuffleNet V1 has no last conv (set 0)", d->last_width);
+        return bad(msg, cap, "last_width = %d: ShuffleNet V1 has no last conv (set 0)",
+                   d->last_width);
     for (int s = 0; s < SCL_MODEL_STAGES; s++) {
         int c = d->stage_widths[s], mid = c / 4;
         if (mid < 1 || mid % g)
-            return bad(msg, cap, "stage_widths[%d] = %d: its mid width C/4 = %d is not a positive multiple of "
-                       "groups = %d", s, c, mid, g);
+            return bad(
+                msg, cap,
+                "stage_widths[%d] = %d: its mid width C/4 = %d is not a positive multiple of "
+                "groups = %d",
+                s, c, mid, g);
         if (c <= cin || (c - cin) % g)
-            return bad(msg, cap, "stage_widths[%d] = %d: the stride-2 unit's C - C_in = %d - %d must be positive "
-                       "and divisible by groups = %d", s, c, c, cin, g);
+            return bad(
+                msg, cap,
+                "stage_widths[%d] = %d: the stride-2 unit's C - C_in = %d - %d must be positive "
+                "and divisible by groups = %d",
+                s, c, c, cin, g);
         if (s > 0 && cin % g)
-            return bad(msg, cap, "stage_widths[%d] = %d: a grouped 1x1 conv reads it, so it must be divisible by "
-                       "groups = %d", s - 1, cin, g);
+            return bad(
+                msg, cap,
+                "stage_widths[%d] = %d: a grouped 1x1 conv reads it, so it must be divisible by "
+                "groups = %d",
+                s - 1, cin, g);
         if (c % g)
             return bad(msg, cap, "stage_widths[%d] = %d is not divisible by groups = %d", s, c, g);
         cin = c;
@@ -127,14 +143,20 @@ static scl_status check_v2(const scl_model_desc *d, char *msg, size_t cap) {
     if (d->groups != 0 && d->groups != 1)
         return bad(msg, cap, "groups = %d: ShuffleNet V2 has no groups (set 0)", d->groups);
     if (!in_range(d->last_width, 1, SCL_MODEL_MAX_WIDTH))
-        return bad(msg, cap, "last_width = %d is not in 1 .. %d", d->last_width, SCL_MODEL_MAX_WIDTH);
+        return bad(msg, cap, "last_width = %d is not in 1 .. %d", d->last_width,
+                   SCL_MODEL_MAX_WIDTH);
     int cin = d->stem_width;
     for (int s = 0; s < SCL_MODEL_STAGES; s++) {
         int c = d->stage_widths[s];
-        if (c % 2) return bad(msg, cap, "stage_widths[%d] = %d is odd: V2 splits every stage in halves", s, c);
+        if (c % 2)
+            return bad(msg, cap, "stage_widths[%d] = %d is odd: V2 splits every stage in halves", s,
+                       c);
         if (d->layout == SCL_LAYOUT_MEGVII_V2 && c <= cin)
-            return bad(msg, cap, "stage_widths[%d] = %d: Megvii V2's stride-2 unit needs more than the %d channels "
-                       "it reads (its main branch makes C - C_in)", s, c, cin);
+            return bad(
+                msg, cap,
+                "stage_widths[%d] = %d: Megvii V2's stride-2 unit needs more than the %d channels "
+                "it reads (its main branch makes C - C_in)",
+                s, c, cin);
         cin = c;
     }
     return SCL_OK;
@@ -145,13 +167,15 @@ scl_status scl__desc_check(const scl_model_desc *d, char *msg, size_t cap) {
         return bad(msg, cap, "layout = %d is not a scl_layout", (int)d->layout);
     scl_family want = d->layout == SCL_LAYOUT_MEGVII_V1 ? SCL_FAMILY_V1 : SCL_FAMILY_V2;
     if (d->family != want)
-        return bad(msg, cap, "family = %d does not fit the layout (%s needs SCL_FAMILY_V%d)", (int)d->family,
-                   scl__layout_name(d->layout), want == SCL_FAMILY_V1 ? 1 : 2);
+        return bad(msg, cap, "family = %d does not fit the layout (%s needs SCL_FAMILY_V%d)",
+                   (int)d->family, scl__layout_name(d->layout), want == SCL_FAMILY_V1 ? 1 : 2);
     if (!in_range(d->stem_width, 1, SCL_MODEL_MAX_WIDTH))
-        return bad(msg, cap, "stem_width = %d is not in 1 .. %d", d->stem_width, SCL_MODEL_MAX_WIDTH);
+        return bad(msg, cap, "stem_width = %d is not in 1 .. %d", d->stem_width,
+                   SCL_MODEL_MAX_WIDTH);
     for (int s = 0; s < SCL_MODEL_STAGES; s++) {
         if (!in_range(d->stage_widths[s], 1, SCL_MODEL_MAX_WIDTH))
-            return bad(msg, cap, "stage_widths[%d] = %d is not in 1 .. %d", s, d->stage_widths[s], SCL_MODEL_MAX_WIDTH);
+            return bad(msg, cap, "stage_widths[%d] = %d is not in 1 .. %d", s, d->stage_widths[s],
+                       SCL_MODEL_MAX_WIDTH);
         if (!in_range(d->stage_repeats[s], 1, SCL_MODEL_MAX_REPEATS))
             return bad(msg, cap, "stage_repeats[%d] = %d is not in 1 .. %d", s, d->stage_repeats[s],
                        SCL_MODEL_MAX_REPEATS);
@@ -165,9 +189,12 @@ scl_status scl__desc_check(const scl_model_desc *d, char *msg, size_t cap) {
 
 const char *scl__layout_name(scl_layout l) {
     switch (l) {
-    case SCL_LAYOUT_TORCHVISION_V2: return "torchvision V2";
-    case SCL_LAYOUT_MEGVII_V1: return "Megvii V1";
-    case SCL_LAYOUT_MEGVII_V2: return "Megvii V2";
+    case SCL_LAYOUT_TORCHVISION_V2:
+        return "torchvision V2";
+    case SCL_LAYOUT_MEGVII_V1:
+        return "Megvii V1";
+    case SCL_LAYOUT_MEGVII_V2:
+        return "Megvii V2";
     }
     return "unknown layout";
 }
@@ -180,10 +207,11 @@ const char *scl_model_desc_text(const scl_model_desc *d, char *buf, size_t cap) 
         return buf;
     }
     const char *name = scl__desc_preset_name(&own);
-    size_t used = (size_t)snprintf(buf, cap, "%s%s%s: stem %d, stages", name ? name : "", name ? ", " : "",
-                                   scl__layout_name(own.layout), own.stem_width);
+    size_t used = (size_t)snprintf(buf, cap, "%s%s%s: stem %d, stages", name ? name : "",
+                                   name ? ", " : "", scl__layout_name(own.layout), own.stem_width);
     for (int s = 0; s < SCL_MODEL_STAGES && used < cap; s++)
-        used += (size_t)snprintf(buf + used, cap - used, " %dx%d", own.stage_widths[s], own.stage_repeats[s]);
+        used += (size_t)snprintf(buf + used, cap - used, " %dx%d", own.stage_widths[s],
+                                 own.stage_repeats[s]);
     if (used < cap && own.family == SCL_FAMILY_V1)
         used += (size_t)snprintf(buf + used, cap - used, ", groups %d", own.groups);
     if (used < cap && own.family == SCL_FAMILY_V2)
@@ -203,8 +231,10 @@ const char *scl__model_names_text(char *buf, size_t cap) {
 
 scl_status scl_model_preset(const char *name, scl_model_desc *out) {
     if (!out || out->size < SCL__DESC_MIN_SIZE)
-        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_model_preset: %s", out ? "out->size is smaller "
-                         "than any scl_model_desc (set it to sizeof(scl_model_desc))" : "NULL output");
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_model_preset: %s",
+                         out ? "out->size is smaller "
+                               "than any scl_model_desc (set it to sizeof(scl_model_desc))"
+                             : "NULL output");
     scl_model_desc d;
     if (!scl__desc_preset(name, &d)) {
         char names[512];
