@@ -357,8 +357,8 @@ SCL_API scl_status scl_network_create_from_file_ex(scl_context *ctx, const char 
 SCL_API scl_status scl_network_get_desc(const scl_network *net, scl_model_desc *out);
 SCL_API void scl_network_destroy(scl_network *net);
 
-/* Loads a safetensors file in the model's own key layout (torchvision for V2, Megvii for V1,
- * with or without DataParallel's "module." prefix). F32, F16 and BF16 are accepted. Refused
+/* Loads a safetensors file in the model's own key layout (its scl_layout: torchvision's keys for
+ * the V2 presets, Megvii's for V1; with or without DataParallel's "module." prefix). F32, F16 and BF16 are accepted. Refused
  * with SCL_ERROR_WEIGHTS and a message naming the file and the tensor: missing or unexpected
  * tensors (all listed), wrong shapes (expected vs found), other dtypes, and NaN or infinity
  * anywhere (never silently loaded). BatchNorm (eps 1e-5) is folded into the conv before it.
