@@ -11,10 +11,11 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-    "usage: shufflecl bench MODEL|all [options]\n"
+    "usage: shufflecl bench MODEL|all|auto [options]\n"
     "\n"
     "Measures inference throughput and latency, start-up cost and (with --profile) every launch\n"
     "of MODEL (or of every model with 'all'), against the device's own FMA and memory ceilings.\n"
+    "'auto' (the default with --weights) is the architecture read from the weights file.\n"
     "\n"
     "  --batch B1,B2,...   batch sizes (default 1,8,32)\n"
     "  --iters N           timed runs per batch size, of each kind (host and device clock)\n"
@@ -124,8 +125,11 @@ static int parse_options(int argc, char **argv, bench_settings *set, int *help) 
             err = cli_error("bench: more than one model given ('%s' and '%s')", set->model, a);
         if (err) return 1;
     }
+    if (!set->model && set->weights) set->model = "auto"; /* the architecture of the weights */
     if (!set->model) return cli_error("bench: which model? (a name from shufflecl models, or all)");
-    if (strcmp(set->model, "all") != 0 && !known_model(set->model))
+    if (strcmp(set->model, "auto") == 0 && !set->weights)
+        return cli_error("bench: 'auto' reads the architecture from --weights FILE, which is not given");
+    if (strcmp(set->model, "all") != 0 && strcmp(set->model, "auto") != 0 && !known_model(set->model))
         return cli_error("bench: unknown model '%s' (shufflecl models lists them)", set->model);
     if (set->iters && have_seconds) return cli_error("bench: give --iters or --seconds, not both");
     if (set->weights && strcmp(set->model, "all") == 0)
@@ -163,9 +167,12 @@ static void progress_done(void) {
 static int make_network(scl_context *ctx, const bench_settings *set, const char *model,
                         scl_network **net) {
     *net = NULL;
-    if (scl_network_create(ctx, model, net) == SCL_OK &&
-        (!set->explicit_shuffle || scl_network_set_explicit_copies(*net, 1) == SCL_OK))
-        return 0;
+    if (strcmp(model, "auto") == 0) {
+        if (cli_network(ctx, "bench", model, set->weights, 0, net)) return 1;
+    } else if (scl_network_create(ctx, model, net) != SCL_OK) {
+        return cli_error("%s", scl_last_error(ctx));
+    }
+    if (!set->explicit_shuffle || scl_network_set_explicit_copies(*net, 1) == SCL_OK) return 0;
     cli_error("%s", scl_last_error(ctx));
     scl_network_destroy(*net);
     *net = NULL;

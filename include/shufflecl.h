@@ -268,6 +268,60 @@ SCL_API const char *scl_op_kernel_name(const scl_op *op);
 SCL_API int scl_op_launch_count(const scl_op *op);
 SCL_API void scl_op_last_launch(const scl_op *op, size_t global[3], size_t local[3]);
 
+/* How the weights expect pictures to be prepared. */
+typedef enum scl_preprocess {
+    SCL_PREPROCESS_TORCHVISION = 1, /* RGB / 255, then (x - mean) / std with ImageNet's mean, std */
+    SCL_PREPROCESS_MEGVII = 2       /* BGR planes, values 0..255 as they are */
+} scl_preprocess;
+
+/* ---- model descriptions (docs/models.md) ---------------------------------------------------- */
+
+typedef enum scl_family { SCL_FAMILY_V1 = 1, SCL_FAMILY_V2 = 2 } scl_family;
+
+/* Whose structure and state_dict key names a model follows. */
+typedef enum scl_layout {
+    SCL_LAYOUT_TORCHVISION_V2 = 1, /* torchvision ShuffleNetV2: conv1, stageS.U.branch1/2, conv5, fc */
+    SCL_LAYOUT_MEGVII_V1 = 2,      /* Megvii ShuffleNetV1: first_conv, features.K.branch_main_1/2 */
+    SCL_LAYOUT_MEGVII_V2 = 3       /* Megvii ShuffleNetV2: even/odd split, branch_main/branch_proj,
+                                    * conv_last, a bias-free classifier */
+} scl_layout;
+
+#define SCL_MODEL_STAGES 3
+#define SCL_MODEL_MAX_WIDTH 16384   /* any channel count */
+#define SCL_MODEL_MAX_REPEATS 256   /* units per stage */
+#define SCL_MODEL_MAX_GROUPS 64     /* V1 */
+#define SCL_MODEL_MAX_CLASSES 100000
+
+/* A ShuffleNet, described: what scl_network_create_desc builds. The caller sets `size` to
+ * sizeof(scl_model_desc) (this and every later release accept any size from the first released
+ * layout's up; fields past the caller's size are left untouched on output). Every field is
+ * checked, and a bad one refused with SCL_ERROR_INVALID_ARGUMENT and a message naming it. */
+typedef struct scl_model_desc {
+    size_t size;
+    scl_family family;       /* must agree with the layout */
+    scl_layout layout;
+    int stem_width;          /* C1: the first 3x3 conv's output channels */
+    int stage_widths[SCL_MODEL_STAGES];  /* S2, S3, S4 (even for V2) */
+    int stage_repeats[SCL_MODEL_STAGES]; /* units per stage (the presets: 4, 8, 4) */
+    int groups;              /* V1: g (1 .. 64); V2: 0 (or 1) */
+    int last_width;          /* V2: C5 (conv5 / conv_last output channels); V1: 0 */
+    int classes;             /* 1 .. SCL_MODEL_MAX_CLASSES */
+    scl_preprocess preprocess;
+} scl_model_desc;
+
+/* Model names: "v2_x0_5" ... "v2_x2_0" (torchvision semantics), "v1_g1_x1_0" ... (Megvii
+ * semantics). scl_model_name(i) for i = 0, 1, ... until it returns NULL. */
+SCL_API const char *scl_model_name(int i);
+/* The description of a named preset (out->size set by the caller). SCL_ERROR_UNSUPPORTED_MODEL
+ * for an unknown name (the message, in scl_last_error(NULL), lists the names). */
+SCL_API scl_status scl_model_preset(const char *name, scl_model_desc *out);
+/* One line for people, e.g. "Megvii V2: stem 24, stages 48x4 96x8 192x4, last 1024, 10 classes";
+ * a preset's name leads when the description is one. Returns buf (truncated to cap). */
+SCL_API const char *scl_model_desc_text(const scl_model_desc *desc, char *buf, size_t cap);
+/* The architecture a weights file holds, from its tensor names and shapes alone (a safetensors
+ * file in one of the layouts above; see scl_network_create_from_file for the errors). `ctx` only
+ * keeps the message (NULL: scl_last_error(NULL)). */
+SCL_API scl_status scl_model_desc_from_file(scl_context *ctx, const char *path, scl_model_desc *out);
 
 /* ---- networks ---------------------------------------------------------------------------- */
 
@@ -276,15 +330,49 @@ SCL_API void scl_op_last_launch(const scl_op *op, size_t global[3], size_t local
  * resolved into channel maps when the network is made: no launch only moves data. */
 typedef struct scl_network scl_network;
 
-/* Model names: "v2_x0_5" ... "v2_x2_0" (torchvision semantics), "v1_g1_x1_0" ... (Megvii
- * semantics). scl_model_name(i) for i = 0, 1, ... until it returns NULL. */
-SCL_API const char *scl_model_name(int i);
+typedef enum scl_precision {
+    SCL_PRECISION_DEFAULT = 0, /* float32 */
+    SCL_PRECISION_FLOAT32 = 1,
+    SCL_PRECISION_FLOAT16 = 2  /* not yet: refused with SCL_ERROR_UNSUPPORTED */
+} scl_precision;
 
+typedef enum scl_switch { SCL_SWITCH_DEFAULT = 0, SCL_SWITCH_ON = 1, SCL_SWITCH_OFF = 2 } scl_switch;
+
+/* Options of the *_ex create calls. All zeros (after `size`) are the defaults; a NULL options
+ * pointer means the defaults. `size` = sizeof(scl_network_options); later releases add fields
+ * at the end. */
+typedef struct scl_network_options {
+    size_t size;
+    scl_precision precision;
+    scl_switch fused_kernels; /* accepted and kept, no effect yet: every layer is its own launch */
+} scl_network_options;
+
+/* A named preset (scl_model_name), or NULL/"auto" refused: use scl_network_create_from_file. */
 SCL_API scl_status scl_network_create(scl_context *ctx, const char *model, scl_network **out);
+SCL_API scl_status scl_network_create_ex(scl_context *ctx, const char *model,
+                                         const scl_network_options *opts, scl_network **out);
+/* A network from a description built in code (no weights yet). */
+SCL_API scl_status scl_network_create_desc(scl_context *ctx, const scl_model_desc *desc,
+                                           scl_network **out);
+SCL_API scl_status scl_network_create_desc_ex(scl_context *ctx, const scl_model_desc *desc,
+                                              const scl_network_options *opts, scl_network **out);
+/* Architecture and weights from one file, its format told by its content: a safetensors file
+ * (8-byte header length, then '{') in a recognised layout, any widths, repeats, groups and
+ * class count (scl_model_desc_from_file); an ONNX model is refused (SCL_ERROR_UNSUPPORTED: not
+ * supported yet); anything else is SCL_ERROR_FILE_FORMAT naming both formats. A file in no
+ * recognised layout is SCL_ERROR_UNSUPPORTED_MODEL naming what was expected and the first
+ * tensor that fits none (with its shape); one whose units disagree is SCL_ERROR_WEIGHTS naming
+ * the tensor. Every message names the file. */
+SCL_API scl_status scl_network_create_from_file(scl_context *ctx, const char *path, scl_network **out);
+SCL_API scl_status scl_network_create_from_file_ex(scl_context *ctx, const char *path,
+                                                   const scl_network_options *opts,
+                                                   scl_network **out);
+/* What the network is (as built, or as inferred from a file); out->size set by the caller. */
+SCL_API scl_status scl_network_get_desc(const scl_network *net, scl_model_desc *out);
 SCL_API void scl_network_destroy(scl_network *net);
 
-/* Loads a safetensors file in the model's own key layout (torchvision for V2, Megvii for V1,
- * with or without DataParallel's "module." prefix). F32, F16 and BF16 are accepted. Refused
+/* Loads a safetensors file in the model's own key layout (its scl_layout: torchvision's keys for
+ * the V2 presets, Megvii's for V1; with or without DataParallel's "module." prefix). F32, F16 and BF16 are accepted. Refused
  * with SCL_ERROR_WEIGHTS and a message naming the file and the tensor: missing or unexpected
  * tensors (all listed), wrong shapes (expected vs found), other dtypes, and NaN or infinity
  * anywhere (never silently loaded). BatchNorm (eps 1e-5) is folded into the conv before it.
@@ -306,11 +394,6 @@ SCL_API scl_status scl_network_enqueue(scl_network *net, cl_mem input, cl_mem lo
 
 SCL_API int scl_network_classes(const scl_network *net);
 
-/* How the weights expect pictures to be prepared. */
-typedef enum scl_preprocess {
-    SCL_PREPROCESS_TORCHVISION = 1, /* RGB / 255, then (x - mean) / std with ImageNet's mean, std */
-    SCL_PREPROCESS_MEGVII = 2       /* BGR planes, values 0..255 as they are */
-} scl_preprocess;
 SCL_API scl_preprocess scl_network_preprocess(const scl_network *net);
 SCL_API const char *scl_preprocess_name(scl_preprocess p); /* "torchvision", "megvii" */
 

@@ -45,6 +45,9 @@ typedef struct scl_tune_report {
  * cache directory. */
 SCL_API scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w,
                                   scl_tune_progress progress, void *user, scl_tune_report *report);
+/* The same for any model description (e.g. one read by scl_model_desc_from_file). */
+SCL_API scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
+                                 scl_tune_progress progress, void *user, scl_tune_report *report);
 
 #ifdef __cplusplus
 }

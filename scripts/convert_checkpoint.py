@@ -160,6 +160,21 @@ def identify(state_dict):
     return None
 
 
+def identify_layout(state_dict):
+    """'torchvision V2', 'Megvii V1' or 'Megvii V2' by the key names shufflecl recognises (with
+    its class count), or None."""
+    def classes(key):
+        t = state_dict.get(key)
+        return f", {t.shape[0]} classes" if t is not None and t.dim() == 2 else ""
+    if "conv1.0.weight" in state_dict:
+        return "torchvision V2 layout" + classes("fc.weight")
+    if "first_conv.0.weight" in state_dict and "features.0.branch_main_1.0.weight" in state_dict:
+        return "Megvii V1 layout" + classes("classifier.0.weight")
+    if "first_conv.0.weight" in state_dict and "features.0.branch_main.0.weight" in state_dict:
+        return "Megvii V2 layout" + classes("classifier.0.weight")
+    return None
+
+
 # ---- reading checkpoints ------------------------------------------------------------------------
 
 
@@ -284,8 +299,11 @@ def convert(src, dst, model=None):
     metadata = {"source": os.path.basename(src)}
     if model:
         metadata["model"] = model
+    layout = None if model else identify_layout(tensors)
+    if layout:
+        metadata["layout"] = layout
     write_safetensors(tensors, dst, metadata)
-    return model, tensors
+    return model or layout, tensors
 
 
 def main(argv=None):
@@ -331,7 +349,8 @@ def main(argv=None):
         print(f"{prog}: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 1
     params = sum(t.numel() for t in tensors.values())
-    what = model or "unrecognised model: shapes not checked"
+    what = (f"{model}; run it with `shufflecl ... auto`" if model and "layout" in model else model) or \
+        "unrecognised model: shapes not checked"
     print(f"wrote {dst}: {len(tensors)} tensors, {params} values ({what})")
     return 0
 

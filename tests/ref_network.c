@@ -14,35 +14,51 @@
 
 typedef struct arch {
     const char *name;
-    int v1;     /* 1: ShuffleNet V1 with Megvii keys; 0: V2 with torchvision keys */
+    int v1;     /* 1: ShuffleNet V1 with Megvii keys; 0: V2 with torchvision keys; 2: Megvii's V2 */
     int groups; /* V1 only */
     int c[5];   /* V2: C1, S2, S3, S4, C5; V1: C1, S2, S3, S4 */
+    int repeats[3]; /* units per stage */
+    int classes;
 } arch;
 
 static const arch archs[] = {
-    {"v2_x0_5", 0, 0, {24, 48, 96, 192, 1024}},
-    {"v2_x1_0", 0, 0, {24, 116, 232, 464, 1024}},
-    {"v2_x1_5", 0, 0, {24, 176, 352, 704, 1024}},
-    {"v2_x2_0", 0, 0, {24, 244, 488, 976, 2048}},
-    {"v1_g1_x1_0", 1, 1, {24, 144, 288, 576, 0}},
-    {"v1_g2_x1_0", 1, 2, {24, 200, 400, 800, 0}},
-    {"v1_g3_x1_0", 1, 3, {24, 240, 480, 960, 0}},
-    {"v1_g4_x1_0", 1, 4, {24, 272, 544, 1088, 0}},
-    {"v1_g8_x1_0", 1, 8, {24, 384, 768, 1536, 0}},
-    {"v1_g3_x0_5", 1, 3, {12, 120, 240, 480, 0}},
-    {"v1_g3_x1_5", 1, 3, {24, 360, 720, 1440, 0}},
-    {"v1_g3_x2_0", 1, 3, {48, 480, 960, 1920, 0}},
-    {"v1_g8_x0_5", 1, 8, {16, 192, 384, 768, 0}},
-    {"v1_g8_x1_5", 1, 8, {24, 576, 1152, 2304, 0}},
-    {"v1_g8_x2_0", 1, 8, {48, 768, 1536, 3072, 0}},
+    {"v2_x0_5", 0, 0, {24, 48, 96, 192, 1024}, {4, 8, 4}, REF_CLASSES},
+    {"v2_x1_0", 0, 0, {24, 116, 232, 464, 1024}, {4, 8, 4}, REF_CLASSES},
+    {"v2_x1_5", 0, 0, {24, 176, 352, 704, 1024}, {4, 8, 4}, REF_CLASSES},
+    {"v2_x2_0", 0, 0, {24, 244, 488, 976, 2048}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g1_x1_0", 1, 1, {24, 144, 288, 576, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g2_x1_0", 1, 2, {24, 200, 400, 800, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g3_x1_0", 1, 3, {24, 240, 480, 960, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g4_x1_0", 1, 4, {24, 272, 544, 1088, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g8_x1_0", 1, 8, {24, 384, 768, 1536, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g3_x0_5", 1, 3, {12, 120, 240, 480, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g3_x1_5", 1, 3, {24, 360, 720, 1440, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g3_x2_0", 1, 3, {48, 480, 960, 1920, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g8_x0_5", 1, 8, {16, 192, 384, 768, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g8_x1_5", 1, 8, {24, 576, 1152, 2304, 0}, {4, 8, 4}, REF_CLASSES},
+    {"v1_g8_x2_0", 1, 8, {48, 768, 1536, 3072, 0}, {4, 8, 4}, REF_CLASSES},
 };
 
-static const int stage_repeats[3] = {4, 8, 4};
-
-static const arch *find_arch(const char *model) {
+/* A named model; 0 when unknown. */
+static int find_arch(const char *model, arch *out) {
     for (size_t i = 0; model && i < sizeof archs / sizeof archs[0]; i++)
-        if (strcmp(archs[i].name, model) == 0) return &archs[i];
-    return NULL;
+        if (strcmp(archs[i].name, model) == 0) {
+            *out = archs[i];
+            return 1;
+        }
+    return 0;
+}
+
+/* The same from a description (read as the spec reads it, not through the library). */
+static void desc_arch(const scl_model_desc *d, arch *a) {
+    memset(a, 0, sizeof *a);
+    a->name = "desc";
+    a->v1 = d->layout == SCL_LAYOUT_MEGVII_V1 ? 1 : d->layout == SCL_LAYOUT_MEGVII_V2 ? 2 : 0;
+    a->groups = d->groups;
+    a->c[0] = d->stem_width;
+    for (int s = 0; s < 3; s++) a->c[s + 1] = d->stage_widths[s], a->repeats[s] = d->stage_repeats[s];
+    a->c[4] = d->last_width;
+    a->classes = d->classes;
 }
 
 static void die(const char *fmt, ...) {
@@ -109,7 +125,7 @@ static void keys_v2(const arch *a, ref_weights *ws, int *cap) {
     add_bn(ws, cap, "conv1.1", a->c[0]);
     int cin = a->c[0];
     for (int s = 0; s < 3; s++)
-        for (int u = 0; u < stage_repeats[s]; u++) {
+        for (int u = 0; u < a->repeats[s]; u++) {
             int c = a->c[s + 1], b = c / 2;
             snprintf(p, sizeof p, "stage%d.%d.", s + 2, u);
             if (u == 0) {
@@ -129,7 +145,7 @@ static void keys_v2(const arch *a, ref_weights *ws, int *cap) {
         }
     add_conv(ws, cap, "conv5.0.weight", a->c[4], a->c[3], 1);
     add_bn(ws, cap, "conv5.1", a->c[4]);
-    int64_t fw[2] = {REF_CLASSES, a->c[4]}, fb[1] = {REF_CLASSES};
+    int64_t fw[2] = {a->classes, a->c[4]}, fb[1] = {a->classes};
     add(ws, cap, "fc.weight", 2, fw, REF_W_FC, a->c[4]);
     add(ws, cap, "fc.bias", 1, fb, REF_W_FC_BIAS, 0);
 }
@@ -141,7 +157,7 @@ static void keys_v1(const arch *a, ref_weights *ws, int *cap) {
     add_bn(ws, cap, "first_conv.1", a->c[0]);
     int cin = a->c[0], unit = 0;
     for (int s = 0; s < 3; s++)
-        for (int u = 0; u < stage_repeats[s]; u++, unit++) {
+        for (int u = 0; u < a->repeats[s]; u++, unit++) {
             int c = a->c[s + 1], mid = c / 4, out_main = u == 0 ? c - cin : c;
             int g1 = s == 0 && u == 0 ? 1 : g; /* stage 2's first 1x1 is dense */
             snprintf(p, sizeof p, "features.%d.", unit);
@@ -153,18 +169,60 @@ static void keys_v1(const arch *a, ref_weights *ws, int *cap) {
             add_bn(ws, cap, key(k, p, "branch_main_2.1"), out_main);
             cin = c;
         }
-    int64_t fw[2] = {REF_CLASSES, a->c[3]};
+    int64_t fw[2] = {a->classes, a->c[3]};
     add(ws, cap, "classifier.0.weight", 2, fw, REF_W_FC, a->c[3]);
 }
 
-ref_weights *ref_network_weights(const char *model) {
-    const arch *a = find_arch(model);
-    if (!a) return NULL;
+/* Megvii's V2 (blocks.py): branch_main 1x1 C_in -> C/2, dw, 1x1 C/2 -> C - C_in (stride 2, where
+ * C_in is the unit's input) or C/2 -> C/2 (stride 1, reading C/2 channels); branch_proj (stride 2)
+ * dw C_in, 1x1 C_in -> C_in; torch declares branch_main first. */
+static void keys_mv2(const arch *a, ref_weights *ws, int *cap) {
+    char p[64], k[128];
+    add_conv(ws, cap, "first_conv.0.weight", a->c[0], 3, 3);
+    add_bn(ws, cap, "first_conv.1", a->c[0]);
+    int cin = a->c[0], unit = 0;
+    for (int s = 0; s < 3; s++)
+        for (int u = 0; u < a->repeats[s]; u++, unit++) {
+            int c = a->c[s + 1], half = c / 2, in = u == 0 ? cin : half, out = u == 0 ? c - cin : half;
+            snprintf(p, sizeof p, "features.%d.", unit);
+            add_conv(ws, cap, key(k, p, "branch_main.0.weight"), half, in, 1);
+            add_bn(ws, cap, key(k, p, "branch_main.1"), half);
+            add_conv(ws, cap, key(k, p, "branch_main.3.weight"), half, 1, 3);
+            add_bn(ws, cap, key(k, p, "branch_main.4"), half);
+            add_conv(ws, cap, key(k, p, "branch_main.5.weight"), out, half, 1);
+            add_bn(ws, cap, key(k, p, "branch_main.6"), out);
+            if (u == 0) {
+                add_conv(ws, cap, key(k, p, "branch_proj.0.weight"), cin, 1, 3);
+                add_bn(ws, cap, key(k, p, "branch_proj.1"), cin);
+                add_conv(ws, cap, key(k, p, "branch_proj.2.weight"), cin, cin, 1);
+                add_bn(ws, cap, key(k, p, "branch_proj.3"), cin);
+            }
+            cin = c;
+        }
+    add_conv(ws, cap, "conv_last.0.weight", a->c[4], a->c[3], 1);
+    add_bn(ws, cap, "conv_last.1", a->c[4]);
+    int64_t fw[2] = {a->classes, a->c[4]};
+    add(ws, cap, "classifier.0.weight", 2, fw, REF_W_FC, a->c[4]);
+}
+
+static ref_weights *arch_weights(const arch *a) {
     ref_weights *ws = xcalloc(1, sizeof *ws);
     int cap = 0;
-    if (a->v1) keys_v1(a, ws, &cap);
+    if (a->v1 == 1) keys_v1(a, ws, &cap);
+    else if (a->v1 == 2) keys_mv2(a, ws, &cap);
     else keys_v2(a, ws, &cap);
     return ws;
+}
+
+ref_weights *ref_network_weights(const char *model) {
+    arch a;
+    return find_arch(model, &a) ? arch_weights(&a) : NULL;
+}
+
+ref_weights *ref_network_weights_desc(const scl_model_desc *d) {
+    arch a;
+    desc_arch(d, &a);
+    return arch_weights(&a);
 }
 
 void ref_weights_free(ref_weights *ws) {
@@ -337,9 +395,9 @@ static act view_transpose(act x, int rows, int cols) {
 }
 
 /* Global average pool, then logits[b][k] = bias[k] + sum_c W[k][c] * mean[b][c]. */
-static void gap_fc(fwd *f, const char *wname, const char *bname, act x, double *logits) {
-    const float *wt = param(f, wname, 2, REF_CLASSES, x.c, 0, 0);
-    const float *bias = bname ? param(f, bname, 1, REF_CLASSES, 0, 0, 0) : NULL;
+static void gap_fc(fwd *f, const char *wname, const char *bname, act x, int classes, double *logits) {
+    const float *wt = param(f, wname, 2, classes, x.c, 0, 0);
+    const float *bias = bname ? param(f, bname, 1, classes, 0, 0, 0) : NULL;
     double *mean = xcalloc((size_t)x.c, sizeof *mean);
     for (int b = 0; b < x.n; b++) {
         for (int c = 0; c < x.c; c++) {
@@ -348,10 +406,10 @@ static void gap_fc(fwd *f, const char *wname, const char *bname, act x, double *
             for (int i = 0; i < x.h * x.w; i++) s += p[i];
             mean[c] = s / (x.h * x.w);
         }
-        for (int k = 0; k < REF_CLASSES; k++) {
+        for (int k = 0; k < classes; k++) {
             double s = bias ? bias[k] : 0.0;
             for (int c = 0; c < x.c; c++) s += (double)wt[(size_t)k * x.c + c] * mean[c];
-            logits[(size_t)b * REF_CLASSES + k] = s;
+            logits[(size_t)b * classes + k] = s;
         }
     }
     free(mean);
@@ -411,12 +469,12 @@ static void forward_v2(fwd *f, const arch *a, act x, double *logits) {
     take(&x, conv_bn(f, "", "conv1.0.weight", "conv1.1", x, a->c[0], 1, 3, 2, 1));
     take(&x, pool(x, 1));
     for (int s = 0; s < 3; s++)
-        for (int u = 0; u < stage_repeats[s]; u++) {
+        for (int u = 0; u < a->repeats[s]; u++) {
             snprintf(p, sizeof p, "stage%d.%d.", s + 2, u);
             take(&x, v2_unit(f, p, x, a->c[s + 1], u == 0 ? 2 : 1));
         }
     take(&x, conv_bn(f, "", "conv5.0.weight", "conv5.1", x, a->c[4], 1, 1, 1, 1));
-    gap_fc(f, "fc.weight", "fc.bias", x, logits);
+    gap_fc(f, "fc.weight", "fc.bias", x, a->classes, logits);
     free(x.d);
 }
 
@@ -451,12 +509,57 @@ static void forward_v1(fwd *f, const arch *a, act x, double *logits) {
     take(&x, pool(x, 1));
     int unit = 0;
     for (int s = 0; s < 3; s++)
-        for (int u = 0; u < stage_repeats[s]; u++, unit++) {
+        for (int u = 0; u < a->repeats[s]; u++, unit++) {
             snprintf(p, sizeof p, "features.%d.", unit);
             int g1 = s == 0 && u == 0 ? 1 : a->groups;
             take(&x, v1_unit(f, p, x, a->c[s + 1], a->groups, g1, u == 0 ? 2 : 1));
         }
-    gap_fc(f, "classifier.0.weight", NULL, x, logits);
+    gap_fc(f, "classifier.0.weight", NULL, x, a->classes, logits);
+    free(x.d);
+}
+
+/* ---- ShuffleNet V2, Megvii ---------------------------------------------------------------- */
+
+/* x[:, offset::2]: Megvii's channel_shuffle, x.reshape(B*C/2, 2, H*W).permute(1, 0, 2), gives
+ * rows 0 (the even channels) and 1 (the odd ones) of each image. */
+static act every_other(act x, int offset) {
+    act y = act_new(x.n, x.c / 2, x.h, x.w);
+    for (int b = 0; b < x.n; b++)
+        for (int c = 0; c < x.c / 2; c++)
+            memcpy(plane(y, b, c), plane(x, b, 2 * c + offset), (size_t)x.h * x.w * sizeof(double));
+    return y;
+}
+
+static act mv2_unit(fwd *f, const char *p, act x, int c, int stride) {
+    int half = c / 2, out = stride == 2 ? c - x.c : half;
+    act proj, in;
+    if (stride == 1) {
+        proj = every_other(x, 0), in = every_other(x, 1);
+    } else {
+        proj = conv_bn(f, p, "branch_proj.0.weight", "branch_proj.1", x, x.c, x.c, 3, 2, 0);
+        take(&proj, conv_bn(f, p, "branch_proj.2.weight", "branch_proj.3", proj, x.c, 1, 1, 1, 1));
+        in = slice(x, 0, x.c);
+    }
+    act m = conv_bn(f, p, "branch_main.0.weight", "branch_main.1", in, half, 1, 1, 1, 1);
+    take(&m, conv_bn(f, p, "branch_main.3.weight", "branch_main.4", m, half, half, 3, stride, 0));
+    take(&m, conv_bn(f, p, "branch_main.5.weight", "branch_main.6", m, out, 1, 1, 1, 1));
+    act y = concat(proj, m); /* and no shuffle */
+    free(proj.d), free(in.d), free(m.d);
+    return y;
+}
+
+static void forward_mv2(fwd *f, const arch *a, act x, double *logits) {
+    char p[64];
+    take(&x, conv_bn(f, "", "first_conv.0.weight", "first_conv.1", x, a->c[0], 1, 3, 2, 1));
+    take(&x, pool(x, 1));
+    int unit = 0;
+    for (int s = 0; s < 3; s++)
+        for (int u = 0; u < a->repeats[s]; u++, unit++) {
+            snprintf(p, sizeof p, "features.%d.", unit);
+            take(&x, mv2_unit(f, p, x, a->c[s + 1], u == 0 ? 2 : 1));
+        }
+    take(&x, conv_bn(f, "", "conv_last.0.weight", "conv_last.1", x, a->c[4], 1, 1, 1, 1));
+    gap_fc(f, "classifier.0.weight", NULL, x, a->classes, logits);
     free(x.d);
 }
 
@@ -472,13 +575,12 @@ static int fail(char *msg, size_t cap, const char *fmt, ...) {
     return -1;
 }
 
-int ref_network_forward(const char *model, const ref_weights *ws, const double *in, int n, int h,
-                        int w, double *logits, char *msg, size_t msgcap) {
-    const arch *a = find_arch(model);
-    if (!a) return fail(msg, msgcap, "unknown model '%s'", model ? model : "(null)");
+static int arch_forward(const arch *a, const ref_weights *ws, const double *in, int n, int h, int w,
+                        double *logits, char *msg, size_t msgcap) {
+    const char *model = a->name;
     if (n < 1 || h < 1 || w < 1) return fail(msg, msgcap, "bad input shape %dx3x%dx%d", n, h, w);
     /* the table must be exactly the model's state dict */
-    ref_weights *want = ref_network_weights(model);
+    ref_weights *want = arch_weights(a);
     int bad = 0;
     for (int i = 0; i < want->count && !bad; i++) {
         const ref_weight *e = &want->w[i], *g = ref_weights_find(ws, e->name);
@@ -497,10 +599,25 @@ int ref_network_forward(const char *model, const ref_weights *ws, const double *
     fwd f = {ws, xcalloc((size_t)ws->count, 1)};
     act x = act_new(n, 3, h, w);
     memcpy(x.d, in, (size_t)n * 3 * h * w * sizeof *x.d);
-    if (a->v1) forward_v1(&f, a, x, logits);
+    if (a->v1 == 1) forward_v1(&f, a, x, logits);
+    else if (a->v1 == 2) forward_mv2(&f, a, x, logits);
     else forward_v2(&f, a, x, logits);
     for (int i = 0; i < ws->count && !bad; i++)
         if (!f.used[i]) bad = fail(msg, msgcap, "%s: '%s' was never read", model, ws->w[i].name);
     free(f.used);
     return bad;
+}
+
+int ref_network_forward(const char *model, const ref_weights *ws, const double *in, int n, int h,
+                        int w, double *logits, char *msg, size_t msgcap) {
+    arch a;
+    if (!find_arch(model, &a)) return fail(msg, msgcap, "unknown model '%s'", model ? model : "(null)");
+    return arch_forward(&a, ws, in, n, h, w, logits, msg, msgcap);
+}
+
+int ref_network_forward_desc(const scl_model_desc *d, const ref_weights *ws, const double *in, int n, int h,
+                             int w, double *logits, char *msg, size_t msgcap) {
+    arch a;
+    desc_arch(d, &a);
+    return arch_forward(&a, ws, in, n, h, w, logits, msg, msgcap);
 }

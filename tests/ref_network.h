@@ -1,4 +1,4 @@
-/* ref_network.h: a float64 forward pass of every ShuffleNet V1/V2 model, written from
+/* ref_network.h: a float64 forward pass of every ShuffleNet V1/V2 model (and of any description), written from
  * shared/shufflenet.md alone (explicit BN, split, concat and shuffle), reading its weights by
  * state_dict key; and the list of keys and shapes each model's state_dict holds. */
 #ifndef SCL_REF_NETWORK_H
@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "shufflecl.h" /* scl_model_desc only: the reference reads the description itself */
 
 #define REF_CLASSES 1000
 
@@ -48,5 +50,11 @@ size_t ref_weight_count(const ref_weight *w); /* elements */
  * missing, unexpected or misshaped, or data NULL). */
 int ref_network_forward(const char *model, const ref_weights *ws, const double *in, int n, int h,
                         int w, double *logits, char *msg, size_t msgcap);
+
+/* The same for any description (torchvision V2, Megvii V1 or Megvii V2, any widths, repeats,
+ * groups and classes): logits are n x desc->classes. */
+ref_weights *ref_network_weights_desc(const scl_model_desc *desc);
+int ref_network_forward_desc(const scl_model_desc *desc, const ref_weights *ws, const double *in, int n,
+                             int h, int w, double *logits, char *msg, size_t msgcap);
 
 #endif

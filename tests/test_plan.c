@@ -35,6 +35,7 @@ START_TEST(test_plan_every_model) {
         ck_assert_uint_eq(sum, p.activation_bytes);
         for (int b = 1; b < m->nbufs - 1; b++) {
             int s = p.slot_of[b];
+            if (s < 0) continue; /* no layer touches it */
             ck_assert_msg(s >= 0 && s < p.nslots, "%s: buffer %d has slot %d", name, b, s);
             ck_assert_uint_ge(p.slot_bytes[s], p.buf_bytes[b]);
             ck_assert_uint_gt(p.buf_bytes[b], 0);
@@ -53,6 +54,34 @@ START_TEST(test_plan_every_model) {
     ck_assert_int_eq(scl__plan_compute(m, 0, 8, 8, &p), SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_int_eq(scl__plan_compute(m, 1 << 30, 1 << 15, 1 << 15, &p), SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_null(p.slot_of);
+    scl__model_free(m);
+}
+END_TEST
+
+/* A buffer no layer touches gets no slot, and does not free the slot of a live one. */
+START_TEST(test_plan_unused_buffer) {
+    scl_model *m = NULL;
+    ck_assert_int_eq(scl__model_build("v2_x0_5", 0, &m), SCL_OK);
+    scl_plan before;
+    ck_assert_int_eq(scl__plan_compute(m, 1, 32, 32, &before), SCL_OK);
+    /* an extra buffer numbered before the output, used by nothing */
+    scl_bufdef *grown = realloc(m->bufs, (size_t)(m->nbufs + 1) * sizeof *grown);
+    ck_assert_ptr_nonnull(grown);
+    m->bufs = grown;
+    int out = m->nbufs - 1;
+    m->bufs[out + 1] = m->bufs[out];
+    m->bufs[out] = (scl_bufdef){.channels = 64, .level = 1};
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].out_buf == out) m->layers[i].out_buf = out + 1;
+    m->nbufs++;
+    scl_plan p;
+    ck_assert_int_eq(scl__plan_compute(m, 1, 32, 32, &p), SCL_OK);
+    ck_assert_int_eq(p.slot_of[out], -1);
+    ck_assert_int_eq(p.nslots, before.nslots);
+    ck_assert_uint_eq(p.activation_bytes, before.activation_bytes);
+    for (int b = 1; b < out; b++) ck_assert_int_eq(p.slot_of[b], before.slot_of[b]);
+    scl__plan_free(&p);
+    scl__plan_free(&before);
     scl__model_free(m);
 }
 END_TEST
@@ -84,6 +113,7 @@ int main(void) {
     int nmodels = 0;
     while (scl__model_names[nmodels]) nmodels++;
     tcase_add_loop_test(tc, test_plan_every_model, 0, nmodels);
+    tcase_add_test(tc, test_plan_unused_buffer);
     tcase_add_test(tc, test_stats_keep_plan);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);

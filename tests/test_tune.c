@@ -31,7 +31,7 @@ START_TEST(test_tune_roundtrip) {
     ck_assert_int_eq(tuned, 0); /* no table yet */
 
     scl_tune_report r = {.size = sizeof(scl_tune_report)};
-    TU_OK(ctx, scl__tune_model(ctx, "v2_x0_5", 1, 64, 64, NULL, NULL, &r));
+    TU_OK(ctx, scl_tune_model(ctx, "v2_x0_5", 1, 64, 64, NULL, NULL, &r));
     ck_assert_int_ge(r.shapes, 8); /* distinct pointwise and depthwise shapes of v2_x0_5 */
     ck_assert_int_gt(r.candidates, r.shapes);
     ck_assert_int_eq(r.rejected, 0);
@@ -73,9 +73,9 @@ END_TEST
 START_TEST(test_tune_errors) {
     scl_context *ctx = tu_context();
     scl_tune_report r = {.size = sizeof(scl_tune_report)};
-    ck_assert_int_eq(scl__tune_model(ctx, "nope", 1, 64, 64, NULL, NULL, &r), SCL_ERROR_UNSUPPORTED_MODEL);
+    ck_assert_int_eq(scl_tune_model(ctx, "nope", 1, 64, 64, NULL, NULL, &r), SCL_ERROR_UNSUPPORTED_MODEL);
     TU_OK(ctx, scl_context_set_cache_dir(ctx, NULL));
-    ck_assert_int_eq(scl__tune_model(ctx, "v2_x0_5", 1, 64, 64, NULL, NULL, &r), SCL_ERROR_UNSUPPORTED);
+    ck_assert_int_eq(scl_tune_model(ctx, "v2_x0_5", 1, 64, 64, NULL, NULL, &r), SCL_ERROR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(scl_last_error(ctx), "cache directory"));
     scl_context_destroy(ctx);
 }

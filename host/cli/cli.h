@@ -18,6 +18,12 @@ int cli_is_help(const char *arg);
 /* Makes a context on `device` (NULL: default), logging warnings to stderr. */
 int cli_context(const char *device, scl_context **ctx);
 
+/* The network a command names: a preset; or, for MODEL "auto" or none (NULL), the architecture
+ * of the weights file. A preset with a file of another architecture is refused, saying what the
+ * file holds. With `load` the weights are loaded as well. Prints the error and returns 1. */
+int cli_network(scl_context *ctx, const char *cmd, const char *model, const char *weights, int load,
+                scl_network **net);
+
 int cli_devices(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_info(int argc, char **argv);

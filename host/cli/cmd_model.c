@@ -8,8 +8,9 @@
 
 int cli_models(int argc, char **argv) {
     if (argc > 1 && cli_is_help(argv[1])) {
-        puts("usage: shufflecl models\n\nLists the model names (V2: torchvision semantics and keys; "
-             "V1: Megvii's).");
+        puts("usage: shufflecl models\n\nLists the preset names (V2: torchvision semantics and keys; "
+             "V1: Megvii's).\nAny other ShuffleNet (torchvision V2, Megvii V1 or V2 with any widths, repeats,\n"
+             "groups and class count) is read from its weights: MODEL 'auto' --weights FILE.");
         return 0;
     }
     if (argc > 1) return cli_error("models: unexpected argument '%s'", argv[1]);
@@ -40,11 +41,13 @@ static void print_json_string(const char *s) {
 }
 
 int cli_info(int argc, char **argv) {
-    const char *model = NULL, *v;
+    const char *model = NULL, *weights = NULL, *v;
     int json = 0, h = 224, w = 224, err = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            puts("usage: shufflecl info MODEL [--json] [--height H] [--width W]\n\n"
+            puts("usage: shufflecl info [MODEL] [--weights W] [--json] [--height H] [--width W]\n\n"
+                 "MODEL is a preset (shufflecl models) or 'auto', the architecture of W (the default\n"
+                 "when W is given; its weights are not loaded).\n"
                  "Prints every layer (name, op, output shape, params, MACs) and the totals, counted as\n"
                  "PyTorch counts them (params: weights, biases, BN gamma and beta; MACs: conv and fc\n"
                  "multiply-accumulates) at H x W (each 1 to 16384, default 224 x 224). --json writes\n"
@@ -53,7 +56,10 @@ int cli_info(int argc, char **argv) {
             return 0;
         }
         if (strcmp(argv[i], "--json") == 0) json = 1;
-        else if (cli_opt(argc, argv, &i, "--height", &v, &err)) {
+        else if (cli_opt(argc, argv, &i, "--weights", &v, &err)) {
+            if (err) return 1;
+            weights = v;
+        } else if (cli_opt(argc, argv, &i, "--height", &v, &err)) {
             if (err || parse_int(v, "info: --height", 1, CLI_MAX_SIZE, &h)) return 1;
         } else if (cli_opt(argc, argv, &i, "--width", &v, &err)) {
             if (err || parse_int(v, "info: --width", 1, CLI_MAX_SIZE, &w)) return 1;
@@ -61,15 +67,16 @@ int cli_info(int argc, char **argv) {
         else if (!model) model = argv[i];
         else return cli_error("info: more than one model given ('%s' and '%s')", model, argv[i]);
     }
-    if (!model) return cli_error("info: which model? (shufflecl models lists them)");
+    if (!model && !weights)
+        return cli_error("info: which model? (shufflecl models lists them; or --weights FILE)");
     scl_context *ctx;
     if (cli_context(NULL, &ctx)) return 1;
     scl_network *net;
-    if (scl_network_create(ctx, model, &net) != SCL_OK) {
-        cli_error("%s", scl_last_error(ctx));
+    if (cli_network(ctx, "info", model, weights, 0, &net)) {
         scl_context_destroy(ctx);
         return 1;
     }
+    if (!model) model = "auto";
     scl_network_stats s = {.size = sizeof(scl_network_stats)};
     scl_network_get_stats(net, 1, h, w, &s);
     int nl = scl_network_layer_count(net);
@@ -105,6 +112,12 @@ int cli_info(int argc, char **argv) {
         }
         printf("%-32s %-10s %-16s %10lld %12lld\n", "total", "", "", (long long)s.params, (long long)s.macs);
         printf("%d launches per inference; input 3x%dx%d\n", s.launches, h, w);
+        scl_model_desc d;
+        d.size = sizeof d;
+        char text[256];
+        if (scl_network_get_desc(net, &d) == SCL_OK)
+            printf("%s; preprocessing: %s\n", scl_model_desc_text(&d, text, sizeof text),
+                   scl_preprocess_name(d.preprocess));
     }
     scl_network_destroy(net);
     scl_context_destroy(ctx);
@@ -116,10 +129,12 @@ int cli_infer(int argc, char **argv) {
     int err = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            puts("usage: shufflecl infer MODEL --weights W.safetensors --input X.npy --output Y.npy\n"
+            puts("usage: shufflecl infer [MODEL] --weights W.safetensors --input X.npy --output Y.npy\n"
                  "                       [--device D]\n\n"
                  "Runs MODEL on X (float32 N x 3 x H x W, already preprocessed; N at most 65536, H and W\n"
-                 "at most 16384) and writes the N x 1000 logits to Y as float32 .npy.");
+                 "at most 16384) and writes the N x classes logits to Y as float32 .npy. MODEL is a\n"
+                 "preset (shufflecl models) or 'auto' (the default): the architecture read from W, any\n"
+                 "widths, repeats, groups and classes.");
             return 0;
         }
         if (cli_opt(argc, argv, &i, "--weights", &v, &err)) weights = v;
@@ -131,7 +146,8 @@ int cli_infer(int argc, char **argv) {
         else return cli_error("infer: more than one model given ('%s' and '%s')", model, argv[i]);
         if (err) return 1;
     }
-    if (!model) return cli_error("infer: which model? (shufflecl models lists them)");
+    if (!model && !weights)
+        return cli_error("infer: which model? (a preset from shufflecl models, or 'auto' with --weights)");
     if (!weights || !input || !output) {
         /* name exactly what is missing, not the whole list */
         const char *need[3] = {weights ? NULL : "--weights", input ? NULL : "--input",
@@ -179,8 +195,8 @@ int cli_infer(int argc, char **argv) {
     int rc = 1;
     scl_network *net = NULL;
     float *y = NULL;
-    if (scl_network_create(ctx, model, &net) != SCL_OK || scl_network_load_weights(net, weights) != SCL_OK) {
-        cli_error("%s", scl_last_error(ctx));
+    if (cli_network(ctx, "infer", model, weights, 1, &net)) {
+        /* the error is printed */
     } else if (!(y = malloc((size_t)n * scl_network_classes(net) * sizeof *y))) {
         cli_error("out of memory");
     } else if (scl_network_run(net, x, n, h, w, y) != SCL_OK) {

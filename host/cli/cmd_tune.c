@@ -12,11 +12,13 @@ static void progress(const char *line, void *user) {
 }
 
 int cli_tune(int argc, char **argv) {
-    const char *model = NULL, *device = NULL, *v;
+    const char *model = NULL, *device = NULL, *weights = NULL, *v;
     int n = 1, h = 224, w = 224, err = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            puts("usage: shufflecl tune MODEL [--batch N] [--height H] [--width W] [--device D]\n\n"
+            puts("usage: shufflecl tune [MODEL] [--weights W] [--batch N] [--height H] [--width W]\n"
+                 "                      [--device D]\n\n"
+                 "MODEL is a preset or 'auto' (the default with --weights): the architecture of W.\n"
                  "Times candidate tile and vector sizes for every pointwise and depthwise layer shape\n"
                  "of MODEL at N x 3 x H x W (default 1 x 3 x 224 x 224), rejects any candidate whose\n"
                  "output differs from the default kernel's, and keeps the winners that beat the\n"
@@ -36,6 +38,9 @@ int cli_tune(int argc, char **argv) {
         } else if (cli_opt(argc, argv, &i, "--device", &v, &err)) {
             if (err) return 1;
             device = v;
+        } else if (cli_opt(argc, argv, &i, "--weights", &v, &err)) {
+            if (err) return 1;
+            weights = v;
         } else if (argv[i][0] == '-') {
             return cli_error("tune: unknown option '%s'", argv[i]);
         } else if (!model) {
@@ -44,14 +49,24 @@ int cli_tune(int argc, char **argv) {
             return cli_error("tune: more than one model given ('%s' and '%s')", model, argv[i]);
         }
     }
-    if (!model) return cli_error("tune: which model? (shufflecl models lists them)");
+    if (!model && !weights) return cli_error("tune: which model? (shufflecl models lists them; or --weights FILE)");
     scl_context *ctx;
     if (cli_context(device, &ctx)) return 1;
+    scl_network *net;
+    scl_model_desc d;
+    d.size = sizeof d;
+    if (cli_network(ctx, "tune", model, weights, 0, &net)) {
+        scl_context_destroy(ctx);
+        return 1;
+    }
+    scl_network_get_desc(net, &d);
+    scl_network_destroy(net);
     scl_device_info info = {.size = sizeof(scl_device_info)};
     scl_context_device_info(ctx, &info);
-    printf("tuning %s at %dx3x%dx%d on %s\n", model, n, h, w, info.name);
+    char text[256];
+    printf("tuning %s at %dx3x%dx%d on %s\n", scl_model_desc_text(&d, text, sizeof text), n, h, w, info.name);
     scl_tune_report r = {.size = sizeof(scl_tune_report)};
-    scl_status st = scl_tune_model(ctx, model, n, h, w, progress, NULL, &r);
+    scl_status st = scl_tune_desc(ctx, &d, n, h, w, progress, NULL, &r);
     int rc = 0;
     if (st != SCL_OK) {
         rc = cli_error("%s", scl_last_error(ctx));

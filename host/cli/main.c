@@ -45,6 +45,55 @@ int cli_context(const char *device, scl_context **ctx) {
     return 0;
 }
 
+/* What a weights file holds when it is not the preset asked for: "" when it is that preset or
+ * its architecture cannot be read (the loader's message then says what is wrong). */
+static const char *other_arch(const char *model, const char *weights, char *buf, size_t cap) {
+    scl_model_desc want, got;
+    want.size = got.size = sizeof want;
+    buf[0] = '\0';
+    if (scl_model_preset(model, &want) != SCL_OK || scl_model_desc_from_file(NULL, weights, &got) != SCL_OK)
+        return buf;
+    char a[256];
+    scl_model_desc_text(&want, a, sizeof a);
+    scl_model_desc_text(&got, buf, cap);
+    if (strcmp(a, buf) == 0) buf[0] = '\0';
+    return buf;
+}
+
+int cli_network(scl_context *ctx, const char *cmd, const char *model, const char *weights, int load,
+                scl_network **net) {
+    *net = NULL;
+    int from_file = !model || strcmp(model, "auto") == 0;
+    if (from_file && !weights)
+        return cli_error("%s: 'auto' reads the architecture from --weights FILE, which is not given", cmd);
+    char other[256];
+    /* without loading, a file of another architecture cannot be caught later: refuse it now */
+    if (!from_file && weights && !load && other_arch(model, weights, other, sizeof other)[0])
+        return cli_error("%s: %s holds %s, not %s; give 'auto' as the model to read the architecture from "
+                         "the file", cmd, weights, other, model);
+    scl_status st;
+    if (from_file && load) {
+        st = scl_network_create_from_file(ctx, weights, net);
+    } else if (from_file) {
+        scl_model_desc d;
+        d.size = sizeof d;
+        st = scl_model_desc_from_file(ctx, weights, &d);
+        if (st == SCL_OK) st = scl_network_create_desc(ctx, &d, net);
+    } else {
+        st = scl_network_create(ctx, model, net);
+        if (st == SCL_OK && load) st = scl_network_load_weights(*net, weights);
+    }
+    if (st == SCL_OK) return 0;
+    if (st == SCL_ERROR_WEIGHTS && !from_file && other_arch(model, weights, other, sizeof other)[0])
+        cli_error("%s; by its tensor names and shapes the file holds %s: give 'auto' as the model to read "
+                  "the architecture from the file", scl_last_error(ctx), other);
+    else
+        cli_error("%s", scl_last_error(ctx));
+    scl_network_destroy(*net);
+    *net = NULL;
+    return 1;
+}
+
 static const char *type_name(scl_device_type t) {
     switch (t) {
     case SCL_DEVICE_CPU: return "CPU";
@@ -106,7 +155,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"devices", cli_devices, "list OpenCL platforms and devices"},
-    {"models", cli_models, "list the model names"},
+    {"models", cli_models, "list the model names (presets; 'auto' reads a weights file's)"},
     {"info", cli_info, "per-layer table of a model: shapes, params, MACs"},
     {"infer", cli_infer, "run a model on a .npy input and write the logits as .npy"},
     {"tune", cli_tune, "auto-tune kernel configurations for a model on a device"},

@@ -1,5 +1,5 @@
-/* model.c: the ShuffleNet V1 (Megvii) and V2 (torchvision) architectures of
- * shared/shufflenet.md, built as layers over channel maps.
+/* model.c: the ShuffleNet V1 (Megvii) and V2 (torchvision and Megvii) architectures of
+ * shared/shufflenet.md, built from a description as layers over channel maps.
  *
  * The trick that makes shuffle, split and concat free: a stage keeps its activations in one
  * "trunk" buffer. A V2 stride-1 unit reads its second half x2 through the trunk's map, and its
@@ -7,43 +7,13 @@
  * never moves; the unit's channel_shuffle then only composes the trunk map with the shuffle
  * permutation. A stride-2 unit writes both branches straight into their concat slots of the
  * next stage's trunk. V1 adds its residual in place, writes its average-pool shortcut into the
- * concat slot, and reads the branch's channel shuffle through a map. */
+ * concat slot, and reads the branch's channel shuffle through a map. Megvii's V2 unit splits
+ * even/odd channels instead of halves: two strided maps over the trunk, and its concat (no
+ * shuffle after it) is again only a new trunk map. */
 #include "net/model.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-const char *const scl__model_names[] = {
-    "v2_x0_5",    "v2_x1_0",    "v2_x1_5",    "v2_x2_0",    "v1_g1_x1_0", "v1_g2_x1_0",
-    "v1_g3_x1_0", "v1_g4_x1_0", "v1_g8_x1_0", "v1_g3_x0_5", "v1_g3_x1_5", "v1_g3_x2_0",
-    "v1_g8_x0_5", "v1_g8_x1_5", "v1_g8_x2_0", NULL};
-
-typedef struct model_spec {
-    const char *name;
-    scl_family family;
-    int groups;
-    int widths[5]; /* C1, S2, S3, S4, C5 (C5 only for V2) */
-} model_spec;
-
-static const model_spec specs[] = {
-    {"v2_x0_5", SCL_FAMILY_V2, 0, {24, 48, 96, 192, 1024}},
-    {"v2_x1_0", SCL_FAMILY_V2, 0, {24, 116, 232, 464, 1024}},
-    {"v2_x1_5", SCL_FAMILY_V2, 0, {24, 176, 352, 704, 1024}},
-    {"v2_x2_0", SCL_FAMILY_V2, 0, {24, 244, 488, 976, 2048}},
-    {"v1_g1_x1_0", SCL_FAMILY_V1, 1, {24, 144, 288, 576, 0}},
-    {"v1_g2_x1_0", SCL_FAMILY_V1, 2, {24, 200, 400, 800, 0}},
-    {"v1_g3_x1_0", SCL_FAMILY_V1, 3, {24, 240, 480, 960, 0}},
-    {"v1_g4_x1_0", SCL_FAMILY_V1, 4, {24, 272, 544, 1088, 0}},
-    {"v1_g8_x1_0", SCL_FAMILY_V1, 8, {24, 384, 768, 1536, 0}},
-    {"v1_g3_x0_5", SCL_FAMILY_V1, 3, {12, 120, 240, 480, 0}},
-    {"v1_g3_x1_5", SCL_FAMILY_V1, 3, {24, 360, 720, 1440, 0}},
-    {"v1_g3_x2_0", SCL_FAMILY_V1, 3, {48, 480, 960, 1920, 0}},
-    {"v1_g8_x0_5", SCL_FAMILY_V1, 8, {16, 192, 384, 768, 0}},
-    {"v1_g8_x1_5", SCL_FAMILY_V1, 8, {24, 576, 1152, 2304, 0}},
-    {"v1_g8_x2_0", SCL_FAMILY_V1, 8, {48, 768, 1536, 3072, 0}},
-};
-
-static const int stage_repeats[3] = {4, 8, 4};
 
 /* A logical tensor during the build: `channels` channels living in planes map[] of buffer buf. */
 typedef struct value {
@@ -213,18 +183,18 @@ static value v2_unit_explicit(builder *b, const char *p2, const char *unit, valu
     return out;
 }
 
-static void build_v2(builder *b, const model_spec *s) {
+static void build_v2(builder *b, const scl_model_desc *s) {
     value x = {0, 3, NULL};
     x.map = strided(b, 3, 0, 1);
-    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "conv1", 0, 1, x, s->widths[0], 1, 2, SCL_OP_RELU, 1);
-    value pool = layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->widths[0], 1, 2, 0, 2);
+    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "conv1", 0, 1, x, s->stem_width, 1, 2, SCL_OP_RELU, 1);
+    value pool = layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->stem_width, 1, 2, 0, 2);
     b->m->layers[b->m->nlayers - 1].name[7] = '\0'; /* "maxpool", not "maxpool.0" */
     free(x.map), free(stem.map);
     value trunk = pool;
     int level = 2;
     for (int st = 0; st < 3; st++) {
-        int c = s->widths[st + 1], half = c / 2;
-        for (int u = 0; u < stage_repeats[st]; u++) {
+        int c = s->stage_widths[st], half = c / 2;
+        for (int u = 0; u < s->stage_repeats[st]; u++) {
             char p1[64], p2[64];
             snprintf(p1, sizeof p1, "stage%d.%d.branch1", st + 2, u);
             snprintf(p2, sizeof p2, "stage%d.%d.branch2", st + 2, u);
@@ -280,7 +250,7 @@ static void build_v2(builder *b, const model_spec *s) {
             if (b->failed) return;
         }
     }
-    value conv5 = layer_to_fresh(b, SCL_LAYER_POINTWISE, "conv5", 0, 1, trunk, s->widths[4], 1, 1, SCL_OP_RELU, level);
+    value conv5 = layer_to_fresh(b, SCL_LAYER_POINTWISE, "conv5", 0, 1, trunk, s->last_width, 1, 1, SCL_OP_RELU, level);
     free(trunk.map);
     value logits = fresh(b, b->m->classes, level);
     scl_layer *fc = add(b, SCL_LAYER_GAP_FC, "fc", conv5, b->m->classes, 1, 1, 0, logits.buf, logits.map);
@@ -291,19 +261,19 @@ static void build_v2(builder *b, const model_spec *s) {
     free(conv5.map), free(logits.map);
 }
 
-static void build_v1(builder *b, const model_spec *s) {
+static void build_v1(builder *b, const scl_model_desc *s) {
     const int g = s->groups;
     value x = {0, 3, NULL};
     x.map = strided(b, 3, 0, 1);
-    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "first_conv", 0, 1, x, s->widths[0], 1, 2, SCL_OP_RELU, 1);
-    value pool = layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->widths[0], 1, 2, 0, 2);
+    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "first_conv", 0, 1, x, s->stem_width, 1, 2, SCL_OP_RELU, 1);
+    value pool = layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->stem_width, 1, 2, 0, 2);
     b->m->layers[b->m->nlayers - 1].name[7] = '\0';
     free(x.map), free(stem.map);
     value trunk = pool;
     int level = 2, k = 0;
     for (int st = 0; st < 3; st++) {
-        int c = s->widths[st + 1], mid = c / 4;
-        for (int u = 0; u < stage_repeats[st]; u++, k++) {
+        int c = s->stage_widths[st], mid = c / 4;
+        for (int u = 0; u < s->stage_repeats[st]; u++, k++) {
             char m1[64], m2[64];
             snprintf(m1, sizeof m1, "features.%d.branch_main_1", k);
             snprintf(m2, sizeof m2, "features.%d.branch_main_2", k);
@@ -375,28 +345,142 @@ static void build_v1(builder *b, const model_spec *s) {
     free(trunk.map), free(logits.map);
 }
 
-scl_status scl__model_build(const char *name, int explicit_copies, scl_model **out) {
+/* Channels offset, offset + stride, ... of a map: a strided map composed with it (Megvii's even
+ * and odd halves). */
+static int *pick(builder *b, const int *map, int n, int offset, int stride) {
+    int *t = table(b, n);
+    if (t && map)
+        for (int c = 0; c < n; c++) t[c] = map[offset + c * stride];
+    return t;
+}
+
+/* Explicit mode: concat(x1, x2) as two copies into a fresh buffer (no shuffle: Megvii's V2). */
+static value concat_copies(builder *b, const char *unit, value x1, value x2, int level) {
+    value out = fresh(b, x1.channels + x2.channels, level);
+    char name[96];
+    snprintf(name, sizeof name, "%s.concat", unit);
+    if (out.map) {
+        copy_into(b, name, x1, 1, 0, out.buf, out.map);
+        copy_into(b, name, x2, 1, 0, out.buf, out.map + x1.channels);
+    }
+    return out;
+}
+
+/* Megvii's stride-2 unit: concat(branch_proj(x), branch_main(x)), C_in + (C - C_in) channels,
+ * each branch writing its own slot of the next trunk. */
+static value megvii_v2_down(builder *b, const char *unit, value trunk, int c, int level) {
+    char pm[64], pp[64];
+    snprintf(pm, sizeof pm, "%s.branch_main", unit);
+    snprintf(pp, sizeof pp, "%s.branch_proj", unit);
+    int cin = trunk.channels, half = c / 2;
+    /* every buffer made must be used: the planner reads an unused one as dead from the start */
+    value next = {0, 0, NULL}, pv, mv;
+    if (b->explicit_copies) {
+        pv = fresh(b, cin, level), mv = fresh(b, c - cin, level);
+    } else {
+        next = fresh(b, c, level), pv = next, mv = next;
+        pv.map = strided(b, cin, 0, 1), mv.map = strided(b, c - cin, cin, 1);
+    }
+    value d = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pp, 0, 1, trunk, cin, cin, 2, 0, level);
+    layer_into(b, SCL_LAYER_POINTWISE, pp, 2, 3, d, cin, 1, 1, SCL_OP_RELU, pv.buf, pv.map);
+    value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 0, 1, trunk, half, 1, 1, SCL_OP_RELU, level - 1);
+    value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pm, 3, 4, e, half, half, 2, 0, level);
+    layer_into(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, c - cin, 1, 1, SCL_OP_RELU, mv.buf, mv.map);
+    if (b->explicit_copies) next = concat_copies(b, unit, pv, mv, level);
+    free(pv.map), free(mv.map), free(d.map), free(e.map), free(f.map);
+    return next;
+}
+
+/* Megvii's stride-1 unit: out = concat(x[0::2], branch_main(x[1::2])) and no shuffle. The
+ * branch overwrites the odd planes it read, so the new trunk is the even planes then the odd. */
+static value megvii_v2_unit(builder *b, const char *unit, value trunk, int level) {
+    char pm[64];
+    snprintf(pm, sizeof pm, "%s.branch_main", unit);
+    int c = trunk.channels, half = c / 2;
+    value even = {trunk.buf, half, pick(b, trunk.map, half, 0, 2)};
+    value odd = {trunk.buf, half, pick(b, trunk.map, half, 1, 2)};
+    value next = {trunk.buf, c, b->explicit_copies ? NULL : table(b, c)};
+    if (b->explicit_copies) {
+        char name[96];
+        snprintf(name, sizeof name, "%s.split", unit);
+        value xp = fresh(b, half, level), xm = fresh(b, half, level);
+        copy_into(b, name, even, 1, 0, xp.buf, xp.map);
+        copy_into(b, name, odd, 1, 0, xm.buf, xm.map);
+        free(even.map), free(odd.map);
+        even = xp, odd = xm;
+    }
+    value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 0, 1, odd, half, 1, 1, SCL_OP_RELU, level);
+    value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pm, 3, 4, e, half, half, 1, 0, level);
+    if (b->explicit_copies) {
+        value g = layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, half, 1, 1, SCL_OP_RELU, level);
+        next = concat_copies(b, unit, even, g, level);
+        free(g.map);
+    } else {
+        layer_into(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, half, 1, 1, SCL_OP_RELU, trunk.buf, odd.map);
+        if (next.map && even.map && odd.map)
+            for (int i = 0; i < half; i++) next.map[i] = even.map[i], next.map[half + i] = odd.map[i];
+    }
+    free(even.map), free(odd.map), free(e.map), free(f.map);
+    return next;
+}
+
+static void build_megvii_v2(builder *b, const scl_model_desc *s) {
+    value x = {0, 3, NULL};
+    x.map = strided(b, 3, 0, 1);
+    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "first_conv", 0, 1, x, s->stem_width, 1, 2, SCL_OP_RELU, 1);
+    value trunk = layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->stem_width, 1, 2, 0, 2);
+    b->m->layers[b->m->nlayers - 1].name[7] = '\0';
+    free(x.map), free(stem.map);
+    int level = 2, k = 0;
+    for (int st = 0; st < SCL_MODEL_STAGES; st++)
+        for (int u = 0; u < s->stage_repeats[st]; u++, k++) {
+            char unit[32];
+            snprintf(unit, sizeof unit, "features.%d", k);
+            if (!trunk.map) b->failed = 1;
+            if (b->failed) break;
+            value next = u == 0 ? megvii_v2_down(b, unit, trunk, s->stage_widths[st], ++level)
+                                : megvii_v2_unit(b, unit, trunk, level);
+            free(trunk.map);
+            trunk = next;
+        }
+    value last = layer_to_fresh(b, SCL_LAYER_POINTWISE, "conv_last", 0, 1, trunk, s->last_width, 1, 1,
+                                SCL_OP_RELU, level);
+    free(trunk.map);
+    value logits = fresh(b, b->m->classes, level);
+    scl_layer *fc = add(b, SCL_LAYER_GAP_FC, "classifier.0", last, b->m->classes, 1, 1, 0, logits.buf, logits.map);
+    if (fc) snprintf(fc->weight_key, sizeof fc->weight_key, "classifier.0.weight");
+    free(last.map), free(logits.map);
+}
+
+scl_status scl__model_build_desc(const scl_model_desc *d, int explicit_copies, scl_model **out) {
     *out = NULL;
-    const model_spec *s = NULL;
-    for (size_t i = 0; i < SCL_ARRAY_LEN(specs); i++)
-        if (name && strcmp(specs[i].name, name) == 0) s = &specs[i];
-    if (!s) return SCL_ERROR_UNSUPPORTED_MODEL;
     scl_model *m = calloc(1, sizeof *m);
     if (!m) return SCL_ERROR_OUT_OF_MEMORY;
-    snprintf(m->name, sizeof m->name, "%s", s->name);
-    m->family = s->family;
-    m->groups = s->groups;
-    m->classes = 1000;
+    const char *preset = scl__desc_preset_name(d);
+    if (preset) snprintf(m->name, sizeof m->name, "%s", preset);
+    else snprintf(m->name, sizeof m->name, "custom %s", scl__layout_name(d->layout));
+    m->desc = *d;
+    m->family = d->family;
+    m->groups = d->groups;
+    m->classes = d->classes;
     builder b = {m, explicit_copies, 0};
     new_buf(&b, 3, 0); /* buffer 0: the input */
-    if (s->family == SCL_FAMILY_V2) build_v2(&b, s);
-    else build_v1(&b, s);
+    if (d->layout == SCL_LAYOUT_TORCHVISION_V2) build_v2(&b, d);
+    else if (d->layout == SCL_LAYOUT_MEGVII_V2) build_megvii_v2(&b, d);
+    else build_v1(&b, d);
     if (b.failed) {
         scl__model_free(m);
         return SCL_ERROR_OUT_OF_MEMORY;
     }
     *out = m;
     return SCL_OK;
+}
+
+scl_status scl__model_build(const char *name, int explicit_copies, scl_model **out) {
+    scl_model_desc d;
+    *out = NULL;
+    if (!scl__desc_preset(name, &d)) return SCL_ERROR_UNSUPPORTED_MODEL;
+    return scl__model_build_desc(&d, explicit_copies, out);
 }
 
 void scl__model_free(scl_model *m) {

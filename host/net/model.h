@@ -1,6 +1,7 @@
 /* model.h: ShuffleNet V1/V2 as a list of layers whose every shuffle, split and concat is
- * already resolved into channel maps (plane tables) over a few buffers. Built from the model
- * name alone; the network (network.c) turns it into ops and tensors. */
+ * already resolved into channel maps (plane tables) over a few buffers. Built from a model
+ * description (desc.c checks them and holds the presets); the network (network.c) turns it
+ * into ops and tensors. */
 #ifndef SCL_MODEL_H
 #define SCL_MODEL_H
 
@@ -35,10 +36,9 @@ typedef struct scl_bufdef {
     int level;
 } scl_bufdef;
 
-typedef enum scl_family { SCL_FAMILY_V1 = 1, SCL_FAMILY_V2 = 2 } scl_family;
-
 typedef struct scl_model {
-    char name[32];
+    char name[32];          /* the preset's name, else e.g. "custom Megvii V2" */
+    scl_model_desc desc;
     scl_family family;
     int groups;  /* V1 */
     int classes;
@@ -48,12 +48,28 @@ typedef struct scl_model {
     scl_bufdef *bufs;
 } scl_model;
 
-/* The names of every model, NULL-terminated. */
+/* The names of every preset, NULL-terminated. */
 extern const char *const scl__model_names[];
 
-/* Builds the layer list of a model; SCL_ERROR_UNSUPPORTED_MODEL for an unknown name. With
- * `explicit_copies` every shuffle, split and concat becomes a copy launch instead of a map: the
- * baseline that the bench's ablation compares against. */
+/* desc.c. The smallest scl_model_desc.size accepted: the first released layout's. */
+#define SCL__DESC_MIN_SIZE (offsetof(scl_model_desc, preprocess) + sizeof(scl_preprocess))
+int scl__desc_preset(const char *name, scl_model_desc *out); /* 0: unknown name */
+const char *scl__model_names_text(char *buf, size_t cap);    /* "v2_x0_5, v2_x1_0, ..." */
+const char *scl__desc_preset_name(const scl_model_desc *d); /* NULL: not a preset */
+int scl__desc_equal(const scl_model_desc *a, const scl_model_desc *b);
+/* Copies a caller's description in (own->size = ours) or out (keeping the caller's size);
+ * 0 when the caller's size is below SCL__DESC_MIN_SIZE. */
+int scl__desc_in(const scl_model_desc *user, scl_model_desc *own);
+int scl__desc_out(const scl_model_desc *own, scl_model_desc *user);
+/* Every field in range and every unit's channels splittable; the message names the field. */
+scl_status scl__desc_check(const scl_model_desc *d, char *msg, size_t cap);
+const char *scl__layout_name(scl_layout l); /* "torchvision V2", "Megvii V1", "Megvii V2" */
+
+/* Builds the layer list of a checked description. With `explicit_copies` every shuffle, split
+ * and concat becomes a copy launch instead of a map: the baseline that the bench's ablation
+ * compares against. Only SCL_ERROR_OUT_OF_MEMORY can fail. */
+scl_status scl__model_build_desc(const scl_model_desc *d, int explicit_copies, scl_model **out);
+/* The same for a preset's name; SCL_ERROR_UNSUPPORTED_MODEL for an unknown one. */
 scl_status scl__model_build(const char *name, int explicit_copies, scl_model **out);
 void scl__model_free(scl_model *m);
 

@@ -5,6 +5,7 @@
 #include "ops/head.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,29 +35,93 @@ scl_status scl__network_make_maps(scl_network *net) {
     return SCL_OK;
 }
 
-scl_status scl_network_create(scl_context *ctx, const char *model, scl_network **out) {
-    if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_create: NULL argument");
+/* The caller's options (NULL: the defaults) checked and copied into *own. */
+static scl_status take_options(scl_context *ctx, const scl_network_options *opts, scl_network_options *own,
+                               const char *fn) {
+    memset(own, 0, sizeof *own);
+    own->size = sizeof *own;
+    if (!opts) return SCL_OK;
+    size_t min = offsetof(scl_network_options, fused_kernels) + sizeof opts->fused_kernels;
+    if (opts->size < min)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: scl_network_options.size = %zu is smaller than "
+                         "any released layout (%zu): set it to sizeof(scl_network_options)", fn, opts->size, min);
+    memcpy(own, opts, opts->size < sizeof *own ? opts->size : sizeof *own);
+    own->size = sizeof *own;
+    if (own->precision == SCL_PRECISION_FLOAT16)
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED, "%s: scl_network_options.precision = float16 is not "
+                         "supported yet (float32 only)", fn);
+    if (own->precision != SCL_PRECISION_DEFAULT && own->precision != SCL_PRECISION_FLOAT32)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: scl_network_options.precision = %d is not a "
+                         "scl_precision", fn, (int)own->precision);
+    if (own->fused_kernels < SCL_SWITCH_DEFAULT || own->fused_kernels > SCL_SWITCH_OFF)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: scl_network_options.fused_kernels = %d is not a "
+                         "scl_switch", fn, (int)own->fused_kernels);
+    return SCL_OK;
+}
+
+scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc, const scl_network_options *opts,
+                               scl_network **out, const char *fn) {
+    if (!ctx || !desc || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
+    scl_model_desc d;
+    if (!scl__desc_in(desc, &d))
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: scl_model_desc.size = %zu is smaller than any "
+                         "released layout (%zu): set it to sizeof(scl_model_desc)", fn, desc->size,
+                         (size_t)SCL__DESC_MIN_SIZE);
+    char msg[512];
+    scl_status st = scl__desc_check(&d, msg, sizeof msg);
+    if (st != SCL_OK) return scl__fail(ctx, st, "%s: %s", fn, msg);
+    scl_network_options o;
+    if ((st = take_options(ctx, opts, &o, fn)) != SCL_OK) return st;
     scl_network *net = calloc(1, sizeof *net);
     if (!net) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a network");
     net->ctx = ctx;
-    scl_status st = scl__model_build(model, 0, &net->model);
-    if (st == SCL_ERROR_UNSUPPORTED_MODEL) {
-        char names[512] = "";
-        for (int i = 0; scl__model_names[i]; i++) {
-            strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
-            strncat(names, scl__model_names[i], sizeof names - strlen(names) - 1);
-        }
-        scl__fail(ctx, st, "unknown model '%s'; known models: %s", model ? model : "(null)", names);
-    } else if (st != SCL_OK) {
-        scl__fail(ctx, st, "out of host memory building model %s", model);
-    }
+    net->opts = o;
+    st = scl__model_build_desc(&d, 0, &net->model);
+    if (st != SCL_OK) scl__fail(ctx, st, "out of host memory building a network");
     if (st == SCL_OK) st = scl__network_make_maps(net);
     if (st != SCL_OK) {
         scl_network_destroy(net);
         return st;
     }
     *out = net;
+    return SCL_OK;
+}
+
+scl_status scl_network_create_ex(scl_context *ctx, const char *model, const scl_network_options *opts,
+                                 scl_network **out) {
+    if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_create: NULL argument");
+    *out = NULL;
+    scl_model_desc d;
+    if (model && strcmp(model, "auto") == 0)
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL, "scl_network_create: 'auto' takes the architecture "
+                         "from a weights file: use scl_network_create_from_file");
+    if (!scl__desc_preset(model, &d)) {
+        char names[512];
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL, "unknown model '%s'; known models: %s",
+                         model ? model : "(null)", scl__model_names_text(names, sizeof names));
+    }
+    return scl__network_create(ctx, &d, opts, out, "scl_network_create");
+}
+
+scl_status scl_network_create(scl_context *ctx, const char *model, scl_network **out) {
+    return scl_network_create_ex(ctx, model, NULL, out);
+}
+
+scl_status scl_network_create_desc_ex(scl_context *ctx, const scl_model_desc *desc,
+                                      const scl_network_options *opts, scl_network **out) {
+    return scl__network_create(ctx, desc, opts, out, "scl_network_create_desc");
+}
+
+scl_status scl_network_create_desc(scl_context *ctx, const scl_model_desc *desc, scl_network **out) {
+    return scl__network_create(ctx, desc, NULL, out, "scl_network_create_desc");
+}
+
+scl_status scl_network_get_desc(const scl_network *net, scl_model_desc *out) {
+    if (!net || !out) return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_desc: NULL argument");
+    if (!scl__desc_out(&net->model->desc, out))
+        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_desc: out->size = %zu is smaller "
+                         "than any released layout (%zu)", out->size, (size_t)SCL__DESC_MIN_SIZE);
     return SCL_OK;
 }
 
@@ -136,6 +201,7 @@ static scl_status allocate(scl_network *net) {
         }
     }
     for (int b = 1; b < m->nbufs - 1; b++) {
+        if (p->slot_of[b] < 0) continue; /* touched by no layer */
         int lh = scl__level_size(p->h, m->bufs[b].level), lw = scl__level_size(p->w, m->bufs[b].level);
         scl_status st = scl__tensor_view(ctx, net->slots[p->slot_of[b]], p->n, m->bufs[b].channels, lh, lw,
                                          scl__pitch(lh, lw), &net->views[b]);
@@ -324,7 +390,7 @@ scl_status scl_network_set_explicit_copies(scl_network *net, int on) {
         return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_network_set_explicit_copies: choose the mode before loading weights");
     scl_model *m;
-    scl_status st = scl__model_build(net->model->name, on, &m);
+    scl_status st = scl__model_build_desc(&net->model->desc, on, &m);
     if (st != SCL_OK) return scl__fail(net->ctx, st, "out of host memory rebuilding %s", net->model->name);
     char name[32];
     snprintf(name, sizeof name, "%s", net->model->name);

@@ -10,6 +10,7 @@
 struct scl_network {
     scl_context *ctx;
     scl_model *model;
+    scl_network_options opts; /* as given, checked (fused_kernels kept for later) */
     scl_op **ops; /* one per layer, made when weights arrive */
     scl_chanmap **in_maps, **out_maps, **res_maps;
     size_t weight_bytes;
@@ -25,6 +26,14 @@ struct scl_network {
 /* weights.c: loads every layer into a new set of ops from a safetensors file (path) or, with
  * path NULL, from the seeded generator; the network keeps its previous weights on failure. */
 scl_status scl__network_load(scl_network *net, const char *path, uint64_t seed);
+
+/* network.c: a network of a description (checked here, every refusal naming the field) with
+ * options (NULL: defaults); `fn` names the public entry point in messages. */
+scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc, const scl_network_options *opts,
+                               scl_network **out, const char *fn);
+/* weights.c: loads from an open safetensors file (which the caller still owns). */
+struct scl_safetensors;
+scl_status scl__network_load_file(scl_network *net, struct scl_safetensors *st);
 
 /* network.c: builds the channel-map objects of net->model's layers (after the model changes). */
 scl_status scl__network_make_maps(scl_network *net);

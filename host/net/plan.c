@@ -71,6 +71,8 @@ scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *
         /* buffers are numbered in order of first definition, which is order of first use;
          * the input (0) and the output (last) belong to the caller */
         for (int b = 1; b < nb - 1; b++) {
+            /* a buffer no layer touches needs no memory (and must not mark a slot free) */
+            if (last[b] < 0) continue;
             int s = best_slot(out, free_after, first[b], out->buf_bytes[b]);
             if (s < 0) s = out->nslots++, out->slot_bytes[s] = 0;
             if (out->slot_bytes[s] < out->buf_bytes[b]) out->slot_bytes[s] = out->buf_bytes[b];

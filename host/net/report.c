@@ -8,7 +8,7 @@
 int scl_network_classes(const scl_network *net) { return net ? net->model->classes : 0; }
 
 scl_preprocess scl_network_preprocess(const scl_network *net) {
-    return net && net->model->family == SCL_FAMILY_V1 ? SCL_PREPROCESS_MEGVII : SCL_PREPROCESS_TORCHVISION;
+    return net ? net->model->desc.preprocess : SCL_PREPROCESS_TORCHVISION;
 }
 
 const char *scl_preprocess_name(scl_preprocess p) {

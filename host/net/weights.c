@@ -161,7 +161,7 @@ static scl_status check_key_sets(scl_network *net, wsource *src) {
     }
     free(used);
     if (!nmissing && !nunexpected) return SCL_OK;
-    const char *family = m->family == SCL_FAMILY_V2 ? "torchvision" : "Megvii";
+    const char *family = scl__layout_name(m->desc.layout);
     return scl__fail(net->ctx, SCL_ERROR_WEIGHTS,
                      "%s: does not match %s (%s key layout): %d missing tensor(s)%s%s%s, %d unexpected "
                      "tensor(s)%s%s%s", path, m->name, family, nmissing, nmissing ? ": " : "", missing,
@@ -290,6 +290,27 @@ static scl_status load_all(scl_network *net, wsource *src) {
     return st;
 }
 
+/* Loads from an open file: keys checked as a set first, then every layer. */
+static scl_status load_open(scl_network *net, wsource *src) {
+    /* DataParallel checkpoints prefix every key with "module." */
+    const scl_layer *first = &net->model->layers[0];
+    src->prefix = "";
+    if (!scl_safetensors_find(src->st, first->weight_key)) {
+        char key[160];
+        snprintf(key, sizeof key, "module.%s", first->weight_key);
+        if (scl_safetensors_find(src->st, key)) src->prefix = "module.";
+    }
+    scl_status st = check_key_sets(net, src);
+    if (st == SCL_OK) st = load_all(net, src);
+    return st;
+}
+
+scl_status scl__network_load_file(scl_network *net, struct scl_safetensors *file) {
+    wsource src = {0};
+    src.st = file;
+    return load_open(net, &src);
+}
+
 scl_status scl__network_load(scl_network *net, const char *path, uint64_t seed) {
     wsource src = {0};
     src.prefix = "";
@@ -297,15 +318,7 @@ scl_status scl__network_load(scl_network *net, const char *path, uint64_t seed) 
     if (!path) return load_all(net, &src);
     scl_status st = scl_safetensors_open(path, &src.st, src.msg, sizeof src.msg);
     if (st != SCL_OK) return scl__fail(net->ctx, st, "%s", src.msg);
-    /* DataParallel checkpoints prefix every key with "module." */
-    const scl_layer *first = &net->model->layers[0];
-    if (!scl_safetensors_find(src.st, first->weight_key)) {
-        char key[160];
-        snprintf(key, sizeof key, "module.%s", first->weight_key);
-        if (scl_safetensors_find(src.st, key)) src.prefix = "module.";
-    }
-    st = check_key_sets(net, &src);
-    if (st == SCL_OK) st = load_all(net, &src);
+    st = load_open(net, &src);
     scl_safetensors_close(src.st);
     return st;
 }

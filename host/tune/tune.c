@@ -426,9 +426,9 @@ static scl_status write_db(scl_context *ctx, const struct scl_tune_db *db, char 
     return SCL_OK;
 }
 
-scl_status scl__tune_model(scl_context *ctx, const char *model, int n, int h, int w,
+scl_status scl__tune_model(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
                            scl_tune_progress progress, void *user, scl_tune_report *report) {
-    if (!ctx || !model || !report || n < 1 || h < 1 || w < 1)
+    if (!ctx || !desc || !report || n < 1 || h < 1 || w < 1)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: bad arguments");
     memset(report, 0, sizeof *report);
     if (!ctx->profiling)
@@ -436,8 +436,8 @@ scl_status scl__tune_model(scl_context *ctx, const char *model, int n, int h, in
     if (!ctx->cache_dir)
         return scl__fail(ctx, SCL_ERROR_UNSUPPORTED, "tune: the cache directory is off; tuning has nowhere to go");
     scl_model *m;
-    scl_status st = scl__model_build(model, 0, &m);
-    if (st != SCL_OK) return scl__fail(ctx, st, "tune: unknown model '%s'", model);
+    scl_status st = scl__model_build_desc(desc, 0, &m);
+    if (st != SCL_OK) return scl__fail(ctx, st, "tune: out of host memory");
     /* measure afresh: tuned entries must not steer the defaults they are compared with */
     scl__tune_release(ctx);
     ctx->tune_loaded = 1;
@@ -466,13 +466,33 @@ scl_status scl__tune_model(scl_context *ctx, const char *model, int n, int h, in
     return st;
 }
 
-scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w,
-                          scl_tune_progress progress, void *user, scl_tune_report *report) {
-    if (!report) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_tune_model: report is NULL");
+/* Tunes into the caller's versioned report (as much of it as its size says). */
+static scl_status tune_sized(scl_context *ctx, const scl_model_desc *d, int n, int h, int w,
+                             scl_tune_progress progress, void *user, scl_tune_report *report) {
+    if (!report) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: report is NULL");
     scl_tune_report r = {.size = sizeof r};
     if (report->size < sizeof r)
-        return scl__sized_out(ctx, "scl_tune_model", "scl_tune_report", report, &r, sizeof r, sizeof r);
-    scl_status st = scl__tune_model(ctx, model, n, h, w, progress, user, &r);
-    scl_status cst = scl__sized_out(ctx, "scl_tune_model", "scl_tune_report", report, &r, sizeof r, sizeof r);
+        return scl__sized_out(ctx, "tune", "scl_tune_report", report, &r, sizeof r, sizeof r);
+    scl_status st = scl__tune_model(ctx, d, n, h, w, progress, user, &r);
+    scl_status cst = scl__sized_out(ctx, "tune", "scl_tune_report", report, &r, sizeof r, sizeof r);
     return st != SCL_OK ? st : cst;
+}
+
+scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w,
+                          scl_tune_progress progress, void *user, scl_tune_report *report) {
+    scl_model_desc d;
+    if (!scl__desc_preset(model, &d)) return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL, "tune: unknown model '%s'",
+                                                       model ? model : "(null)");
+    return tune_sized(ctx, &d, n, h, w, progress, user, report);
+}
+
+scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
+                         scl_tune_progress progress, void *user, scl_tune_report *report) {
+    scl_model_desc d;
+    char msg[512];
+    if (!ctx || !scl__desc_in(desc, &d))
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_tune_desc: NULL argument or desc->size too small");
+    scl_status st = scl__desc_check(&d, msg, sizeof msg);
+    if (st != SCL_OK) return scl__fail(ctx, st, "scl_tune_desc: %s", msg);
+    return tune_sized(ctx, &d, n, h, w, progress, user, report);
 }

@@ -11,10 +11,10 @@
 int scl__tune_pointwise(scl_context *ctx, int cin, int cout, int groups, int flags, int *vec, int *co_tile);
 int scl__tune_depthwise(scl_context *ctx, int channels, int stride, int flags, scl_dw_cfg *cfg);
 
-/* Tunes every pointwise and depthwise layer shape of `model` at n x 3 x h x w and writes the
+/* Tunes every pointwise and depthwise layer shape of a (checked) description at n x 3 x h x w and writes the
  * device's tuning file (merging with what it already holds). Needs a profiling queue and a
  * cache directory. */
-scl_status scl__tune_model(scl_context *ctx, const char *model, int n, int h, int w,
+scl_status scl__tune_model(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
                            scl_tune_progress progress, void *user, scl_tune_report *report);
 
 /* Forgets the loaded tuning table (after the file changed). */

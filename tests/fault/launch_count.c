@@ -72,6 +72,40 @@ static void check_shape(scl_context *ctx, scl_network *net, const char *model, i
     free(ms), free(x), free(y);
 }
 
+/* Megvii's V2 splits even/odd channels and concatenates without a shuffle: all of it channel maps,
+ * so one launch per layer (+1 for a two-phase head) and no copy layer, exactly as many launches as
+ * torchvision's V2 of the same widths. */
+static void check_megvii_v2(scl_context *ctx) {
+    scl_model_desc d;
+    d.size = sizeof d;
+    CHECK(scl_model_preset("v2_x0_5", &d) == SCL_OK, "preset");
+    d.layout = SCL_LAYOUT_MEGVII_V2, d.preprocess = SCL_PREPROCESS_MEGVII;
+    scl_network *net = NULL, *tv = NULL;
+    CHECK(scl_network_create_desc(ctx, &d, &net) == SCL_OK, "Megvii V2: create: %s", scl_last_error(ctx));
+    CHECK(scl_network_create(ctx, "v2_x0_5", &tv) == SCL_OK, "v2_x0_5: create");
+    if (!net || !tv) return;
+    CHECK(scl_network_random_weights(net, 12) == SCL_OK && scl_network_random_weights(tv, 12) == SCL_OK, "weights");
+    check_shape(ctx, net, "megvii_v2", 2, 64, 48);
+    check_shape(ctx, tv, "v2_x0_5", 2, 64, 48);
+    int layers = scl_network_layer_count(net), launches = scl_network_launch_count(net), copies = 0;
+    for (int i = 0; i < layers; i++) {
+        scl_layer_info li = {.size = sizeof(scl_layer_info)};
+        copies += scl_network_layer_info(net, i, 64, 48, &li) != SCL_OK || li.kind == SCL_OP_KIND_SHUFFLE;
+    }
+    scl_launch_info last = {.size = sizeof(scl_launch_info)}, before_last = {.size = sizeof(scl_launch_info)};
+    int two_phase = launches >= 2 && scl_network_launch_info(net, launches - 1, &last) == SCL_OK &&
+                    scl_network_launch_info(net, launches - 2, &before_last) == SCL_OK &&
+                    last.first_layer == layers - 1 && before_last.first_layer == layers - 1;
+    CHECK(copies == 0, "Megvii V2: %d copy layers", copies);
+    CHECK(launches == layers + two_phase, "Megvii V2: %d launches for %d layers (two-phase head: %d)", launches,
+          layers, two_phase);
+    CHECK(launches == scl_network_launch_count(tv), "Megvii V2: %d launches, torchvision's V2 of its widths %d",
+          launches, scl_network_launch_count(tv));
+    printf("%-12s %d launches per inference, %d layers\n", "megvii_v2", launches, layers);
+    scl_network_destroy(net);
+    scl_network_destroy(tv);
+}
+
 int main(void) {
     *(void **)&shim_calls = dlsym(RTLD_DEFAULT, "scl_shim_calls");
     if (!shim_calls) {
@@ -99,6 +133,7 @@ int main(void) {
                scl_network_layer_count(net));
         scl_network_destroy(net);
     }
+    check_megvii_v2(ctx);
     scl_context_destroy(ctx);
     printf("%d models, %d checks\n%d passed, %d failed\n", models, checks, checks - failures, failures);
     return failures != 0;

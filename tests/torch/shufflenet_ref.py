@@ -1,8 +1,9 @@
 """PyTorch reference for shufflecl: builds every ShuffleNet the library supports, with seeded
 random weights, and produces the weights, inputs and logits its tests compare against.
 
-V2 is torchvision's own model; V1 is written here to the structure and state_dict keys of
-Megvii's ShuffleNet-Series release, as the project's spec, shufflenet.md, describes them.
+V2 is torchvision's own model; V1 and Megvii's V2 are written here to the structure and
+state_dict keys of Megvii's ShuffleNet-Series release, as the project's spec, shufflenet.md,
+describes them (any widths, repeats, groups and class counts: build_custom).
 
 Importable (build, count, make_input, save_safetensors, write_npy, MODEL_NAMES,
 EXPECTED_COUNTS) and a CLI:
@@ -121,9 +122,10 @@ class ShuffleV1Unit(nn.Module):
 class ShuffleNetV1(nn.Module):
     """ShuffleNet V1 with g groups and stage widths [C1, S2, S3, S4], Megvii's key names."""
 
-    def __init__(self, groups, widths, num_classes=1000):
+    def __init__(self, groups, widths, num_classes=1000, repeats=None):
         super().__init__()
         c1 = widths[0]
+        repeats = repeats or STAGE_REPEATS
         self.first_conv = nn.Sequential(
             nn.Conv2d(3, c1, 3, 2, 1, bias=False),
             nn.BatchNorm2d(c1),
@@ -132,8 +134,8 @@ class ShuffleNetV1(nn.Module):
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         units = []
         in_ch = c1
-        for stage, (repeats, out_ch) in enumerate(zip(STAGE_REPEATS, widths[1:])):
-            for i in range(repeats):
+        for stage, (count, out_ch) in enumerate(zip(repeats, widths[1:])):
+            for i in range(count):
                 # The first unit of stage 2 reads the stem's few C1 channels; Megvii keeps its
                 # first 1x1 conv dense (one group) rather than split them g ways.
                 first_groups = 1 if stage == 0 and i == 0 else groups
@@ -148,6 +150,89 @@ class ShuffleNetV1(nn.Module):
         x = self.features(x)
         # Mean over whatever spatial size is left (7x7 at 224), so any input size works.
         x = x.mean(dim=(2, 3))
+        return self.classifier(x)
+
+
+# ---- ShuffleNet V2, Megvii's layout --------------------------------------------------------------
+
+
+def megvii_channel_shuffle(x):
+    """Megvii's own split (ShuffleNetV2/blocks.py), written as they write it: the reshape to
+    (B*C/2, 2, H*W) and the permute give x[:, 0::2] and x[:, 1::2]; check_megvii_split checks
+    that by hand, so that this reference and the library cannot share a mistake."""
+    b, c, h, w = x.shape
+    x = x.reshape(b * c // 2, 2, h * w)
+    x = x.permute(1, 0, 2)
+    x = x.reshape(2, -1, c // 2, h, w)
+    return x[0], x[1]
+
+
+def check_megvii_split():
+    """The even/odd split on numbers worked out by hand; raises AssertionError if not."""
+    x = torch.arange(16, dtype=torch.float32).reshape(2, 8, 1, 1)  # image b, channel c: 8b + c
+    proj, main = megvii_channel_shuffle(x)
+    assert proj.flatten().tolist() == [0, 2, 4, 6, 8, 10, 12, 14], proj.flatten().tolist()
+    assert main.flatten().tolist() == [1, 3, 5, 7, 9, 11, 13, 15], main.flatten().tolist()
+    # planes stay whole: channel c, pixel p holds 10c + p
+    x = torch.tensor([[[[0.0], [1.0]], [[10.0], [11.0]], [[20.0], [21.0]], [[30.0], [31.0]]]])
+    proj, main = megvii_channel_shuffle(x)
+    assert proj.flatten().tolist() == [0, 1, 20, 21], proj.flatten().tolist()
+    assert main.flatten().tolist() == [10, 11, 30, 31], main.flatten().tolist()
+
+
+class MegviiV2Block(nn.Module):
+    """One unit of Megvii's V2: stride 1 is concat(x_proj, branch_main(x)) of the split above,
+    stride 2 concat(branch_proj(x), branch_main(x)); no shuffle after the concat."""
+
+    def __init__(self, inp, oup, mid, stride):
+        super().__init__()
+        self.stride = stride
+        out = oup - inp
+        self.branch_main = nn.Sequential(
+            nn.Conv2d(inp, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
+            nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False), nn.BatchNorm2d(mid),
+            nn.Conv2d(mid, out, 1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True),
+        )
+        if stride == 2:
+            self.branch_proj = nn.Sequential(
+                nn.Conv2d(inp, inp, 3, stride, 1, groups=inp, bias=False), nn.BatchNorm2d(inp),
+                nn.Conv2d(inp, inp, 1, bias=False), nn.BatchNorm2d(inp), nn.ReLU(inplace=True),
+            )
+
+    def forward(self, x):
+        if self.stride == 1:
+            x_proj, x = megvii_channel_shuffle(x)
+            return torch.cat((x_proj, self.branch_main(x)), 1)
+        return torch.cat((self.branch_proj(x), self.branch_main(x)), 1)
+
+
+class MegviiShuffleNetV2(nn.Module):
+    """Megvii's ShuffleNetV2 (network.py) with widths [C1, S2, S3, S4, C5], any repeats."""
+
+    def __init__(self, widths, repeats=None, num_classes=1000, dropout=False):
+        super().__init__()
+        c1 = widths[0]
+        self.first_conv = nn.Sequential(nn.Conv2d(3, c1, 3, 2, 1, bias=False), nn.BatchNorm2d(c1),
+                                        nn.ReLU(inplace=True))
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        units, inp = [], c1
+        for count, oup in zip(repeats or STAGE_REPEATS, widths[1:4]):
+            for i in range(count):
+                if i == 0:
+                    units.append(MegviiV2Block(inp, oup, oup // 2, 2))
+                else:
+                    units.append(MegviiV2Block(inp // 2, oup, oup // 2, 1))
+                inp = oup
+        self.features = nn.Sequential(*units)
+        self.conv_last = nn.Sequential(nn.Conv2d(inp, widths[4], 1, bias=False),
+                                       nn.BatchNorm2d(widths[4]), nn.ReLU(inplace=True))
+        self.dropout = nn.Dropout(0.2) if dropout else nn.Identity()  # the 2.0x's; inert in eval
+        self.classifier = nn.Sequential(nn.Linear(widths[4], num_classes, bias=False))
+
+    def forward(self, x):
+        x = self.conv_last(self.features(self.maxpool(self.first_conv(x))))
+        # Megvii's AvgPool2d(7) is this mean at 224 x 224; the mean serves any size
+        x = self.dropout(x.mean(dim=(2, 3)))
         return self.classifier(x)
 
 
@@ -252,6 +337,20 @@ def randomize(model, seed):
 def build(name, seed=0):
     """The named model with seeded random weights, float32, in eval mode."""
     return randomize(build_uninitialized(name), seed).eval()
+
+
+def build_custom(layout, widths, repeats, classes, groups=None, seed=0):
+    """Any ShuffleNet with seeded random weights, eval mode. layout: "torchvision_v2" (widths
+    [C1, S2, S3, S4, C5]), "megvii_v1" ([C1, S2, S3, S4], groups) or "megvii_v2" (five widths)."""
+    if layout == "torchvision_v2":
+        model = torchvision.models.ShuffleNetV2(repeats, widths, num_classes=classes)
+    elif layout == "megvii_v1":
+        model = ShuffleNetV1(groups, widths, classes, repeats)
+    elif layout == "megvii_v2":
+        model = MegviiShuffleNetV2(widths, repeats, classes)
+    else:
+        raise ValueError(f"unknown layout {layout!r}")
+    return randomize(model.eval(), seed).eval()
 
 
 # ---- counting --------------------------------------------------------------------------------

@@ -320,8 +320,20 @@ def main():
         case("missing option value", proc, ["--output", "value"])
         proc = run_tool(tool, ["infer", MODEL, "--weights", good_w, "--output", out])
         case("missing required option", proc, ["--input is required"])
+        # MODEL may be left out with --weights (the architecture is the file's), not without
+        proc = run_tool(tool, ["infer", "--input", good_x, "--output", out])
+        case("no model", proc, ["model", "--weights"])
+        proc = run_tool(tool, ["infer", "auto", "--input", good_x, "--output", out])
+        case("auto without weights", proc, ["--weights is required"])
         proc = run_tool(tool, ["infer", "--weights", good_w, "--input", good_x, "--output", out])
-        case("no model", proc, ["model"])
+        if proc.returncode == 0:
+            got = np.load(out)
+            os.remove(out)
+            same = got.shape == want.shape and np.array_equal(got, want)
+            report("no model: the file's architecture", None if same else "logits differ from "
+                   f"{MODEL}'s", proc)
+        else:
+            report("no model: the file's architecture", f"exit {proc.returncode}", proc)
         bad_out = os.path.join(tmp, "no_such_dir", "y.npy")
         case("output not writable", infer(extra=["--output", bad_out]), [bad_out], bad_out)
         case("unknown device", infer(extra=["--device", "no-such-device-xyz"]),

@@ -135,6 +135,38 @@ def test_torchvision_state_dict_is_identified():
     assert meta.get("model") == "v2_x0_5", meta
 
 
+def test_custom_layouts_need_no_model_name():
+    # a fine-tuned Megvii V2 checkpoint (DataParallel, 5 classes): converted without a name,
+    # its layout written down; and the file runs in shufflecl as `auto`
+    model = ref.build_custom("megvii_v2", [16, 32, 64, 128, 256], [1, 2, 1], 5, seed=4)
+    sd = model.state_dict()
+    torch.save({"epoch": 3, "state_dict": {"module." + k: v for k, v in sd.items()}}, tmp("mv2.pth.tar"))
+    r = run_script(tmp("mv2.pth.tar"), tmp("mv2.safetensors"))
+    assert r.returncode == 0, r.stderr
+    assert "Megvii V2 layout, 5 classes" in r.stdout and "auto" in r.stdout, r.stdout
+    arrays, meta = read_safetensors(tmp("mv2.safetensors"))
+    assert_same(arrays, reference_arrays(sd))
+    assert meta.get("layout") == "Megvii V2 layout, 5 classes" and "model" not in meta, meta
+    tool = os.environ.get("SCL_TOOL")
+    if tool:
+        x = ref.make_input(9, 1, 40, 36)
+        np.save(tmp("mv2_x.npy"), x)
+        p = subprocess.run([tool, "infer", "auto", "--weights", tmp("mv2.safetensors"), "--input",
+                            tmp("mv2_x.npy"), "--output", tmp("mv2_y.npy")], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        with torch.no_grad():
+            want = model.double()(torch.from_numpy(x).double()).numpy()
+        got = np.load(tmp("mv2_y.npy"))
+        rel = np.linalg.norm(got - want) / np.linalg.norm(want)
+        assert rel < 1e-4, rel
+    for layout, widths, groups, name in (("torchvision_v2", [16, 32, 64, 128, 256], None, "torchvision V2"),
+                                         ("megvii_v1", [16, 32, 64, 128], 2, "Megvii V1")):
+        sd = ref.build_custom(layout, widths, [1, 1, 1], 3, groups, seed=1).state_dict()
+        torch.save(sd, tmp("c.pth"))
+        r = run_script(tmp("c.pth"), tmp("c.safetensors"))
+        assert r.returncode == 0 and f"{name} layout, 3 classes" in r.stdout, r.stdout + r.stderr
+
+
 def test_whole_pickled_module():
     model = ref.build("v2_x1_0", seed=3)
     torch.save(model, tmp("whole.pth"))
