@@ -90,6 +90,9 @@ scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, s
  * *owned is set when the caller must free() the returned text. */
 scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text, size_t *len,
                           int *owned);
+/* What a program of `file` is built from: the cl/ files built ahead of it (common.cl, ...) and
+ * the file itself, each after a #line naming it, in one malloc'd string the caller frees. */
+scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **text, size_t *len);
 void scl__programs_release(scl_context *ctx);
 /* Creates a kernel from a built program of `file` with `options`. */
 scl_status scl__kernel_create(scl_context *ctx, const char *file, const char *options,

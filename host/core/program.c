@@ -1,6 +1,9 @@
 /* program.c: builds the embedded cl/ kernels, with an in-memory cache per context keyed by
  * (file, options) and an on-disk binary cache shared by every process.
  *
+ * The source of a program is its file with the shared files built ahead of it (common.cl, and
+ * stencil.cl for the stencil families), so that every key below covers them too.
+ *
  * Disk cache: one file per program, named by the hex SHA-256 of (format version, library
  * version, source, options, device name, driver version, platform version). A context per call
  * therefore still hits the cache: nothing context-specific is in the key. File layout:
@@ -52,6 +55,52 @@ scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text,
         }
     }
     return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "no kernel file named '%s' is embedded", file);
+}
+
+/* The cl/ files built ahead of a family's own source, in this order: common.cl (vector types,
+ * loads, stores, lane shifts) before every file, and stencil.cl (the 3x3 tap loader and row
+ * walk) before the two stencil families. */
+static const char *const *prelude_of(const char *file) {
+    static const char *const none[] = {NULL};
+    static const char *const common[] = {"common.cl", NULL};
+    static const char *const stencil[] = {"common.cl", "stencil.cl", NULL};
+    if (strcmp(file, "common.cl") == 0) return none;
+    if (strcmp(file, "depthwise.cl") == 0 || strcmp(file, "stem.cl") == 0) return stencil;
+    return common;
+}
+
+scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **text, size_t *len) {
+    const char *names[4], *parts[4];
+    size_t lens[4], total = 1;
+    int owned[4], n = 0, got = 0;
+    for (const char *const *p = prelude_of(file); *p; p++) names[n++] = *p;
+    names[n++] = file;
+    scl_status st = SCL_OK;
+    for (; got < n; got++) {
+        if ((st = scl__cl_source(ctx, names[got], &parts[got], &lens[got], &owned[got])) != SCL_OK) break;
+        /* room for the part, the #line ahead of it and a newline after it (all in memory
+         * already, so the sum cannot overflow) */
+        total += lens[got] + strlen(names[got]) + 16;
+    }
+    char *buf = got == n ? malloc(total) : NULL;
+    if (got == n && !buf) st = scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    size_t at = 0;
+    for (int i = 0; i < got; i++) {
+        if (buf) {
+            /* the compiler's line numbers restart in each part, so that build logs point into
+             * the right file (a name a #line cannot quote goes unnamed) */
+            const char *q = strpbrk(names[i], "\"\\\n") ? "" : names[i];
+            at += (size_t)snprintf(buf + at, total - at, "#line 1 \"%s\"\n", q);
+            memcpy(buf + at, parts[i], lens[i]);
+            at += lens[i];
+            buf[at++] = '\n';
+        }
+        if (owned[i]) free((void *)parts[i]);
+    }
+    if (!buf) return st;
+    buf[at] = '\0';
+    *text = buf, *len = at;
+    return SCL_OK;
 }
 
 static void cache_key(const scl_context *ctx, const char *src, size_t len, const char *options,
@@ -222,10 +271,9 @@ scl_status scl_context_build(scl_context *ctx, const char *file, const char *opt
             return SCL_OK;
         }
     }
-    const char *src;
+    char *src;
     size_t len;
-    int owned;
-    scl_status st = scl__cl_source(ctx, file, &src, &len, &owned);
+    scl_status st = scl__cl_program_source(ctx, file, &src, &len);
     if (st != SCL_OK) return st;
     unsigned char key[32];
     cache_key(ctx, src, len, options, key);
@@ -253,7 +301,7 @@ scl_status scl_context_build(scl_context *ctx, const char *file, const char *opt
         st = compile_source(ctx, file, src, len, options, &prog);
         if (st == SCL_OK && ctx->cache_dir) cache_write(ctx, key, prog);
     }
-    if (owned) free((void *)src);
+    free(src);
     if (st != SCL_OK) return st;
     if ((st = remember(ctx, file, options, prog)) != SCL_OK) return st;
     *out = prog;

@@ -49,20 +49,20 @@ static void tune_path(const scl_context *ctx, char *path, size_t cap) {
     snprintf(path, cap, "%s/tune-%s.txt", ctx->cache_dir ? ctx->cache_dir : ".", h);
 }
 
-/* The hash of the sources a tuning depends on: any kernel edit makes old tunings stale. */
+/* The hash of the sources a tuning depends on (with the files built ahead of them): any kernel
+ * edit makes old tunings stale. */
 static scl_status source_hash(scl_context *ctx, char out[65]) {
     static const char *const files[] = {"pointwise.cl", "depthwise.cl"};
     scl_sha256 s;
     scl_sha256_init(&s);
     scl_sha256_update(&s, scl_version(), strlen(scl_version()));
     for (size_t i = 0; i < SCL_ARRAY_LEN(files); i++) {
-        const char *src;
+        char *src;
         size_t len;
-        int owned;
-        scl_status st = scl__cl_source(ctx, files[i], &src, &len, &owned);
+        scl_status st = scl__cl_program_source(ctx, files[i], &src, &len);
         if (st != SCL_OK) return st;
         scl_sha256_update(&s, src, len);
-        if (owned) free((void *)src);
+        free(src);
     }
     unsigned char d[32];
     scl_sha256_final(&s, d);
