@@ -105,15 +105,15 @@ scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **tex
 
 static void cache_key(const scl_context *ctx, const char *src, size_t len, const char *options,
                       unsigned char key[32]) {
-    scl_sha256 s;
-    scl_sha256_init(&s);
+    scl__sha256 s;
+    scl__sha256_init(&s);
     const uint32_t fmt = CACHE_FORMAT;
-    scl_sha256_update(&s, &fmt, sizeof fmt);
+    scl__sha256_update(&s, &fmt, sizeof fmt);
     const char *parts[] = {scl_version(), options, ctx->info.name, ctx->info.driver_version,
                            ctx->info.platform_version, ctx->info.device_version};
-    for (size_t i = 0; i < SCL_ARRAY_LEN(parts); i++) scl_sha256_update(&s, parts[i], strlen(parts[i]) + 1);
-    scl_sha256_update(&s, src, len);
-    scl_sha256_final(&s, key);
+    for (size_t i = 0; i < SCL_ARRAY_LEN(parts); i++) scl__sha256_update(&s, parts[i], strlen(parts[i]) + 1);
+    scl__sha256_update(&s, src, len);
+    scl__sha256_final(&s, key);
 }
 
 static void cache_path(const scl_context *ctx, const unsigned char key[32], char *path, size_t cap) {
@@ -151,10 +151,10 @@ static unsigned char *cache_read(scl_context *ctx, const unsigned char key[32], 
         if (memcmp(buf, CACHE_MAGIC, 8) == 0 && fmt == CACHE_FORMAT && memcmp(buf + 16, key, 32) == 0 &&
             len > 0 && len == (uint64_t)n - CACHE_HEADER - 32) {
             unsigned char sum[32];
-            scl_sha256 s;
-            scl_sha256_init(&s);
-            scl_sha256_update(&s, buf + CACHE_HEADER, (size_t)len);
-            scl_sha256_final(&s, sum);
+            scl__sha256 s;
+            scl__sha256_init(&s);
+            scl__sha256_update(&s, buf + CACHE_HEADER, (size_t)len);
+            scl__sha256_final(&s, sum);
             if (memcmp(sum, buf + CACHE_HEADER + len, 32) == 0 && (bin = malloc((size_t)len))) {
                 memcpy(bin, buf + CACHE_HEADER, (size_t)len);
                 *size = (size_t)len;
@@ -195,10 +195,10 @@ static void cache_write(scl_context *ctx, const unsigned char key[32], cl_progra
         memcpy(header + 16, key, 32);
         memcpy(header + 48, &len, 8);
         unsigned char sum[32];
-        scl_sha256 s;
-        scl_sha256_init(&s);
-        scl_sha256_update(&s, bin, size);
-        scl_sha256_final(&s, sum);
+        scl__sha256 s;
+        scl__sha256_init(&s);
+        scl__sha256_update(&s, bin, size);
+        scl__sha256_final(&s, sum);
         ok = fwrite(header, 1, sizeof header, f) == sizeof header && fwrite(bin, 1, size, f) == size &&
              fwrite(sum, 1, 32, f) == 32;
         ok = (fclose(f) == 0) && ok;
