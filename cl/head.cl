@@ -28,17 +28,12 @@
 #define BLOCKED 1 // weight layout: 1 tiles x C x (KV * KN), 0 C x KP
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if KV == 1
-typedef float floatk;
-#define KLOAD(p) (*(p))
-#define KSTORE(v, p) (*(p) = (v))
-#else
-typedef CAT(float, KV) floatk;
-#define KLOAD(p) CAT(vload, KV)(0, (p))
-#define KSTORE(v, p) CAT(vstore, KV)((v), 0, (p))
+#if !VALID_WIDTH(KV)
+#error "KV must be 1, 2, 4, 8 or 16"
 #endif
+typedef VTYPE(KV) floatk;
+#define KLOAD(p) VLOAD_N(KV, p)
+#define KSTORE(v, p) VSTORE_N(KV, v, p)
 
 // The mean of hw floats at p. Only the plane's own floats are read: its padding up to the
 // pitch holds anything (NaN in the tests).

@@ -13,13 +13,7 @@
 #ifndef VW
 #define VW 8
 #endif
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VW == 1
-#define VEC float
-#else
-#define VEC CAT(float, VW)
-#endif
+#define VEC VTYPE(VW)
 #define UNROLL 8
 
 #define REP16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) \

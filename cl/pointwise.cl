@@ -9,13 +9,13 @@
 // Planes are padded to a multiple of 16 floats, so the last chunk of a plane may load and store
 // a whole vector over the padding: those lanes compute garbage nobody reads.
 //
-// Build options (all optional, so the file compiles alone):
+// Build options (all optional, so the file compiles alone after common.cl):
 //   VEC       pixels per work-item, 1, 2, 4, 8 or 16
 //   CO_TILE   output channels per work-item (the weights are packed per tile to match)
 //   K_UNROLL  unroll factor of the input-channel loop
 //   MAC       the multiply-add, fma or mad (default: fma where the device has fast FMA)
-//   RELU      fuse max(x, 0)
-//   RESIDUAL  add the residual operand before the ReLU
+//   RELU      1: fuse max(x, 0); 0 (default): not
+//   RESIDUAL  1: add the residual operand before the ReLU; 0 (default): not
 
 #ifndef VEC
 #define VEC 16
@@ -29,19 +29,19 @@
 #define K_UNROLL 2
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VEC == 1
-typedef float floatv;
-#define LOADV(p) (*(p))
-#define STOREV(v, p) (*(p) = (v))
-#elif VEC == 2 || VEC == 4 || VEC == 8 || VEC == 16
-typedef CAT(float, VEC) floatv;
-#define LOADV(p) CAT(vload, VEC)(0, p)
-#define STOREV(v, p) CAT(vstore, VEC)(v, 0, p)
-#else
+#ifndef RELU
+#define RELU 0
+#endif
+#ifndef RESIDUAL
+#define RESIDUAL 0
+#endif
+
+#if !VALID_WIDTH(VEC)
 #error "VEC must be 1, 2, 4, 8 or 16"
 #endif
+typedef VTYPE(VEC) floatv;
+#define LOADV(p) VLOAD_N(VEC, p)
+#define STOREV(v, p) VSTORE_N(VEC, v, p)
 
 // One fused multiply-add where the hardware has it: PoCL compiles mad() to a separate multiply
 // and add, which halved the CPU's throughput. Devices without fast FMA keep mad().
@@ -105,10 +105,10 @@ __kernel void pointwise(__global const float *restrict in, __global const int *r
         // the tail tile of a group holds fewer real channels; its zero-weight lanes are dropped
         if (c < valid) {
             floatv r = acc[c];
-#ifdef RESIDUAL
+#if RESIDUAL
             r += LOADV(res + n * res_bstride + res_map[co0 + c] * res_pitch + px * VEC);
 #endif
-#ifdef RELU
+#if RELU
             r = fmax(r, (floatv)0.0f);
 #endif
             STOREV(r, out + n * out_bstride + out_map[co0 + c] * out_pitch + px * VEC);

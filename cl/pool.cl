@@ -30,43 +30,20 @@
 #define TH 4 // output rows per work-item
 #endif
 
-#define PASTE_(a, b) a##b
-#define PASTE(a, b) PASTE_(a, b)
-
-#if VW == 1
-typedef float vec_t;
-#define LOADV(p) (*(p))
-#define STOREV(v, p) (*(p) = (v))
-#define EVENS(a, b) (a)
-#define ODDS(a, b) (b)
-#define LANE_IN_LOW(v, s) (s)  // lane i <- v[i-1], lane 0 <- s
-#define LANE_IN_HIGH(v, s) (s) // lane i <- v[i+1], lane VW-1 <- s
-#else
-typedef PASTE(float, VW) vec_t;
-#define LOADV(p) PASTE(vload, VW)(0, (p))
-#define STOREV(v, p) PASTE(vstore, VW)((v), 0, (p))
-#define EVENS(a, b) ((vec_t)((a).even, (b).even))
-#define ODDS(a, b) ((vec_t)((a).odd, (b).odd))
-#if VW == 2
-#define LANE_IN_LOW(v, s) ((vec_t)((s), (v).s0))
-#define LANE_IN_HIGH(v, s) ((vec_t)((v).s1, (s)))
-#elif VW == 4
-#define LANE_IN_LOW(v, s) ((vec_t)((s), (v).s0, (v).s1, (v).s2))
-#define LANE_IN_HIGH(v, s) ((vec_t)((v).s1, (v).s2, (v).s3, (s)))
-#elif VW == 8
-#define LANE_IN_LOW(v, s) ((vec_t)((s), (v).s012, (v).s3456))
-#define LANE_IN_HIGH(v, s) ((vec_t)((v).s1234, (v).s567, (s)))
-#elif VW == 16
-#define LANE_IN_LOW(v, s) ((vec_t)((s), (v).s012, (v).s3456, (v).s789a, (v).sbcde))
-#define LANE_IN_HIGH(v, s) ((vec_t)((v).s1234, (v).s5678, (v).s9abc, (v).sdef, (s)))
-#else
+#if !VALID_WIDTH(VW)
 #error "VW must be 1, 2, 4, 8 or 16"
 #endif
-#endif
+typedef VTYPE(VW) vec_t;
+#define LOADV(p) VLOAD_N(VW, p)
+#define STOREV(v, p) VSTORE_N(VW, v, p)
+#define EVENS(a, b) EVENS_N(VW, a, b)
+#define ODDS(a, b) ODDS_N(VW, a, b)
+#define LANE_IN_LOW(v, s) SHIFT_UP_N(VW, v, s)  // lane i <- v[i-1], lane 0 <- s
+#define LANE_IN_HIGH(v, s) SHIFT_DOWN_N(VW, v, s) // lane i <- v[i+1], lane VW-1 <- s
 
-// Every helper is forced inline: PoCL otherwise kept pool_chunk a real function, `where` and
-// `is_max` stayed runtime values and every chunk tested them (20-30% slower).
-#define INLINE static inline __attribute__((always_inline))
+// Every helper is forced inline (common.cl's INLINE): PoCL otherwise kept pool_chunk a real
+// function, `where` and `is_max` stayed runtime values and every chunk tested them (20-30%
+// slower).
 
 // The reduction: IS_MAX is a literal at every call, so each kernel keeps one branch.
 #define PAD_VALUE(is_max) ((is_max) ? -INFINITY : 0.0f)

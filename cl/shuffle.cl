@@ -10,15 +10,10 @@
 #define VEC 16
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VEC == 1
-#define COPYV(s, d) (*(d) = *(s))
-#elif VEC == 2 || VEC == 4 || VEC == 8 || VEC == 16
-#define COPYV(s, d) CAT(vstore, VEC)(CAT(vload, VEC)(0, s), 0, d)
-#else
+#if !VALID_WIDTH(VEC)
 #error "VEC must be 1, 2, 4, 8 or 16"
 #endif
+#define COPYV(s, d) VSTORE_N(VEC, VLOAD_N(VEC, s), d)
 
 __kernel void channel_shuffle(__global const float *restrict in,
                               __global const int *restrict in_map, int in_bstride, int in_pitch,

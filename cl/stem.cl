@@ -4,9 +4,9 @@
 // A work-item owns one output row, a segment of `seg` outputs along it (the whole row on CPUs)
 // and CO output channels: every input tap vector it loads feeds CO accumulators, which is where
 // the reuse is in a layer with only 3 input channels. Along the row it works VW outputs at a
-// time exactly as depthwise.cl's stride-2 kernel does: even/odd lanes of two loads, the padding
-// tap of the chunks at the row's ends shifted in as a zero, one guarded column at a time only
-// where no vector fits.
+// time with stencil.cl (built ahead of this file, after common.cl), as depthwise.cl's stride-2
+// kernel does: even/odd lanes of two loads, the padding tap of the chunks at the row's ends
+// shifted in as a zero, one guarded column at a time only where no vector fits.
 
 #ifndef VW
 #define VW 16 // outputs per vector: 1, 2, 4, 8 or 16
@@ -15,61 +15,11 @@
 #define CO 8 // output channels per work-item; the weights are padded to a multiple of it
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VW == 1
-typedef float floatv;
-#define VSTORE(v, p) (*(p) = (v))
-#else
-typedef CAT(float, VW) floatv;
-#define VLOAD(p) CAT(vload, VW)(0, (p))
-#define VSTORE(v, p) CAT(vstore, VW)((v), 0, (p))
+#if !VALID_WIDTH(VW)
+#error "VW must be 1, 2, 4, 8 or 16"
 #endif
-
-// v moved one lane up (SHR) or down (SHL), a zero filling the lane left free.
-#if VW == 2
-#define SHR(v) ((floatv)(0.0f, (v).s0))
-#define SHL(v) ((floatv)((v).s1, 0.0f))
-#elif VW == 4
-#define SHR(v) ((floatv)(0.0f, (v).s012))
-#define SHL(v) ((floatv)((v).s123, 0.0f))
-#elif VW == 8
-#define SHR(v) ((floatv)(0.0f, (v).s0123, (v).s456))
-#define SHL(v) ((floatv)((v).s1234, (v).s567, 0.0f))
-#elif VW == 16
-#define SHR(v) ((floatv)(0.0f, (v).s0123, (v).s4567, (v).s89ab, (v).scde))
-#define SHL(v) ((floatv)((v).s1234, (v).s5678, (v).s9abc, (v).sdef, 0.0f))
-#endif
-
-#define INSIDE 0
-#define LEFT 1  // tap 0 of the first output is padding
-#define RIGHT 2 // tap 2 of the last output is padding (odd widths)
-
-// The three tap vectors of outputs x .. x+VW-1 in one input row: t_k[i] = row[2 * (x + i) - 1 + k].
-static inline void taps(__global const float *row, int x, const int edge, floatv *t0, floatv *t1,
-                        floatv *t2) {
-#if VW == 1
-    *t0 = row[2 * x - 1], *t1 = row[2 * x], *t2 = row[2 * x + 1];
-#else
-    __global const float *p = row + 2 * x; // tap 1 of output x
-    if (edge == LEFT) {
-        const floatv a = VLOAD(p), b = VLOAD(p + VW);
-        *t1 = (floatv)(a.even, b.even);
-        *t2 = (floatv)(a.odd, b.odd);
-        *t0 = SHR(*t2);
-    } else {
-        const floatv a = VLOAD(p - 1), b = VLOAD(p - 1 + VW);
-        *t0 = (floatv)(a.even, b.even);
-        *t1 = (floatv)(a.odd, b.odd);
-        if (edge == RIGHT) {
-            *t2 = SHL(*t0);
-        } else {
-            const floatv c = VLOAD(p), d = VLOAD(p + VW);
-            *t2 = (floatv)(c.odd, d.odd);
-        }
-    }
-#endif
-}
+typedef VTYPE(VW) floatv;
+#define VSTORE(v, p) VSTORE_N(VW, v, p)
 
 // Outputs x .. x+VW-1 of row oy for CO channels. w: the CO x 3 x 3 x 3 weights of the group.
 static inline void chunk(__global const float *src0, __global const float *src1,
@@ -87,7 +37,7 @@ static inline void chunk(__global const float *src0, __global const float *src1,
             const int iy = 2 * oy - 1 + ky;
             if (iy < 0 || iy >= H) continue; // a padding row adds nothing
             floatv t0, t1, t2;
-            taps(src + iy * W, x, edge, &t0, &t1, &t2);
+            STENCIL_TAPS(VW)(src + iy * W, x, 2, edge, &t0, &t1, &t2);
             __global const float *wk = w + ci * 9 + ky * 3;
 #pragma unroll
             for (int k = 0; k < CO; k++)
@@ -115,9 +65,8 @@ static inline void column(__global const float *src0, __global const float *src1
         for (int ky = 0; ky < 3; ky++) {
             const int iy = 2 * oy - 1 + ky;
             if (iy < 0 || iy >= H) continue;
-            __global const float *row = src + iy * W;
-            const float t0 = ix >= 0 ? row[ix] : 0.0f, t1 = row[ix + 1];
-            const float t2 = ix + 2 < W ? row[ix + 2] : 0.0f;
+            float t0, t1, t2;
+            stencil_column_taps(src + iy * W, ix, W, &t0, &t1, &t2);
             __global const float *wk = w + ci * 9 + ky * 3;
 #pragma unroll
             for (int k = 0; k < CO; k++)
@@ -154,44 +103,18 @@ __kernel void stem3x3s2(__global const float *in, __global const int *in_map, in
         b[k] = bias[co0 + k];
     }
     __global const float *w = wts + co0 * 27;
-    const int xe = min(xs + seg, OW);
-    // Inside chunks start from 1 (tap 0 of output 0 is padding) to xmax (the last whose taps
-    // all fit). Truncating division only errs for negative values, giving 0.
-    const int xmax = (W + 1 - (2 * VW + 1)) / 2;
-#if VW > 1
-    const int left_ok = xs == 0 && VW <= xe && 2 * VW <= W;
-    const int xr = OW - VW;
-    const int right_ok = W % 2 == 1 && xe == OW && xr >= max(xs, 1);
-#endif
-    for (int x = xs; x < xe;) {
-#if VW > 1
-        if (x == 0 && left_ok) {
-            chunk(src0, src1, src2, dst, w, b, H, W, OW, oy, 0, LEFT);
-            x = VW;
-            continue;
-        }
-#endif
-        if (x >= 1 && x <= xmax && x + VW <= xe) {
-            chunk(src0, src1, src2, dst, w, b, H, W, OW, oy, x, INSIDE);
-            x += VW;
-            continue;
-        }
-#if VW > 1
-        if (right_ok && x >= xr) {
-            // it redoes outputs this work-item already wrote: no other work-item's
-            chunk(src0, src1, src2, dst, w, b, H, W, OW, oy, xr, RIGHT);
-            x = OW;
-            continue;
-        }
-#endif
-        // the inside chunk that ends the segment, started early if need be (as above)
-        const int xv = min(min(x, xe - VW), xmax);
-        if (xv >= max(xs, 1) && xv + VW > x) {
-            chunk(src0, src1, src2, dst, w, b, H, W, OW, oy, xv, INSIDE);
-            x = xv + VW;
-        } else {
-            column(src0, src1, src2, dst, w, b, H, W, OW, oy, x);
-            x++;
-        }
+    // each kind of chunk its own call, so that its edge is a literal there
+    const stencil_row row = stencil_row_init(xs, seg, W, OW, VW, 2);
+    for (int x = xs; x < row.xe;) {
+        int at;
+        const int kind = stencil_next(&row, &x, &at, VW);
+        if (kind == LEFT)
+            chunk(src0, src1, src2, dst, w, b, H, W, OW, oy, at, LEFT);
+        else if (kind == INSIDE)
+            chunk(src0, src1, src2, dst, w, b, H, W, OW, oy, at, INSIDE);
+        else if (kind == RIGHT)
+            chunk(src0, src1, src2, dst, w, b, H, W, OW, oy, at, RIGHT);
+        else
+            column(src0, src1, src2, dst, w, b, H, W, OW, oy, at);
     }
 }

@@ -25,7 +25,7 @@ typedef enum ref_wkind {
 typedef struct ref_weight {
     char name[128];   /* state_dict key, e.g. "stage2.0.branch1.0.weight" */
     int rank;
-    int64_t shape[8]; /* the layout scl_safetensors_write_f32 takes */
+    int64_t shape[8]; /* the layout scl__st_write_f32 takes */
     ref_wkind kind;
     int fan_in;
     float *data;      /* product(shape) floats; NULL until the caller fills it */

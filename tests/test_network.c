@@ -4,6 +4,7 @@
  * incomplete, padded and non-finite weight files, with its DataParallel and F16 variants. */
 #include "ref_network.h"
 #include "io/safetensors.h"
+#include "st_writer.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -74,7 +75,7 @@ static void write_state(const char *path, const ref_weights *ws, const char *pre
         data[i] = ws->w[i].data;
     }
     char msg[1024];
-    scl_status st = scl_safetensors_write_f32(path, n, (const char *const *)names, ranks,
+    scl_status st = scl__st_write_f32(path, n, (const char *const *)names, ranks,
                                               (const int64_t(*)[8])shapes, data, msg, sizeof msg);
     ck_assert_msg(st == SCL_OK, "writing %s: %s", path, msg);
     for (int i = 0; i < n; i++) free(names[i]);

@@ -12,7 +12,7 @@
 
 /* Scratch files go through testutil, named with this test's prefix. */
 static const char *tmp_path(const char *name) {
-    return tu_tmp_path("scl_npy_", name);
+    return tu_tmp_path("scl__npy_", name);
 }
 
 static unsigned char *read_bytes(const char *path, size_t *n) {
@@ -73,7 +73,7 @@ static void expect_fail(const char *path, scl_status want, const char *what) {
     int64_t shape[8];
     float *data = (float *)&rank; /* must be reset to NULL */
     char msg[1024];
-    scl_status s = scl_npy_read_f32(path, &rank, shape, &data, msg, sizeof msg);
+    scl_status s = scl__npy_read_f32(path, &rank, shape, &data, msg, sizeof msg);
     ck_assert_msg(s == want, "%s: status %d, wanted %d (%s)", path, s, want, msg);
     ck_assert_ptr_null(data);
     ck_assert_msg(strncmp(msg, path, strlen(path)) == 0, "message does not start with the path: %s",
@@ -90,7 +90,7 @@ static void expect_bad_header(int major, const char *header, const char *what) {
 static float *read_ok(const char *path, int *rank, int64_t shape[8]) {
     float *data = NULL;
     char msg[1024];
-    scl_status s = scl_npy_read_f32(path, rank, shape, &data, msg, sizeof msg);
+    scl_status s = scl__npy_read_f32(path, rank, shape, &data, msg, sizeof msg);
     ck_assert_msg(s == SCL_OK, "%s: %d: %s", path, s, msg);
     ck_assert_ptr_nonnull(data);
     return data;
@@ -113,7 +113,7 @@ START_TEST(test_round_trip) {
     for (size_t c = 0; c < sizeof ranks / sizeof ranks[0]; c++) {
         const char *path = tmp_path("round.npy");
         char msg[512];
-        ck_assert_int_eq(scl_npy_write_f32(path, ranks[c], shapes[c], v, msg, sizeof msg), SCL_OK);
+        ck_assert_int_eq(scl__npy_write_f32(path, ranks[c], shapes[c], v, msg, sizeof msg), SCL_OK);
         int rank;
         int64_t shape[8];
         float *got = read_ok(path, &rank, shape);
@@ -171,7 +171,7 @@ START_TEST(test_numpy_identical) {
             v[i] = (float)(i % 97) * 0.125f - 3.0f;
         const char *path = tmp_path("numpy.npy");
         ck_assert_int_eq(
-            scl_npy_write_f32(path, numpy_cases[c].rank, numpy_cases[c].shape, v, NULL, 0), SCL_OK);
+            scl__npy_write_f32(path, numpy_cases[c].rank, numpy_cases[c].shape, v, NULL, 0), SCL_OK);
 
         size_t total = numpy_cases[c].total, dlen = strlen(numpy_cases[c].dict);
         unsigned char *want = malloc(total + 4 * n);
@@ -199,7 +199,7 @@ START_TEST(test_numpy_identical) {
     const float v[6] = {1, 2, 3, 4, 5, 6};
     const int64_t shape[2] = {2, 3};
     const char *path = tmp_path("arange.npy");
-    ck_assert_int_eq(scl_npy_write_f32(path, 2, shape, v, NULL, 0), SCL_OK);
+    ck_assert_int_eq(scl__npy_write_f32(path, 2, shape, v, NULL, 0), SCL_OK);
     static const unsigned char data[24] = {0, 0, 0x80, 0x3f, 0, 0, 0,    0x40, 0, 0, 0x40, 0x40,
                                            0, 0, 0x80, 0x40, 0, 0, 0xa0, 0x40, 0, 0, 0xc0, 0x40};
     size_t got_n;
@@ -215,16 +215,16 @@ START_TEST(test_writer_refuses) {
     char msg[256];
     const float v[4] = {0};
     const int64_t neg[2] = {2, -2}, ok[2] = {2, 2};
-    ck_assert_int_eq(scl_npy_write_f32(tmp_path("w.npy"), 2, neg, v, msg, sizeof msg),
+    ck_assert_int_eq(scl__npy_write_f32(tmp_path("w.npy"), 2, neg, v, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(msg, "negative"));
-    ck_assert_int_eq(scl_npy_write_f32(tmp_path("w.npy"), 9, ok, v, msg, sizeof msg),
+    ck_assert_int_eq(scl__npy_write_f32(tmp_path("w.npy"), 9, ok, v, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
-    ck_assert_int_eq(scl_npy_write_f32(tmp_path("w.npy"), 2, ok, NULL, msg, sizeof msg),
+    ck_assert_int_eq(scl__npy_write_f32(tmp_path("w.npy"), 2, ok, NULL, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
-    ck_assert_int_eq(scl_npy_write_f32(NULL, 2, ok, v, msg, sizeof msg),
+    ck_assert_int_eq(scl__npy_write_f32(NULL, 2, ok, v, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
-    ck_assert_int_eq(scl_npy_write_f32("/nonexistent-dir/w.npy", 2, ok, v, msg, sizeof msg),
+    ck_assert_int_eq(scl__npy_write_f32("/nonexistent-dir/w.npy", 2, ok, v, msg, sizeof msg),
                      SCL_ERROR_FILE_IO);
     ck_assert_ptr_nonnull(strstr(msg, "/nonexistent-dir/w.npy: cannot create"));
 }
@@ -421,9 +421,9 @@ START_TEST(test_bad_files) {
     int rank;
     int64_t shape[8];
     float *data;
-    ck_assert_int_eq(scl_npy_read_f32(path, &rank, shape, NULL, NULL, 0),
+    ck_assert_int_eq(scl__npy_read_f32(path, &rank, shape, NULL, NULL, 0),
                      SCL_ERROR_INVALID_ARGUMENT);
-    ck_assert_int_eq(scl_npy_read_f32(NULL, &rank, shape, &data, NULL, 0),
+    ck_assert_int_eq(scl__npy_read_f32(NULL, &rank, shape, &data, NULL, 0),
                      SCL_ERROR_INVALID_ARGUMENT);
 }
 END_TEST

@@ -365,15 +365,26 @@ START_TEST(test_build_errors) {
 }
 END_TEST
 
+/* Writes `text` to dir/name, or appends it. */
+static void put_file(const char *dir, const char *name, const char *text, size_t len, int append) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, append ? "ab" : "wb");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
 START_TEST(test_cl_dir_override) {
-    /* SHUFFLECL_CL_DIR reads kernels from disk: a file only there can be built */
-    char dir[2048], path[4096];
+    /* SHUFFLECL_CL_DIR reads kernels from disk: a file only there can be built, after the
+     * common.cl found there (which defines TWO) */
+    char dir[2048];
     snprintf(dir, sizeof dir, "%s/cldir-%ld", tu_tmpdir(), (long)getpid());
     mkdir(dir, 0755);
-    snprintf(path, sizeof path, "%s/pool.cl", dir);
-    FILE *f = fopen(path, "w");
-    fputs("__kernel void from_disk(__global float *x) { x[0] = 2.0f; }\n", f);
-    fclose(f);
+    const char *pool = "__kernel void from_disk(__global float *x) { x[0] = TWO; }\n";
+    const char *common = "#define TWO 2.0f\n";
+    put_file(dir, "pool.cl", pool, strlen(pool), 0);
+    put_file(dir, "common.cl", common, strlen(common), 0);
     setenv("SHUFFLECL_CL_DIR", dir, 1);
     scl_context *ctx = tu_context();
     TU_OK(ctx, scl_context_set_cache_dir(ctx, NULL));
@@ -385,6 +396,76 @@ START_TEST(test_cl_dir_override) {
     clReleaseKernel(k);
     unsetenv("SHUFFLECL_CL_DIR");
     scl_context_destroy(ctx);
+}
+END_TEST
+
+/* Builds `file` in a fresh context over the disk cache `cache`; returns its cache stats. */
+static scl_cache_stats build_once(const char *cache, const char *file) {
+    scl_context *ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, cache));
+    cl_program p;
+    TU_OK(ctx, scl_context_build(ctx, file, "", &p));
+    scl_cache_stats s = {.size = sizeof s};
+    TU_OK(ctx, scl_context_cache_stats(ctx, &s));
+    scl_context_destroy(ctx);
+    return s;
+}
+
+START_TEST(test_prelude_in_cache_key) {
+    /* The files built ahead of a family (common.cl, stencil.cl) are part of its program: an edit
+     * there must not load the binary built before it. A copy of the embedded kernels on disk
+     * (SHUFFLECL_CL_DIR), edited in place between builds. */
+    char dir[2048], cache[2048];
+    snprintf(dir, sizeof dir, "%s/cldir-key-%ld", tu_tmpdir(), (long)getpid());
+    mkdir(dir, 0755);
+    static const char *const files[] = {"common.cl", "stencil.cl", "pool.cl", "stem.cl"};
+    scl_context *ctx = tu_context();
+    for (size_t i = 0; i < SCL_ARRAY_LEN(files); i++) {
+        const char *text;
+        size_t len;
+        int owned;
+        TU_OK(ctx, scl__cl_source(ctx, files[i], &text, &len, &owned));
+        put_file(dir, files[i], text, len, 0);
+        if (owned) free((void *)text);
+    }
+    scl_context_destroy(ctx);
+    fresh_cache_dir("prelude", cache, sizeof cache);
+    setenv("SHUFFLECL_CL_DIR", dir, 1);
+
+    scl_cache_stats s = build_once(cache, "pool.cl");
+    ck_assert_uint_eq(s.compiles, 1);
+    s = build_once(cache, "stem.cl");
+    ck_assert_uint_eq(s.compiles, 1);
+    /* unchanged: both from the disk cache */
+    s = build_once(cache, "pool.cl");
+    ck_assert_msg(s.disk_hits == 1 && s.compiles == 0, "pool.cl: hits %u compiles %u", s.disk_hits,
+                  s.compiles);
+    s = build_once(cache, "stem.cl");
+    ck_assert_msg(s.disk_hits == 1 && s.compiles == 0, "stem.cl: hits %u compiles %u", s.disk_hits,
+                  s.compiles);
+    ck_assert_int_eq(cache_files(cache, NULL, 0), 2);
+
+    /* common.cl edited (a comment: the same kernels, another source): every family rebuilds */
+    const char *edit = "// edited\n";
+    put_file(dir, "common.cl", edit, strlen(edit), 1);
+    s = build_once(cache, "pool.cl");
+    ck_assert_msg(s.disk_hits == 0 && s.compiles == 1, "pool.cl after common.cl: hits %u compiles %u",
+                  s.disk_hits, s.compiles);
+    s = build_once(cache, "stem.cl");
+    ck_assert_msg(s.disk_hits == 0 && s.compiles == 1, "stem.cl after common.cl: hits %u compiles %u",
+                  s.disk_hits, s.compiles);
+    ck_assert_int_eq(cache_files(cache, NULL, 0), 4);
+
+    /* stencil.cl edited: stem.cl rebuilds, pool.cl (which does not use it) still hits */
+    put_file(dir, "stencil.cl", edit, strlen(edit), 1);
+    s = build_once(cache, "pool.cl");
+    ck_assert_msg(s.disk_hits == 1 && s.compiles == 0, "pool.cl after stencil.cl: hits %u compiles %u",
+                  s.disk_hits, s.compiles);
+    s = build_once(cache, "stem.cl");
+    ck_assert_msg(s.disk_hits == 0 && s.compiles == 1, "stem.cl after stencil.cl: hits %u compiles %u",
+                  s.disk_hits, s.compiles);
+    ck_assert_int_eq(cache_files(cache, NULL, 0), 5);
+    unsetenv("SHUFFLECL_CL_DIR");
 }
 END_TEST
 
@@ -402,6 +483,7 @@ int main(void) {
     tcase_add_test(tc, test_cache_corrupt);
     tcase_add_test(tc, test_build_errors);
     tcase_add_test(tc, test_cl_dir_override);
+    tcase_add_test(tc, test_prelude_in_cache_key);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

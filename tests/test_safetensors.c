@@ -1,6 +1,7 @@
 /* test_safetensors.c: the safetensors reader and writer: round trips, exact F16/BF16 conversion,
  * refusal of non-finite weights, and a precise message for every kind of malformed file. */
 #include "io/safetensors.h"
+#include "st_writer.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -12,7 +13,7 @@
 
 /* Scratch files go through testutil, named with this test's prefix. */
 static const char *tmp_path(const char *name) {
-    return tu_tmp_path("scl_st_", name);
+    return tu_tmp_path("scl__st_", name);
 }
 
 /* A safetensors file from a header text and a raw data region. */
@@ -46,8 +47,8 @@ static const char *write_hlen(const char *name, uint64_t hlen, size_t rest) {
  * that it contains `what`. */
 static void expect_open_fail(const char *path, scl_status want, const char *what) {
     char msg[1024];
-    scl_safetensors *st = (scl_safetensors *)&st; /* must be reset to NULL */
-    scl_status s = scl_safetensors_open(path, &st, msg, sizeof msg);
+    scl__safetensors *st = (scl__safetensors *)&st; /* must be reset to NULL */
+    scl_status s = scl__safetensors_open(path, &st, msg, sizeof msg);
     ck_assert_msg(s == want, "%s: status %d, wanted %d (%s)", path, s, want, msg);
     ck_assert_ptr_null(st);
     ck_assert_msg(strncmp(msg, path, strlen(path)) == 0, "message does not start with the path: %s",
@@ -61,10 +62,10 @@ static void expect_bad_header(const char *header, const char *what) {
     expect_open_fail(path, SCL_ERROR_FILE_FORMAT, what);
 }
 
-static scl_safetensors *open_ok(const char *path) {
+static scl__safetensors *open_ok(const char *path) {
     char msg[1024];
-    scl_safetensors *st = NULL;
-    scl_status s = scl_safetensors_open(path, &st, msg, sizeof msg);
+    scl__safetensors *st = NULL;
+    scl_status s = scl__safetensors_open(path, &st, msg, sizeof msg);
     ck_assert_msg(s == SCL_OK, "open %s: %d: %s", path, s, msg);
     ck_assert_ptr_nonnull(st);
     return st;
@@ -98,45 +99,45 @@ START_TEST(test_round_trip) {
     const char *path = tmp_path("round.safetensors");
     char msg[512];
     ck_assert_int_eq(
-        scl_safetensors_write_f32(path, 4, names, ranks, shapes, data, msg, sizeof msg), SCL_OK);
+        scl__st_write_f32(path, 4, names, ranks, shapes, data, msg, sizeof msg), SCL_OK);
 
-    scl_safetensors *st = open_ok(path);
-    ck_assert_str_eq(scl_safetensors_path(st), path);
-    ck_assert_int_eq(scl_safetensors_count(st), 4);
+    scl__safetensors *st = open_ok(path);
+    ck_assert_str_eq(scl__safetensors_path(st), path);
+    ck_assert_int_eq(scl__safetensors_count(st), 4);
     for (int i = 0; i < 4; i++) {
-        const scl_st_tensor *t = scl_safetensors_at(st, i);
+        const scl__st_tensor *t = scl__safetensors_at(st, i);
         ck_assert_ptr_nonnull(t);
         ck_assert_str_eq(t->name, names[i]); /* header order is kept */
-        ck_assert_ptr_eq(scl_safetensors_find(st, names[i]), t);
+        ck_assert_ptr_eq(scl__safetensors_find(st, names[i]), t);
         ck_assert_str_eq(t->dtype, "F32");
         ck_assert_int_eq(t->rank, ranks[i]);
         for (int d = 0; d < ranks[i]; d++)
             ck_assert_int_eq(t->shape[d], shapes[i][d]);
     }
-    ck_assert_ptr_null(scl_safetensors_at(st, 4));
-    ck_assert_ptr_null(scl_safetensors_at(st, -1));
-    ck_assert_ptr_null(scl_safetensors_find(st, "conv1.0"));
-    ck_assert_ptr_null(scl_safetensors_find(st, "zzz"));
+    ck_assert_ptr_null(scl__safetensors_at(st, 4));
+    ck_assert_ptr_null(scl__safetensors_at(st, -1));
+    ck_assert_ptr_null(scl__safetensors_find(st, "conv1.0"));
+    ck_assert_ptr_null(scl__safetensors_find(st, "zzz"));
 
-    const scl_st_tensor *tw = scl_safetensors_find(st, "conv1.0.weight");
+    const scl__st_tensor *tw = scl__safetensors_find(st, "conv1.0.weight");
     ck_assert_uint_eq(tw->begin, 0);
     ck_assert_uint_eq(tw->end, sizeof w);
-    ck_assert_uint_eq(scl_st_tensor_elements(tw), 648);
+    ck_assert_uint_eq(scl__st_tensor_elements(tw), 648);
     float got[648];
-    ck_assert_int_eq(scl_safetensors_read_f32(st, tw, got, 648, msg, sizeof msg), SCL_OK);
+    ck_assert_int_eq(scl__safetensors_read_f32(st, tw, got, 648, msg, sizeof msg), SCL_OK);
     ck_assert_int_eq(memcmp(got, w, sizeof w), 0);
-    ck_assert_int_eq(scl_safetensors_read_f32(st, scl_safetensors_find(st, "conv1.0.bias"), got, 24,
+    ck_assert_int_eq(scl__safetensors_read_f32(st, scl__safetensors_find(st, "conv1.0.bias"), got, 24,
                                               msg, sizeof msg),
                      SCL_OK);
     ck_assert_int_eq(memcmp(got, b, sizeof b), 0);
-    const scl_st_tensor *ts = scl_safetensors_find(st, "scale");
-    ck_assert_uint_eq(scl_st_tensor_elements(ts), 1);
-    ck_assert_int_eq(scl_safetensors_read_f32(st, ts, got, 1, msg, sizeof msg), SCL_OK);
+    const scl__st_tensor *ts = scl__safetensors_find(st, "scale");
+    ck_assert_uint_eq(scl__st_tensor_elements(ts), 1);
+    ck_assert_int_eq(scl__safetensors_read_f32(st, ts, got, 1, msg, sizeof msg), SCL_OK);
     ck_assert_uint_eq(bits_of(got[0]), 0x80000000u);
-    const scl_st_tensor *te = scl_safetensors_find(st, "empty");
-    ck_assert_uint_eq(scl_st_tensor_elements(te), 0);
-    ck_assert_int_eq(scl_safetensors_read_f32(st, te, NULL, 0, msg, sizeof msg), SCL_OK);
-    scl_safetensors_close(st);
+    const scl__st_tensor *te = scl__safetensors_find(st, "empty");
+    ck_assert_uint_eq(scl__st_tensor_elements(te), 0);
+    ck_assert_int_eq(scl__safetensors_read_f32(st, te, NULL, 0, msg, sizeof msg), SCL_OK);
+    scl__safetensors_close(st);
 }
 END_TEST
 
@@ -148,7 +149,7 @@ START_TEST(test_writer_layout) {
     const float v[2] = {1.0f, -2.0f};
     const float *data[1] = {v};
     const char *path = tmp_path("layout.safetensors");
-    ck_assert_int_eq(scl_safetensors_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
+    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
                      SCL_OK);
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
@@ -163,9 +164,9 @@ START_TEST(test_writer_layout) {
     const unsigned char le[8] = {0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0};
     ck_assert_int_eq(memcmp(buf + 8 + hlen, le, 8), 0);
     /* the name needed JSON escapes; they decode back to the same bytes */
-    scl_safetensors *st = open_ok(path);
-    ck_assert_ptr_nonnull(scl_safetensors_find(st, "a\"b\\c\n"));
-    scl_safetensors_close(st);
+    scl__safetensors *st = open_ok(path);
+    ck_assert_ptr_nonnull(scl__safetensors_find(st, "a\"b\\c\n"));
+    scl__safetensors_close(st);
 }
 END_TEST
 
@@ -177,26 +178,26 @@ START_TEST(test_writer_refuses) {
     int64_t shapes[2][8] = {{2}, {2}};
     const char *dup[2] = {"x", "x"};
     char msg[512];
-    ck_assert_int_eq(scl_safetensors_write_f32(path, 2, dup, ranks, (const int64_t(*)[8])shapes,
+    ck_assert_int_eq(scl__st_write_f32(path, 2, dup, ranks, (const int64_t(*)[8])shapes,
                                                data, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(msg, "used twice"));
     const char *names[2] = {"x", "y"};
     shapes[1][0] = -2;
-    ck_assert_int_eq(scl_safetensors_write_f32(path, 2, names, ranks, (const int64_t(*)[8])shapes,
+    ck_assert_int_eq(scl__st_write_f32(path, 2, names, ranks, (const int64_t(*)[8])shapes,
                                                data, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(msg, "negative"));
     shapes[1][0] = 2;
     const float *nodata[2] = {v, NULL};
-    ck_assert_int_eq(scl_safetensors_write_f32(path, 2, names, ranks, (const int64_t(*)[8])shapes,
+    ck_assert_int_eq(scl__st_write_f32(path, 2, names, ranks, (const int64_t(*)[8])shapes,
                                                nodata, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
     const char *meta[1] = {"__metadata__"};
-    ck_assert_int_eq(scl_safetensors_write_f32(path, 1, meta, ranks, (const int64_t(*)[8])shapes,
+    ck_assert_int_eq(scl__st_write_f32(path, 1, meta, ranks, (const int64_t(*)[8])shapes,
                                                data, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
-    ck_assert_int_eq(scl_safetensors_write_f32("/nonexistent-dir/x.safetensors", 2, names, ranks,
+    ck_assert_int_eq(scl__st_write_f32("/nonexistent-dir/x.safetensors", 2, names, ranks,
                                                (const int64_t(*)[8])shapes, data, msg, sizeof msg),
                      SCL_ERROR_FILE_IO);
     ck_assert_ptr_nonnull(strstr(msg, "/nonexistent-dir/x.safetensors: cannot create"));
@@ -232,11 +233,11 @@ START_TEST(test_f16_exact) {
     char header[128];
     snprintf(header, sizeof header,
              "{\"h\":{\"dtype\":\"F16\",\"shape\":[%d],\"data_offsets\":[0,%d]}}", N, 2 * N);
-    scl_safetensors *st = open_ok(write_st("f16.safetensors", header, raw, sizeof raw));
+    scl__safetensors *st = open_ok(write_st("f16.safetensors", header, raw, sizeof raw));
     float got[N];
     char msg[256];
     ck_assert_int_eq(
-        scl_safetensors_read_f32(st, scl_safetensors_find(st, "h"), got, N, msg, sizeof msg),
+        scl__safetensors_read_f32(st, scl__safetensors_find(st, "h"), got, N, msg, sizeof msg),
         SCL_OK);
     for (int i = 0; i < N; i++)
         ck_assert_msg(bits_of(got[i]) == cases[i].f, "half 0x%04x gave 0x%08x, wanted 0x%08x",
@@ -246,7 +247,7 @@ START_TEST(test_f16_exact) {
     ck_assert(got[8] == 1023.0f * ldexpf(1.0f, -24));
     ck_assert(got[4] == 65504.0f);
     ck_assert(signbit(got[1]));
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
 }
 END_TEST
 
@@ -266,9 +267,9 @@ START_TEST(test_f16_every_value) {
     char header[128];
     snprintf(header, sizeof header,
              "{\"all\":{\"dtype\":\"F16\",\"shape\":[%d],\"data_offsets\":[0,%d]}}", n, 2 * n);
-    scl_safetensors *st = open_ok(write_st("f16all.safetensors", header, raw, 2 * (size_t)n));
+    scl__safetensors *st = open_ok(write_st("f16all.safetensors", header, raw, 2 * (size_t)n));
     ck_assert_int_eq(
-        scl_safetensors_read_f32(st, scl_safetensors_at(st, 0), got, (size_t)n, NULL, 0), SCL_OK);
+        scl__safetensors_read_f32(st, scl__safetensors_at(st, 0), got, (size_t)n, NULL, 0), SCL_OK);
     for (int i = 0; i < n; i++) {
         unsigned h = raw[2 * i] | raw[2 * i + 1] << 8;
         unsigned e = (h >> 10) & 0x1f, m = h & 0x3ff;
@@ -277,7 +278,7 @@ START_TEST(test_f16_every_value) {
         ck_assert_msg((double)got[i] == v && !signbit(got[i]) == !(h & 0x8000),
                       "half 0x%04x: got %a, wanted %a", h, (double)got[i], v);
     }
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
     free(raw);
     free(got);
 }
@@ -291,18 +292,18 @@ START_TEST(test_bf16_exact) {
         raw[2 * i] = (unsigned char)(in[i] & 0xff);
         raw[2 * i + 1] = (unsigned char)(in[i] >> 8);
     }
-    scl_safetensors *st = open_ok(write_st(
+    scl__safetensors *st = open_ok(write_st(
         "bf16.safetensors", "{\"b\":{\"dtype\":\"BF16\",\"shape\":[2,4],\"data_offsets\":[0,16]}}",
         raw, sizeof raw));
     float got[N];
-    ck_assert_int_eq(scl_safetensors_read_f32(st, scl_safetensors_find(st, "b"), got, N, NULL, 0),
+    ck_assert_int_eq(scl__safetensors_read_f32(st, scl__safetensors_find(st, "b"), got, N, NULL, 0),
                      SCL_OK);
     for (int i = 0; i < N; i++)
         ck_assert_uint_eq(bits_of(got[i]), (uint32_t)in[i] << 16);
     ck_assert(got[0] == 1.0f && got[1] == -3.0f);
     ck_assert(got[2] == ldexpf(1.0f, -133)); /* the smallest bf16 subnormal */
     ck_assert(got[3] == -ldexpf(1.0f, -126));
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
 }
 END_TEST
 
@@ -319,18 +320,18 @@ static void expect_nonfinite16(const char *dtype, uint16_t bad, const char *what
     snprintf(header, sizeof header,
              "{\"layer.w\":{\"dtype\":\"%s\",\"shape\":[2,2],\"data_offsets\":[0,8]}}", dtype);
     const char *path = write_st("nonfinite.safetensors", header, raw, sizeof raw);
-    scl_safetensors *st = open_ok(path);
+    scl__safetensors *st = open_ok(path);
     float dst[4] = {7, 7, 7, 7};
     char msg[512];
     ck_assert_int_eq(
-        scl_safetensors_read_f32(st, scl_safetensors_at(st, 0), dst, 4, msg, sizeof msg),
+        scl__safetensors_read_f32(st, scl__safetensors_at(st, 0), dst, 4, msg, sizeof msg),
         SCL_ERROR_WEIGHTS);
     ck_assert_msg(strncmp(msg, path, strlen(path)) == 0, "%s", msg);
     ck_assert_msg(strstr(msg, "tensor 'layer.w' element 3 (index [1, 1])") != NULL, "%s", msg);
     ck_assert_msg(strstr(msg, what) != NULL, "%s lacks %s", msg, what);
     for (int i = 0; i < 4; i++)
         ck_assert(dst[i] == 7.0f); /* untouched */
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
 }
 
 START_TEST(test_nonfinite_refused) {
@@ -347,38 +348,38 @@ START_TEST(test_nonfinite_refused) {
     const int ranks[1] = {2};
     const int64_t shapes[1][8] = {{2, 3}};
     const char *path = tmp_path("nan32.safetensors");
-    ck_assert_int_eq(scl_safetensors_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
+    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
                      SCL_OK);
-    scl_safetensors *st = open_ok(path);
+    scl__safetensors *st = open_ok(path);
     char msg[512];
     float dst[6];
     ck_assert_int_eq(
-        scl_safetensors_read_f32(st, scl_safetensors_at(st, 0), dst, 6, msg, sizeof msg),
+        scl__safetensors_read_f32(st, scl__safetensors_at(st, 0), dst, 6, msg, sizeof msg),
         SCL_ERROR_WEIGHTS);
     ck_assert_msg(strstr(msg, "tensor 'fc.weight' element 5 (index [1, 2]) is NaN") != NULL, "%s",
                   msg);
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
 
     v[5] = 6;
     v[1] = -INFINITY;
-    ck_assert_int_eq(scl_safetensors_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
+    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
                      SCL_OK);
     st = open_ok(path);
     ck_assert_int_eq(
-        scl_safetensors_read_f32(st, scl_safetensors_at(st, 0), dst, 6, msg, sizeof msg),
+        scl__safetensors_read_f32(st, scl__safetensors_at(st, 0), dst, 6, msg, sizeof msg),
         SCL_ERROR_WEIGHTS);
     ck_assert_msg(strstr(msg, "tensor 'fc.weight' element 1 (index [0, 1]) is -Inf") != NULL, "%s",
                   msg);
     /* the largest finite float is fine */
     v[1] = float_of(0x7f7fffffu);
-    scl_safetensors_close(st);
-    ck_assert_int_eq(scl_safetensors_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
+    scl__safetensors_close(st);
+    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
                      SCL_OK);
     st = open_ok(path);
     ck_assert_int_eq(
-        scl_safetensors_read_f32(st, scl_safetensors_at(st, 0), dst, 6, msg, sizeof msg), SCL_OK);
+        scl__safetensors_read_f32(st, scl__safetensors_at(st, 0), dst, 6, msg, sizeof msg), SCL_OK);
     ck_assert_uint_eq(bits_of(dst[1]), 0x7f7fffffu);
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
 }
 END_TEST
 
@@ -402,14 +403,14 @@ START_TEST(test_read_refusals) {
     snprintf(header + len, sizeof header - len, "}");
     unsigned char zeros[128] = {0};
     const char *path = write_st("dtypes.safetensors", header, zeros, (size_t)off);
-    scl_safetensors *st = open_ok(path);
-    ck_assert_int_eq(scl_safetensors_count(st), N);
+    scl__safetensors *st = open_ok(path);
+    ck_assert_int_eq(scl__safetensors_count(st), N);
     char msg[512], want[128];
     float dst[3];
     for (int i = 0; i < N; i++) {
-        const scl_st_tensor *t = scl_safetensors_at(st, i);
+        const scl__st_tensor *t = scl__safetensors_at(st, i);
         ck_assert_str_eq(t->dtype, dt[i].dtype);
-        ck_assert_int_eq(scl_safetensors_read_f32(st, t, dst, 3, msg, sizeof msg),
+        ck_assert_int_eq(scl__safetensors_read_f32(st, t, dst, 3, msg, sizeof msg),
                          SCL_ERROR_WEIGHTS);
         snprintf(want, sizeof want,
                  "tensor 't%s' has dtype %s; shufflecl needs F32 (F16 and BF16 are converted)",
@@ -417,7 +418,7 @@ START_TEST(test_read_refusals) {
         ck_assert_msg(strstr(msg, want) != NULL, "%s", msg);
         ck_assert_msg(strncmp(msg, path, strlen(path)) == 0, "%s", msg);
     }
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
 
     /* wrong element count, a tensor from elsewhere, NULL arguments */
     const float v[6] = {0};
@@ -426,24 +427,24 @@ START_TEST(test_read_refusals) {
     const int ranks[1] = {4};
     const int64_t shapes[1][8] = {{6, 1, 1, 1}};
     const char *p2 = tmp_path("count.safetensors");
-    ck_assert_int_eq(scl_safetensors_write_f32(p2, 1, names, ranks, shapes, data, NULL, 0), SCL_OK);
-    scl_safetensors *a = open_ok(p2), *b = open_ok(p2);
+    ck_assert_int_eq(scl__st_write_f32(p2, 1, names, ranks, shapes, data, NULL, 0), SCL_OK);
+    scl__safetensors *a = open_ok(p2), *b = open_ok(p2);
     float out[8];
-    ck_assert_int_eq(scl_safetensors_read_f32(a, scl_safetensors_at(a, 0), out, 8, msg, sizeof msg),
+    ck_assert_int_eq(scl__safetensors_read_f32(a, scl__safetensors_at(a, 0), out, 8, msg, sizeof msg),
                      SCL_ERROR_WEIGHTS);
     ck_assert_msg(strstr(msg, "tensor 'stage2.0.branch2.3.weight' has 6 elements (shape [6, 1, 1, "
                               "1]) but 8 were expected") != NULL,
                   "%s", msg);
-    ck_assert_int_eq(scl_safetensors_read_f32(a, scl_safetensors_at(b, 0), out, 6, msg, sizeof msg),
+    ck_assert_int_eq(scl__safetensors_read_f32(a, scl__safetensors_at(b, 0), out, 6, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
-    ck_assert_int_eq(scl_safetensors_read_f32(a, NULL, out, 6, msg, sizeof msg),
+    ck_assert_int_eq(scl__safetensors_read_f32(a, NULL, out, 6, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_int_eq(
-        scl_safetensors_read_f32(a, scl_safetensors_at(a, 0), NULL, 6, msg, sizeof msg),
+        scl__safetensors_read_f32(a, scl__safetensors_at(a, 0), NULL, 6, msg, sizeof msg),
         SCL_ERROR_INVALID_ARGUMENT);
-    scl_safetensors_close(a);
-    scl_safetensors_close(b);
-    scl_safetensors_close(NULL);
+    scl__safetensors_close(a);
+    scl__safetensors_close(b);
+    scl__safetensors_close(NULL);
 }
 END_TEST
 
@@ -459,29 +460,29 @@ START_TEST(test_metadata_escapes_whitespace) {
         " \"data_offsets\" : [ 0 , 4 ] , \"extra\": [1.5e3, true, null, {}] }"
         "}        ";
     const float one = 1.0f;
-    scl_safetensors *st = open_ok(write_st("meta.safetensors", header, &one, 4));
-    ck_assert_str_eq(scl_safetensors_metadata(st, "format"), "pt");
-    ck_assert_str_eq(scl_safetensors_metadata(st, "note"),
+    scl__safetensors *st = open_ok(write_st("meta.safetensors", header, &one, 4));
+    ck_assert_str_eq(scl__safetensors_metadata(st, "format"), "pt");
+    ck_assert_str_eq(scl__safetensors_metadata(st, "note"),
                      "a\"b\\c/\b\f\n\r\t\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
-    ck_assert_ptr_null(scl_safetensors_metadata(st, "missing"));
-    ck_assert_int_eq(scl_safetensors_count(st), 1);
-    const scl_st_tensor *t = scl_safetensors_find(st, "caf\xc3\xa9.w");
+    ck_assert_ptr_null(scl__safetensors_metadata(st, "missing"));
+    ck_assert_int_eq(scl__safetensors_count(st), 1);
+    const scl__st_tensor *t = scl__safetensors_find(st, "caf\xc3\xa9.w");
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(t->rank, 1);
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
 
     /* no tensors at all is a valid (if useless) file */
     st = open_ok(write_st("empty.safetensors", "{}", NULL, 0));
-    ck_assert_int_eq(scl_safetensors_count(st), 0);
-    ck_assert_ptr_null(scl_safetensors_find(st, "x"));
-    ck_assert_ptr_null(scl_safetensors_metadata(st, "x"));
-    scl_safetensors_close(st);
+    ck_assert_int_eq(scl__safetensors_count(st), 0);
+    ck_assert_ptr_null(scl__safetensors_find(st, "x"));
+    ck_assert_ptr_null(scl__safetensors_metadata(st, "x"));
+    scl__safetensors_close(st);
 }
 END_TEST
 
 START_TEST(test_file_level_errors) {
     char msg[256];
-    scl_safetensors *st = NULL;
+    scl__safetensors *st = NULL;
     const char *path = tmp_path("short.safetensors");
     tu_write_bytes(path, "\x10\x00\x00\x00\x00", 5);
     expect_open_fail(path, SCL_ERROR_FILE_FORMAT, ": file is 5 bytes, shorter than the 8-byte");
@@ -499,8 +500,8 @@ START_TEST(test_file_level_errors) {
     const char *dir = getenv("SCL_TEST_TMPDIR");
     expect_open_fail(dir && *dir ? dir : "/tmp", SCL_ERROR_FILE_IO, ": cannot read");
 
-    ck_assert_int_eq(scl_safetensors_open(NULL, &st, msg, sizeof msg), SCL_ERROR_INVALID_ARGUMENT);
-    ck_assert_int_eq(scl_safetensors_open(path, NULL, msg, sizeof msg), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(scl__safetensors_open(NULL, &st, msg, sizeof msg), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(scl__safetensors_open(path, NULL, msg, sizeof msg), SCL_ERROR_INVALID_ARGUMENT);
 }
 END_TEST
 
@@ -639,10 +640,10 @@ START_TEST(test_bad_offsets) {
                     "\"e\":{\"dtype\":\"F32\",\"shape\":[0,7],\"data_offsets\":[8,8]},"
                     "\"b\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[20,24]}}",
                     data, 40);
-    scl_safetensors *st = open_ok(path);
-    ck_assert_int_eq(scl_safetensors_count(st), 3);
-    ck_assert_int_eq(scl_safetensors_find(st, "b")->rank, 0);
-    scl_safetensors_close(st);
+    scl__safetensors *st = open_ok(path);
+    ck_assert_int_eq(scl__safetensors_count(st), 3);
+    ck_assert_int_eq(scl__safetensors_find(st, "b")->rank, 0);
+    scl__safetensors_close(st);
 }
 END_TEST
 

@@ -166,7 +166,7 @@ int cli_infer(int argc, char **argv) {
     int rank = 0;
     int64_t shape[8];
     float *x = NULL;
-    if (scl_npy_read_f32(input, &rank, shape, &x, msg, sizeof msg) != SCL_OK) return cli_error("%s", msg);
+    if (scl__npy_read_f32(input, &rank, shape, &x, msg, sizeof msg) != SCL_OK) return cli_error("%s", msg);
     /* say what the array is, not only that it is wrong */
     char dims[160] = "";
     for (int k = 0; k < rank; k++)
@@ -203,7 +203,7 @@ int cli_infer(int argc, char **argv) {
         cli_error("%s", scl_last_error(ctx));
     } else {
         int64_t oshape[2] = {n, scl_network_classes(net)};
-        if (scl_npy_write_f32(output, 2, oshape, y, msg, sizeof msg) != SCL_OK) cli_error("%s", msg);
+        if (scl__npy_write_f32(output, 2, oshape, y, msg, sizeof msg) != SCL_OK) cli_error("%s", msg);
         else rc = 0;
     }
     free(x);

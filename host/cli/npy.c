@@ -384,12 +384,12 @@ static long long npy_remaining(FILE *f) {
     return (long long)end - here;
 }
 
-scl_status scl_npy_read_f32(const char *path, int *rank, int64_t shape[8], float **data, char *msg,
+scl_status scl__npy_read_f32(const char *path, int *rank, int64_t shape[8], float **data, char *msg,
                             size_t msgcap) {
     if (msg && msgcap) msg[0] = '\0';
     if (data) *data = NULL;
     if (!path || !rank || !shape || !data) {
-        npy_msg(msg, msgcap, "scl_npy_read_f32: %s is NULL",
+        npy_msg(msg, msgcap, "scl__npy_read_f32: %s is NULL",
                 !path    ? "path"
                 : !rank  ? "rank"
                 : !shape ? "shape"
@@ -536,7 +536,7 @@ done:
 
 /* ---- writing ----------------------------------------------------------------------------- */
 
-scl_status scl_npy_write_f32(const char *path, int rank, const int64_t *shape, const float *data,
+scl_status scl__npy_write_f32(const char *path, int rank, const int64_t *shape, const float *data,
                              char *msg, size_t msgcap) {
     if (msg && msgcap) msg[0] = '\0';
     const char *why = !path                                 ? "path is NULL"
@@ -550,7 +550,7 @@ scl_status scl_npy_write_f32(const char *path, int rank, const int64_t *shape, c
     if (!why && overflow) why = "the shape is too large";
     if (!why && n > 0 && !data) why = "data is NULL";
     if (why) {
-        npy_msg(msg, msgcap, "%s: scl_npy_write_f32: %s", path ? path : "(null)", why);
+        npy_msg(msg, msgcap, "%s: scl__npy_write_f32: %s", path ? path : "(null)", why);
         return SCL_ERROR_INVALID_ARGUMENT;
     }
 

@@ -108,6 +108,9 @@ void scl__enum_unlock(void);
  * *owned is set when the caller must free() the returned text. */
 scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text, size_t *len,
                           int *owned);
+/* What a program of `file` is built from: the cl/ files built ahead of it (common.cl, ...) and
+ * the file itself, each after a #line naming it, in one malloc'd string the caller frees. */
+scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **text, size_t *len);
 void scl__programs_release(scl_context *ctx);
 /* Creates a kernel from a built program of `file` with `options`. */
 scl_status scl__kernel_create(scl_context *ctx, const char *file, const char *options,
@@ -136,15 +139,15 @@ extern const scl_embedded_file scl__embedded_files[];
 extern const size_t scl__embedded_count;
 
 /* ---- sha256.c ---- */
-typedef struct scl_sha256 {
+typedef struct scl__sha256 {
     uint32_t h[8];
     uint64_t len;
     unsigned char buf[64];
     size_t fill;
-} scl_sha256;
-void scl_sha256_init(scl_sha256 *s);
-void scl_sha256_update(scl_sha256 *s, const void *data, size_t n);
-void scl_sha256_final(scl_sha256 *s, unsigned char out[32]);
+} scl__sha256;
+void scl__sha256_init(scl__sha256 *s);
+void scl__sha256_update(scl__sha256 *s, const void *data, size_t n);
+void scl__sha256_final(scl__sha256 *s, unsigned char out[32]);
 
 /* ---- channel maps and tensors (chanmap.c, tensor.c) ---- */
 /* The device table of map m, or the context's identity table of >= channels entries for NULL. */

@@ -1,6 +1,9 @@
 /* program.c: builds the embedded cl/ kernels, with an in-memory cache per context keyed by
  * (file, options) and an on-disk binary cache shared by every process.
  *
+ * The source of a program is its file with the shared files built ahead of it (common.cl, and
+ * stencil.cl for the stencil families), so that every key below covers them too.
+ *
  * Disk cache: one file per program, named by the hex SHA-256 of (format version, library
  * version, source, options, device name, driver version, platform version). A context per call
  * therefore still hits the cache: nothing context-specific is in the key. File layout:
@@ -54,17 +57,63 @@ scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text,
     return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "no kernel file named '%s' is embedded", file);
 }
 
+/* The cl/ files built ahead of a family's own source, in this order: common.cl (vector types,
+ * loads, stores, lane shifts) before every file, and stencil.cl (the 3x3 tap loader and row
+ * walk) before the two stencil families. */
+static const char *const *prelude_of(const char *file) {
+    static const char *const none[] = {NULL};
+    static const char *const common[] = {"common.cl", NULL};
+    static const char *const stencil[] = {"common.cl", "stencil.cl", NULL};
+    if (strcmp(file, "common.cl") == 0) return none;
+    if (strcmp(file, "depthwise.cl") == 0 || strcmp(file, "stem.cl") == 0) return stencil;
+    return common;
+}
+
+scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **text, size_t *len) {
+    const char *names[4], *parts[4];
+    size_t lens[4], total = 1;
+    int owned[4], n = 0, got = 0;
+    for (const char *const *p = prelude_of(file); *p; p++) names[n++] = *p;
+    names[n++] = file;
+    scl_status st = SCL_OK;
+    for (; got < n; got++) {
+        if ((st = scl__cl_source(ctx, names[got], &parts[got], &lens[got], &owned[got])) != SCL_OK) break;
+        /* room for the part, the #line ahead of it and a newline after it (all in memory
+         * already, so the sum cannot overflow) */
+        total += lens[got] + strlen(names[got]) + 16;
+    }
+    char *buf = got == n ? malloc(total) : NULL;
+    if (got == n && !buf) st = scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    size_t at = 0;
+    for (int i = 0; i < got; i++) {
+        if (buf) {
+            /* the compiler's line numbers restart in each part, so that build logs point into
+             * the right file (a name a #line cannot quote goes unnamed) */
+            const char *q = strpbrk(names[i], "\"\\\n") ? "" : names[i];
+            at += (size_t)snprintf(buf + at, total - at, "#line 1 \"%s\"\n", q);
+            memcpy(buf + at, parts[i], lens[i]);
+            at += lens[i];
+            buf[at++] = '\n';
+        }
+        if (owned[i]) free((void *)parts[i]);
+    }
+    if (!buf) return st;
+    buf[at] = '\0';
+    *text = buf, *len = at;
+    return SCL_OK;
+}
+
 static void cache_key(const scl_context *ctx, const char *src, size_t len, const char *options,
                       unsigned char key[32]) {
-    scl_sha256 s;
-    scl_sha256_init(&s);
+    scl__sha256 s;
+    scl__sha256_init(&s);
     const uint32_t fmt = CACHE_FORMAT;
-    scl_sha256_update(&s, &fmt, sizeof fmt);
+    scl__sha256_update(&s, &fmt, sizeof fmt);
     const char *parts[] = {scl_version(), options, ctx->info.name, ctx->info.driver_version,
                            ctx->info.platform_version, ctx->info.device_version};
-    for (size_t i = 0; i < SCL_ARRAY_LEN(parts); i++) scl_sha256_update(&s, parts[i], strlen(parts[i]) + 1);
-    scl_sha256_update(&s, src, len);
-    scl_sha256_final(&s, key);
+    for (size_t i = 0; i < SCL_ARRAY_LEN(parts); i++) scl__sha256_update(&s, parts[i], strlen(parts[i]) + 1);
+    scl__sha256_update(&s, src, len);
+    scl__sha256_final(&s, key);
 }
 
 static void cache_path(const scl_context *ctx, const unsigned char key[32], char *path, size_t cap) {
@@ -106,10 +155,10 @@ static unsigned char *cache_read(scl_context *ctx, const unsigned char key[32], 
         if (memcmp(buf, CACHE_MAGIC, 8) == 0 && fmt == CACHE_FORMAT && memcmp(buf + 16, key, 32) == 0 &&
             len > 0 && len == (uint64_t)n - CACHE_HEADER - 32) {
             unsigned char sum[32];
-            scl_sha256 s;
-            scl_sha256_init(&s);
-            scl_sha256_update(&s, buf + CACHE_HEADER, (size_t)len);
-            scl_sha256_final(&s, sum);
+            scl__sha256 s;
+            scl__sha256_init(&s);
+            scl__sha256_update(&s, buf + CACHE_HEADER, (size_t)len);
+            scl__sha256_final(&s, sum);
             if (memcmp(sum, buf + CACHE_HEADER + len, 32) == 0 && (bin = malloc((size_t)len))) {
                 memcpy(bin, buf + CACHE_HEADER, (size_t)len);
                 *size = (size_t)len;
@@ -156,10 +205,10 @@ static void cache_write(scl_context *ctx, const unsigned char key[32], cl_progra
         memcpy(header + 16, key, 32);
         memcpy(header + 48, &len, 8);
         unsigned char sum[32];
-        scl_sha256 s;
-        scl_sha256_init(&s);
-        scl_sha256_update(&s, bin, size);
-        scl_sha256_final(&s, sum);
+        scl__sha256 s;
+        scl__sha256_init(&s);
+        scl__sha256_update(&s, bin, size);
+        scl__sha256_final(&s, sum);
         ok = fwrite(header, 1, sizeof header, f) == sizeof header && fwrite(bin, 1, size, f) == size &&
              fwrite(sum, 1, 32, f) == 32;
         ok = scl__atomic_commit(f, tmp, path, ok) == 0;
@@ -232,10 +281,9 @@ scl_status scl_context_build(scl_context *ctx, const char *file, const char *opt
             return SCL_OK;
         }
     }
-    const char *src;
+    char *src;
     size_t len;
-    int owned;
-    scl_status st = scl__cl_source(ctx, file, &src, &len, &owned);
+    scl_status st = scl__cl_program_source(ctx, file, &src, &len);
     if (st != SCL_OK) return st;
     unsigned char key[32];
     cache_key(ctx, src, len, options, key);
@@ -263,7 +311,7 @@ scl_status scl_context_build(scl_context *ctx, const char *file, const char *opt
         st = compile_source(ctx, file, src, len, options, &prog);
         if (st == SCL_OK && ctx->cache_dir) cache_write(ctx, key, prog);
     }
-    if (owned) free((void *)src);
+    free(src);
     if (st != SCL_OK) return st;
     if ((st = remember(ctx, file, options, prog)) != SCL_OK) return st;
     *out = prog;

@@ -15,7 +15,7 @@ static const uint32_t K[64] = {
 
 static uint32_t ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-static void block(scl_sha256 *s, const unsigned char *p) {
+static void block(scl__sha256 *s, const unsigned char *p) {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
@@ -35,7 +35,7 @@ static void block(scl_sha256 *s, const unsigned char *p) {
     s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
 }
 
-void scl_sha256_init(scl_sha256 *s) {
+void scl__sha256_init(scl__sha256 *s) {
     static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     memcpy(s->h, h0, sizeof h0);
@@ -43,7 +43,7 @@ void scl_sha256_init(scl_sha256 *s) {
     s->fill = 0;
 }
 
-void scl_sha256_update(scl_sha256 *s, const void *data, size_t n) {
+void scl__sha256_update(scl__sha256 *s, const void *data, size_t n) {
     const unsigned char *p = data;
     s->len += n;
     while (n) {
@@ -54,15 +54,15 @@ void scl_sha256_update(scl_sha256 *s, const void *data, size_t n) {
     }
 }
 
-void scl_sha256_final(scl_sha256 *s, unsigned char out[32]) {
+void scl__sha256_final(scl__sha256 *s, unsigned char out[32]) {
     uint64_t bits = s->len * 8;
     unsigned char pad = 0x80;
-    scl_sha256_update(s, &pad, 1);
+    scl__sha256_update(s, &pad, 1);
     pad = 0;
-    while (s->fill != 56) scl_sha256_update(s, &pad, 1);
+    while (s->fill != 56) scl__sha256_update(s, &pad, 1);
     unsigned char len[8];
     for (int i = 0; i < 8; i++) len[i] = (unsigned char)(bits >> (56 - 8 * i));
-    scl_sha256_update(s, len, 8);
+    scl__sha256_update(s, len, 8);
     for (int i = 0; i < 8; i++)
         for (int j = 0; j < 4; j++) out[4 * i + j] = (unsigned char)(s->h[i] >> (24 - 8 * j));
 }

@@ -1,6 +1,8 @@
-/* safetensors.c: safetensors reader with its own strict JSON parser (the header is untrusted
- * input, so every malformation gets a precise message), plus a small F32 writer. */
+/* safetensors.c: the safetensors reader: the file read whole, its JSON header (io/json.c)
+ * validated entry by entry, tensors found by name and converted to float32. */
 #include "io/safetensors.h"
+
+#include "io/json.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,9 +14,6 @@
 /* The reference implementation refuses headers above this size; so do we, so that a corrupt
  * length cannot make us parse (or allocate for) gigabytes. */
 #define ST_MAX_HEADER 100000000u
-/* A safetensors header is three levels deep; anything much deeper is garbage or an attack on
- * the recursive parser's stack. */
-#define ST_MAX_DEPTH 64
 
 #if defined(__GNUC__)
 #define ST_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -75,423 +74,9 @@ static size_t st_elements(const int64_t *shape, int rank, int *overflow) {
     return n;
 }
 
-size_t scl_st_tensor_elements(const scl_st_tensor *t) {
+size_t scl__st_tensor_elements(const scl__st_tensor *t) {
     int overflow;
     return t ? st_elements(t->shape, t->rank, &overflow) : 0;
-}
-
-/* ---- UTF-8 --------------------------------------------------------------------------------- */
-
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0 when it is malformed:
- * overlong forms, surrogates and code points above U+10FFFF are refused, as JSON requires. */
-static size_t st_utf8_len(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-/* ---- JSON -------------------------------------------------------------------------------- */
-
-/* The parsed header is a flat array of nodes linked by index (first child, next sibling), and
- * every decoded string lives in one character buffer addressed by offset: both buffers may
- * move while growing, and freeing the whole tree is two free() calls. */
-enum { J_OBJECT, J_ARRAY, J_STRING, J_INT, J_NUMBER, J_BOOL, J_NULL };
-
-typedef struct st_jnode {
-    int type;
-    int first, next; /* children of objects and arrays; -1 = none */
-    int count;
-    size_t pos;   /* byte offset in the header where the value starts */
-    size_t key;   /* member name (offset into chars) for members of objects */
-    size_t str;   /* J_STRING: offset into chars */
-    int64_t ival; /* J_INT */
-    int big;      /* J_INT that does not fit in int64_t */
-} st_jnode;
-
-typedef struct st_json {
-    const unsigned char *s;
-    size_t n, i;
-    st_jnode *nodes;
-    int nnodes, capnodes;
-    char *chars;
-    size_t nchars, capchars;
-    int oom;
-    size_t errpos;
-    char err[192];
-} st_json;
-
-static int j_fail(st_json *p, size_t pos, const char *fmt, ...) ST_PRINTF(3, 4);
-static int j_fail(st_json *p, size_t pos, const char *fmt, ...) {
-    if (p->err[0] || p->oom) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->err, sizeof p->err, fmt, ap);
-    va_end(ap);
-    p->errpos = pos;
-    return -1;
-}
-
-/* A readable name for the byte at the cursor, for "unexpected ..." messages. */
-static void j_describe(const st_json *p, char *buf, size_t cap) {
-    if (p->i >= p->n)
-        snprintf(buf, cap, "end of header");
-    else if (p->s[p->i] >= 0x20 && p->s[p->i] < 0x7f)
-        snprintf(buf, cap, "'%c'", p->s[p->i]);
-    else
-        snprintf(buf, cap, "byte 0x%02x", p->s[p->i]);
-}
-
-static int j_unexpected(st_json *p, const char *wanted) {
-    char what[32];
-    j_describe(p, what, sizeof what);
-    return j_fail(p, p->i, "expected %s, found %s", wanted, what);
-}
-
-static void j_ws(st_json *p) {
-    while (p->i < p->n &&
-           (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r'))
-        p->i++;
-}
-
-static int j_new(st_json *p, int type, size_t pos) {
-    if (p->nnodes == p->capnodes) {
-        if (p->capnodes > INT_MAX / 2) {
-            p->oom = 1;
-            return -1;
-        }
-        int cap = p->capnodes ? p->capnodes * 2 : 64;
-        st_jnode *nodes = realloc(p->nodes, (size_t)cap * sizeof *nodes);
-        if (!nodes) {
-            p->oom = 1;
-            return -1;
-        }
-        p->nodes = nodes;
-        p->capnodes = cap;
-    }
-    st_jnode *nd = &p->nodes[p->nnodes];
-    memset(nd, 0, sizeof *nd);
-    nd->type = type;
-    nd->first = nd->next = -1;
-    nd->pos = pos;
-    nd->key = SIZE_MAX;
-    return p->nnodes++;
-}
-
-static int j_putc(st_json *p, char c) {
-    if (p->nchars == p->capchars) {
-        size_t cap = p->capchars ? p->capchars * 2 : 256;
-        char *chars = realloc(p->chars, cap);
-        if (!chars) {
-            p->oom = 1;
-            return -1;
-        }
-        p->chars = chars;
-        p->capchars = cap;
-    }
-    p->chars[p->nchars++] = c;
-    return 0;
-}
-
-static int j_hex4(st_json *p, unsigned *out) {
-    unsigned v = 0;
-    for (int k = 0; k < 4; k++) {
-        if (p->i >= p->n) return j_fail(p, p->i, "unterminated \\u escape");
-        unsigned char c = p->s[p->i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10u;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10u;
-        else
-            return j_unexpected(p, "four hex digits after \\u");
-        v = v * 16 + d;
-        p->i++;
-    }
-    *out = v;
-    return 0;
-}
-
-static int j_put_utf8(st_json *p, unsigned cp) {
-    char b[4];
-    int n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xc0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xe0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        b[0] = (char)(0xf0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        b[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    for (int k = 0; k < n; k++)
-        if (j_putc(p, b[k]) < 0) return -1;
-    return 0;
-}
-
-/* Parses the string at the cursor (which is on the opening quote) into chars; returns its
- * offset there through *off. NUL is refused because names become C strings. */
-static int j_string(st_json *p, size_t *off) {
-    size_t start = p->i;
-    p->i++;
-    *off = p->nchars;
-    for (;;) {
-        if (p->i >= p->n) return j_fail(p, start, "unterminated string");
-        unsigned char c = p->s[p->i];
-        if (c == '"') {
-            p->i++;
-            return j_putc(p, '\0');
-        }
-        if (c < 0x20) return j_fail(p, p->i, "unescaped control character 0x%02x in string", c);
-        if (c == '\\') {
-            size_t esc = p->i;
-            p->i++;
-            if (p->i >= p->n) return j_fail(p, start, "unterminated string");
-            char e = (char)p->s[p->i++];
-            char out;
-            switch (e) {
-            case '"':
-                out = '"';
-                break;
-            case '\\':
-                out = '\\';
-                break;
-            case '/':
-                out = '/';
-                break;
-            case 'b':
-                out = '\b';
-                break;
-            case 'f':
-                out = '\f';
-                break;
-            case 'n':
-                out = '\n';
-                break;
-            case 'r':
-                out = '\r';
-                break;
-            case 't':
-                out = '\t';
-                break;
-            case 'u': {
-                unsigned cp;
-                if (j_hex4(p, &cp) < 0) return -1;
-                if (cp >= 0xdc00 && cp <= 0xdfff)
-                    return j_fail(p, esc, "unpaired low surrogate \\u%04X in string", cp);
-                if (cp >= 0xd800 && cp <= 0xdbff) {
-                    unsigned lo;
-                    if (p->i + 1 >= p->n || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u')
-                        return j_fail(p, esc, "high surrogate \\u%04X not followed by a low one",
-                                      cp);
-                    p->i += 2;
-                    if (j_hex4(p, &lo) < 0) return -1;
-                    if (lo < 0xdc00 || lo > 0xdfff)
-                        return j_fail(p, esc, "high surrogate \\u%04X not followed by a low one",
-                                      cp);
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                }
-                if (cp == 0) return j_fail(p, esc, "\\u0000 (NUL) is not allowed in strings");
-                if (j_put_utf8(p, cp) < 0) return -1;
-                continue;
-            }
-            default:
-                p->i--;
-                return j_unexpected(p, "an escape character (one of \"\\/bfnrtu)");
-            }
-            if (j_putc(p, out) < 0) return -1;
-            continue;
-        }
-        size_t len = st_utf8_len(p->s + p->i, p->n - p->i);
-        if (len == 0) return j_fail(p, p->i, "invalid UTF-8 in string");
-        for (size_t k = 0; k < len; k++)
-            if (j_putc(p, (char)p->s[p->i + k]) < 0) return -1;
-        p->i += len;
-    }
-}
-
-static int j_digit(const st_json *p) {
-    return p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9';
-}
-
-static int j_number(st_json *p) {
-    size_t start = p->i;
-    int neg = 0;
-    if (p->s[p->i] == '-') {
-        neg = 1;
-        p->i++;
-    }
-    if (!j_digit(p)) return j_unexpected(p, "a digit");
-    /* magnitude accumulated unsigned so that INT64_MIN is representable */
-    uint64_t mag = 0;
-    int big = 0;
-    if (p->s[p->i] == '0') {
-        p->i++;
-        if (j_digit(p)) return j_fail(p, start, "number with a leading zero");
-    } else {
-        while (j_digit(p)) {
-            unsigned d = p->s[p->i++] - '0';
-            if (mag > (UINT64_MAX - d) / 10)
-                big = 1;
-            else
-                mag = mag * 10 + d;
-        }
-    }
-    int type = J_INT;
-    if (p->i < p->n && p->s[p->i] == '.') {
-        p->i++;
-        if (!j_digit(p)) return j_unexpected(p, "a digit after the decimal point");
-        while (j_digit(p))
-            p->i++;
-        type = J_NUMBER;
-    }
-    if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
-        p->i++;
-        if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-')) p->i++;
-        if (!j_digit(p)) return j_unexpected(p, "a digit in the exponent");
-        while (j_digit(p))
-            p->i++;
-        type = J_NUMBER;
-    }
-    int k = j_new(p, type, start);
-    if (k < 0) return -1;
-    if (type == J_INT) {
-        if (!neg && mag > (uint64_t)INT64_MAX) big = 1;
-        if (neg && mag > (uint64_t)INT64_MAX + 1) big = 1;
-        p->nodes[k].big = big;
-        if (!big)
-            p->nodes[k].ival =
-                neg ? (mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
-    }
-    return k;
-}
-
-static int j_literal(st_json *p, const char *word, int type) {
-    size_t len = strlen(word);
-    size_t start = p->i;
-    if (p->n - p->i < len || memcmp(p->s + p->i, word, len) != 0)
-        return j_unexpected(p, "a JSON value");
-    p->i += len;
-    return j_new(p, type, start);
-}
-
-static int j_value(st_json *p, int depth);
-
-/* Parses the members or items after '{' or '[' and links them under node k. */
-static int j_container(st_json *p, int k, int depth, int object) {
-    char close = object ? '}' : ']';
-    int last = -1;
-    p->i++;
-    j_ws(p);
-    if (p->i < p->n && p->s[p->i] == close) {
-        p->i++;
-        return k;
-    }
-    for (;;) {
-        size_t key = SIZE_MAX;
-        if (object) {
-            if (p->i >= p->n || p->s[p->i] != '"') return j_unexpected(p, "a string key");
-            if (j_string(p, &key) < 0) return -1;
-            j_ws(p);
-            if (p->i >= p->n || p->s[p->i] != ':')
-                return j_unexpected(p, "':' after an object key");
-            p->i++;
-            j_ws(p);
-        }
-        int c = j_value(p, depth + 1);
-        if (c < 0) return -1;
-        p->nodes[c].key = key;
-        if (last < 0)
-            p->nodes[k].first = c;
-        else
-            p->nodes[last].next = c;
-        last = c;
-        if (p->nodes[k].count == INT_MAX) return j_fail(p, p->nodes[k].pos, "too many entries");
-        p->nodes[k].count++;
-        j_ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-            p->i++;
-            j_ws(p);
-            if (p->i < p->n && p->s[p->i] == close)
-                return j_fail(p, p->i, "trailing comma before '%c'", close);
-            continue;
-        }
-        if (p->i < p->n && p->s[p->i] == close) {
-            p->i++;
-            return k;
-        }
-        return j_unexpected(p, object ? "',' or '}' after an object member"
-                                      : "',' or ']' after an array item");
-    }
-}
-
-static int j_value(st_json *p, int depth) {
-    if (depth > ST_MAX_DEPTH) return j_fail(p, p->i, "nesting deeper than %d levels", ST_MAX_DEPTH);
-    if (p->i >= p->n) return j_unexpected(p, "a JSON value");
-    unsigned char c = p->s[p->i];
-    if (c == '{' || c == '[') {
-        int k = j_new(p, c == '{' ? J_OBJECT : J_ARRAY, p->i);
-        return k < 0 ? -1 : j_container(p, k, depth, c == '{');
-    }
-    if (c == '"') {
-        int k = j_new(p, J_STRING, p->i);
-        size_t off;
-        if (k < 0 || j_string(p, &off) < 0) return -1;
-        p->nodes[k].str = off;
-        return k;
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) return j_number(p);
-    if (c == 't') return j_literal(p, "true", J_BOOL);
-    if (c == 'f') return j_literal(p, "false", J_BOOL);
-    if (c == 'n') return j_literal(p, "null", J_NULL);
-    return j_unexpected(p, "a JSON value");
-}
-
-/* Parses the whole text; returns the root node or -1 (p->err or p->oom says why). */
-static int j_parse(st_json *p) {
-    j_ws(p);
-    int root = j_value(p, 0);
-    if (root < 0) return -1;
-    j_ws(p);
-    if (p->i < p->n) {
-        char what[32];
-        j_describe(p, what, sizeof what);
-        return j_fail(p, p->i, "unexpected %s after the end of the JSON value", what);
-    }
-    return root;
 }
 
 /* ---- the file ---------------------------------------------------------------------------- */
@@ -500,21 +85,21 @@ typedef struct st_meta {
     const char *key, *value;
 } st_meta;
 
-struct scl_safetensors {
+struct scl__safetensors {
     char *path;
     unsigned char *bytes; /* the whole file */
     size_t size;
     const unsigned char *data; /* the data region */
     size_t data_size;
     char *chars; /* every decoded header string: tensor names and metadata point here */
-    scl_st_tensor *tensors;
+    scl__st_tensor *tensors;
     int count;
-    const scl_st_tensor **by_name; /* sorted by name, for find */
+    const scl__st_tensor **by_name; /* sorted by name, for find */
     st_meta *meta;                 /* sorted by key */
     int nmeta;
 };
 
-void scl_safetensors_close(scl_safetensors *st) {
+void scl__safetensors_close(scl__safetensors *st) {
     if (!st) return;
     free(st->path);
     free(st->bytes);
@@ -575,8 +160,8 @@ static scl_status st_read_file(const char *path, unsigned char **out, size_t *si
 }
 
 static int st_cmp_tensor_name(const void *a, const void *b) {
-    const scl_st_tensor *x = *(const scl_st_tensor *const *)a;
-    const scl_st_tensor *y = *(const scl_st_tensor *const *)b;
+    const scl__st_tensor *x = *(const scl__st_tensor *const *)a;
+    const scl__st_tensor *y = *(const scl__st_tensor *const *)b;
     return strcmp(x->name, y->name);
 }
 
@@ -585,58 +170,71 @@ static int st_cmp_meta(const void *a, const void *b) {
 }
 
 static int st_cmp_range(const void *a, const void *b) {
-    const scl_st_tensor *x = *(const scl_st_tensor *const *)a;
-    const scl_st_tensor *y = *(const scl_st_tensor *const *)b;
+    const scl__st_tensor *x = *(const scl__st_tensor *const *)a;
+    const scl__st_tensor *y = *(const scl__st_tensor *const *)b;
     if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
     if (x->end != y->end) return x->end < y->end ? -1 : 1;
     return 0;
 }
 
 /* Finds the members dtype, shape and data_offsets of one tensor entry. */
-static scl_status st_tensor_entry(scl_safetensors *st, const st_json *p, const st_jnode *entry,
-                                  scl_st_tensor *t, char *msg, size_t cap) {
-    const char *path = st->path, *name = t->name;
+/* Finds the three members of a tensor entry; unknown members are ignored, as the reference
+ * reader does, for forward compatibility. */
+static scl_status st_entry_members(const scl__safetensors *st, const scl__json *p,
+                                   const scl__json_node *entry, const char *name,
+                                   const scl__json_node *found[3], char *msg, size_t cap) {
+    static const char *const keys[3] = {"dtype", "shape", "data_offsets"};
     if (entry->type != J_OBJECT) {
-        st_msg(msg, cap, "%s: tensor '%s': entry is not a JSON object", path, name);
+        st_msg(msg, cap, "%s: tensor '%s': entry is not a JSON object", st->path, name);
         return SCL_ERROR_FILE_FORMAT;
     }
-    const st_jnode *dtype = NULL, *shape = NULL, *offsets = NULL;
+    found[0] = found[1] = found[2] = NULL;
     for (int k = entry->first; k >= 0; k = p->nodes[k].next) {
-        const st_jnode *m = &p->nodes[k];
+        const scl__json_node *m = &p->nodes[k];
         const char *key = p->chars + m->key;
-        const st_jnode **slot = strcmp(key, "dtype") == 0          ? &dtype
-                                : strcmp(key, "shape") == 0        ? &shape
-                                : strcmp(key, "data_offsets") == 0 ? &offsets
-                                                                   : NULL;
-        /* Unknown members are ignored, as the reference reader does, for forward compatibility. */
-        if (!slot) continue;
-        if (*slot) {
-            st_msg(msg, cap, "%s: tensor '%s': duplicate key '%s'", path, name, key);
+        for (int i = 0; i < 3; i++) {
+            if (strcmp(key, keys[i]) != 0) continue;
+            if (found[i]) {
+                st_msg(msg, cap, "%s: tensor '%s': duplicate key '%s'", st->path, name, key);
+                return SCL_ERROR_FILE_FORMAT;
+            }
+            found[i] = m;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        if (!found[i]) {
+            st_msg(msg, cap, "%s: tensor '%s': entry has no \"%s\"", st->path, name, keys[i]);
             return SCL_ERROR_FILE_FORMAT;
         }
-        *slot = m;
-    }
-    const char *missing = !dtype ? "dtype" : !shape ? "shape" : !offsets ? "data_offsets" : NULL;
-    if (missing) {
-        st_msg(msg, cap, "%s: tensor '%s': entry has no \"%s\"", path, name, missing);
-        return SCL_ERROR_FILE_FORMAT;
-    }
+    return SCL_OK;
+}
 
+/* The dtype member: sets t->dtype and *esize, its element size. */
+static scl_status st_entry_dtype(const scl__safetensors *st, const scl__json *p,
+                                 const scl__json_node *dtype, scl__st_tensor *t, size_t *esize,
+                                 char *msg, size_t cap) {
     if (dtype->type != J_STRING) {
-        st_msg(msg, cap, "%s: tensor '%s': dtype is not a string", path, name);
+        st_msg(msg, cap, "%s: tensor '%s': dtype is not a string", st->path, t->name);
         return SCL_ERROR_FILE_FORMAT;
     }
     const char *dt = p->chars + dtype->str;
-    size_t esize = st_dtype_size(dt);
-    if (esize == 0) {
+    *esize = st_dtype_size(dt);
+    if (*esize == 0) {
         st_msg(msg, cap,
                "%s: tensor '%s': unknown dtype '%s' (known: F32, F16, BF16, F64, I64, I32, I16, "
                "I8, U8, BOOL)",
-               path, name, dt);
+               st->path, t->name, dt);
         return SCL_ERROR_FILE_FORMAT;
     }
     snprintf(t->dtype, sizeof t->dtype, "%s", dt);
+    return SCL_OK;
+}
 
+/* The shape member: sets t->rank, t->shape and dims, the shape as text for messages. */
+static scl_status st_entry_shape(const scl__safetensors *st, const scl__json *p,
+                                 const scl__json_node *shape, scl__st_tensor *t, char *dims,
+                                 size_t dimscap, char *msg, size_t cap) {
+    const char *path = st->path, *name = t->name;
     if (shape->type != J_ARRAY) {
         st_msg(msg, cap, "%s: tensor '%s': shape is not an array", path, name);
         return SCL_ERROR_FILE_FORMAT;
@@ -649,7 +247,7 @@ static scl_status st_tensor_entry(scl_safetensors *st, const st_json *p, const s
     t->rank = 0;
     int negative = 0;
     for (int k = shape->first; k >= 0; k = p->nodes[k].next) {
-        const st_jnode *d = &p->nodes[k];
+        const scl__json_node *d = &p->nodes[k];
         if (d->type != J_INT || d->big) {
             st_msg(msg, cap, "%s: tensor '%s': shape item %d is not an integer in int64 range",
                    path, name, t->rank);
@@ -658,17 +256,23 @@ static scl_status st_tensor_entry(scl_safetensors *st, const st_json *p, const s
         negative |= d->ival < 0;
         t->shape[t->rank++] = d->ival;
     }
-    char dims[256];
-    st_fmt_dims(dims, sizeof dims, t->shape, t->rank);
+    st_fmt_dims(dims, dimscap, t->shape, t->rank);
     if (negative) {
         st_msg(msg, cap, "%s: tensor '%s': shape %s has a negative dimension", path, name, dims);
         return SCL_ERROR_FILE_FORMAT;
     }
+    return SCL_OK;
+}
 
+/* The data_offsets member: sets t->begin and t->end, inside the data region. */
+static scl_status st_entry_offsets(const scl__safetensors *st, const scl__json *p,
+                                   const scl__json_node *offsets, scl__st_tensor *t, char *msg,
+                                   size_t cap) {
+    const char *path = st->path, *name = t->name;
     int64_t off[2] = {0, 0};
     int noff = 0, offsets_ok = offsets->type == J_ARRAY && offsets->count == 2;
     for (int k = offsets_ok ? offsets->first : -1; k >= 0; k = p->nodes[k].next) {
-        const st_jnode *o = &p->nodes[k];
+        const scl__json_node *o = &p->nodes[k];
         if (o->type != J_INT || o->big || o->ival < 0)
             offsets_ok = 0;
         else
@@ -695,23 +299,37 @@ static scl_status st_tensor_entry(scl_safetensors *st, const st_json *p, const s
     }
     t->begin = (size_t)off[0];
     t->end = (size_t)off[1];
+    return SCL_OK;
+}
+
+/* One tensor entry of the header, checked member by member and against the data region. */
+static scl_status st_tensor_entry(scl__safetensors *st, const scl__json *p, const scl__json_node *entry,
+                                  scl__st_tensor *t, char *msg, size_t cap) {
+    const scl__json_node *m[3]; /* dtype, shape, data_offsets */
+    size_t esize = 0;
+    char dims[256];
+    scl_status s = st_entry_members(st, p, entry, t->name, m, msg, cap);
+    if (s == SCL_OK) s = st_entry_dtype(st, p, m[0], t, &esize, msg, cap);
+    if (s == SCL_OK) s = st_entry_shape(st, p, m[1], t, dims, sizeof dims, msg, cap);
+    if (s == SCL_OK) s = st_entry_offsets(st, p, m[2], t, msg, cap);
+    if (s != SCL_OK) return s;
     int overflow;
     size_t elems = st_elements(t->shape, t->rank, &overflow);
     if (overflow || elems > SIZE_MAX / esize) {
-        st_msg(msg, cap, "%s: tensor '%s': shape %s is too large", path, name, dims);
+        st_msg(msg, cap, "%s: tensor '%s': shape %s is too large", st->path, t->name, dims);
         return SCL_ERROR_FILE_FORMAT;
     }
     if (elems * esize != t->end - t->begin) {
         st_msg(msg, cap,
                "%s: tensor '%s': data_offsets [%zu, %zu] do not match dtype %s and shape %s "
                "(%zu bytes)",
-               path, name, t->begin, t->end, t->dtype, dims, elems * esize);
+               st->path, t->name, t->begin, t->end, t->dtype, dims, elems * esize);
         return SCL_ERROR_FILE_FORMAT;
     }
     return SCL_OK;
 }
 
-static scl_status st_metadata(scl_safetensors *st, const st_json *p, const st_jnode *m, char *msg,
+static scl_status st_metadata(scl__safetensors *st, const scl__json *p, const scl__json_node *m, char *msg,
                               size_t cap) {
     if (m->type != J_OBJECT) {
         st_msg(msg, cap, "%s: __metadata__ is not a JSON object", st->path);
@@ -724,7 +342,7 @@ static scl_status st_metadata(scl_safetensors *st, const st_json *p, const st_jn
         return SCL_ERROR_OUT_OF_MEMORY;
     }
     for (int k = m->first; k >= 0; k = p->nodes[k].next) {
-        const st_jnode *v = &p->nodes[k];
+        const scl__json_node *v = &p->nodes[k];
         const char *key = p->chars + v->key;
         if (v->type != J_STRING) {
             st_msg(msg, cap, "%s: __metadata__ value of '%s' is not a string", st->path, key);
@@ -744,9 +362,9 @@ static scl_status st_metadata(scl_safetensors *st, const st_json *p, const st_jn
 }
 
 /* Checks names are unique and byte ranges disjoint, and builds the by-name index. */
-static scl_status st_cross_check(scl_safetensors *st, char *msg, size_t cap) {
+static scl_status st_cross_check(scl__safetensors *st, char *msg, size_t cap) {
     if (st->count == 0) return SCL_OK;
-    const scl_st_tensor **v = malloc((size_t)st->count * sizeof *v);
+    const scl__st_tensor **v = malloc((size_t)st->count * sizeof *v);
     if (!v) {
         st_msg(msg, cap, "%s: out of memory", st->path);
         return SCL_ERROR_OUT_OF_MEMORY;
@@ -755,7 +373,7 @@ static scl_status st_cross_check(scl_safetensors *st, char *msg, size_t cap) {
         v[i] = &st->tensors[i];
 
     qsort(v, (size_t)st->count, sizeof *v, st_cmp_range);
-    const scl_st_tensor *reach = NULL; /* the tensor reaching furthest so far */
+    const scl__st_tensor *reach = NULL; /* the tensor reaching furthest so far */
     for (int i = 0; i < st->count; i++) {
         if (v[i]->begin == v[i]->end) continue; /* an empty tensor owns no bytes */
         if (reach && v[i]->begin < reach->end) {
@@ -778,8 +396,8 @@ static scl_status st_cross_check(scl_safetensors *st, char *msg, size_t cap) {
     return SCL_OK;
 }
 
-/* Parses and validates the header of st->bytes. */
-static scl_status st_parse(scl_safetensors *st, char *msg, size_t cap) {
+/* The 8-byte header length, checked against the file; sets st->data and st->data_size. */
+static scl_status st_header_len(scl__safetensors *st, uint64_t *out, char *msg, size_t cap) {
     const char *path = st->path;
     if (st->size < 8) {
         st_msg(msg, cap, "%s: file is %zu bytes, shorter than the 8-byte header length", path,
@@ -806,12 +424,21 @@ static scl_status st_parse(scl_safetensors *st, char *msg, size_t cap) {
     }
     st->data = st->bytes + 8 + hlen;
     st->data_size = st->size - 8 - (size_t)hlen;
+    *out = hlen;
+    return SCL_OK;
+}
 
-    st_json p;
+/* Parses and validates the header of st->bytes. */
+static scl_status st_parse(scl__safetensors *st, char *msg, size_t cap) {
+    const char *path = st->path;
+    uint64_t hlen;
+    scl_status s = st_header_len(st, &hlen, msg, cap);
+    if (s != SCL_OK) return s;
+    scl__json p;
     memset(&p, 0, sizeof p);
     p.s = st->bytes + 8;
     p.n = (size_t)hlen;
-    int root = j_parse(&p);
+    int root = scl__json_parse(&p);
     if (root < 0) {
         free(p.nodes);
         free(p.chars);
@@ -825,8 +452,7 @@ static scl_status st_parse(scl_safetensors *st, char *msg, size_t cap) {
     }
     /* From here the strings are final: hand them to st, which frees them with everything else. */
     st->chars = p.chars;
-    scl_status s = SCL_OK;
-    const st_jnode *r = &p.nodes[root];
+    const scl__json_node *r = &p.nodes[root];
     if (r->type != J_OBJECT) {
         st_msg(msg, cap, "%s: the JSON header is not an object", path);
         s = SCL_ERROR_FILE_FORMAT;
@@ -842,7 +468,7 @@ static scl_status st_parse(scl_safetensors *st, char *msg, size_t cap) {
     }
     int seen_meta = 0;
     for (int k = r->first; k >= 0; k = p.nodes[k].next) {
-        const st_jnode *m = &p.nodes[k];
+        const scl__json_node *m = &p.nodes[k];
         char *key = p.chars + m->key;
         if (strcmp(key, "__metadata__") == 0) {
             if (seen_meta++) {
@@ -854,7 +480,7 @@ static scl_status st_parse(scl_safetensors *st, char *msg, size_t cap) {
             if (s != SCL_OK) goto done;
             continue;
         }
-        scl_st_tensor *t = &st->tensors[st->count];
+        scl__st_tensor *t = &st->tensors[st->count];
         t->name = key;
         s = st_tensor_entry(st, &p, m, t, msg, cap);
         if (s != SCL_OK) goto done;
@@ -866,18 +492,18 @@ done:
     return s;
 }
 
-scl_status scl_safetensors_open(const char *path, scl_safetensors **out, char *msg, size_t msgcap) {
+scl_status scl__safetensors_open(const char *path, scl__safetensors **out, char *msg, size_t msgcap) {
     if (msg && msgcap) msg[0] = '\0';
     if (!out) {
-        st_msg(msg, msgcap, "scl_safetensors_open: out is NULL");
+        st_msg(msg, msgcap, "scl__safetensors_open: out is NULL");
         return SCL_ERROR_INVALID_ARGUMENT;
     }
     *out = NULL;
     if (!path) {
-        st_msg(msg, msgcap, "scl_safetensors_open: path is NULL");
+        st_msg(msg, msgcap, "scl__safetensors_open: path is NULL");
         return SCL_ERROR_INVALID_ARGUMENT;
     }
-    scl_safetensors *st = calloc(1, sizeof *st);
+    scl__safetensors *st = calloc(1, sizeof *st);
     size_t plen = strlen(path);
     if (st) st->path = malloc(plen + 1);
     if (!st || !st->path) {
@@ -889,22 +515,22 @@ scl_status scl_safetensors_open(const char *path, scl_safetensors **out, char *m
     scl_status s = st_read_file(path, &st->bytes, &st->size, msg, msgcap);
     if (s == SCL_OK) s = st_parse(st, msg, msgcap);
     if (s != SCL_OK) {
-        scl_safetensors_close(st);
+        scl__safetensors_close(st);
         return s;
     }
     *out = st;
     return SCL_OK;
 }
 
-int scl_safetensors_count(const scl_safetensors *st) {
+int scl__safetensors_count(const scl__safetensors *st) {
     return st ? st->count : 0;
 }
 
-const scl_st_tensor *scl_safetensors_at(const scl_safetensors *st, int i) {
+const scl__st_tensor *scl__safetensors_at(const scl__safetensors *st, int i) {
     return st && i >= 0 && i < st->count ? &st->tensors[i] : NULL;
 }
 
-const scl_st_tensor *scl_safetensors_find(const scl_safetensors *st, const char *name) {
+const scl__st_tensor *scl__safetensors_find(const scl__safetensors *st, const char *name) {
     if (!st || !name || st->count == 0) return NULL;
     int lo = 0, hi = st->count - 1;
     while (lo <= hi) {
@@ -919,11 +545,11 @@ const scl_st_tensor *scl_safetensors_find(const scl_safetensors *st, const char 
     return NULL;
 }
 
-const char *scl_safetensors_path(const scl_safetensors *st) {
+const char *scl__safetensors_path(const scl__safetensors *st) {
     return st ? st->path : NULL;
 }
 
-const char *scl_safetensors_metadata(const scl_safetensors *st, const char *key) {
+const char *scl__safetensors_metadata(const scl__safetensors *st, const char *key) {
     if (!st || !key || st->nmeta == 0) return NULL;
     st_meta probe = {key, NULL};
     const st_meta *m = bsearch(&probe, st->meta, (size_t)st->nmeta, sizeof *st->meta, st_cmp_meta);
@@ -974,15 +600,15 @@ static uint32_t st_elem_bits(const unsigned char *src, int kind, size_t i) {
     }
 }
 
-scl_status scl_safetensors_read_f32(const scl_safetensors *st, const scl_st_tensor *t, float *dst,
+scl_status scl__safetensors_read_f32(const scl__safetensors *st, const scl__st_tensor *t, float *dst,
                                     size_t count, char *msg, size_t msgcap) {
     if (msg && msgcap) msg[0] = '\0';
     if (!st || !t) {
-        st_msg(msg, msgcap, "scl_safetensors_read_f32: %s is NULL", st ? "tensor" : "file");
+        st_msg(msg, msgcap, "scl__safetensors_read_f32: %s is NULL", st ? "tensor" : "file");
         return SCL_ERROR_INVALID_ARGUMENT;
     }
     if (t < st->tensors || t >= st->tensors + st->count) {
-        st_msg(msg, msgcap, "%s: scl_safetensors_read_f32: the tensor is not from this file",
+        st_msg(msg, msgcap, "%s: scl__safetensors_read_f32: the tensor is not from this file",
                st->path);
         return SCL_ERROR_INVALID_ARGUMENT;
     }
@@ -996,7 +622,7 @@ scl_status scl_safetensors_read_f32(const scl_safetensors *st, const scl_st_tens
                st->path, t->name, t->dtype);
         return SCL_ERROR_WEIGHTS;
     }
-    size_t n = scl_st_tensor_elements(t);
+    size_t n = scl__st_tensor_elements(t);
     if (n != count) {
         char dims[256];
         st_fmt_dims(dims, sizeof dims, t->shape, t->rank);
@@ -1005,7 +631,7 @@ scl_status scl_safetensors_read_f32(const scl_safetensors *st, const scl_st_tens
         return SCL_ERROR_WEIGHTS;
     }
     if (!dst && count > 0) {
-        st_msg(msg, msgcap, "%s: scl_safetensors_read_f32: dst is NULL", st->path);
+        st_msg(msg, msgcap, "%s: scl__safetensors_read_f32: dst is NULL", st->path);
         return SCL_ERROR_INVALID_ARGUMENT;
     }
     const unsigned char *src = st->data + t->begin;
@@ -1030,189 +656,5 @@ scl_status scl_safetensors_read_f32(const scl_safetensors *st, const scl_st_tens
     }
     for (size_t i = 0; i < n; i++)
         dst[i] = st_bits_float(st_elem_bits(src, kind, i));
-    return SCL_OK;
-}
-
-/* ---- writing ----------------------------------------------------------------------------- */
-
-typedef struct st_buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} st_buf;
-
-static void sb_put(st_buf *b, const char *s, size_t len) {
-    if (b->oom) return;
-    if (len > SIZE_MAX - b->n - 1) {
-        b->oom = 1;
-        return;
-    }
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + len + 1)
-            cap = cap > SIZE_MAX / 2 ? b->n + len + 1 : cap * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, len);
-    b->n += len;
-    b->p[b->n] = '\0';
-}
-
-static void sb_str(st_buf *b, const char *s) {
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_json_string(st_buf *b, const char *s) {
-    sb_put(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            sb_put(b, esc, 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            sb_put(b, esc, 6);
-        } else {
-            sb_put(b, s, 1);
-        }
-    }
-    sb_put(b, "\"", 1);
-}
-
-static int st_valid_utf8(const char *s) {
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t len = st_utf8_len((const unsigned char *)s + i, n - i);
-        if (len == 0) return 0;
-        i += len;
-    }
-    return 1;
-}
-
-static int st_write_all(FILE *f, const void *p, size_t n) {
-    return fwrite(p, 1, n, f) == n;
-}
-
-scl_status scl_safetensors_write_f32(const char *path, int count, const char *const *names,
-                                     const int *ranks, const int64_t (*shapes)[8],
-                                     const float *const *data, char *msg, size_t msgcap) {
-    if (msg && msgcap) msg[0] = '\0';
-    if (!path || count < 0 || (count > 0 && (!names || !ranks || !shapes || !data))) {
-        st_msg(msg, msgcap, "scl_safetensors_write_f32: %s",
-               !path       ? "path is NULL"
-               : count < 0 ? "count is negative"
-                           : "an array is NULL");
-        return SCL_ERROR_INVALID_ARGUMENT;
-    }
-    size_t *bytes = count > 0 ? malloc((size_t)count * sizeof *bytes) : NULL;
-    if (count > 0 && !bytes) {
-        st_msg(msg, msgcap, "%s: out of memory", path);
-        return SCL_ERROR_OUT_OF_MEMORY;
-    }
-    for (int i = 0; i < count; i++) {
-        const char *why = NULL;
-        int overflow = 0;
-        size_t n = 0;
-        if (!names[i])
-            why = "its name is NULL";
-        else if (strcmp(names[i], "__metadata__") == 0)
-            why = "the name __metadata__ is reserved";
-        else if (!st_valid_utf8(names[i]))
-            why = "its name is not valid UTF-8";
-        else if (ranks[i] < 0 || ranks[i] > SCL_ST_MAX_RANK)
-            why = "its rank is not in [0, 8]";
-        for (int d = 0; !why && d < ranks[i]; d++)
-            if (shapes[i][d] < 0) why = "its shape has a negative dimension";
-        if (!why) {
-            n = st_elements(shapes[i], ranks[i], &overflow);
-            if (overflow || n > SIZE_MAX / 4)
-                why = "its shape is too large";
-            else if (n > 0 && !data[i])
-                why = "its data is NULL";
-        }
-        for (int j = 0; !why && j < i; j++)
-            if (strcmp(names[i], names[j]) == 0) why = "its name is used twice";
-        if (why) {
-            st_msg(msg, msgcap, "%s: tensor %d ('%s'): %s", path, i, names[i] ? names[i] : "", why);
-            free(bytes);
-            return SCL_ERROR_INVALID_ARGUMENT;
-        }
-        bytes[i] = n * 4;
-    }
-
-    st_buf h = {0};
-    size_t offset = 0;
-    sb_str(&h, "{");
-    for (int i = 0; i < count; i++) {
-        char num[48];
-        sb_str(&h, i ? "," : "");
-        sb_json_string(&h, names[i]);
-        sb_str(&h, ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < ranks[i]; d++) {
-            snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)shapes[i][d]);
-            sb_str(&h, num);
-        }
-        snprintf(num, sizeof num, "],\"data_offsets\":[%zu,%zu]}", offset, offset + bytes[i]);
-        sb_str(&h, num);
-        offset += bytes[i];
-    }
-    sb_str(&h, "}");
-    /* Pad so that the data region starts 8-byte aligned, as the reference writer does. */
-    while (!h.oom && h.n % 8 != 0)
-        sb_str(&h, " ");
-    if (h.oom) {
-        free(h.p);
-        free(bytes);
-        st_msg(msg, msgcap, "%s: out of memory", path);
-        return SCL_ERROR_OUT_OF_MEMORY;
-    }
-
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        st_msg(msg, msgcap, "%s: cannot create: %s", path, strerror(errno));
-        free(h.p);
-        free(bytes);
-        return SCL_ERROR_FILE_IO;
-    }
-    unsigned char len8[8];
-    for (int k = 0; k < 8; k++)
-        len8[k] = (unsigned char)((uint64_t)h.n >> (8 * k));
-    int ok = st_write_all(f, len8, 8) && st_write_all(f, h.p, h.n);
-    unsigned char chunk[4096];
-    for (int i = 0; ok && i < count; i++) {
-        size_t n = bytes[i] / 4;
-        for (size_t j = 0; ok && j < n;) {
-            size_t m = 0;
-            for (; j < n && m + 4 <= sizeof chunk; j++, m += 4) {
-                uint32_t u;
-                memcpy(&u, &data[i][j], 4);
-                chunk[m] = (unsigned char)u;
-                chunk[m + 1] = (unsigned char)(u >> 8);
-                chunk[m + 2] = (unsigned char)(u >> 16);
-                chunk[m + 3] = (unsigned char)(u >> 24);
-            }
-            ok = st_write_all(f, chunk, m);
-        }
-    }
-    int err = ok ? 0 : errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    free(h.p);
-    free(bytes);
-    if (!ok) {
-        remove(path);
-        st_msg(msg, msgcap, "%s: cannot write: %s", path, strerror(err));
-        return SCL_ERROR_FILE_IO;
-    }
     return SCL_OK;
 }

@@ -14,22 +14,22 @@
 
 typedef struct reader {
     scl_context *ctx;
-    const scl_safetensors *st;
+    const scl__safetensors *st;
     const char *path;
     const char *prefix; /* "" or DataParallel's "module." */
 } reader;
 
-static const scl_st_tensor *get(const reader *r, const char *fmt, ...) {
+static const scl__st_tensor *get(const reader *r, const char *fmt, ...) {
     char name[256];
     int used = snprintf(name, sizeof name, "%s", r->prefix);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(name + used, sizeof name - (size_t)used, fmt, ap);
     va_end(ap);
-    return scl_safetensors_find(r->st, name);
+    return scl__safetensors_find(r->st, name);
 }
 
-static void shape_text(const scl_st_tensor *t, char *buf, size_t cap) {
+static void shape_text(const scl__st_tensor *t, char *buf, size_t cap) {
     size_t used = (size_t)snprintf(buf, cap, "[");
     for (int i = 0; i < t->rank && used < cap; i++)
         used += (size_t)snprintf(buf + used, cap - used, "%s%lld", i ? ", " : "",
@@ -39,7 +39,7 @@ static void shape_text(const scl_st_tensor *t, char *buf, size_t cap) {
 
 /* Dimension i of a tensor that must exist with the given rank; -1 (the error set: the caller
  * returns SCL_ERROR_WEIGHTS) otherwise. */
-static int dim(const reader *r, const scl_st_tensor *t, const char *what, int rank, int i) {
+static int dim(const reader *r, const scl__st_tensor *t, const char *what, int rank, int i) {
     char shape[96];
     if (!t) {
         scl__fail(r->ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s%s' is missing", r->path, r->prefix,
@@ -180,9 +180,9 @@ static scl_status unknown_layout(const reader *r) {
         "conv1.0.",      "conv1.1.",  "stage2.",      "stage3.",      "stage4.",
         "conv5.0.",      "conv5.1.",  "fc.weight",    "fc.bias",      "first_conv.0.",
         "first_conv.1.", "features.", "conv_last.0.", "conv_last.1.", "classifier.0."};
-    int n = scl_safetensors_count(r->st);
+    int n = scl__safetensors_count(r->st);
     for (int i = 0; i < n; i++) {
-        const scl_st_tensor *t = scl_safetensors_at(r->st, i);
+        const scl__st_tensor *t = scl__safetensors_at(r->st, i);
         const char *name = strncmp(t->name, "module.", 7) == 0 ? t->name + 7 : t->name;
         int known = 0;
         for (size_t k = 0; k < SCL_ARRAY_LEN(roots) && !known; k++)
@@ -205,8 +205,8 @@ static scl_status unknown_layout(const reader *r) {
 }
 
 /* The description of an open file's state_dict, checked. */
-static scl_status infer_desc(scl_context *ctx, const scl_safetensors *st, scl_model_desc *d) {
-    reader r = {ctx, st, scl_safetensors_path(st), ""};
+static scl_status infer_desc(scl_context *ctx, const scl__safetensors *st, scl_model_desc *d) {
+    reader r = {ctx, st, scl__safetensors_path(st), ""};
     memset(d, 0, sizeof *d);
     d->size = sizeof *d;
     for (int p = 0; p < 2 && !d->layout; p++) {
@@ -242,7 +242,7 @@ static int looks_like_onnx(const unsigned char *b, size_t n) {
 }
 
 /* Opens a weights file after telling its format by content. */
-static scl_status open_weights(scl_context *ctx, const char *path, scl_safetensors **out,
+static scl_status open_weights(scl_context *ctx, const char *path, scl__safetensors **out,
                                const char *fn) {
     *out = NULL;
     if (!path) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL path", fn);
@@ -255,7 +255,7 @@ static scl_status open_weights(scl_context *ctx, const char *path, scl_safetenso
     if (read_error) return scl__fail(ctx, SCL_ERROR_FILE_IO, "%s: cannot read", path);
     if (n >= 9 && b[8] == '{') {
         char msg[1024];
-        scl_status st = scl_safetensors_open(path, out, msg, sizeof msg);
+        scl_status st = scl__safetensors_open(path, out, msg, sizeof msg);
         return st == SCL_OK ? SCL_OK : scl__fail(ctx, st, "%s", msg);
     }
     if (looks_like_onnx(b, n))
@@ -274,12 +274,12 @@ scl_status scl_model_desc_from_file(scl_context *ctx, const char *path, scl_mode
     if (!out || out->size < SCL__DESC_MIN_SIZE)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_model_desc_from_file: %s",
                          out ? "out->size is smaller than any scl_model_desc" : "NULL output");
-    scl_safetensors *st;
+    scl__safetensors *st;
     scl_status s = open_weights(ctx, path, &st, "scl_model_desc_from_file");
     scl_model_desc d;
     if (s == SCL_OK) s = infer_desc(ctx, st, &d);
     if (s == SCL_OK) scl__desc_out(&d, out);
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
     return s;
 }
 
@@ -289,14 +289,14 @@ scl_status scl_network_create_from_file_ex(scl_context *ctx, const char *path,
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_network_create_from_file: NULL argument");
     *out = NULL;
-    scl_safetensors *st;
+    scl__safetensors *st;
     scl_status s = open_weights(ctx, path, &st, "scl_network_create_from_file");
     scl_model_desc d;
     scl_network *net = NULL;
     if (s == SCL_OK) s = infer_desc(ctx, st, &d);
     if (s == SCL_OK) s = scl__network_create(ctx, &d, opts, &net, "scl_network_create_from_file");
     if (s == SCL_OK) s = scl__network_load_file(net, st);
-    scl_safetensors_close(st);
+    scl__safetensors_close(st);
     if (s != SCL_OK) {
         scl_network_destroy(net);
         return s;

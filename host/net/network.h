@@ -32,8 +32,8 @@ scl_status scl__network_load(scl_network *net, const char *path, uint64_t seed);
 scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc, const scl_network_options *opts,
                                scl_network **out, const char *fn);
 /* weights.c: loads from an open safetensors file (which the caller still owns). */
-struct scl_safetensors;
-scl_status scl__network_load_file(scl_network *net, struct scl_safetensors *st);
+struct scl__safetensors;
+scl_status scl__network_load_file(scl_network *net, struct scl__safetensors *st);
 
 /* network.c: builds the channel-map objects of net->model's layers (after the model changes). */
 scl_status scl__network_make_maps(scl_network *net);

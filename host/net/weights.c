@@ -13,7 +13,7 @@
 
 /* Where weights come from: a safetensors file or a seeded generator. */
 typedef struct wsource {
-    scl_safetensors *st;
+    scl__safetensors *st;
     const char *prefix; /* "module." for DataParallel checkpoints */
     uint64_t seed;
     char msg[1024];
@@ -54,10 +54,10 @@ static void shape_text(const int64_t *shape, int rank, char *buf, size_t cap) {
     if (used < cap) snprintf(buf + used, cap - used, "]");
 }
 
-static const scl_st_tensor *find(const wsource *src, const char *key) {
+static const scl__st_tensor *find(const wsource *src, const char *key) {
     char full[1024];
     snprintf(full, sizeof full, "%s%s", src->prefix, key);
-    return scl_safetensors_find(src->st, full);
+    return scl__safetensors_find(src->st, full);
 }
 
 /* Reads (or generates) one tensor of the expected shape. `kind` picks the random law. */
@@ -82,8 +82,8 @@ static scl_status fetch(scl_context *ctx, wsource *src, const char *key, const i
         }
         return SCL_OK;
     }
-    const scl_st_tensor *t = find(src, key);
-    const char *path = scl_safetensors_path(src->st);
+    const scl__st_tensor *t = find(src, key);
+    const char *path = scl__safetensors_path(src->st);
     if (!t) return scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s%s' is missing", path, src->prefix, key);
     int same = t->rank == rank;
     for (int i = 0; same && i < rank; i++) same = t->shape[i] == shape[i];
@@ -94,7 +94,7 @@ static scl_status fetch(scl_context *ctx, wsource *src, const char *key, const i
         return scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s' has shape %s, expected %s", path,
                          t->name, got, want);
     }
-    scl_status st = scl_safetensors_read_f32(src->st, t, dst, count, src->msg, sizeof src->msg);
+    scl_status st = scl__safetensors_read_f32(src->st, t, dst, count, src->msg, sizeof src->msg);
     if (st != SCL_OK) return scl__fail(ctx, st, "%s", src->msg);
     return SCL_OK;
 }
@@ -128,8 +128,8 @@ static int is_bn_counter(const scl_model *m, const char *prefix, const char *nam
 /* Names every missing and every unexpected tensor at once, so one run tells all. */
 static scl_status check_key_sets(scl_network *net, wsource *src) {
     scl_model *m = net->model;
-    const char *path = scl_safetensors_path(src->st);
-    int nfile = scl_safetensors_count(src->st);
+    const char *path = scl__safetensors_path(src->st);
+    int nfile = scl__safetensors_count(src->st);
     char *used = calloc((size_t)nfile + 1, 1);
     if (!used) return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
     char missing[2048] = "", unexpected[2048] = "";
@@ -138,10 +138,10 @@ static scl_status check_key_sets(scl_network *net, wsource *src) {
         char keys[6][128];
         int nk = layer_keys(&m->layers[i], keys);
         for (int k = 0; k < nk; k++) {
-            const scl_st_tensor *t = find(src, keys[k]);
+            const scl__st_tensor *t = find(src, keys[k]);
             if (t) {
                 for (int j = 0; j < nfile; j++)
-                    if (scl_safetensors_at(src->st, j) == t) used[j] = 1;
+                    if (scl__safetensors_at(src->st, j) == t) used[j] = 1;
             } else {
                 if (nmissing++ < 12) {
                     strncat(missing, nmissing > 1 ? ", " : "", sizeof missing - strlen(missing) - 1);
@@ -151,7 +151,7 @@ static scl_status check_key_sets(scl_network *net, wsource *src) {
         }
     }
     for (int j = 0; j < nfile; j++) {
-        const char *name = scl_safetensors_at(src->st, j)->name;
+        const char *name = scl__safetensors_at(src->st, j)->name;
         size_t len = strlen(name);
         if (used[j] || is_bn_counter(m, src->prefix, name, len)) continue;
         if (nunexpected++ < 12) {
@@ -183,7 +183,7 @@ static scl_status fold_overflow(scl_context *ctx, const wsource *src, const scl_
     return scl__fail(ctx, SCL_ERROR_WEIGHTS,
                      "%s: folding BatchNorm '%s' into '%s' overflows float at channel %d (folded %s "
                      "%g); the tensors are finite but their fold is not",
-                     src->st ? scl_safetensors_path(src->st) : "random", l->bn_key, l->weight_key, c,
+                     src->st ? scl__safetensors_path(src->st) : "random", l->bn_key, l->weight_key, c,
                      what, v);
 }
 
@@ -220,7 +220,7 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
                 double var = bn[3 * l->cout + c];
                 if (var < 0) {
                     st = scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s.running_var' has a negative "
-                                   "variance (%g) at channel %d", src->st ? scl_safetensors_path(src->st) : "random",
+                                   "variance (%g) at channel %d", src->st ? scl__safetensors_path(src->st) : "random",
                                    l->bn_key, var, c);
                     break;
                 }
@@ -295,17 +295,17 @@ static scl_status load_open(scl_network *net, wsource *src) {
     /* DataParallel checkpoints prefix every key with "module." */
     const scl_layer *first = &net->model->layers[0];
     src->prefix = "";
-    if (!scl_safetensors_find(src->st, first->weight_key)) {
+    if (!scl__safetensors_find(src->st, first->weight_key)) {
         char key[160];
         snprintf(key, sizeof key, "module.%s", first->weight_key);
-        if (scl_safetensors_find(src->st, key)) src->prefix = "module.";
+        if (scl__safetensors_find(src->st, key)) src->prefix = "module.";
     }
     scl_status st = check_key_sets(net, src);
     if (st == SCL_OK) st = load_all(net, src);
     return st;
 }
 
-scl_status scl__network_load_file(scl_network *net, struct scl_safetensors *file) {
+scl_status scl__network_load_file(scl_network *net, struct scl__safetensors *file) {
     wsource src = {0};
     src.st = file;
     return load_open(net, &src);
@@ -316,9 +316,9 @@ scl_status scl__network_load(scl_network *net, const char *path, uint64_t seed) 
     src.prefix = "";
     src.seed = seed;
     if (!path) return load_all(net, &src);
-    scl_status st = scl_safetensors_open(path, &src.st, src.msg, sizeof src.msg);
+    scl_status st = scl__safetensors_open(path, &src.st, src.msg, sizeof src.msg);
     if (st != SCL_OK) return scl__fail(net->ctx, st, "%s", src.msg);
     st = load_open(net, &src);
-    scl_safetensors_close(src.st);
+    scl__safetensors_close(src.st);
     return st;
 }

@@ -167,8 +167,8 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
     op->extra = cfg;
     op->cin = cin, op->cout = cout, op->groups = groups, op->flags = flags, op->stride = 1;
     char opts[128];
-    snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d%s%s", vec, cfg->co_tile,
-             flags & SCL_OP_RELU ? " -DRELU" : "", flags & SCL_OP_RESIDUAL ? " -DRESIDUAL" : "");
+    snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d -DRELU=%d -DRESIDUAL=%d", vec, cfg->co_tile,
+             (flags & SCL_OP_RELU) ? 1 : 0, (flags & SCL_OP_RESIDUAL) ? 1 : 0);
     if ((st = scl__op_kernel(op, "pointwise.cl", "pointwise", opts)) != SCL_OK)
         return scl__op_created(op, st, fn, out);
     /* the kernel's own limit may be below the device's (register-heavy tiles on GPUs) */

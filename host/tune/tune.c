@@ -38,35 +38,35 @@ static void hex(const unsigned char *d, int n, char *out) {
 }
 
 static void tune_path(const scl_context *ctx, char *path, size_t cap) {
-    scl_sha256 s;
+    scl__sha256 s;
     unsigned char d[32];
     char h[33];
-    scl_sha256_init(&s);
-    scl_sha256_update(&s, ctx->info.name, strlen(ctx->info.name) + 1);
-    scl_sha256_update(&s, ctx->info.driver_version, strlen(ctx->info.driver_version) + 1);
-    scl_sha256_update(&s, ctx->info.platform_version, strlen(ctx->info.platform_version) + 1);
-    scl_sha256_final(&s, d);
+    scl__sha256_init(&s);
+    scl__sha256_update(&s, ctx->info.name, strlen(ctx->info.name) + 1);
+    scl__sha256_update(&s, ctx->info.driver_version, strlen(ctx->info.driver_version) + 1);
+    scl__sha256_update(&s, ctx->info.platform_version, strlen(ctx->info.platform_version) + 1);
+    scl__sha256_final(&s, d);
     hex(d, 16, h);
     snprintf(path, cap, "%s/tune-%s.txt", ctx->cache_dir ? ctx->cache_dir : ".", h);
 }
 
-/* The hash of the sources a tuning depends on: any kernel edit makes old tunings stale. */
+/* The hash of the sources a tuning depends on (with the files built ahead of them): any kernel
+ * edit makes old tunings stale. */
 static scl_status source_hash(scl_context *ctx, char out[65]) {
     static const char *const files[] = {"pointwise.cl", "depthwise.cl"};
-    scl_sha256 s;
-    scl_sha256_init(&s);
-    scl_sha256_update(&s, scl_version(), strlen(scl_version()));
+    scl__sha256 s;
+    scl__sha256_init(&s);
+    scl__sha256_update(&s, scl_version(), strlen(scl_version()));
     for (size_t i = 0; i < SCL_ARRAY_LEN(files); i++) {
-        const char *src;
+        char *src;
         size_t len;
-        int owned;
-        scl_status st = scl__cl_source(ctx, files[i], &src, &len, &owned);
+        scl_status st = scl__cl_program_source(ctx, files[i], &src, &len);
         if (st != SCL_OK) return st;
-        scl_sha256_update(&s, src, len);
-        if (owned) free((void *)src);
+        scl__sha256_update(&s, src, len);
+        free(src);
     }
     unsigned char d[32];
-    scl_sha256_final(&s, d);
+    scl__sha256_final(&s, d);
     hex(d, 32, out);
     return SCL_OK;
 }
