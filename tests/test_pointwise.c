@@ -2,6 +2,7 @@
  * references, through every kind of channel map, in the CPU-default and GPU-style tiles; the
  * zero-copy maps against explicit shuffles; argument checks.
  * SCL_TEST_QUICK=1 keeps only the small cases (for Oclgrind, which simulates every work-item). */
+#include "ops/desc.h"
 #include "ops/pointwise.h"
 #include "ref_pointwise.h"
 #include "testutil.h"
@@ -69,18 +70,10 @@ static const pw_case cases[] = {
 #undef S
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
-/* Register tiles tried on every case beside the public default: GPU-style (vec 1 and 4, work-
- * groups along pixels) and CPU ones, with tiles that do and do not divide the groups. */
-typedef struct tile {
-    int vec, co_tile;
-} tile;
-static const tile tiles[][3] = {
-    {{1, 4}, {4, 8}, {16, 12}},
-    {{1, 8}, {4, 3}, {8, 5}},
-    {{1, 3}, {4, 6}, {16, 16}},
-    {{1, 5}, {4, 1}, {2, 7}},
-};
-
+/* Beside the public default, each case runs three configurations of the descriptor's samples
+ * (tu_desc_samples: both device types' defaults, then a fixed draw from the product of the
+ * probes of vec and co_tile), case i taking samples 3i, 3i + 1, 3i + 2 (mod their count): the
+ * cases together run every sample, a tunable added to the descriptor included. */
 static int case_macs_small(const pw_case *pc) {
     return (double)pc->n * pc->h * pc->w * pc->cout * (pc->cin / pc->groups) <= 2e5;
 }
@@ -115,19 +108,22 @@ START_TEST(test_pointwise_cases) {
     ref_pointwise(xd, pc->n, pc->cin, pc->cout, pc->groups, hw, wd, bd, rd, pc->flags & SCL_OP_RELU,
                   ref);
 
-    const tile *tl = tiles[_i % (int)(sizeof tiles / sizeof tiles[0])];
+    scl__op_shape shape = {0, pc->cin, pc->cout, pc->groups, 1, pc->flags};
+    int samples[TU_SAMPLES][8];
+    int ns = tu_desc_samples(ctx, &scl__pointwise_desc, &shape, samples);
     for (int conf = 0; conf < 4; conf++) {
         scl_op *op = NULL;
-        char what[192];
+        char what[256];
         if (conf == 0) {
             TU_OK(ctx, scl_op_pointwise_create(ctx, pc->cin, pc->cout, pc->groups, pc->flags, w, b,
                                                &op));
             snprintf(what, sizeof what, "case %d default tile", _i);
         } else {
-            const tile *t = &tl[conf - 1];
-            TU_OK(ctx, scl__op_pointwise_create_cfg(ctx, pc->cin, pc->cout, pc->groups, pc->flags,
-                                                    w, b, t->vec, t->co_tile, &op));
-            snprintf(what, sizeof what, "case %d vec %d co_tile %d", _i, t->vec, t->co_tile);
+            const int *v = samples[(3 * _i + conf - 1) % ns];
+            char cfg[128];
+            scl__desc_format(&scl__pointwise_desc, v, cfg, sizeof cfg);
+            TU_OK(ctx, scl__pointwise_desc.create(ctx, &shape, w, b, v, &op));
+            snprintf(what, sizeof what, "case %d %s", _i, cfg);
         }
         size_t len = strlen(what);
         snprintf(what + len, sizeof what - len, " (%dx%d->%dx%dx%d g%d flags %d, maps %s/%s/%s)",

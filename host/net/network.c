@@ -3,9 +3,7 @@
 #include "net/model.h"
 #include "net/network_internal.h"
 #include "ops/op.h"
-#include "ops/pointwise.h"
 #include "io/safetensors.h"
-#include "tune/tune.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -328,23 +326,12 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
     if (st == SCL_OK) {
         switch (l->kind) {
         case SCL_LAYER_STEM: st = scl_op_stem_create(ctx, l->cout, w, b, &net->ops[i]); break;
-        case SCL_LAYER_POINTWISE: {
-            int vec, co_tile;
-            if (scl__tune_pointwise(ctx, l->cin, l->cout, l->groups, l->flags, &vec, &co_tile))
-                st = scl__op_pointwise_create_cfg(ctx, l->cin, l->cout, l->groups, l->flags, w, b, vec,
-                                                  co_tile, &net->ops[i]);
-            else
-                st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, &net->ops[i]);
+        case SCL_LAYER_POINTWISE:
+            st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, &net->ops[i]);
             break;
-        }
-        case SCL_LAYER_DEPTHWISE: {
-            scl_dw_cfg cfg;
-            if (scl__tune_depthwise(ctx, l->cout, l->stride, l->flags, &cfg))
-                st = scl__op_depthwise_create_cfg(ctx, l->cout, l->stride, l->flags, w, b, &cfg, &net->ops[i]);
-            else
-                st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, &net->ops[i]);
+        case SCL_LAYER_DEPTHWISE:
+            st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, &net->ops[i]);
             break;
-        }
         case SCL_LAYER_GAP_FC:
             st = scl_op_gap_fc_create(ctx, l->cin, l->cout, w, has_bias ? b : NULL, &net->ops[i]);
             break;

@@ -144,13 +144,28 @@ scl_status scl__check_seg(scl_context *ctx, const char *fn, int seg, int vw) {
     return SCL_OK;
 }
 
+/* 1 if a x b <= limit, without computing a product that could wrap ((size_t)-1 squared is 1) */
+static int product_within(size_t a, size_t b, size_t limit) {
+    return a == 0 || b <= limit / a;
+}
+
 scl_status scl__check_local2(scl_context *ctx, const char *fn, const size_t local[2]) {
-    if ((local[0] == 0) != (local[1] == 0) || local[0] * local[1] > ctx->info.max_work_group_size)
+    size_t most = ctx->info.max_work_group_size;
+    if ((local[0] == 0) != (local[1] == 0) || !product_within(local[0], local[1], most))
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: work-group size %zux%zu: both must be 0, or both set with a product "
                          "<= %zu",
-                         fn, local[0], local[1], ctx->info.max_work_group_size);
+                         fn, local[0], local[1], most);
     return SCL_OK;
+}
+
+scl_status scl__check_kernel_local(scl_op *op, size_t wg_max, const size_t local[2],
+                                   const char *fn) {
+    if (product_within(local[0], local[1], wg_max)) return SCL_OK;
+    return scl__fail(op->ctx, SCL_ERROR_INVALID_ARGUMENT,
+                     "%s: work-group size %zux%zu is more than kernel %s can run (%zu "
+                     "work-items, CL_KERNEL_WORK_GROUP_SIZE)",
+                     fn, local[0], local[1], op->kernel_name, wg_max);
 }
 
 size_t scl__op_units_per_group(const scl_op *op, size_t outputs, size_t per, size_t units,
@@ -289,6 +304,10 @@ void scl_op_output_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
 }
 
 const char *scl_op_kernel_name(const scl_op *op) { return op ? op->kernel_name : ""; }
+
+int scl__op_tuned(const scl_op *op) { return op ? op->tuned : 0; }
+
+const char *scl__op_options(const scl_op *op) { return op ? op->options : ""; }
 
 void scl_op_last_launch(const scl_op *op, size_t global[3], size_t local[3]) {
     for (int i = 0; i < 3; i++) {

@@ -31,8 +31,14 @@ struct scl_op {
     cl_uint dims;
     size_t global[3], local[3];
     int use_local;
+    int tuned; /* made with a configuration from the tuning table */
     void *extra;
 };
+
+/* 1 if op was made with a configuration from the context's tuning table. */
+int scl__op_tuned(const scl_op *op);
+/* The build options of op's kernel (the last one used, for families with several). */
+const char *scl__op_options(const scl_op *op);
 
 /* Allocates an op and uploads weights (nw floats) and bias (nb floats, or zeros when bias is
  * NULL and nb > 0). */
@@ -79,6 +85,10 @@ scl_status scl__check_seg(scl_context *ctx, const char *fn, int seg, int vw);
 /* A 2-D work-group size: both 0 (the runtime's or the family's choice), or both set with a
  * product the device allows. */
 scl_status scl__check_local2(scl_context *ctx, const char *fn, const size_t local[2]);
+
+/* The 2-D work-group local against wg_max, the CL_KERNEL_WORK_GROUP_SIZE of op's kernel. */
+scl_status scl__check_kernel_local(scl_op *op, size_t wg_max, const size_t local[2],
+                                   const char *fn);
 
 /* For runtimes that size groups themselves (PoCL), which may run a small launch as one group
  * on one core: how many whole units (planes, rows) of `per` outputs and `items` work-items each

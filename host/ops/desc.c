@@ -1,0 +1,182 @@
+/* desc.c: what every op descriptor shares: checking values against the tunables, looking a
+ * shape up in the tuning table, and the deterministic configuration samples of tests and the
+ * tuning search. */
+#include "ops/desc.h"
+
+#include "ops/op.h"
+#include "tune/tune.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const scl__op_desc *const scl__op_descs[] = {&scl__pointwise_desc, &scl__depthwise_desc,
+                                             &scl__stem_desc,      &scl__pool_desc,
+                                             &scl__head_desc,      NULL};
+
+int scl__tunable_allows(const scl__tunable *t, int v) {
+    if (t->values) {
+        for (int i = 0; i < t->nvalues; i++)
+            if (t->values[i] == v) return 1;
+        return 0;
+    }
+    return v >= t->lo && v <= t->hi && (v - t->lo) % (t->step > 0 ? t->step : 1) == 0;
+}
+
+int scl__tunable_nprobes(const scl__tunable *t) {
+    return t->probes ? t->nprobes : t->nvalues;
+}
+
+int scl__tunable_probe(const scl__tunable *t, int i) {
+    return t->probes ? t->probes[i] : t->values[i];
+}
+
+static void allowed_text(const scl__tunable *t, char *out, size_t cap) {
+    if (!t->values) {
+        if (t->step > 1) snprintf(out, cap, "%d to %d in steps of %d", t->lo, t->hi, t->step);
+        else snprintf(out, cap, "%d to %d", t->lo, t->hi);
+        return;
+    }
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < t->nvalues && len < cap; i++) {
+        const char *sep = i == 0 ? "" : i == t->nvalues - 1 ? " or " : ", ";
+        len += (size_t)snprintf(out + len, cap - len, "%s%d", sep, t->values[i]);
+    }
+}
+
+scl_status scl__desc_validate(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s,
+                              const int *vals, const char *fn) {
+    for (int i = 0; i < d->ntunables; i++) {
+        const scl__tunable *t = &d->tunables[i];
+        if (scl__tunable_allows(t, vals[i])) continue;
+        char allowed[160];
+        allowed_text(t, allowed, sizeof allowed);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: %s = %d, must be %s", fn, t->name,
+                         vals[i], allowed);
+    }
+    return d->check ? d->check(ctx, s, vals, fn) : SCL_OK;
+}
+
+void scl__desc_key(const scl__op_shape *s, int key[SCL__MAX_KEY]) {
+    key[0] = s->kind, key[1] = s->cin, key[2] = s->cout;
+    key[3] = s->groups, key[4] = s->stride, key[5] = s->flags;
+}
+
+void scl__desc_format(const scl__op_desc *d, const int *vals, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < d->ntunables && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s %d", i ? " " : "", d->tunables[i].name,
+                                vals[i]);
+}
+
+/* Validates without touching the caller's last error or log (a failure here is not the
+ * caller's error); why (if not NULL) gets the message. */
+static int quiet_valid(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s,
+                       const int *vals, char *why) {
+    char saved[SCL_ERRMSG_CAP];
+    scl_log_fn log = ctx->log;
+    memcpy(saved, ctx->err, sizeof saved);
+    ctx->log = NULL;
+    int ok = scl__desc_validate(ctx, d, s, vals, "tuning entry") == SCL_OK;
+    if (why) memcpy(why, ctx->err, SCL_ERRMSG_CAP);
+    memcpy(ctx->err, saved, sizeof saved);
+    ctx->log = log;
+    return ok;
+}
+
+int scl__desc_resolve(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s, int *vals) {
+    d->defaults(ctx->info.type, s, vals);
+    const scl__tune_table *t = scl__tune_get(ctx);
+    if (!t) return 0;
+    int key[SCL__MAX_KEY];
+    scl__desc_key(s, key);
+    /* ops are made before the input size is known: any size (tune.h says which entry wins) */
+    const scl__tune_entry *e = scl__tune_find(t, d->family, "f32", key, SCL__MAX_KEY, 0, 0);
+    if (!e) return 0;
+    if (e->nval != d->ntunables) {
+        scl__log(ctx, SCL_LOG_WARN, "%s:%d: %s entry has %d values, the op has %d tunables; "
+                 "skipped, using the default configuration", t->path, e->line, d->family, e->nval,
+                 d->ntunables);
+        return 0;
+    }
+    char why[SCL_ERRMSG_CAP];
+    if (!quiet_valid(ctx, d, s, e->val, why)) {
+        scl__log(ctx, SCL_LOG_WARN, "%s:%d: invalid %s entry skipped (%s), using the default "
+                 "configuration", t->path, e->line, d->family, why);
+        return 0;
+    }
+    memcpy(vals, e->val, (size_t)d->ntunables * sizeof *vals);
+    return 1;
+}
+
+scl_status scl__desc_create(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s,
+                            const float *w, const float *b, scl_op **out) {
+    int vals[SCL__MAX_TUNABLES] = {0};
+    int tuned = scl__desc_resolve(ctx, d, s, vals);
+    /* a tuned configuration that fails is not the caller's error: not logged as one */
+    scl_log_fn log = ctx->log;
+    if (tuned) ctx->log = NULL;
+    scl_status st = d->create(ctx, s, w, b, vals, out);
+    ctx->log = log;
+    if (tuned && st != SCL_OK) {
+        char why[SCL_ERRMSG_CAP], cfg[160];
+        memcpy(why, ctx->err, sizeof why);
+        scl__desc_format(d, vals, cfg, sizeof cfg);
+        d->defaults(ctx->info.type, s, vals);
+        tuned = 0;
+        st = d->create(ctx, s, w, b, vals, out);
+        if (st == SCL_OK)
+            scl__log(ctx, SCL_LOG_WARN, "%s: the %s entry (%s) fails on this device "
+                     "(%s); using the default configuration", scl__tune_get(ctx)->path, d->family,
+                     cfg, why);
+    }
+    if (st == SCL_OK && tuned) {
+        (*out)->tuned = 1;
+        ctx->tuned_ops++;
+    }
+    return st;
+}
+
+/* ---- samples ------------------------------------------------------------------------------ */
+
+/* Appends vals unless it is there already or invalid; returns the new count. */
+static int add(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s, const int *vals,
+               int (*out)[SCL__MAX_TUNABLES], int n, int cap) {
+    if (n >= cap || !quiet_valid(ctx, d, s, vals, NULL)) return n;
+    for (int i = 0; i < n; i++)
+        if (memcmp(out[i], vals, (size_t)d->ntunables * sizeof *vals) == 0) return n;
+    memset(out[n], 0, sizeof out[n]);
+    memcpy(out[n], vals, (size_t)d->ntunables * sizeof *vals);
+    return n + 1;
+}
+
+int scl__desc_samples(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s,
+                      scl__sample_mode mode, int (*vals)[SCL__MAX_TUNABLES], int cap) {
+    int n = 0, v[SCL__MAX_TUNABLES] = {0}, def[SCL__MAX_TUNABLES] = {0};
+    d->defaults(ctx->info.type, s, def);
+    n = add(ctx, d, s, def, vals, n, cap);
+    if (mode == SCL__SAMPLE_AXES) {
+        for (int t = 0; t < d->ntunables; t++)
+            for (int p = 0; p < scl__tunable_nprobes(&d->tunables[t]); p++) {
+                memcpy(v, def, sizeof v);
+                v[t] = scl__tunable_probe(&d->tunables[t], p);
+                n = add(ctx, d, s, v, vals, n, cap);
+            }
+        return n;
+    }
+    d->defaults(ctx->info.type == SCL_DEVICE_CPU ? SCL_DEVICE_GPU : SCL_DEVICE_CPU, s, v);
+    n = add(ctx, d, s, v, vals, n, cap);
+    /* a fixed sequence (an LCG) through the product of the probes; invalid and repeated
+     * configurations are passed over, and the attempts are bounded */
+    uint64_t state = 0x2545f4914f6cdd1dull;
+    for (int tries = 0; n < cap && tries < 64 * cap; tries++) {
+        for (int t = 0; t < d->ntunables; t++) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            int np = scl__tunable_nprobes(&d->tunables[t]);
+            v[t] = scl__tunable_probe(&d->tunables[t], (int)((state >> 33) % (uint64_t)np));
+        }
+        n = add(ctx, d, s, v, vals, n, cap);
+    }
+    return n;
+}
