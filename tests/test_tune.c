@@ -210,7 +210,8 @@ START_TEST(test_tune_network) {
     char dir[1024], path[4200], body[512];
     scl_context *ctx = fresh_context("net", &log, dir, sizeof dir);
     uint64_t seed = 9;
-    float *x = tu_random(3 * 64 * 64, &seed), *y0 = malloc(1000 * sizeof *y0), *y1 = malloc(1000 * sizeof *y1);
+    float *x = tu_random(3 * 64 * 64, &seed);
+    float *y0 = malloc(1000 * sizeof *y0), *y1 = malloc(1000 * sizeof *y1);
     ck_assert_int_eq(run_net(ctx, x, y0), 0); /* no table yet */
     /* the first pointwise and depthwise layers of the model, and how many layers share them */
     scl_model *m;
@@ -252,7 +253,8 @@ START_TEST(test_tune_search) {
     char dir[1024];
     scl_context *ctx = fresh_context("search", &log, dir, sizeof dir);
     uint64_t seed = 9;
-    float *x = tu_random(3 * 64 * 64, &seed), *y0 = malloc(1000 * sizeof *y0), *y1 = malloc(1000 * sizeof *y1);
+    float *x = tu_random(3 * 64 * 64, &seed);
+    float *y0 = malloc(1000 * sizeof *y0), *y1 = malloc(1000 * sizeof *y1);
     run_net(ctx, x, y0);
     scl__tune_report r;
     TU_OK(ctx, scl__tune_search(ctx, "v2_x0_5", 1, 32, 32, NULL, NULL, NULL, &r));

@@ -201,7 +201,9 @@ static scl_status tune_layer(tuner *t, const scl_layer *l, int n, int h, int w) 
     bench_io io;
     memset(&io, 0, sizeof io);
     scl_op *dflt = NULL;
-    scl_status st = cand && wts && bias ? SCL_OK : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    scl_status st = cand && wts && bias
+                        ? SCL_OK
+                        : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
     if (st == SCL_OK) ncand = scl__desc_samples(ctx, d, &s, SCL__SAMPLE_AXES, cand, MAX_CANDIDATES);
     /* the first sample is the default: made through the descriptor, never from the table */
     if (st == SCL_OK) st = d->create(ctx, &s, nw ? wts : NULL, bias, cand[0], &dflt);
@@ -280,7 +282,9 @@ scl_status scl__tune_search(scl_context *ctx, const char *model, int n, int h, i
         for (int i = 0; scl__op_descs[i]; i++)
             known |= strlen(scl__op_descs[i]->family) == len &&
                      strncmp(scl__op_descs[i]->family, p, len) == 0;
-        if (!known) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: unknown op family '%.*s'", (int)len, p);
+        if (!known)
+            return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: unknown op family '%.*s'",
+                             (int)len, p);
         p += len + (p[len] == ',');
     }
     scl_model *m;

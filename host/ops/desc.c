@@ -11,7 +11,8 @@
 
 const scl__op_desc *const scl__op_descs[] = {&scl__pointwise_desc, &scl__depthwise_desc,
                                              &scl__stem_desc,      &scl__pool_desc,
-                                             &scl__head_desc,      NULL};
+                                             &scl__head_desc,      &scl__shuffle_desc,
+                                             NULL};
 
 int scl__tunable_allows(const scl__tunable *t, int v) {
     if (t->values) {

@@ -24,7 +24,7 @@ typedef struct scl__tunable {
 
 /* The create arguments that shape an op (everything but the weights). */
 typedef struct scl__op_shape {
-    int kind; /* pool: 0 max, 1 avg; others 0 */
+    int kind; /* pool: 0 max, 1 avg; shuffle: 1 inverse; others 0 */
     int cin, cout, groups, stride, flags;
 } scl__op_shape;
 
@@ -48,7 +48,7 @@ typedef struct scl__op_desc {
 } scl__op_desc;
 
 extern const scl__op_desc scl__pointwise_desc, scl__depthwise_desc, scl__stem_desc,
-    scl__pool_desc, scl__head_desc;
+    scl__pool_desc, scl__head_desc, scl__shuffle_desc;
 /* Every descriptor, NULL-terminated. */
 extern const scl__op_desc *const scl__op_descs[];
 
