@@ -61,7 +61,7 @@ int tu_quick(void);
 /* ---- configurations from the op descriptors (host/ops/desc.h) ---------------------------- */
 /* How many configurations an op test draws from its family's descriptor: TU_SAMPLES, or
  * TU_SAMPLES_QUICK under SCL_TEST_QUICK=1. */
-#define TU_SAMPLES 24
+#define TU_SAMPLES 16
 #define TU_SAMPLES_QUICK 8
 struct scl__op_desc;
 struct scl__op_shape;
