@@ -190,6 +190,70 @@ START_TEST(test_tune_local_overflow) {
 }
 END_TEST
 
+/* ---- the table itself ---------------------------------------------------------------------- */
+
+/* Parsing (what is skipped, with a warning naming file:line), lookup by size, save and reload. */
+START_TEST(test_tune_table) {
+    log_capture log;
+    char dir[1024], path[4200], again[4200];
+    scl_context *ctx = fresh_context("table", &log, dir, sizeof dir);
+    write_table(ctx, NULL, NULL,
+                "# a comment\n"
+                "\n"
+                "pointwise f32 28x28 : 0 8 8 1 1 0 : 16 4 # 1.5 1.0\n"     /* line 6 */
+                "pointwise f32 56x56 : 0 8 8 1 1 0 : 8 4\n"                /* line 7: largest */
+                "pointwise f32 7x7 : 0 8 8 1 1 0 : 4 4\n"                  /* line 8 */
+                "depthwise f32 * : 0 8 8 8 1 0 : 4 2 4 0 0 0\n"            /* line 9 */
+                "depthwise f32 14x14 : 0 8 8 8 1 0 : 8 2 8 0 0 0\n"        /* line 10 */
+                "pointwise f32 0x7 : 0 8 8 1 1 0 : 1 1\n"                  /* bad size */
+                "pointwise f32 * 0 8 8 1 1 0 : 1 1\n"                      /* no ':' */
+                "Pointwise f32 * : 0 8 8 1 1 0 : 1 1\n"                    /* bad family */
+                "pointwise f32 * : 0 8 8 1 1 0 : 1 1 1 1 1 1 1 1 1\n"      /* 9 values */
+                "pointwise f32 * : 0 8 8 1 1 0 : 1x 1\n"                   /* not a number */
+                "pointwise f32 * : : 1 1\n",                               /* no key */
+                path, sizeof path);
+    const scl__tune_table *t = scl__tune_get(ctx);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->n, 5);
+    ck_assert_int_eq(log.warnings, 6);
+    char where[4300];
+    snprintf(where, sizeof where, "%s:11:", path);
+    ck_assert_msg(strstr(log.text, where) != NULL, "no warning at %s; log: %s", where, log.text);
+    const int pk[6] = {0, 8, 8, 1, 1, 0}, dk[6] = {0, 8, 8, 8, 1, 0};
+    const scl__tune_entry *e = scl__tune_find(t, "pointwise", "f32", pk, 6, 0, 0);
+    ck_assert(e && e->h == 56 && e->val[0] == 8 && e->line == 7); /* any size: the largest */
+    e = scl__tune_find(t, "pointwise", "f32", pk, 6, 28, 28);
+    ck_assert(e && e->val[0] == 16 && e->nval == 2 && e->default_ms == 1.5);
+    ck_assert_ptr_null(scl__tune_find(t, "pointwise", "f32", pk, 6, 14, 14));
+    ck_assert_ptr_null(scl__tune_find(t, "pointwise", "f16", pk, 6, 0, 0));
+    e = scl__tune_find(t, "depthwise", "f32", dk, 6, 0, 0);
+    ck_assert(e && e->h == 0 && e->val[0] == 4); /* any size: the '*' entry first */
+    /* merged into a copy with one replaced entry, saved, read back: the same entries */
+    scl__tune_table *copy = scl__tune_new();
+    scl__tune_entry r = t->e[0];
+    r.val[1] = 12;
+    TU_OK(ctx, scl__tune_put(ctx, copy, &r));
+    TU_OK(ctx, scl__tune_merge(ctx, copy, t));
+    ck_assert_int_eq(copy->n, 5);
+    TU_OK(ctx, scl__tune_save(ctx, copy, again, sizeof again));
+    ck_assert_str_eq(again, path);
+    const scl__tune_table *back = scl__tune_get(ctx);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_int_eq(back->n, 5);
+    e = scl__tune_find(back, "pointwise", "f32", pk, 6, 28, 28);
+    ck_assert(e && e->val[1] == 12);
+    for (int i = 0; i < 5; i++) {
+        const scl__tune_entry *a = &copy->e[i];
+        e = scl__tune_find(back, a->family, a->precision, a->key, a->nkey, a->h, a->w);
+        ck_assert(e && e->nval == a->nval && memcmp(e->val, a->val, sizeof a->val) == 0);
+        ck_assert(e->h || !a->h);
+    }
+    ck_assert_int_eq(log.warnings, 6); /* the file written reads cleanly */
+    scl__tune_free(copy);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
 /* ---- networks ------------------------------------------------------------------------------ */
 
 static int run_net(scl_context *ctx, const float *x, float *y) {
@@ -300,6 +364,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_tune_bad_entry, 0, NBAD);
     tcase_add_loop_test(tc, test_tune_stale_table, 0, 2);
     tcase_add_test(tc, test_tune_local_overflow);
+    tcase_add_test(tc, test_tune_table);
     tcase_add_test(tc, test_tune_network);
     tcase_add_test(tc, test_tune_search);
     tcase_add_test(tc, test_tune_errors);
