@@ -190,6 +190,58 @@ START_TEST(test_tune_local_overflow) {
 }
 END_TEST
 
+/* Entries measured at given input sizes: the op made before the size is known takes the one of
+ * the largest size, and at each launch on a size with an entry of its own runs that entry's
+ * configuration (a variant built on first use); an invalid sized entry is skipped with a
+ * warning. Every output checked against the float64 reference. */
+START_TEST(test_tune_per_size) {
+    log_capture log;
+    char dir[1024], path[4200];
+    scl_context *ctx = fresh_context("sizes", &log, dir, sizeof dir);
+    write_table(ctx, NULL, NULL,
+                "pointwise f32 9x11 : " PW_KEY " : 4 3\n"
+                "pointwise f32 5x5 : " PW_KEY " : 2 5\n"
+                "pointwise f32 3x3 : " PW_KEY " : 2 0\n",
+                path, sizeof path);
+    uint64_t seed = 79;
+    size_t nw = (size_t)PW_C * PW_C;
+    float *w = tu_random(nw, &seed), *b = tu_random(PW_C, &seed);
+    double *wd = tu_to_double(w, nw), *bd = tu_to_double(b, PW_C);
+    scl_op *op = NULL;
+    TU_OK(ctx, scl_op_pointwise_create(ctx, PW_C, PW_C, 1, SCL_OP_RELU, w, b, &op));
+    ck_assert_int_eq(scl__op_tuned(op), 1);
+    ck_assert_ptr_nonnull(strstr(scl__op_options(op), "-DVEC=4 -DCO_TILE=3"));
+    static const struct {
+        int h, w;
+        const char *options;
+    } runs[] = {{5, 5, "-DVEC=2 -DCO_TILE=5"}, {9, 11, "-DVEC=4 -DCO_TILE=3"},
+                {7, 7, "-DVEC=4 -DCO_TILE=3"}, {3, 3, "-DVEC=4 -DCO_TILE=3"},
+                {5, 5, "-DVEC=2 -DCO_TILE=5"}};
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        int h = runs[r].h, wd_ = runs[r].w;
+        size_t count = (size_t)PW_N * PW_C * h * wd_;
+        float *x = tu_random(count, &seed);
+        char what[64];
+        snprintf(what, sizeof what, "pointwise at %dx%d", h, wd_);
+        float *y = tu_run_op(ctx, op, x, PW_N, PW_C, h, wd_, TU_MAP_NONE, PW_C, h, wd_, TU_MAP_NONE,
+                             what);
+        ck_assert_msg(strstr(scl__op_options(op), runs[r].options) != NULL, "%s: options '%s'",
+                      what, scl__op_options(op));
+        double *xd = tu_to_double(x, count), *ref = malloc(count * sizeof *ref);
+        ref_pointwise(xd, PW_N, PW_C, PW_C, 1, h * wd_, wd, bd, NULL, 1, ref);
+        tu_check_close(what, y, ref, count, 1e-5, 1e-5);
+        free(x), free(y), free(xd), free(ref);
+    }
+    ck_assert_uint_eq(ctx->tuned_ops, 1); /* one op, tuned */
+    char where[4300];
+    snprintf(where, sizeof where, "%s:6:", path);
+    ck_assert_msg(log.warnings == 1 && strstr(log.text, where) != NULL, "log: %s", log.text);
+    scl_op_destroy(op);
+    free(w), free(b), free(wd), free(bd);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
 /* ---- the table itself ---------------------------------------------------------------------- */
 
 /* Parsing (what is skipped, with a warning naming file:line), lookup by size, save and reload. */
@@ -365,6 +417,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_tune_stale_table, 0, 2);
     tcase_add_test(tc, test_tune_local_overflow);
     tcase_add_test(tc, test_tune_table);
+    tcase_add_test(tc, test_tune_per_size);
     tcase_add_test(tc, test_tune_network);
     tcase_add_test(tc, test_tune_search);
     tcase_add_test(tc, test_tune_errors);

@@ -141,9 +141,13 @@ static scl_status dw_desc_create(scl_context *ctx, const scl__op_shape *s, const
     return scl__op_depthwise_create_cfg(ctx, s->cout, s->stride, s->flags, w, b, &cfg, out);
 }
 
+static void dw_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    *nw = (size_t)s->cout * 9, *nb = (size_t)s->cout;
+}
+
 const scl__op_desc scl__depthwise_desc = {
     "depthwise", "depthwise.cl", dw_kernels, 2, dw_tunables, (int)SCL_ARRAY_LEN(dw_tunables),
-    dw_defaults, dw_check, dw_desc_create};
+    dw_defaults, dw_check, dw_desc_create, dw_counts};
 
 void scl__dw_default_cfg(const scl_context *ctx, int stride, scl_dw_cfg *cfg) {
     scl__op_shape s = {0, 0, 0, 1, stride, 0};

@@ -111,6 +111,128 @@ int scl__desc_resolve(scl_context *ctx, const scl__op_desc *d, const scl__op_sha
     return 1;
 }
 
+/* ---- tuning per input size ----------------------------------------------------------------- */
+
+#define SCL__MAX_SIZES 8
+
+typedef struct scl__op_sizes {
+    const scl__op_desc *d;
+    scl__op_shape s;
+    int vals[SCL__MAX_TUNABLES]; /* the configuration the op was made with */
+    float *w, *b;                /* a copy of the weights, for the variants */
+    char kernel_name[64], options[256]; /* the op's own, reported again when it runs itself */
+    int n;
+    struct {
+        int h, w;
+        scl_op *op; /* NULL: the op itself */
+    } e[SCL__MAX_SIZES];
+} scl__op_sizes;
+
+/* 1 if the table has an entry for the shape measured at a given size. */
+static int has_sized(const scl__tune_table *t, const scl__op_desc *d, const int *key) {
+    for (int i = 0; t && i < t->n; i++) {
+        const scl__tune_entry *e = &t->e[i];
+        if (e->h && strcmp(e->family, d->family) == 0 && strcmp(e->precision, "f32") == 0 &&
+            e->nkey == SCL__MAX_KEY && memcmp(e->key, key, sizeof e->key[0] * SCL__MAX_KEY) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Keeps what the variants of op need; out of memory only forgoes them (the op works). */
+static void attach_sizes(scl_op *op, const scl__op_desc *d, const scl__op_shape *s,
+                         const int *vals, const float *w, const float *b) {
+    int key[SCL__MAX_KEY];
+    scl__desc_key(s, key);
+    if (!has_sized(scl__tune_get(op->ctx), d, key)) return;
+    size_t nw = 0, nb = 0;
+    d->weight_counts(s, &nw, &nb);
+    scl__op_sizes *z = calloc(1, sizeof *z);
+    if (z && nw) z->w = malloc(nw * sizeof *z->w);
+    if (z && b && nb) z->b = malloc(nb * sizeof *z->b);
+    if (!z || (nw && !z->w) || (b && nb && !z->b)) {
+        if (z) free(z->w), free(z->b);
+        free(z);
+        return;
+    }
+    if (nw) memcpy(z->w, w, nw * sizeof *w);
+    if (z->b) memcpy(z->b, b, nb * sizeof *b);
+    z->d = d, z->s = *s;
+    memcpy(z->vals, vals, sizeof z->vals);
+    memcpy(z->kernel_name, op->kernel_name, sizeof z->kernel_name);
+    memcpy(z->options, op->options, sizeof z->options);
+    op->sizes = z;
+}
+
+/* The variant of op for an h x w input per the table, or NULL to run op itself. */
+static scl_op *make_variant(scl_op *op, int h, int w) {
+    scl__op_sizes *z = op->sizes;
+    scl_context *ctx = op->ctx;
+    const scl__tune_table *t = scl__tune_get(ctx);
+    int key[SCL__MAX_KEY];
+    scl__desc_key(&z->s, key);
+    const scl__tune_entry *e =
+        t ? scl__tune_find(t, z->d->family, "f32", key, SCL__MAX_KEY, h, w) : NULL;
+    if (!e) return NULL;
+    char why[SCL_ERRMSG_CAP];
+    if (e->nval != z->d->ntunables || !quiet_valid(ctx, z->d, &z->s, e->val, why)) {
+        if (e->nval != z->d->ntunables)
+            snprintf(why, sizeof why, "%d values for %d tunables", e->nval, z->d->ntunables);
+        scl__log(ctx, SCL_LOG_WARN, "%s:%d: invalid %s entry skipped (%s), using the op's "
+                 "configuration at %dx%d", t->path, e->line, z->d->family, why, h, w);
+        return NULL;
+    }
+    if (memcmp(e->val, z->vals, (size_t)z->d->ntunables * sizeof *e->val) == 0) return NULL;
+    char saved[SCL_ERRMSG_CAP];
+    scl_log_fn log = ctx->log;
+    memcpy(saved, ctx->err, sizeof saved);
+    ctx->log = NULL;
+    scl_op *v = NULL;
+    scl_status st = z->d->create(ctx, &z->s, z->w, z->b, e->val, &v);
+    ctx->log = log;
+    if (st != SCL_OK)
+        scl__log(ctx, SCL_LOG_WARN, "%s:%d: the %s entry fails on this device (%s); using the "
+                 "op's configuration at %dx%d", t->path, e->line, z->d->family, ctx->err, h, w);
+    memcpy(ctx->err, saved, sizeof saved);
+    return st == SCL_OK ? v : NULL;
+}
+
+scl_status scl__op_for_size(scl_op *op, int h, int w, scl_op **run) {
+    scl__op_sizes *z = op->sizes;
+    int i = 0;
+    while (i < z->n && !(z->e[i].h == h && z->e[i].w == w)) i++;
+    if (i == z->n && z->n < SCL__MAX_SIZES) {
+        /* first launch at this size: built once, kept with the op */
+        z->e[i].h = h, z->e[i].w = w, z->e[i].op = make_variant(op, h, w);
+        z->n++;
+        if (z->e[i].op && !op->tuned) {
+            op->tuned = 1;
+            op->ctx->tuned_ops++;
+        }
+    }
+    *run = i < z->n && z->e[i].op ? z->e[i].op : op;
+    if (*run == op) {
+        memcpy(op->kernel_name, z->kernel_name, sizeof op->kernel_name);
+        memcpy(op->options, z->options, sizeof op->options);
+    }
+    return SCL_OK;
+}
+
+void scl__op_mirror(scl_op *op, const scl_op *run) {
+    op->dims = run->dims, op->use_local = run->use_local;
+    memcpy(op->global, run->global, sizeof op->global);
+    memcpy(op->local, run->local, sizeof op->local);
+    memcpy(op->kernel_name, run->kernel_name, sizeof op->kernel_name);
+    memcpy(op->options, run->options, sizeof op->options);
+}
+
+void scl__op_sizes_free(scl_op *op) {
+    scl__op_sizes *z = op->sizes;
+    for (int i = 0; i < z->n; i++) scl_op_destroy(z->e[i].op);
+    free(z->w), free(z->b), free(z);
+    op->sizes = NULL;
+}
+
 scl_status scl__desc_create(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s,
                             const float *w, const float *b, scl_op **out) {
     int vals[SCL__MAX_TUNABLES] = {0};
@@ -128,15 +250,17 @@ scl_status scl__desc_create(scl_context *ctx, const scl__op_desc *d, const scl__
         tuned = 0;
         st = d->create(ctx, s, w, b, vals, out);
         if (st == SCL_OK)
-            scl__log(ctx, SCL_LOG_WARN, "%s: the %s entry (%s) fails on this device "
-                     "(%s); using the default configuration", scl__tune_get(ctx)->path, d->family,
-                     cfg, why);
+            scl__log(ctx, SCL_LOG_WARN, "%s: the %s entry (%s) fails on this device (%s); "
+                     "using the default configuration", scl__tune_get(ctx)->path, d->family, cfg,
+                     why);
     }
-    if (st == SCL_OK && tuned) {
+    if (st != SCL_OK) return st;
+    if (tuned) {
         (*out)->tuned = 1;
         ctx->tuned_ops++;
     }
-    return st;
+    attach_sizes(*out, d, s, vals, w, b);
+    return SCL_OK;
 }
 
 /* ---- samples ------------------------------------------------------------------------------ */

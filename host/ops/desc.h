@@ -45,6 +45,8 @@ typedef struct scl__op_desc {
      * does: a bad one is SCL_ERROR_INVALID_ARGUMENT naming the tunable and value). */
     scl_status (*create)(scl_context *ctx, const scl__op_shape *s, const float *w, const float *b,
                          const int *vals, scl_op **out);
+    /* How many weights and biases create reads for the shape (0 0: none). */
+    void (*weight_counts)(const scl__op_shape *s, size_t *nw, size_t *nb);
 } scl__op_desc;
 
 extern const scl__op_desc scl__pointwise_desc, scl__depthwise_desc, scl__stem_desc,
@@ -75,7 +77,9 @@ int scl__desc_resolve(scl_context *ctx, const scl__op_desc *d, const scl__op_sha
 /* What the public creates do: the op of shape s made with scl__desc_resolve's configuration.
  * A tuned configuration that the device refuses once built (a work-group over the kernel's
  * own limit) is dropped with a warning, and the default used. Counts tuned ops in
- * ctx->tuned_ops and marks them (scl__op_tuned). */
+ * ctx->tuned_ops and marks them (scl__op_tuned). When the table also has entries for the shape
+ * measured at given input sizes, the op keeps a copy of its weights and, at each launch on one
+ * of those sizes, runs a variant made (on first use) with that size's entry. */
 scl_status scl__desc_create(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s,
                             const float *w, const float *b, scl_op **out);
 

@@ -163,9 +163,13 @@ static scl_status head_desc_create(scl_context *ctx, const scl__op_shape *s, con
     return scl__op_gap_fc_create_cfg(ctx, s->cin, s->cout, w, b, &cfg, out);
 }
 
+static void head_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    *nw = (size_t)s->cout * (size_t)s->cin, *nb = (size_t)s->cout;
+}
+
 const scl__op_desc scl__head_desc = {
     "head", "head.cl", head_kernels, 2, head_tunables, (int)SCL_ARRAY_LEN(head_tunables),
-    head_defaults, head_check, head_desc_create};
+    head_defaults, head_check, head_desc_create, head_counts};
 
 scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, const float *weights,
                                      const float *bias, const scl_head_cfg *cfg, scl_op **out) {

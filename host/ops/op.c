@@ -279,11 +279,16 @@ scl_status scl_op_enqueue(scl_op *op, const scl_op_args *a) {
         (st = scl__chanmap_device(ctx, a->residual_map, op->cout, &io.residual_map)) != SCL_OK)
         return st;
     if (a->event) *a->event = NULL;
-    return op->cls->launch(op, a, &io);
+    scl_op *run = op;
+    if (op->sizes && (st = scl__op_for_size(op, a->in->h, a->in->w, &run)) != SCL_OK) return st;
+    st = run->cls->launch(run, a, &io);
+    if (run != op) scl__op_mirror(op, run);
+    return st;
 }
 
 void scl_op_destroy(scl_op *op) {
     if (!op) return;
+    if (op->sizes) scl__op_sizes_free(op);
     if (op->cls && op->cls->destroy) op->cls->destroy(op);
     if (op->kernel) clReleaseKernel(op->kernel);
     if (op->weights) clReleaseMemObject(op->weights);

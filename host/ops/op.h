@@ -32,8 +32,17 @@ struct scl_op {
     size_t global[3], local[3];
     int use_local;
     int tuned; /* made with a configuration from the tuning table */
+    struct scl__op_sizes *sizes; /* per-input-size tuned variants (ops/desc.c), or NULL */
     void *extra;
 };
+
+/* For an op whose shape has tuning entries for given input sizes: *run gets the op to launch
+ * for an input of h x w (op itself, or a variant made on first use with that size's entry).
+ * Never fails for a bad entry (skipped with a warning); only out of host memory. */
+scl_status scl__op_for_size(scl_op *op, int h, int w, scl_op **run);
+/* After run (a variant of op) launched: op reports run's kernel and geometry. */
+void scl__op_mirror(scl_op *op, const scl_op *run);
+void scl__op_sizes_free(scl_op *op);
 
 /* 1 if op was made with a configuration from the context's tuning table. */
 int scl__op_tuned(const scl_op *op);

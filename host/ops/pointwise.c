@@ -213,9 +213,14 @@ static scl_status pw_desc_create(scl_context *ctx, const scl__op_shape *s, const
                   local0_for(vals[0]), "scl_op_pointwise_create", out);
 }
 
+static void pw_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    *nw = s->groups > 0 ? (size_t)s->cout * (size_t)(s->cin / s->groups) : 0;
+    *nb = (size_t)s->cout;
+}
+
 const scl__op_desc scl__pointwise_desc = {
     "pointwise", "pointwise.cl", pw_kernels, 1, pw_tunables, (int)SCL_ARRAY_LEN(pw_tunables),
-    pw_defaults, NULL, pw_desc_create};
+    pw_defaults, NULL, pw_desc_create, pw_counts};
 
 scl_status scl_op_pointwise_create(scl_context *ctx, int cin, int cout, int groups, int flags,
                                    const float *weights, const float *bias, scl_op **out) {

@@ -148,9 +148,13 @@ static scl_status stem_desc_create(scl_context *ctx, const scl__op_shape *s, con
     return scl__op_stem_create_cfg(ctx, s->cout, w, b, &cfg, out);
 }
 
+static void stem_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    *nw = (size_t)s->cout * 27, *nb = (size_t)s->cout;
+}
+
 const scl__op_desc scl__stem_desc = {
     "stem", "stem.cl", stem_kernels, 1, stem_tunables, (int)SCL_ARRAY_LEN(stem_tunables),
-    stem_defaults, stem_check, stem_desc_create};
+    stem_defaults, stem_check, stem_desc_create, stem_counts};
 
 scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weights,
                                    const float *bias, const scl_stem_cfg *cfg, scl_op **out) {
