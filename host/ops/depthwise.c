@@ -1,5 +1,5 @@
 /* depthwise.c: launcher for the depthwise 3x3 convolution (cl/depthwise.cl), with the
- * per-device-type tunables of op_depthwise.h. */
+ * descriptor (tunables, defaults). */
 #include "ops/depthwise.h"
 #include "ops/desc.h"
 

@@ -1,5 +1,5 @@
 /* head.c: launcher for the classifier head (cl/head.cl): global average pool then fully
- * connected, in one launch or two, with the per-device-type tunables of op_head.h. */
+ * connected, in one launch or two, and its descriptor (tunables, defaults). */
 #include "ops/head.h"
 #include "ops/desc.h"
 

@@ -122,21 +122,6 @@ void scl__op_release_variants(scl_op *op, scl_op_variants *v) {
     op->kernel = NULL; /* one of the above: scl_op_destroy must not release it again */
 }
 
-scl_status scl__check_vec_width(scl_context *ctx, const char *fn, const char *name, int v) {
-    if (v != 1 && v != 2 && v != 4 && v != 8 && v != 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: %s = %d, must be 1, 2, 4, 8 or 16",
-                         fn, name, v);
-    return SCL_OK;
-}
-
-scl_status scl__check_range(scl_context *ctx, const char *fn, const char *name, int v, int lo,
-                            int hi) {
-    if (v < lo || v > hi)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: %s = %d, must be %d to %d", fn, name,
-                         v, lo, hi);
-    return SCL_OK;
-}
-
 scl_status scl__check_seg(scl_context *ctx, const char *fn, int seg, int vw) {
     if (seg < 0 || seg % vw != 0)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,

@@ -83,12 +83,8 @@ scl_status scl__op_use_variant(scl_op *op, scl_op_variants *v, const char *file,
 /* Releases every variant built; op->kernel (one of them) is cleared. */
 void scl__op_release_variants(scl_op *op, scl_op_variants *v);
 
-/* Checks of the tunables (cfg) at create time; each failure is SCL_ERROR_INVALID_ARGUMENT with
- * a message "<fn>: <name> = <value>, must be ...". A vector width: 1, 2, 4, 8 or 16. */
-scl_status scl__check_vec_width(scl_context *ctx, const char *fn, const char *name, int v);
-/* An integer in lo..hi. */
-scl_status scl__check_range(scl_context *ctx, const char *fn, const char *name, int v, int lo,
-                            int hi);
+/* Checks shared by the descriptors' family constraints (ops/desc.h), each failure
+ * SCL_ERROR_INVALID_ARGUMENT with a message "<fn>: <name> = <value>, must be ...". */
 /* A row segment: 0 (whole rows) or a positive multiple of the vector width vw. */
 scl_status scl__check_seg(scl_context *ctx, const char *fn, int seg, int vw);
 /* A 2-D work-group size: both 0 (the runtime's or the family's choice), or both set with a

@@ -1,13 +1,13 @@
 /* pool.c: launchers for the 3x3 stride-2 max and average pools (cl/pool.cl), with their
- * per-device-type tunables. */
+ * descriptor (tunables, defaults). */
 #include "ops/desc.h"
 #include "ops/op.h"
 
 #include <stdlib.h>
 
-/* The tunables (docs/kernels.md, "Pooling"):
- *   vw   outputs per vector: 1, 2, 4, 8 or 16;
- *   th   output rows per work-item: 1 to 8;
+/* The tunables (their allowed values: scl__pool_desc below; docs/kernels.md, "Pooling"):
+ *   vw   outputs per vector;
+ *   th   output rows per work-item;
  *   seg  outputs per work-item along W, a multiple of vw; 0: the whole row, and then each
  *        launch takes the widest of vw, vw/2, ... 1 whose first chunk fits the row
  *        (2 * width <= W), building that kernel on first use;

@@ -1,5 +1,5 @@
 /* stem.c: launcher for the stem convolution (cl/stem.cl), 3 -> cout channels, 3x3 stride 2,
- * with bias and ReLU, and the per-device-type tunables of op_stem.h. */
+ * with bias and ReLU, and its descriptor (tunables, defaults). */
 #include "ops/stem.h"
 #include "ops/desc.h"
 
