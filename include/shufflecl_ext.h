@@ -34,20 +34,25 @@ typedef struct scl_tune_report {
     int shapes;        /* distinct layer shapes tuned */
     int candidates;    /* configurations timed */
     int rejected;      /* candidates whose output differed from the default's */
-    int improved;      /* shapes whose winner beat the default */
+    int improved;      /* shapes whose winner beat the default: the entries written */
     double default_ms; /* sum over shapes of the default configuration's time */
-    double tuned_ms;   /* sum over shapes of the winner's time */
-    char path[1024];   /* the tuning file written */
+    double tuned_ms;   /* sum over shapes of the kept configuration's time */
+    char path[4096];   /* the tuning file written */
 } scl_tune_report;
 
-/* Tunes every pointwise and depthwise layer shape of `model` at n x 3 x h x w and writes the
- * device's tuning file (merging with what it already holds). Needs a profiling queue and a
- * cache directory. */
+/* Tunes every layer shape of the preset `model` at n x 3 x h x w whose op family is in
+ * `families` (comma-separated descriptor names, e.g. "pointwise,depthwise,head"; NULL: pointwise
+ * and depthwise): the candidates are the descriptors' (one tunable changed at a time from the
+ * device's default), each judged against the default timed right after it, and rejected if its
+ * output differs. Writes the device's tuning file, keeping what it holds for other shapes and
+ * sizes. Needs a profiling queue and a cache directory. */
 SCL_API scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w,
-                                  scl_tune_progress progress, void *user, scl_tune_report *report);
+                                  const char *families, scl_tune_progress progress, void *user,
+                                  scl_tune_report *report);
 /* The same for any model description (e.g. one read by scl_model_desc_from_file). */
 SCL_API scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
-                                 scl_tune_progress progress, void *user, scl_tune_report *report);
+                                 const char *families, scl_tune_progress progress, void *user,
+                                 scl_tune_report *report);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
  * uses and odd ones, every kind of channel map, and CPU- and GPU-style kernel configurations;
  * plus argument checks. SCL_TEST_QUICK=1 skips the large cases (for Oclgrind runs). */
 #include "ops/depthwise.h"
+#include "ops/desc.h"
 #include "ref_depthwise.h"
 #include "testutil.h"
 
@@ -10,24 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* CFG_DEFAULT is whatever the device type gets; the others force a kernel shape. */
-typedef enum cfg_kind {
-    CFG_DEFAULT,
-    CFG_CPU,
-    CFG_GPU,
-    CFG_GPU2,
-    CFG_PIXEL,
-    CFG_WIDE,
-    CFG_SEG
-} cfg_kind;
-static const scl_dw_cfg cfgs[] = {
-    [CFG_CPU] = {.vw = 16, .th = 4, .seg = 0, .plane_wg = 1},  /* the CPU default, anywhere */
-    [CFG_GPU] = {.vw = 4, .th = 1, .seg = 4, .local = {8, 4}}, /* geometry rounded up */
-    [CFG_GPU2] = {.vw = 2, .th = 3, .seg = 2, .local = {4, 2}},
-    [CFG_PIXEL] = {.vw = 1, .th = 1, .seg = 1, .local = {0, 0}}, /* one output per work-item */
-    [CFG_WIDE] = {.vw = 16, .th = 4, .seg = 0, .local = {0, 0}},
-    [CFG_SEG] = {.vw = 4, .th = 2, .seg = 8, .local = {0, 0}}, /* two chunks per segment */
-};
+/* CFG_DEFAULT: the public create (whatever the device type gets); CFG_SAMPLE: one of the
+ * descriptor's samples (tu_desc_samples), case i taking sample i (mod their count), and
+ * test_depthwise_samples runs every sample on shapes of its own. */
+typedef enum cfg_kind { CFG_DEFAULT, CFG_SAMPLE } cfg_kind;
 
 typedef struct dw_case {
     int n, c, h, w, stride, relu, bias;
@@ -40,41 +27,45 @@ static const dw_case cases[] = {
     {1, 6, 2, 2, 2, 1, 1, TU_MAP_OFFSET, TU_MAP_NONE, CFG_DEFAULT},
     {3, 10, 7, 7, 2, 0, 1, TU_MAP_ODD, TU_MAP_NONE, CFG_DEFAULT}, /* 7x7 -> 4x4 */
     {1, 24, 112, 112, 1, 0, 1, TU_MAP_NONE, TU_MAP_NONE, CFG_DEFAULT},
-    {1, 24, 112, 112, 2, 1, 0, TU_MAP_NONE, TU_MAP_OFFSET, CFG_GPU},
+    {1, 24, 112, 112, 2, 1, 0, TU_MAP_NONE, TU_MAP_OFFSET, CFG_SAMPLE},
     {1, 58, 28, 28, 1, 0, 1, TU_MAP_SHUFFLE, TU_MAP_EVEN, CFG_DEFAULT},
-    {3, 58, 28, 28, 1, 1, 1, TU_MAP_UNSHUFFLE, TU_MAP_COMPOSED, CFG_GPU},
+    {3, 58, 28, 28, 1, 1, 1, TU_MAP_UNSHUFFLE, TU_MAP_COMPOSED, CFG_SAMPLE},
     {1, 122, 13, 13, 2, 0, 1, TU_MAP_COMPOSED, TU_MAP_TABLE, CFG_DEFAULT},
-    {3, 232, 14, 14, 1, 0, 0, TU_MAP_TABLE, TU_MAP_SHUFFLE, CFG_WIDE},
-    {1, 232, 7, 7, 1, 1, 1, TU_MAP_NONE, TU_MAP_ODD, CFG_PIXEL},
+    {3, 232, 14, 14, 1, 0, 0, TU_MAP_TABLE, TU_MAP_SHUFFLE, CFG_SAMPLE},
+    {1, 232, 7, 7, 1, 1, 1, TU_MAP_NONE, TU_MAP_ODD, CFG_SAMPLE},
     {3, 24, 56, 56, 2, 0, 1, TU_MAP_EVEN, TU_MAP_NONE, CFG_DEFAULT}, /* 56x56 -> 28x28 */
-    {3, 6, 9, 5, 2, 1, 1, TU_MAP_OFFSET, TU_MAP_UNSHUFFLE, CFG_SEG},
-    {1, 10, 13, 13, 2, 0, 0, TU_MAP_NONE, TU_MAP_NONE, CFG_PIXEL},
-    {1, 3, 56, 56, 1, 1, 1, TU_MAP_NONE, TU_MAP_NONE, CFG_GPU2},
-    {3, 122, 13, 13, 1, 0, 1, TU_MAP_SHUFFLE, TU_MAP_OFFSET, CFG_SEG},
-    {1, 58, 28, 28, 2, 0, 1, TU_MAP_NONE, TU_MAP_COMPOSED, CFG_WIDE},
-    {1, 6, 2, 2, 1, 0, 1, TU_MAP_TABLE, TU_MAP_NONE, CFG_GPU},
-    {3, 24, 1, 1, 2, 1, 1, TU_MAP_NONE, TU_MAP_NONE, CFG_WIDE},
-    {1, 10, 5, 9, 1, 0, 1, TU_MAP_NONE, TU_MAP_EVEN, CFG_GPU2},
+    {3, 6, 9, 5, 2, 1, 1, TU_MAP_OFFSET, TU_MAP_UNSHUFFLE, CFG_SAMPLE},
+    {1, 10, 13, 13, 2, 0, 0, TU_MAP_NONE, TU_MAP_NONE, CFG_SAMPLE},
+    {1, 3, 56, 56, 1, 1, 1, TU_MAP_NONE, TU_MAP_NONE, CFG_SAMPLE},
+    {3, 122, 13, 13, 1, 0, 1, TU_MAP_SHUFFLE, TU_MAP_OFFSET, CFG_SAMPLE},
+    {1, 58, 28, 28, 2, 0, 1, TU_MAP_NONE, TU_MAP_COMPOSED, CFG_SAMPLE},
+    {1, 6, 2, 2, 1, 0, 1, TU_MAP_TABLE, TU_MAP_NONE, CFG_SAMPLE},
+    {3, 24, 1, 1, 2, 1, 1, TU_MAP_NONE, TU_MAP_NONE, CFG_SAMPLE},
+    {1, 10, 5, 9, 1, 0, 1, TU_MAP_NONE, TU_MAP_EVEN, CFG_SAMPLE},
     {1, 3, 66, 67, 2, 1, 1, TU_MAP_NONE, TU_MAP_NONE,
-     CFG_WIDE}, /* vector path inside a stride-2 row */
-    {3, 58, 28, 28, 2, 1, 1, TU_MAP_ODD, TU_MAP_SHUFFLE, CFG_GPU2},
+     CFG_SAMPLE}, /* vector path inside a stride-2 row */
+    {3, 58, 28, 28, 2, 1, 1, TU_MAP_ODD, TU_MAP_SHUFFLE, CFG_SAMPLE},
     {1, 116, 14, 14, 1, 1, 1, TU_MAP_EVEN, TU_MAP_UNSHUFFLE, CFG_DEFAULT},
-    {3, 24, 13, 13, 2, 1, 1, TU_MAP_SHUFFLE, TU_MAP_NONE, CFG_CPU},
-    {1, 58, 28, 28, 1, 0, 1, TU_MAP_NONE, TU_MAP_TABLE, CFG_CPU},
-    {3, 10, 7, 7, 1, 1, 0, TU_MAP_COMPOSED, TU_MAP_ODD, CFG_CPU},
+    {3, 24, 13, 13, 2, 1, 1, TU_MAP_SHUFFLE, TU_MAP_NONE, CFG_SAMPLE},
+    {1, 58, 28, 28, 1, 0, 1, TU_MAP_NONE, TU_MAP_TABLE, CFG_SAMPLE},
+    {3, 10, 7, 7, 1, 1, 0, TU_MAP_COMPOSED, TU_MAP_ODD, CFG_SAMPLE},
     {1, 6, 33, 17, 1, 0, 1, TU_MAP_NONE, TU_MAP_NONE,
-     CFG_CPU}, /* 17 wide: both edges, one vector */
+     CFG_SAMPLE}, /* 17 wide: both edges, one vector */
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
-static scl_op *make_op(scl_context *ctx, const dw_case *dc, const float *wt, const float *bias) {
+static scl_op *make_op(scl_context *ctx, const dw_case *dc, int sample, const float *wt,
+                       const float *bias) {
     scl_op *op = NULL;
     int flags = dc->relu ? SCL_OP_RELU : 0;
-    if (dc->cfg == CFG_DEFAULT)
+    if (dc->cfg == CFG_DEFAULT) {
         TU_OK(ctx, scl_op_depthwise_create(ctx, dc->c, dc->stride, flags, wt, bias, &op));
-    else
-        TU_OK(ctx, scl__op_depthwise_create_cfg(ctx, dc->c, dc->stride, flags, wt, bias,
-                                                &cfgs[dc->cfg], &op));
+        return op;
+    }
+    scl__op_shape shape = {0, dc->c, dc->c, dc->c, dc->stride, flags};
+    int samples[TU_SAMPLES][8];
+    int ns = tu_desc_samples(ctx, &scl__depthwise_desc, &shape, samples);
+    TU_OK(ctx, scl__depthwise_desc.create(ctx, &shape, wt, bias, samples[sample % ns], &op));
     return op;
 }
 
@@ -106,10 +97,38 @@ START_TEST(test_depthwise) {
     uint64_t seed = 7000 + (uint64_t)_i * 31;
     float *wt = tu_random((size_t)dc->c * 9, &seed);
     float *bias = dc->bias ? tu_random((size_t)dc->c, &seed) : NULL;
-    scl_op *op = make_op(ctx, dc, wt, bias);
+    scl_op *op = make_op(ctx, dc, _i, wt, bias);
     char label[32];
     snprintf(label, sizeof label, "case %d", _i);
     check_op(ctx, op, dc, wt, bias, seed, label);
+    free(wt), free(bias);
+    scl_op_destroy(op);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+/* Every sample of the descriptor, on a rotating set of small shapes, strides and maps. */
+START_TEST(test_depthwise_samples) {
+    static const int shapes[][3] = {{5, 9, 17}, {3, 13, 13}, {10, 7, 7}, {6, 2, 33}, {4, 28, 28}};
+    static const tu_map_kind maps[] = {TU_MAP_NONE, TU_MAP_OFFSET, TU_MAP_SHUFFLE, TU_MAP_ODD};
+    int k = _i % 5;
+    dw_case dc = {1 + _i % 2, shapes[k][0], shapes[k][1], shapes[k][2], 1 + _i % 2, _i % 3 != 0,
+                  _i % 4 != 1, maps[_i % 4], maps[(_i / 4) % 4], CFG_SAMPLE};
+    scl_context *ctx = tu_context();
+    scl__op_shape shape = {0, dc.c, dc.c, dc.c, dc.stride, dc.relu ? SCL_OP_RELU : 0};
+    int samples[TU_SAMPLES][8];
+    if (_i >= tu_desc_samples(ctx, &scl__depthwise_desc, &shape, samples)) {
+        scl_context_destroy(ctx);
+        return;
+    }
+    uint64_t seed = 3000 + (uint64_t)_i * 7;
+    float *wt = tu_random((size_t)dc.c * 9, &seed);
+    float *bias = dc.bias ? tu_random((size_t)dc.c, &seed) : NULL;
+    scl_op *op = make_op(ctx, &dc, _i, wt, bias);
+    char label[160], cfg[128];
+    scl__desc_format(&scl__depthwise_desc, samples[_i], cfg, sizeof cfg);
+    snprintf(label, sizeof label, "sample %d (%s)", _i, cfg);
+    check_op(ctx, op, &dc, wt, bias, seed, label);
     free(wt), free(bias);
     scl_op_destroy(op);
     scl_context_destroy(ctx);
@@ -200,6 +219,7 @@ int main(void) {
     TCase *tc = tcase_create("depthwise");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_depthwise, 0, NCASES);
+    tcase_add_loop_test(tc, test_depthwise_samples, 0, TU_SAMPLES);
     tcase_add_test(tc, test_depthwise_reuse);
     tcase_add_test(tc, test_depthwise_bad_args);
     suite_add_tcase(s, tc);

@@ -2,6 +2,7 @@
  * references, through every kind of channel map, in the CPU-default and GPU-style tiles; the
  * zero-copy maps against explicit shuffles; argument checks.
  * SCL_TEST_QUICK=1 keeps only the small cases (for Oclgrind, which simulates every work-item). */
+#include "ops/desc.h"
 #include "ops/pointwise.h"
 #include "ref_pointwise.h"
 #include "testutil.h"
@@ -69,18 +70,10 @@ static const pw_case cases[] = {
 #undef S
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
-/* Register tiles tried on every case beside the public default: GPU-style (vec 1 and 4, work-
- * groups along pixels) and CPU ones, with tiles that do and do not divide the groups. */
-typedef struct tile {
-    int vec, co_tile;
-} tile;
-static const tile tiles[][3] = {
-    {{1, 4}, {4, 8}, {16, 12}},
-    {{1, 8}, {4, 3}, {8, 5}},
-    {{1, 3}, {4, 6}, {16, 16}},
-    {{1, 5}, {4, 1}, {2, 7}},
-};
-
+/* Beside the public default, each case runs three configurations of the descriptor's samples
+ * (tu_desc_samples: both device types' defaults, then a fixed draw from the product of the
+ * probes of vec and co_tile), case i taking samples 3i, 3i + 1, 3i + 2 (mod their count): the
+ * cases together run every sample, a tunable added to the descriptor included. */
 static int case_macs_small(const pw_case *pc) {
     return (double)pc->n * pc->h * pc->w * pc->cout * (pc->cin / pc->groups) <= 2e5;
 }
@@ -115,19 +108,22 @@ START_TEST(test_pointwise_cases) {
     ref_pointwise(xd, pc->n, pc->cin, pc->cout, pc->groups, hw, wd, bd, rd, pc->flags & SCL_OP_RELU,
                   ref);
 
-    const tile *tl = tiles[_i % (int)(sizeof tiles / sizeof tiles[0])];
+    scl__op_shape shape = {0, pc->cin, pc->cout, pc->groups, 1, pc->flags};
+    int samples[TU_SAMPLES][8];
+    int ns = tu_desc_samples(ctx, &scl__pointwise_desc, &shape, samples);
     for (int conf = 0; conf < 4; conf++) {
         scl_op *op = NULL;
-        char what[192];
+        char what[256];
         if (conf == 0) {
             TU_OK(ctx, scl_op_pointwise_create(ctx, pc->cin, pc->cout, pc->groups, pc->flags, w, b,
                                                &op));
             snprintf(what, sizeof what, "case %d default tile", _i);
         } else {
-            const tile *t = &tl[conf - 1];
-            TU_OK(ctx, scl__op_pointwise_create_cfg(ctx, pc->cin, pc->cout, pc->groups, pc->flags,
-                                                    w, b, t->vec, t->co_tile, &op));
-            snprintf(what, sizeof what, "case %d vec %d co_tile %d", _i, t->vec, t->co_tile);
+            const int *v = samples[(3 * _i + conf - 1) % ns];
+            char cfg[128];
+            scl__desc_format(&scl__pointwise_desc, v, cfg, sizeof cfg);
+            TU_OK(ctx, scl__pointwise_desc.create(ctx, &shape, w, b, v, &op));
+            snprintf(what, sizeof what, "case %d %s", _i, cfg);
         }
         size_t len = strlen(what);
         snprintf(what + len, sizeof what - len, " (%dx%d->%dx%dx%d g%d flags %d, maps %s/%s/%s)",
@@ -211,6 +207,8 @@ static const shuffle_case shuffle_cases[] = {
 };
 #define NSHUFFLE ((int)(sizeof shuffle_cases / sizeof shuffle_cases[0]))
 
+/* Each case under the public create and under descriptor samples i and i + NSHUFFLE (mod their
+ * count): the cases together run every sample. */
 START_TEST(test_shuffle_op) {
     const shuffle_case *sc = &shuffle_cases[_i];
     scl_context *ctx = tu_context();
@@ -222,34 +220,48 @@ START_TEST(test_shuffle_op) {
     scl_chanmap *out_map = tu_make_map(ctx, sc->out_map, sc->c, seed + 2, &out_planes);
     scl_tensor *in = tu_place(ctx, x, sc->n, sc->c, sc->h, sc->w, in_map, in_planes);
     scl_tensor *out = tu_tensor(ctx, sc->n, out_planes, sc->h, sc->w, NULL);
-    TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op *op;
-    TU_OK(ctx, scl_op_shuffle_create(ctx, sc->c, sc->groups, sc->inverse, &op));
-    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .in_map = in_map, .out = out, .out_map = out_map};
-    TU_OK(ctx, scl_op_enqueue(op, &a));
-    char what[128];
-    snprintf(what, sizeof what, "shuffle case %d (%dx%dx%dx%d g%d%s, maps %s/%s)", _i, sc->n, sc->c,
-             sc->h, sc->w, sc->groups, sc->inverse ? " inverse" : "", tu_map_name(sc->in_map),
-             tu_map_name(sc->out_map));
-    float *y = tu_collect(out, sc->c, out_map, what);
     double *xd = tu_to_double(x, count), *ref = malloc(count * sizeof(double));
     ref_shuffle(xd, sc->n, sc->c, hw, sc->groups, sc->inverse, ref);
-    /* a copy: exact */
-    for (size_t i = 0; i < count; i++)
-        ck_assert_msg((double)y[i] == ref[i], "%s: element %zu is %g, want %g", what, i, y[i],
-                      ref[i]);
-    /* and the map of the same name describes the same permutation */
-    scl_chanmap *sm;
-    TU_OK(ctx, scl_chanmap_create_shuffle(ctx, sc->c, sc->groups, sc->inverse, &sm));
-    for (int b = 0; b < sc->n; b++)
-        for (int c = 0; c < sc->c; c++)
-            ck_assert(memcmp(y + ((size_t)b * sc->c + c) * hw,
-                             x + ((size_t)b * sc->c + scl_chanmap_plane(sm, c)) * hw,
-                             (size_t)hw * sizeof(float)) == 0);
-    free(x), free(y), free(xd), free(ref);
-    scl_op_destroy(op);
+    scl__op_shape shape = {sc->inverse, sc->c, sc->c, sc->groups, 1, 0};
+    int samples[TU_SAMPLES][8];
+    int ns = tu_desc_samples(ctx, &scl__shuffle_desc, &shape, samples);
+    for (int conf = 0; conf < 3; conf++) {
+        TU_OK(ctx, scl_tensor_fill(out, NAN));
+        scl_op *op;
+        char cfg[96] = "default";
+        if (conf == 0) {
+            TU_OK(ctx, scl_op_shuffle_create(ctx, sc->c, sc->groups, sc->inverse, &op));
+        } else {
+            const int *v = samples[(_i + (conf - 1) * NSHUFFLE) % ns];
+            scl__desc_format(&scl__shuffle_desc, v, cfg, sizeof cfg);
+            TU_OK(ctx, scl__shuffle_desc.create(ctx, &shape, NULL, NULL, v, &op));
+        }
+        scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .in_map = in_map, .out = out, .out_map = out_map};
+        TU_OK(ctx, scl_op_enqueue(op, &a));
+        char what[192];
+        snprintf(what, sizeof what, "shuffle case %d (%dx%dx%dx%d g%d%s, maps %s/%s, %s)", _i,
+                 sc->n, sc->c, sc->h, sc->w, sc->groups, sc->inverse ? " inverse" : "",
+                 tu_map_name(sc->in_map), tu_map_name(sc->out_map), cfg);
+        float *y = tu_collect(out, sc->c, out_map, what);
+        /* a copy: exact */
+        for (size_t i = 0; i < count; i++)
+            ck_assert_msg((double)y[i] == ref[i], "%s: element %zu is %g, want %g", what, i, y[i],
+                          ref[i]);
+        /* and the map of the same name describes the same permutation */
+        scl_chanmap *sm;
+        TU_OK(ctx, scl_chanmap_create_shuffle(ctx, sc->c, sc->groups, sc->inverse, &sm));
+        for (int b = 0; b < sc->n; b++)
+            for (int c = 0; c < sc->c; c++)
+                ck_assert(memcmp(y + ((size_t)b * sc->c + c) * hw,
+                                 x + ((size_t)b * sc->c + scl_chanmap_plane(sm, c)) * hw,
+                                 (size_t)hw * sizeof(float)) == 0);
+        free(y);
+        scl_op_destroy(op);
+        scl_chanmap_destroy(sm);
+    }
+    free(x), free(xd), free(ref);
     scl_tensor_destroy(in), scl_tensor_destroy(out);
-    scl_chanmap_destroy(in_map), scl_chanmap_destroy(out_map), scl_chanmap_destroy(sm);
+    scl_chanmap_destroy(in_map), scl_chanmap_destroy(out_map);
     scl_context_destroy(ctx);
 }
 END_TEST

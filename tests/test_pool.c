@@ -4,6 +4,7 @@
  * each kernel configuration, on tensors whose plane pitch is not the padded one, plus argument
  * checks. */
 #include "core/internal.h"
+#include "ops/desc.h"
 #include "ref_pool.h"
 #include "testutil.h"
 
@@ -23,30 +24,24 @@ static const tu_map_kind width_maps[] = {TU_MAP_NONE,    TU_MAP_OFFSET,    TU_MA
 scl_status scl__op_pool_create_cfg(scl_context *ctx, int channels, int avg, int vw, int th, int seg,
                                    int group_outputs, scl_op **out);
 
-typedef struct pool_cfg {
-    int vw, th, seg, group_outputs; /* vw 0: the public create (the device's defaults) */
-} pool_cfg;
+/* Configuration k of a test: 0 is the public create (the device's defaults); k >= 1 is sample
+ * k - 1 of the pool descriptor (tu_desc_samples: both device types' defaults first, so k = 1, 2
+ * are the two defaults, then a fixed draw from the product of the tunables' probes). */
+#define NCFG (1 + TU_SAMPLES)
 
-static const pool_cfg cfgs[] = {
-    {0, 0, 0, 0},      /* the public create: the device's defaults */
-    {4, 2, 4, 0},      /* the GPU default: one vector per work-item, runtime's groups */
-    {16, 4, 0, 2048},  /* the CPU default (Oclgrind passes for a GPU: this keeps it tested) */
-    {16, 1, 16, -1},   /* one 16-vector segments: partial last segments go by columns */
-    {8, 3, 16, 0},     /* two vectors per segment, rows not a multiple of th */
-    {16, 8, 0, 64},    /* whole rows, tall blocks, several planes per group */
-    {2, 5, 0, -1},     /* narrow vectors */
-    {1, 1, 0, 1},      /* scalar "vectors", one plane per group */
-};
-#define NCFG ((int)(sizeof cfgs / sizeof cfgs[0]))
-
-static scl_op *make_op(scl_context *ctx, int is_max, int c, const pool_cfg *cfg) {
+static scl_op *make_op(scl_context *ctx, int is_max, int c, int k, char *cfg, size_t cap) {
     scl_op *op = NULL;
-    if (!cfg->vw)
+    snprintf(cfg, cap, "default");
+    if (k == 0) {
         TU_OK(ctx, is_max ? scl_op_maxpool_create(ctx, c, &op)
                           : scl_op_avgpool_create(ctx, c, &op));
-    else
-        TU_OK(ctx, scl__op_pool_create_cfg(ctx, c, !is_max, cfg->vw, cfg->th, cfg->seg,
-                                           cfg->group_outputs, &op));
+        return op;
+    }
+    scl__op_shape shape = {!is_max, c, c, c, 2, 0};
+    int samples[TU_SAMPLES][8];
+    const int *v = samples[(k - 1) % tu_desc_samples(ctx, &scl__pool_desc, &shape, samples)];
+    scl__desc_format(&scl__pool_desc, v, cfg, cap);
+    TU_OK(ctx, scl__pool_desc.create(ctx, &shape, NULL, NULL, v, &op));
     return op;
 }
 
@@ -70,18 +65,18 @@ static const pool_case cases[] = {
  * out_k, with op configuration cfg, and checks it against the reference. negative: all inputs
  * below zero (a max pool that let the padding in would show at every border). */
 static void check_pool(int is_max, int n, int c, int h, int w, tu_map_kind in_k, tu_map_kind out_k,
-                       const pool_cfg *cfg, int negative, uint64_t seed, const char *label) {
+                       int k, int negative, uint64_t seed, const char *label) {
     scl_context *ctx = tu_context();
     int oh = (h + 1) / 2, ow = (w + 1) / 2;
     size_t nin = (size_t)n * c * h * w, nout = (size_t)n * c * oh * ow;
     float *x = tu_random(nin, &seed);
     if (negative)
         for (size_t i = 0; i < nin; i++) x[i] = x[i] - 2.0f;
-    char what[256];
-    snprintf(what, sizeof what, "%s %s (%dx%dx%dx%d, maps %s/%s, vw %d th %d seg %d%s)",
+    char what[384], cfg[128];
+    scl_op *op = make_op(ctx, is_max, c, k, cfg, sizeof cfg);
+    snprintf(what, sizeof what, "%s %s (%dx%dx%dx%d, maps %s/%s, %s%s)",
              is_max ? "maxpool" : "avgpool", label, n, c, h, w, tu_map_name(in_k),
-             tu_map_name(out_k), cfg->vw, cfg->th, cfg->seg, negative ? ", negative" : "");
-    scl_op *op = make_op(ctx, is_max, c, cfg);
+             tu_map_name(out_k), cfg, negative ? ", negative" : "");
     /* checks too that the planes outside the output map are untouched (still NaN) */
     float *y = tu_run_op(ctx, op, x, n, c, h, w, in_k, c, oh, ow, out_k, what);
     double *xd = tu_to_double(x, nin), *ref = malloc(nout * sizeof(double));
@@ -102,7 +97,7 @@ static void run_case(int i, int is_max) {
     const pool_case *pc = &cases[i];
     char label[32];
     snprintf(label, sizeof label, "case %d", i);
-    check_pool(is_max, pc->n, pc->c, pc->h, pc->w, pc->in_map, pc->out_map, &cfgs[0], 0,
+    check_pool(is_max, pc->n, pc->c, pc->h, pc->w, pc->in_map, pc->out_map, 0, 0,
                1000 + (uint64_t)i * 2 + (uint64_t)is_max, label);
 }
 
@@ -124,12 +119,12 @@ static const int heights[] = {1, 2, 3, 5, 9, 6, 17, 4, 11, 8, 13};
 
 static void run_width(int i, int is_max) {
     int w = widths[i % NW], k = i / NW, h = heights[i % NH];
-    if (k >= 3) k = 3 + (i % NW + 3 * (k - 3)) % (NCFG - 3);
+    if (k >= 3) k = 3 + (i - 3 * NW) % (NCFG - 3);
     if (w == 112) h = h % 2 ? 9 : 6; /* keep the largest planes short */
     tu_map_kind in_k = width_maps[i % NWMAPS], out_k = width_maps[(i / 3) % NWMAPS];
     char label[32];
     snprintf(label, sizeof label, "width case %d", i);
-    check_pool(is_max, 1 + i % 2, 2 + (i % 3) * 2, h, w, in_k, out_k, &cfgs[k], is_max && i % 2,
+    check_pool(is_max, 1 + i % 2, 2 + (i % 3) * 2, h, w, in_k, out_k, k, is_max && i % 2,
                5000 + (uint64_t)i * 2 + (uint64_t)is_max, label);
 }
 
@@ -174,7 +169,8 @@ static void run_pitch(int i, int is_max) {
     TU_OK(ctx, scl_tensor_fill(in, NAN)); /* the gaps between planes, if any, are poison */
     TU_OK(ctx, scl_tensor_upload(in, x, nin));
     TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op *op = make_op(ctx, is_max, c, &cfgs[k]);
+    char cfg[128];
+    scl_op *op = make_op(ctx, is_max, c, k, cfg, sizeof cfg);
     scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = out};
     TU_OK(ctx, scl_op_enqueue(op, &a));
     float *y = tu_download(out);

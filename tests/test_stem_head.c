@@ -1,6 +1,7 @@
 /* test_stem_head.c: the stem convolution and the classifier head (global average pool + fully
  * connected) against float64 references, through channel maps, in CPU- and GPU-style kernel
  * configurations; plus argument checks. SCL_TEST_QUICK=1 skips the large cases (Oclgrind). */
+#include "ops/desc.h"
 #include "ops/head.h"
 #include "ops/stem.h"
 #include "ref_head.h"
@@ -14,21 +15,25 @@
 
 /* ---- stem ---------------------------------------------------------------------------------- */
 
-typedef enum stem_cfg_kind {
-    STEM_DEFAULT,
-    STEM_GPU,
-    STEM_GPU2,
-    STEM_PIXEL,
-    STEM_CO5,
-    STEM_CPU
-} stem_cfg_kind;
-static const scl_stem_cfg stem_cfgs[] = {
-    [STEM_GPU] = {.vw = 4, .co = 4, .seg = 4, .local = {8, 4}}, /* geometry rounded up */
-    [STEM_GPU2] = {.vw = 8, .co = 16, .seg = 16},
-    [STEM_PIXEL] = {.vw = 1, .co = 3, .seg = 1},
-    [STEM_CO5] = {.vw = 8, .co = 5, .seg = 0, .row_wg = 1},   /* a partial last channel group */
-    [STEM_CPU] = {.vw = 16, .co = 12, .seg = 0, .row_wg = 1}, /* the CPU default, anywhere */
-};
+/* STEM_DEFAULT: the public create; STEM_SAMPLE: one of the descriptor's samples
+ * (tu_desc_samples), case i taking sample i (mod their count); test_stem_samples runs them all. */
+typedef enum stem_cfg_kind { STEM_DEFAULT, STEM_SAMPLE } stem_cfg_kind;
+
+static scl_op *make_stem(scl_context *ctx, int cout, int sample, const float *wt,
+                         const float *bias, char *cfg, size_t cap) {
+    scl_op *op = NULL;
+    snprintf(cfg, cap, "default");
+    if (sample < 0) {
+        TU_OK(ctx, scl_op_stem_create(ctx, cout, wt, bias, &op));
+        return op;
+    }
+    scl__op_shape shape = {0, 3, cout, 1, 2, SCL_OP_RELU};
+    int samples[TU_SAMPLES][8];
+    const int *v = samples[sample % tu_desc_samples(ctx, &scl__stem_desc, &shape, samples)];
+    scl__desc_format(&scl__stem_desc, v, cfg, cap);
+    TU_OK(ctx, scl__stem_desc.create(ctx, &shape, wt, bias, v, &op));
+    return op;
+}
 
 typedef struct stem_case {
     int n, h, w, cout, bias;
@@ -41,13 +46,13 @@ static const stem_case stem_cases[] = {
     {3, 64, 96, 24, 1, TU_MAP_OFFSET, TU_MAP_NONE, STEM_DEFAULT},
     {1, 65, 33, 12, 0, TU_MAP_NONE, TU_MAP_ODD, STEM_DEFAULT},
     {1, 1, 1, 24, 1, TU_MAP_NONE, TU_MAP_NONE, STEM_DEFAULT},
-    {2, 65, 33, 24, 1, TU_MAP_TABLE, TU_MAP_SHUFFLE, STEM_GPU},
-    {1, 1, 1, 12, 1, TU_MAP_SHUFFLE, TU_MAP_NONE, STEM_GPU},
-    {3, 64, 96, 12, 1, TU_MAP_NONE, TU_MAP_COMPOSED_INV, STEM_CO5},
-    {1, 37, 50, 24, 0, TU_MAP_EVEN, TU_MAP_NONE, STEM_PIXEL},
-    {1, 224, 224, 12, 1, TU_MAP_NONE, TU_MAP_OFFSET, STEM_GPU2},
+    {2, 65, 33, 24, 1, TU_MAP_TABLE, TU_MAP_SHUFFLE, STEM_SAMPLE},
+    {1, 1, 1, 12, 1, TU_MAP_SHUFFLE, TU_MAP_NONE, STEM_SAMPLE},
+    {3, 64, 96, 12, 1, TU_MAP_NONE, TU_MAP_COMPOSED_INV, STEM_SAMPLE},
+    {1, 37, 50, 24, 0, TU_MAP_EVEN, TU_MAP_NONE, STEM_SAMPLE},
+    {1, 224, 224, 12, 1, TU_MAP_NONE, TU_MAP_OFFSET, STEM_SAMPLE},
     {3, 9, 5, 24, 1, TU_MAP_COMPOSED_INV, TU_MAP_TABLE, STEM_DEFAULT},
-    {2, 65, 67, 24, 1, TU_MAP_NONE, TU_MAP_OFFSET, STEM_CPU},
+    {2, 65, 67, 24, 1, TU_MAP_NONE, TU_MAP_OFFSET, STEM_SAMPLE},
 };
 #define NSTEM ((int)(sizeof stem_cases / sizeof stem_cases[0]))
 
@@ -61,15 +66,12 @@ START_TEST(test_stem) {
     float *wt = tu_random((size_t)sc->cout * 27, &seed);
     float *bias = sc->bias ? tu_random((size_t)sc->cout, &seed) : NULL;
     float *x = tu_random(nin, &seed);
-    scl_op *op = NULL;
-    if (sc->cfg == STEM_DEFAULT)
-        TU_OK(ctx, scl_op_stem_create(ctx, sc->cout, wt, bias, &op));
-    else
-        TU_OK(ctx, scl__op_stem_create_cfg(ctx, sc->cout, wt, bias, &stem_cfgs[sc->cfg], &op));
-    char what[200];
-    snprintf(what, sizeof what, "stem case %d: %dx3x%dx%d -> %d, bias %d, maps %s/%s, cfg %d", _i,
+    char cfg[128], what[300];
+    scl_op *op = make_stem(ctx, sc->cout, sc->cfg == STEM_DEFAULT ? -1 : _i, wt, bias, cfg,
+                           sizeof cfg);
+    snprintf(what, sizeof what, "stem case %d: %dx3x%dx%d -> %d, bias %d, maps %s/%s, %s", _i,
              sc->n, sc->h, sc->w, sc->cout, sc->bias, tu_map_name(sc->in_map),
-             tu_map_name(sc->out_map), sc->cfg);
+             tu_map_name(sc->out_map), cfg);
     float *y = tu_run_op(ctx, op, x, sc->n, 3, sc->h, sc->w, sc->in_map, sc->cout, oh, ow,
                          sc->out_map, what);
     double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)sc->cout * 27);
@@ -85,23 +87,25 @@ END_TEST
 
 /* ---- head ---------------------------------------------------------------------------------- */
 
-typedef enum head_cfg_kind {
-    HEAD_DEFAULT,
-    HEAD_TWO_PHASE,
-    HEAD_WIDE,
-    HEAD_NARROW,
-    HEAD_TWO_LOCAL,
-    HEAD_FUSED,
-    HEAD_CPU
-} head_cfg_kind;
-static const scl_head_cfg head_cfgs[] = {
-    [HEAD_TWO_PHASE] = {.fused = 0, .kv = 4, .kn = 1, .nb = 1, .blocked = 0}, /* the GPU style */
-    [HEAD_WIDE] = {.fused = 1, .kv = 16, .kn = 8, .nb = 8, .blocked = 1},
-    [HEAD_NARROW] = {.fused = 1, .kv = 2, .kn = 3, .nb = 3, .local = {1, 4}}, /* 6-class tiles */
-    [HEAD_TWO_LOCAL] = {.fused = 0, .kv = 8, .kn = 2, .nb = 2, .blocked = 1, .local = {2, 8}},
-    [HEAD_FUSED] = {.fused = 1, .kv = 16, .kn = 4, .nb = 4, .blocked = 1},
-    [HEAD_CPU] = {.fused = 0, .kv = 16, .kn = 4, .nb = 4, .blocked = 1}, /* the CPU default */
-};
+/* HEAD_DEFAULT: the public create; HEAD_SAMPLE: one of the descriptor's samples, case i taking
+ * sample i (mod their count); test_head_samples runs them all. */
+typedef enum head_cfg_kind { HEAD_DEFAULT, HEAD_SAMPLE } head_cfg_kind;
+
+static scl_op *make_head(scl_context *ctx, int c, int classes, int sample, const float *wt,
+                         const float *bias, char *cfg, size_t cap) {
+    scl_op *op = NULL;
+    snprintf(cfg, cap, "default");
+    if (sample < 0) {
+        TU_OK(ctx, scl_op_gap_fc_create(ctx, c, classes, wt, bias, &op));
+        return op;
+    }
+    scl__op_shape shape = {0, c, classes, 1, 1, 0};
+    int samples[TU_SAMPLES][8];
+    const int *v = samples[sample % tu_desc_samples(ctx, &scl__head_desc, &shape, samples)];
+    scl__desc_format(&scl__head_desc, v, cfg, cap);
+    TU_OK(ctx, scl__head_desc.create(ctx, &shape, wt, bias, v, &op));
+    return op;
+}
 
 typedef struct head_case {
     int n, c, h, w, classes, bias;
@@ -114,16 +118,16 @@ static const head_case head_cases[] = {
     {3, 1024, 7, 7, 1000, 0, TU_MAP_OFFSET, TU_MAP_NONE, HEAD_DEFAULT},
     {1, 192, 1, 1, 10, 1, TU_MAP_NONE, TU_MAP_NONE, HEAD_DEFAULT},
     {3, 480, 2, 3, 10, 0, TU_MAP_SHUFFLE, TU_MAP_OFFSET, HEAD_DEFAULT},
-    {3, 192, 4, 4, 1000, 1, TU_MAP_TABLE, TU_MAP_NONE, HEAD_TWO_PHASE},
-    {1, 480, 7, 7, 1000, 0, TU_MAP_COMPOSED_INV, TU_MAP_NONE, HEAD_TWO_PHASE},
-    {3, 1024, 7, 7, 10, 1, TU_MAP_ODD, TU_MAP_NONE, HEAD_WIDE},
-    {1, 192, 4, 4, 1000, 1, TU_MAP_NONE, TU_MAP_EVEN, HEAD_NARROW},
-    {3, 1024, 7, 7, 1000, 1, TU_MAP_NONE, TU_MAP_NONE, HEAD_TWO_LOCAL},
-    {3, 480, 1, 1, 1000, 1, TU_MAP_EVEN, TU_MAP_TABLE, HEAD_NARROW},
-    {1, 1024, 7, 7, 10, 0, TU_MAP_NONE, TU_MAP_SHUFFLE, HEAD_TWO_PHASE},
-    {1, 1024, 7, 7, 1000, 1, TU_MAP_SHUFFLE, TU_MAP_NONE, HEAD_FUSED},
-    {3, 192, 2, 3, 1000, 0, TU_MAP_NONE, TU_MAP_ODD, HEAD_FUSED},
-    {3, 480, 7, 7, 1000, 1, TU_MAP_ODD, TU_MAP_SHUFFLE, HEAD_CPU},
+    {3, 192, 4, 4, 1000, 1, TU_MAP_TABLE, TU_MAP_NONE, HEAD_SAMPLE},
+    {1, 480, 7, 7, 1000, 0, TU_MAP_COMPOSED_INV, TU_MAP_NONE, HEAD_SAMPLE},
+    {3, 1024, 7, 7, 10, 1, TU_MAP_ODD, TU_MAP_NONE, HEAD_SAMPLE},
+    {1, 192, 4, 4, 1000, 1, TU_MAP_NONE, TU_MAP_EVEN, HEAD_SAMPLE},
+    {3, 1024, 7, 7, 1000, 1, TU_MAP_NONE, TU_MAP_NONE, HEAD_SAMPLE},
+    {3, 480, 1, 1, 1000, 1, TU_MAP_EVEN, TU_MAP_TABLE, HEAD_SAMPLE},
+    {1, 1024, 7, 7, 10, 0, TU_MAP_NONE, TU_MAP_SHUFFLE, HEAD_SAMPLE},
+    {1, 1024, 7, 7, 1000, 1, TU_MAP_SHUFFLE, TU_MAP_NONE, HEAD_SAMPLE},
+    {3, 192, 2, 3, 1000, 0, TU_MAP_NONE, TU_MAP_ODD, HEAD_SAMPLE},
+    {3, 480, 7, 7, 1000, 1, TU_MAP_ODD, TU_MAP_SHUFFLE, HEAD_SAMPLE},
 };
 #define NHEAD ((int)(sizeof head_cases / sizeof head_cases[0]))
 
@@ -136,20 +140,17 @@ START_TEST(test_head) {
     float *wt = tu_random((size_t)hc->classes * hc->c, &seed);
     float *bias = hc->bias ? tu_random((size_t)hc->classes, &seed) : NULL;
     float *x = tu_random(nin, &seed);
-    scl_op *op = NULL;
-    if (hc->cfg == HEAD_DEFAULT)
-        TU_OK(ctx, scl_op_gap_fc_create(ctx, hc->c, hc->classes, wt, bias, &op));
-    else
-        TU_OK(ctx, scl__op_gap_fc_create_cfg(ctx, hc->c, hc->classes, wt, bias, &head_cfgs[hc->cfg],
-                                             &op));
+    char cfg[128];
+    scl_op *op = make_head(ctx, hc->c, hc->classes, hc->cfg == HEAD_DEFAULT ? -1 : _i, wt, bias,
+                           cfg, sizeof cfg);
     int oh = -1, ow = -1;
     scl_op_output_hw(op, hc->h, hc->w, &oh, &ow);
     ck_assert_int_eq(oh, 1);
     ck_assert_int_eq(ow, 1);
-    char what[200];
-    snprintf(what, sizeof what, "gap_fc case %d: %dx%dx%dx%d -> %d, bias %d, maps %s/%s, cfg %d",
+    char what[300];
+    snprintf(what, sizeof what, "gap_fc case %d: %dx%dx%dx%d -> %d, bias %d, maps %s/%s, %s",
              _i, hc->n, hc->c, hc->h, hc->w, hc->classes, hc->bias, tu_map_name(hc->in_map),
-             tu_map_name(hc->out_map), hc->cfg);
+             tu_map_name(hc->out_map), cfg);
     float *y = tu_run_op(ctx, op, x, hc->n, hc->c, hc->h, hc->w, hc->in_map, hc->classes, 1, 1,
                          hc->out_map, what);
     double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)hc->classes * hc->c);
@@ -163,6 +164,69 @@ START_TEST(test_head) {
 }
 END_TEST
 
+/* Every sample of the stem's and the head's descriptors, on small rotating shapes. */
+START_TEST(test_stem_samples) {
+    static const int sizes[][3] = {{9, 5, 24}, {13, 33, 12}, {1, 1, 5}, {20, 17, 16}};
+    const int *sz = sizes[_i % 4];
+    stem_case sc = {1 + _i % 2, sz[0], sz[1], sz[2], _i % 3 != 0, TU_MAP_NONE,
+                    _i % 2 ? TU_MAP_OFFSET : TU_MAP_NONE, STEM_SAMPLE};
+    scl_context *ctx = tu_context();
+    scl__op_shape shape = {0, 3, sc.cout, 1, 2, SCL_OP_RELU};
+    int samples[TU_SAMPLES][8];
+    int ns = tu_desc_samples(ctx, &scl__stem_desc, &shape, samples);
+    if (_i < ns) {
+        uint64_t seed = 8000 + (uint64_t)_i;
+        int oh = (sc.h + 1) / 2, ow = (sc.w + 1) / 2;
+        size_t nin = (size_t)sc.n * 3 * sc.h * sc.w, nout = (size_t)sc.n * sc.cout * oh * ow;
+        float *wt = tu_random((size_t)sc.cout * 27, &seed), *x = tu_random(nin, &seed);
+        float *bias = sc.bias ? tu_random((size_t)sc.cout, &seed) : NULL;
+        char cfg[128], what[256];
+        scl_op *op = make_stem(ctx, sc.cout, _i, wt, bias, cfg, sizeof cfg);
+        snprintf(what, sizeof what, "stem sample %d (%s)", _i, cfg);
+        float *y = tu_run_op(ctx, op, x, sc.n, 3, sc.h, sc.w, sc.in_map, sc.cout, oh, ow,
+                             sc.out_map, what);
+        double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)sc.cout * 27);
+        double *bd = bias ? tu_to_double(bias, (size_t)sc.cout) : NULL,
+               *ref = malloc(nout * sizeof *ref);
+        ref_stem3x3s2(xd, sc.n, sc.h, sc.w, sc.cout, wd, bd, ref);
+        tu_check_close(what, y, ref, nout, 1e-5, 2e-5);
+        free(wt), free(bias), free(x), free(y), free(xd), free(wd), free(bd), free(ref);
+        scl_op_destroy(op);
+    }
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_head_samples) {
+    static const int sizes[][4] = {{3, 48, 2, 3}, {1, 96, 7, 7}, {2, 16, 1, 1}, {3, 64, 4, 4}};
+    const int *sz = sizes[_i % 4];
+    int n = sz[0], c = sz[1], h = sz[2], w = sz[3], classes = 10 + 13 * (_i % 3), has_bias = _i % 2;
+    scl_context *ctx = tu_context();
+    scl__op_shape shape = {0, c, classes, 1, 1, 0};
+    int samples[TU_SAMPLES][8];
+    int ns = tu_desc_samples(ctx, &scl__head_desc, &shape, samples);
+    if (_i < ns) {
+        uint64_t seed = 8500 + (uint64_t)_i;
+        size_t nin = (size_t)n * c * h * w, nout = (size_t)n * classes;
+        float *wt = tu_random((size_t)classes * c, &seed), *x = tu_random(nin, &seed);
+        float *bias = has_bias ? tu_random((size_t)classes, &seed) : NULL;
+        char cfg[128], what[256];
+        scl_op *op = make_head(ctx, c, classes, _i, wt, bias, cfg, sizeof cfg);
+        snprintf(what, sizeof what, "gap_fc sample %d (%s)", _i, cfg);
+        float *y = tu_run_op(ctx, op, x, n, c, h, w, _i % 2 ? TU_MAP_SHUFFLE : TU_MAP_NONE, classes,
+                             1, 1, TU_MAP_NONE, what);
+        double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, (size_t)classes * c);
+        double *bd = bias ? tu_to_double(bias, (size_t)classes) : NULL,
+               *ref = malloc(nout * sizeof *ref);
+        ref_gap_fc(xd, n, c, h, w, classes, wd, bd, ref);
+        tu_check_close(what, y, ref, nout, 1e-5, 5e-5);
+        free(wt), free(bias), free(x), free(y), free(xd), free(wd), free(bd), free(ref);
+        scl_op_destroy(op);
+    }
+    scl_context_destroy(ctx);
+}
+END_TEST
+
 /* Two launches of a two-phase head in a row, the second on a larger batch: the pooled buffer
  * grows, and the event the caller gets covers the whole op. */
 START_TEST(test_head_regrow) {
@@ -172,7 +236,8 @@ START_TEST(test_head_regrow) {
     float *wt = tu_random((size_t)k * c, &seed), *bias = tu_random(k, &seed);
     double *wd = tu_to_double(wt, (size_t)k * c), *bd = tu_to_double(bias, k);
     scl_op *op;
-    TU_OK(ctx, scl__op_gap_fc_create_cfg(ctx, c, k, wt, bias, &head_cfgs[HEAD_TWO_PHASE], &op));
+    const scl_head_cfg two = {.fused = 0, .kv = 4, .kn = 1, .nb = 1, .blocked = 0};
+    TU_OK(ctx, scl__op_gap_fc_create_cfg(ctx, c, k, wt, bias, &two, &op));
     for (int n = 1; n <= 4; n += 3) {
         float *x = tu_random((size_t)n * c * 9, &seed);
         scl_tensor *in = tu_tensor(ctx, n, c, 3, 3, x), *out = tu_tensor(ctx, n, k, 1, 1, NULL);
@@ -306,6 +371,8 @@ int main(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_stem, 0, NSTEM);
     tcase_add_loop_test(tc, test_head, 0, NHEAD);
+    tcase_add_loop_test(tc, test_stem_samples, 0, TU_SAMPLES);
+    tcase_add_loop_test(tc, test_head_samples, 0, TU_SAMPLES);
     tcase_add_test(tc, test_head_regrow);
     tcase_add_test(tc, test_stem_bad_args);
     tcase_add_test(tc, test_head_bad_args);

@@ -1,6 +1,8 @@
 /* testutil.c: shared helpers for the Check tests (see testutil.h). */
 #include "testutil.h"
 
+#include "ops/desc.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,4 +305,12 @@ int tu_run(Suite *s) {
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? 0 : 1;
+}
+
+int tu_desc_samples(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s,
+                    int (*vals)[8]) {
+    int n = scl__desc_samples(ctx, d, s, SCL__SAMPLE_SPREAD, vals,
+                              tu_quick() ? TU_SAMPLES_QUICK : TU_SAMPLES);
+    ck_assert_int_ge(n, 1);
+    return n;
 }

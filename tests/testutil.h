@@ -58,6 +58,19 @@ double *tu_to_double(const float *x, size_t n);
 /* SCL_TEST_QUICK set (and not "0"): skip the large cases (Oclgrind simulates every work-item). */
 int tu_quick(void);
 
+/* ---- configurations from the op descriptors (host/ops/desc.h) ---------------------------- */
+/* How many configurations an op test draws from its family's descriptor: TU_SAMPLES, or
+ * TU_SAMPLES_QUICK under SCL_TEST_QUICK=1. */
+#define TU_SAMPLES 16
+#define TU_SAMPLES_QUICK 8
+struct scl__op_desc;
+struct scl__op_shape;
+/* The descriptor's spread samples for the shape (scl__desc_samples: both device types'
+ * defaults first, then a fixed pseudo-random draw from the product of every tunable's probes),
+ * valid on ctx's device; vals has room for TU_SAMPLES rows. Returns the count (>= 1). */
+int tu_desc_samples(scl_context *ctx, const struct scl__op_desc *d, const struct scl__op_shape *s,
+                    int (*vals)[8]);
+
 /* ---- channel maps the op tests read and write through ------------------------------------ */
 
 /* Every kind the op tests use; each op test picks its own subset in its tables. The shuffles

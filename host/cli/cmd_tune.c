@@ -12,19 +12,21 @@ static void progress(const char *line, void *user) {
 }
 
 int cli_tune(int argc, char **argv) {
-    const char *model = NULL, *device = NULL, *weights = NULL, *v;
+    const char *model = NULL, *device = NULL, *weights = NULL, *families = NULL, *v;
     int n = 1, h = 224, w = 224, err = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             puts("usage: shufflecl tune [MODEL] [--weights W] [--batch N] [--height H] [--width W]\n"
-                 "                      [--device D]\n\n"
+                 "                      [--device D] [--ops LIST]\n\n"
                  "MODEL is a preset or 'auto' (the default with --weights): the architecture of W.\n"
-                 "Times candidate tile and vector sizes for every pointwise and depthwise layer shape\n"
-                 "of MODEL at N x 3 x H x W (default 1 x 3 x 224 x 224), rejects any candidate whose\n"
-                 "output differs from the default kernel's, and keeps the winners that beat the\n"
-                 "default by more than 5% in the device's tuning file in the cache directory. Every\n"
-                 "network made on the device afterwards uses them; a kernel source change makes the\n"
-                 "file stale (ignored). Run it again for other models: their entries are merged.");
+                 "Times the configurations the op descriptors name (each tunable in turn over its\n"
+                 "probes) for every layer shape of MODEL at N x 3 x H x W (default 1 x 3 x 224 x 224)\n"
+                 "whose op family is in LIST (comma-separated; default pointwise,depthwise; also stem,\n"
+                 "pool, head), rejects any candidate whose output differs from the default kernel's,\n"
+                 "and keeps the winners that beat the default by more than 5% in the device's tuning\n"
+                 "file in the cache directory. Every op made on the device afterwards uses them; a\n"
+                 "kernel source change makes the file stale (ignored). Run it again for other models\n"
+                 "or sizes: their entries are merged.");
             return 0;
         }
         if (cli_opt(argc, argv, &i, "--batch", &v, &err) || cli_opt(argc, argv, &i, "--height", &v, &err) ||
@@ -41,6 +43,9 @@ int cli_tune(int argc, char **argv) {
         } else if (cli_opt(argc, argv, &i, "--weights", &v, &err)) {
             if (err) return 1;
             weights = v;
+        } else if (cli_opt(argc, argv, &i, "--ops", &v, &err)) {
+            if (err) return 1;
+            families = v;
         } else if (argv[i][0] == '-') {
             return cli_error("tune: unknown option '%s'", argv[i]);
         } else if (!model) {
@@ -66,7 +71,7 @@ int cli_tune(int argc, char **argv) {
     char text[256];
     printf("tuning %s at %dx3x%dx%d on %s\n", scl_model_desc_text(&d, text, sizeof text), n, h, w, info.name);
     scl_tune_report r = {.size = sizeof(scl_tune_report)};
-    scl_status st = scl_tune_desc(ctx, &d, n, h, w, progress, NULL, &r);
+    scl_status st = scl_tune_desc(ctx, &d, n, h, w, families, progress, NULL, &r);
     int rc = 0;
     if (st != SCL_OK) {
         rc = cli_error("%s", scl_last_error(ctx));

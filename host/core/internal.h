@@ -38,9 +38,9 @@ struct scl_context {
     scl_cache_stats stats;
     cl_mem identity_map; /* planes[c] = c, for NULL maps; grown on demand */
     int identity_len;
-    struct scl_tune_db *tune; /* the device's tuning table (tune.c), loaded on first use */
+    struct scl__tune_table *tune; /* the device's tuning table (tune/tune.c), read on first use */
     int tune_loaded;
-    unsigned tuned_ops;       /* ops made with a tuned configuration */
+    unsigned tuned_ops;           /* ops made with a configuration from the tuning table */
 };
 
 struct scl_tensor {

@@ -3,8 +3,6 @@
  * into the conv before it; one op made per layer. */
 #include "io/safetensors.h"
 #include "net/network.h"
-#include "ops/pointwise.h"
-#include "tune/tune.h"
 
 #include <float.h>
 #include <math.h>
@@ -238,23 +236,13 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
     if (st == SCL_OK) {
         switch (l->kind) {
         case SCL_LAYER_STEM: st = scl_op_stem_create(ctx, l->cout, w, b, &net->ops[i]); break;
-        case SCL_LAYER_POINTWISE: {
-            int vec, co_tile;
-            if (scl__tune_pointwise(ctx, l->cin, l->cout, l->groups, l->flags, &vec, &co_tile))
-                st = scl__op_pointwise_create_cfg(ctx, l->cin, l->cout, l->groups, l->flags, w, b, vec,
-                                                  co_tile, &net->ops[i]);
-            else
-                st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, &net->ops[i]);
+        case SCL_LAYER_POINTWISE:
+            /* the public creates look the device's tuning table up themselves */
+            st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, &net->ops[i]);
             break;
-        }
-        case SCL_LAYER_DEPTHWISE: {
-            scl_dw_cfg cfg;
-            if (scl__tune_depthwise(ctx, l->cout, l->stride, l->flags, &cfg))
-                st = scl__op_depthwise_create_cfg(ctx, l->cout, l->stride, l->flags, w, b, &cfg, &net->ops[i]);
-            else
-                st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, &net->ops[i]);
+        case SCL_LAYER_DEPTHWISE:
+            st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, &net->ops[i]);
             break;
-        }
         case SCL_LAYER_GAP_FC:
             st = scl_op_gap_fc_create(ctx, l->cin, l->cout, w, has_bias ? b : NULL, &net->ops[i]);
             break;

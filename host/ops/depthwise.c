@@ -1,6 +1,7 @@
 /* depthwise.c: launcher for the depthwise 3x3 convolution (cl/depthwise.cl), with the
- * per-device-type tunables of op_depthwise.h. */
+ * descriptor (tunables, defaults). */
 #include "ops/depthwise.h"
+#include "ops/desc.h"
 
 #include <stdlib.h>
 
@@ -80,25 +81,79 @@ static void dw_destroy(scl_op *op) {
 
 static const scl_op_class dw_class = {"depthwise", dw_hw, dw_launch, dw_destroy};
 
-void scl__dw_default_cfg(const scl_context *ctx, int stride, scl_dw_cfg *cfg) {
-    (void)stride;
-    if (ctx && ctx->info.type == SCL_DEVICE_GPU) {
-        /* neighbouring work-items take neighbouring 16-byte pieces of a row: coalesced, and
-         * enough work-items even for 7x7 planes */
-        *cfg = (scl_dw_cfg){.vw = 4, .th = 2, .seg = 4};
-    } else {
-        /* measured on PoCL/AVX-512 (docs/kernels_dw.md): whole rows in the widest vectors that
-         * fit them, four output rows per work-item sharing their input rows */
-        *cfg = (scl_dw_cfg){.vw = 16, .th = 4, .seg = 0, .plane_wg = 1};
-    }
+/* ---- the descriptor: vw th seg plane_wg local0 local1 ------------------------------------- */
+
+static const int dw_vws[] = {1, 2, 4, 8, 16}, dw_flag[] = {0, 1};
+static const int dw_th_probes[] = {1, 2, 3, 4}, dw_seg_probes[] = {0, 1, 2, 4, 8, 16, 32};
+static const int dw_local_probes[] = {0, 2, 4, 8, 16};
+static const scl__tunable dw_tunables[] = {
+    {"vw", "-DVW", dw_vws, 5, 0, 0, 0, NULL, 0},
+    {"th", "-DTH", NULL, 0, 1, 4, 1, dw_th_probes, 4},
+    {"seg", NULL, NULL, 0, 0, 4096, 1, dw_seg_probes, (int)SCL_ARRAY_LEN(dw_seg_probes)},
+    {"plane_wg", NULL, dw_flag, 2, 0, 0, 0, NULL, 0},
+    {"local0", NULL, NULL, 0, 0, 4096, 1, dw_local_probes, (int)SCL_ARRAY_LEN(dw_local_probes)},
+    {"local1", NULL, NULL, 0, 0, 4096, 1, dw_local_probes, (int)SCL_ARRAY_LEN(dw_local_probes)},
+};
+static const char *const dw_kernels[] = {"dw3x3s1", "dw3x3s2"};
+
+static void to_cfg(const int *v, scl_dw_cfg *cfg) {
+    *cfg = (scl_dw_cfg){.vw = v[0], .th = v[1], .seg = v[2], .plane_wg = v[3],
+                        .local = {(size_t)v[4], (size_t)v[5]}};
 }
 
-static scl_status check_cfg(scl_context *ctx, const scl_dw_cfg *cfg, const char *fn) {
-    scl_status st = scl__check_vec_width(ctx, fn, "vw", cfg->vw);
-    if (st == SCL_OK) st = scl__check_range(ctx, fn, "th", cfg->th, 1, 4);
-    if (st == SCL_OK) st = scl__check_seg(ctx, fn, cfg->seg, cfg->vw);
-    if (st == SCL_OK) st = scl__check_local2(ctx, fn, cfg->local);
+/* Work-group sizes beyond int are out of range anyway: saturated, so the check refuses them. */
+static int clamp_int(size_t x) {
+    return x > 2147483647u ? 2147483647 : (int)x;
+}
+
+static void from_cfg(const scl_dw_cfg *cfg, int *v) {
+    v[0] = cfg->vw, v[1] = cfg->th, v[2] = cfg->seg, v[3] = cfg->plane_wg;
+    v[4] = clamp_int(cfg->local[0]), v[5] = clamp_int(cfg->local[1]);
+}
+
+static void dw_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+    (void)s;
+    scl_dw_cfg cfg;
+    if (type == SCL_DEVICE_GPU) {
+        /* neighbouring work-items take neighbouring 16-byte pieces of a row: coalesced, and
+         * enough work-items even for 7x7 planes */
+        cfg = (scl_dw_cfg){.vw = 4, .th = 2, .seg = 4};
+    } else {
+        /* measured on PoCL/AVX-512 (docs/kernels.md): whole rows in the widest vectors that
+         * fit them, four output rows per work-item sharing their input rows */
+        cfg = (scl_dw_cfg){.vw = 16, .th = 4, .seg = 0, .plane_wg = 1};
+    }
+    from_cfg(&cfg, vals);
+}
+
+static scl_status dw_check(scl_context *ctx, const scl__op_shape *s, const int *v, const char *fn) {
+    (void)s;
+    const size_t local[2] = {(size_t)v[4], (size_t)v[5]};
+    scl_status st = scl__check_seg(ctx, fn, v[2], v[0]);
+    if (st == SCL_OK) st = scl__check_local2(ctx, fn, local);
     return st;
+}
+
+static scl_status dw_desc_create(scl_context *ctx, const scl__op_shape *s, const float *w,
+                                 const float *b, const int *vals, scl_op **out) {
+    scl_dw_cfg cfg;
+    to_cfg(vals, &cfg);
+    return scl__op_depthwise_create_cfg(ctx, s->cout, s->stride, s->flags, w, b, &cfg, out);
+}
+
+static void dw_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    *nw = (size_t)s->cout * 9, *nb = (size_t)s->cout;
+}
+
+const scl__op_desc scl__depthwise_desc = {
+    "depthwise", "depthwise.cl", dw_kernels, 2, dw_tunables, (int)SCL_ARRAY_LEN(dw_tunables),
+    dw_defaults, dw_check, dw_desc_create, dw_counts};
+
+void scl__dw_default_cfg(const scl_context *ctx, int stride, scl_dw_cfg *cfg) {
+    scl__op_shape s = {0, 0, 0, 1, stride, 0};
+    int v[SCL__MAX_TUNABLES];
+    dw_defaults(ctx ? ctx->info.type : SCL_DEVICE_CPU, &s, v);
+    to_cfg(v, cfg);
 }
 
 scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stride, int flags,
@@ -117,7 +172,10 @@ scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stri
                          "%s: flags = %#x, only SCL_OP_RELU is supported", fn, (unsigned)flags);
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
-    scl_status st = check_cfg(ctx, cfg, fn);
+    scl__op_shape shape = {0, channels, channels, channels, stride, flags};
+    int vals[SCL__MAX_TUNABLES];
+    from_cfg(cfg, vals);
+    scl_status st = scl__desc_validate(ctx, &scl__depthwise_desc, &shape, vals, fn);
     if (st != SCL_OK) return st;
     dw_extra *x = calloc(1, sizeof *x);
     if (!x) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
@@ -135,12 +193,16 @@ scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stri
     op->flags = flags;
     snprintf(op->kernel_name, sizeof op->kernel_name, "%s", stride == 1 ? "dw3x3s1" : "dw3x3s2");
     /* the widest kernel now, so that a build failure shows at creation; others on demand */
-    return scl__op_created(op, use_width(op, cfg->vw, NULL), fn, out);
+    size_t wg_max = 0;
+    st = use_width(op, cfg->vw, &wg_max);
+    if (st == SCL_OK) st = scl__check_kernel_local(op, wg_max, cfg->local, fn);
+    return scl__op_created(op, st, fn, out);
 }
 
 scl_status scl_op_depthwise_create(scl_context *ctx, int channels, int stride, int flags,
                                    const float *weights, const float *bias, scl_op **out) {
-    scl_dw_cfg cfg;
-    scl__dw_default_cfg(ctx, stride, &cfg);
-    return scl__op_depthwise_create_cfg(ctx, channels, stride, flags, weights, bias, &cfg, out);
+    if (!ctx)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_depthwise_create: ctx is NULL");
+    scl__op_shape s = {0, channels, channels, channels, stride, flags};
+    return scl__desc_create(ctx, &scl__depthwise_desc, &s, weights, bias, out);
 }

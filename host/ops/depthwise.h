@@ -1,13 +1,14 @@
-/* depthwise.h: the depthwise op's tunables, for tests, benchmarks and a future auto-tuner.
- * scl_op_depthwise_create() is this with scl__dw_default_cfg(). */
+/* depthwise.h: the depthwise op's configuration as a struct, for tests and benchmarks (the
+ * allowed values are its descriptor's, scl__depthwise_desc). scl_op_depthwise_create() is this
+ * with the tuning table's entry for the shape, or scl__dw_default_cfg(). */
 #ifndef SCL_OP_DEPTHWISE_H
 #define SCL_OP_DEPTHWISE_H
 
 #include "ops/op.h"
 
 typedef struct scl_dw_cfg {
-    int vw;          /* outputs computed together along W (a vector): 1, 2, 4, 8 or 16 */
-    int th;          /* output rows per work-item: 1 to 4 */
+    int vw;          /* outputs computed together along W (a vector) */
+    int th;          /* output rows per work-item */
     int seg;         /* outputs per work-item along W, a multiple of vw; 0: the whole row, and
                         then each launch takes the widest of vw, vw/2, ... (down to 4) whose
                         vector fits the row, building that kernel on first use */

@@ -1,6 +1,7 @@
 /* head.c: launcher for the classifier head (cl/head.cl): global average pool then fully
- * connected, in one launch or two, with the per-device-type tunables of op_head.h. */
+ * connected, in one launch or two, and its descriptor (tunables, defaults). */
 #include "ops/head.h"
+#include "ops/desc.h"
 
 #include <stdlib.h>
 
@@ -98,24 +99,79 @@ static void head_destroy(scl_op *op) {
 
 static const scl_op_class head_class = {"gap_fc", head_hw, head_launch, head_destroy};
 
-void scl__head_default_cfg(const scl_context *ctx, scl_head_cfg *cfg) {
-    if (ctx && ctx->info.type == SCL_DEVICE_GPU) {
+/* ---- the descriptor: fused kv kn nb blocked local0 local1 ---------------------------------- */
+
+static const int head_kvs[] = {1, 2, 4, 8, 16}, head_flag[] = {0, 1};
+static const int head_k_probes[] = {1, 2, 3, 4, 8};
+static const int head_local_probes[] = {0, 1, 2, 4, 8};
+static const scl__tunable head_tunables[] = {
+    {"fused", NULL, head_flag, 2, 0, 0, 0, NULL, 0},
+    {"kv", "-DKV", head_kvs, 5, 0, 0, 0, NULL, 0},
+    {"kn", "-DKN", NULL, 0, 1, 8, 1, head_k_probes, (int)SCL_ARRAY_LEN(head_k_probes)},
+    {"nb", "-DNB", NULL, 0, 1, 8, 1, head_k_probes, (int)SCL_ARRAY_LEN(head_k_probes)},
+    {"blocked", "-DBLOCKED", head_flag, 2, 0, 0, 0, NULL, 0},
+    {"local0", NULL, NULL, 0, 0, 4096, 1, head_local_probes, (int)SCL_ARRAY_LEN(head_local_probes)},
+    {"local1", NULL, NULL, 0, 0, 4096, 1, head_local_probes, (int)SCL_ARRAY_LEN(head_local_probes)},
+};
+static const char *const head_kernels[] = {"gap_fc", "gap"};
+
+static void to_cfg(const int *v, scl_head_cfg *cfg) {
+    *cfg = (scl_head_cfg){.fused = v[0], .kv = v[1], .kn = v[2], .nb = v[3], .blocked = v[4],
+                          .local = {(size_t)v[5], (size_t)v[6]}};
+}
+
+static int clamp_int(size_t x) {
+    return x > 2147483647u ? 2147483647 : (int)x;
+}
+
+static void from_cfg(const scl_head_cfg *cfg, int *v) {
+    v[0] = cfg->fused, v[1] = cfg->kv, v[2] = cfg->kn, v[3] = cfg->nb, v[4] = cfg->blocked;
+    v[5] = clamp_int(cfg->local[0]), v[6] = clamp_int(cfg->local[1]);
+}
+
+static void type_default(scl_device_type type, scl_head_cfg *cfg) {
+    if (type == SCL_DEVICE_GPU) {
         /* many narrow work-items, so pool once rather than once per narrow tile */
         *cfg = (scl_head_cfg){.fused = 0, .kv = 4, .kn = 1, .nb = 1, .blocked = 0};
     } else {
-        /* measured on PoCL/AVX-512 (docs/kernels_dw.md): pooling once beats pooling once per
+        /* measured on PoCL/AVX-512 (docs/kernels.md): pooling once beats pooling once per
          * 64-class tile even with the second launch, at batch 1 and 32 alike */
         *cfg = (scl_head_cfg){.fused = 0, .kv = 16, .kn = 4, .nb = 4, .blocked = 1};
     }
 }
 
-static scl_status check_cfg(scl_context *ctx, const scl_head_cfg *cfg, const char *fn) {
-    scl_status st = scl__check_vec_width(ctx, fn, "kv", cfg->kv);
-    if (st == SCL_OK) st = scl__check_range(ctx, fn, "kn", cfg->kn, 1, 8);
-    if (st == SCL_OK) st = scl__check_range(ctx, fn, "nb", cfg->nb, 1, 8);
-    if (st == SCL_OK) st = scl__check_local2(ctx, fn, cfg->local);
-    return st;
+void scl__head_default_cfg(const scl_context *ctx, scl_head_cfg *cfg) {
+    type_default(ctx ? ctx->info.type : SCL_DEVICE_CPU, cfg);
 }
+
+static void head_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+    (void)s;
+    scl_head_cfg cfg;
+    type_default(type, &cfg);
+    from_cfg(&cfg, vals);
+}
+
+static scl_status head_check(scl_context *ctx, const scl__op_shape *s, const int *v,
+                             const char *fn) {
+    (void)s;
+    const size_t local[2] = {(size_t)v[5], (size_t)v[6]};
+    return scl__check_local2(ctx, fn, local);
+}
+
+static scl_status head_desc_create(scl_context *ctx, const scl__op_shape *s, const float *w,
+                                   const float *b, const int *vals, scl_op **out) {
+    scl_head_cfg cfg;
+    to_cfg(vals, &cfg);
+    return scl__op_gap_fc_create_cfg(ctx, s->cin, s->cout, w, b, &cfg, out);
+}
+
+static void head_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    *nw = (size_t)s->cout * (size_t)s->cin, *nb = (size_t)s->cout;
+}
+
+const scl__op_desc scl__head_desc = {
+    "head", "head.cl", head_kernels, 2, head_tunables, (int)SCL_ARRAY_LEN(head_tunables),
+    head_defaults, head_check, head_desc_create, head_counts};
 
 scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, const float *weights,
                                      const float *bias, const scl_head_cfg *cfg, scl_op **out) {
@@ -127,7 +183,10 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     if (st != SCL_OK) return st;
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
-    st = check_cfg(ctx, cfg, fn);
+    scl__op_shape shape = {0, cin, classes, 1, 1, 0};
+    int vals[SCL__MAX_TUNABLES];
+    from_cfg(cfg, vals);
+    st = scl__desc_validate(ctx, &scl__head_desc, &shape, vals, fn);
     if (st != SCL_OK) return st;
     size_t tile = (size_t)cfg->kv * (size_t)cfg->kn, kp = scl__round_up((size_t)classes, tile);
     if ((double)kp * cin >= 2147483647.0)
@@ -169,12 +228,20 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
         op->nlaunch = 2;
         snprintf(op->pre_kernel_name, sizeof op->pre_kernel_name, "gap");
     }
+    if (st == SCL_OK && cfg->local[0]) {
+        size_t wg_max = 0;
+        cl_int e = clGetKernelWorkGroupInfo(op->kernel, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                            sizeof wg_max, &wg_max, NULL);
+        st = e != CL_SUCCESS ? scl__cl_fail(ctx, e, "clGetKernelWorkGroupInfo(gap_fc)")
+                             : scl__check_kernel_local(op, wg_max, cfg->local, fn);
+    }
     return scl__op_created(op, st, fn, out);
 }
 
 scl_status scl_op_gap_fc_create(scl_context *ctx, int cin, int classes, const float *weights,
                                 const float *bias, scl_op **out) {
-    scl_head_cfg cfg;
-    scl__head_default_cfg(ctx, &cfg);
-    return scl__op_gap_fc_create_cfg(ctx, cin, classes, weights, bias, &cfg, out);
+    if (!ctx)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_gap_fc_create: ctx is NULL");
+    scl__op_shape s = {0, cin, classes, 1, 1, 0};
+    return scl__desc_create(ctx, &scl__head_desc, &s, weights, bias, out);
 }

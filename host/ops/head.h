@@ -1,5 +1,6 @@
-/* head.h: the classifier head's tunables (global average pool + fully connected), for tests,
- * benchmarks and a future auto-tuner. scl_op_gap_fc_create() is this with the default cfg. */
+/* head.h: the classifier head's configuration (global average pool + fully connected) as a
+ * struct, for tests and benchmarks (the allowed values are its descriptor's, scl__head_desc).
+ * scl_op_gap_fc_create() is this with the tuning table's entry, or the default cfg. */
 #ifndef SCL_OP_HEAD_H
 #define SCL_OP_HEAD_H
 
@@ -8,9 +9,9 @@
 typedef struct scl_head_cfg {
     int fused;       /* 1: one launch, each work-item pooling the planes it needs; 0: a pooling
                         launch into a buffer the op owns, then the FC launch over it */
-    int kv;          /* classes per vector: 1, 2, 4, 8 or 16 */
-    int kn;          /* vectors of classes per work-item: 1 to 8 */
-    int nb;          /* images per work-item: 1 to 8 */
+    int kv;          /* classes per vector */
+    int kn;          /* vectors of classes per work-item */
+    int nb;          /* images per work-item */
     int blocked;     /* weights tile by tile (CPUs: each work-item streams one block) rather
                         than channel by channel (GPUs: neighbouring work-items coalesce) */
     size_t local[2]; /* FC work-group size over (image blocks, class tiles); {0, 0}: runtime's */

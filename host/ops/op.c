@@ -128,13 +128,6 @@ void scl__op_release_variants(scl_op *op, scl_op_variants *v) {
     op->kernel = NULL; /* one of the above: scl_op_destroy must not release it again */
 }
 
-scl_status scl__check_vec_width(scl_context *ctx, const char *fn, const char *name, int v) {
-    if (v != 1 && v != 2 && v != 4 && v != 8 && v != 16)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: %s = %d, must be 1, 2, 4, 8 or 16",
-                         fn, name, v);
-    return SCL_OK;
-}
-
 scl_status scl__check_range(scl_context *ctx, const char *fn, const char *name, int v, int lo,
                             int hi) {
     if (v < lo || v > hi)
@@ -150,13 +143,28 @@ scl_status scl__check_seg(scl_context *ctx, const char *fn, int seg, int vw) {
     return SCL_OK;
 }
 
+/* 1 if a x b <= limit, without computing a product that could wrap ((size_t)-1 squared is 1) */
+static int product_within(size_t a, size_t b, size_t limit) {
+    return a == 0 || b <= limit / a;
+}
+
 scl_status scl__check_local2(scl_context *ctx, const char *fn, const size_t local[2]) {
-    if ((local[0] == 0) != (local[1] == 0) || local[0] * local[1] > ctx->info.max_work_group_size)
+    size_t most = ctx->info.max_work_group_size;
+    if ((local[0] == 0) != (local[1] == 0) || !product_within(local[0], local[1], most))
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: work-group size %zux%zu: both must be 0, or both set with a product "
                          "<= %zu",
-                         fn, local[0], local[1], ctx->info.max_work_group_size);
+                         fn, local[0], local[1], most);
     return SCL_OK;
+}
+
+scl_status scl__check_kernel_local(scl_op *op, size_t wg_max, const size_t local[2],
+                                   const char *fn) {
+    if (product_within(local[0], local[1], wg_max)) return SCL_OK;
+    return scl__fail(op->ctx, SCL_ERROR_INVALID_ARGUMENT,
+                     "%s: work-group size %zux%zu is more than kernel %s can run (%zu "
+                     "work-items, CL_KERNEL_WORK_GROUP_SIZE)",
+                     fn, local[0], local[1], op->kernel_name, wg_max);
 }
 
 size_t scl__op_units_per_group(const scl_op *op, size_t outputs, size_t per, size_t units,
@@ -276,11 +284,16 @@ scl_status scl_op_enqueue(scl_op *op, const scl_op_args *args) {
         (st = scl__chanmap_device(ctx, a->residual_map, op->cout, &io.residual_map)) != SCL_OK)
         return st;
     if (a->event) *a->event = NULL;
-    return op->cls->launch(op, a, &io);
+    scl_op *run = op;
+    if (op->sizes && (st = scl__op_for_size(op, a->in->h, a->in->w, &run)) != SCL_OK) return st;
+    st = run->cls->launch(run, a, &io);
+    if (run != op) scl__op_mirror(op, run);
+    return st;
 }
 
 void scl_op_destroy(scl_op *op) {
     if (!op) return;
+    if (op->sizes) scl__op_sizes_free(op);
     if (op->cls && op->cls->destroy) op->cls->destroy(op);
     if (op->kernel) clReleaseKernel(op->kernel);
     if (op->weights) clReleaseMemObject(op->weights);
@@ -317,6 +330,10 @@ scl_status scl__op_enqueue_events(scl_op *op, const scl_op_args *a, cl_event *ev
 int scl_op_launch_count(const scl_op *op) { return op ? op->nlaunch : 0; }
 
 const char *scl_op_kernel_name(const scl_op *op) { return op ? op->kernel_name : ""; }
+
+int scl__op_tuned(const scl_op *op) { return op ? op->tuned : 0; }
+
+const char *scl__op_options(const scl_op *op) { return op ? op->options : ""; }
 
 void scl_op_last_launch(const scl_op *op, size_t global[3], size_t local[3]) {
     for (int i = 0; i < 3; i++) {

@@ -31,6 +31,8 @@ struct scl_op {
     cl_uint dims;
     size_t global[3], local[3];
     int use_local;
+    int tuned; /* made with a configuration from the tuning table */
+    struct scl__op_sizes *sizes; /* per-input-size tuned variants (ops/desc.c), or NULL */
     void *extra;
     /* Ops that run two kernels per enqueue (the two-phase head) record the first here; the
      * fields above describe the last. */
@@ -41,6 +43,19 @@ struct scl_op {
     /* During scl__op_enqueue_events: one event slot per launch, else NULL. */
     cl_event *launch_events;
 };
+
+/* For an op whose shape has tuning entries for given input sizes: *run gets the op to launch
+ * for an input of h x w (op itself, or a variant made on first use with that size's entry).
+ * Never fails for a bad entry (skipped with a warning); only out of host memory. */
+scl_status scl__op_for_size(scl_op *op, int h, int w, scl_op **run);
+/* After run (a variant of op) launched: op reports run's kernel and geometry. */
+void scl__op_mirror(scl_op *op, const scl_op *run);
+void scl__op_sizes_free(scl_op *op);
+
+/* 1 if op was made with a configuration from the context's tuning table. */
+int scl__op_tuned(const scl_op *op);
+/* The build options of op's kernel (the last one used, for families with several). */
+const char *scl__op_options(const scl_op *op);
 
 /* Allocates an op and uploads weights (nw floats) and bias (nb floats, or zeros when bias is
  * NULL and nb > 0). */
@@ -81,17 +96,20 @@ scl_status scl__op_use_variant(scl_op *op, scl_op_variants *v, const char *file,
 /* Releases every variant built; op->kernel (one of them) is cleared. */
 void scl__op_release_variants(scl_op *op, scl_op_variants *v);
 
-/* Checks of the tunables (cfg) at create time; each failure is SCL_ERROR_INVALID_ARGUMENT with
- * a message "<fn>: <name> = <value>, must be ...". A vector width: 1, 2, 4, 8 or 16. */
-scl_status scl__check_vec_width(scl_context *ctx, const char *fn, const char *name, int v);
-/* An integer in lo..hi. */
-scl_status scl__check_range(scl_context *ctx, const char *fn, const char *name, int v, int lo,
-                            int hi);
+/* Checks shared by the descriptors' family constraints (ops/desc.h), each failure
+ * SCL_ERROR_INVALID_ARGUMENT with a message "<fn>: <name> = <value>, must be ...". */
 /* A row segment: 0 (whole rows) or a positive multiple of the vector width vw. */
 scl_status scl__check_seg(scl_context *ctx, const char *fn, int seg, int vw);
+/* A shape integer (channels, classes) in lo..hi: "<fn>: <name> = <v>, must be lo to hi". */
+scl_status scl__check_range(scl_context *ctx, const char *fn, const char *name, int v, int lo,
+                            int hi);
 /* A 2-D work-group size: both 0 (the runtime's or the family's choice), or both set with a
  * product the device allows. */
 scl_status scl__check_local2(scl_context *ctx, const char *fn, const size_t local[2]);
+
+/* The 2-D work-group local against wg_max, the CL_KERNEL_WORK_GROUP_SIZE of op's kernel. */
+scl_status scl__check_kernel_local(scl_op *op, size_t wg_max, const size_t local[2],
+                                   const char *fn);
 
 /* For runtimes that size groups themselves (PoCL), which may run a small launch as one group
  * on one core: how many whole units (planes, rows) of `per` outputs and `items` work-items each

@@ -1,6 +1,7 @@
 /* pointwise.c: launcher for the grouped 1x1 conv (cl/pointwise.cl): picks the register tile
  * per device type, packs the weights per tile at create time, and sizes the NDRange. */
 #include "ops/pointwise.h"
+#include "ops/desc.h"
 #include "ops/op.h"
 
 #include <limits.h>
@@ -127,11 +128,10 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
     if (flags & ~(SCL_OP_RELU | SCL_OP_RESIDUAL))
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: unknown flags 0x%x", fn,
                          (unsigned)(flags & ~(SCL_OP_RELU | SCL_OP_RESIDUAL)));
-    st = scl__check_vec_width(ctx, fn, "vec", vec);
+    scl__op_shape shape = {0, cin, cout, groups, 1, flags};
+    int vals[] = {vec, co_tile};
+    st = scl__desc_validate(ctx, &scl__pointwise_desc, &shape, vals, fn);
     if (st != SCL_OK) return st;
-    if (co_tile < 1 || co_tile > PW_MAX_CO_TILE)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: co_tile = %d, must be 1..%d", fn,
-                         co_tile, PW_MAX_CO_TILE);
     pw_cfg *cfg = calloc(1, sizeof *cfg);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     cfg->vec = vec;
@@ -177,31 +177,65 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
     return SCL_OK;
 }
 
+/* The local size follows the tile: wide rows are CPU-style (work-groups of 8 rows, so every
+ * core has work even at batch 1), narrow ones GPU-style (64 along the plane, so a warp reads one
+ * contiguous stretch). */
+static size_t local0_for(int vec) {
+    return vec >= 8 ? 8 : 64;
+}
+
 scl_status scl__op_pointwise_create_cfg(scl_context *ctx, int cin, int cout, int groups, int flags,
                                         const float *w, const float *b, int vec, int co_tile,
                                         scl_op **out) {
-    /* wide rows are CPU-style (work-groups of a few rows), narrow ones GPU-style (64 along the
-     * plane, so a warp reads one contiguous stretch) */
-    return create(ctx, cin, cout, groups, flags, w, b, vec, co_tile, vec >= 8 ? 8 : 64,
+    return create(ctx, cin, cout, groups, flags, w, b, vec, co_tile, local0_for(vec),
                   "scl__op_pointwise_create_cfg", out);
 }
 
-scl_status scl_op_pointwise_create(scl_context *ctx, int cin, int cout, int groups, int flags,
-                                   const float *weights, const float *bias, scl_op **out) {
-    static const char fn[] = "scl_op_pointwise_create";
-    if (!ctx) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+/* ---- the descriptor ----------------------------------------------------------------------- */
+
+static const int pw_vecs[] = {1, 2, 4, 8, 16};
+static const int pw_tile_probes[] = {1, 3, 4, 5, 6, 8, 12, 16, 32};
+static const scl__tunable pw_tunables[] = {
+    {"vec", "-DVEC", pw_vecs, 5, 0, 0, 0, NULL, 0},
+    {"co_tile", "-DCO_TILE", NULL, 0, 1, PW_MAX_CO_TILE, 1, pw_tile_probes,
+     (int)SCL_ARRAY_LEN(pw_tile_probes)},
+};
+static const char *const pw_kernels[] = {"pointwise"};
+
+static void pw_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
     /* CPU: a float16 row of pixels times 8 channels keeps 8 zmm accumulators busy (about 75% of
-     * the FMA peak on PoCL/AVX-512, docs/kernels.md); work-groups of 8 rows give every core
-     * work even at batch 1. GPU and others: one pixel per work-item, neighbours on neighbouring
-     * addresses, 8 channels per work-item for reuse of each loaded pixel. */
-    int cpu = ctx->info.type == SCL_DEVICE_CPU;
-    int vec = cpu ? 16 : 1, co_tile = 8;
+     * the FMA peak on PoCL/AVX-512, docs/kernels.md). GPU and others: one pixel per work-item,
+     * neighbours on neighbouring addresses, 8 channels per work-item for reuse of each loaded
+     * pixel. */
+    int vec = type == SCL_DEVICE_CPU ? 16 : 1, co_tile = 8;
     /* Spread each group's channels evenly over the tiles it needs: 12 per group becomes 6 + 6,
      * not 8 + 4 with a half-empty tile (V1's g = 8). Never wider than asked. */
-    if (groups >= 1 && cout >= groups && cout % groups == 0) {
-        int coutg = cout / groups, tiles = (coutg + co_tile - 1) / co_tile;
+    if (s->groups >= 1 && s->cout >= s->groups && s->cout % s->groups == 0) {
+        int coutg = s->cout / s->groups, tiles = (coutg + co_tile - 1) / co_tile;
         co_tile = (coutg + tiles - 1) / tiles;
     }
-    return create(ctx, cin, cout, groups, flags, weights, bias, vec, co_tile, cpu ? 8 : 64, fn,
-                  out);
+    vals[0] = vec, vals[1] = co_tile;
+}
+
+static scl_status pw_desc_create(scl_context *ctx, const scl__op_shape *s, const float *w,
+                                 const float *b, const int *vals, scl_op **out) {
+    return create(ctx, s->cin, s->cout, s->groups, s->flags, w, b, vals[0], vals[1],
+                  local0_for(vals[0]), "scl_op_pointwise_create", out);
+}
+
+static void pw_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    *nw = s->groups > 0 ? (size_t)s->cout * (size_t)(s->cin / s->groups) : 0;
+    *nb = (size_t)s->cout;
+}
+
+const scl__op_desc scl__pointwise_desc = {
+    "pointwise", "pointwise.cl", pw_kernels, 1, pw_tunables, (int)SCL_ARRAY_LEN(pw_tunables),
+    pw_defaults, NULL, pw_desc_create, pw_counts};
+
+scl_status scl_op_pointwise_create(scl_context *ctx, int cin, int cout, int groups, int flags,
+                                   const float *weights, const float *bias, scl_op **out) {
+    if (!ctx)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_pointwise_create: ctx is NULL");
+    scl__op_shape s = {0, cin, cout, groups, 1, flags};
+    return scl__desc_create(ctx, &scl__pointwise_desc, &s, weights, bias, out);
 }

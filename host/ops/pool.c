@@ -1,12 +1,13 @@
 /* pool.c: launchers for the 3x3 stride-2 max and average pools (cl/pool.cl), with their
- * per-device-type tunables. */
+ * descriptor (tunables, defaults). */
+#include "ops/desc.h"
 #include "ops/op.h"
 
 #include <stdlib.h>
 
-/* The tunables (docs/kernels.md, "Pooling"):
- *   vw   outputs per vector: 1, 2, 4, 8 or 16;
- *   th   output rows per work-item: 1 to 8;
+/* The tunables (their allowed values: scl__pool_desc below; docs/kernels.md, "Pooling"):
+ *   vw   outputs per vector;
+ *   th   output rows per work-item;
  *   seg  outputs per work-item along W, a multiple of vw; 0: the whole row, and then each
  *        launch takes the widest of vw, vw/2, ... 1 whose first chunk fits the row
  *        (2 * width <= W), building that kernel on first use;
@@ -28,8 +29,8 @@ typedef struct pool_extra {
     scl_op_variants widths; /* launches pick the vector width per input row (seg 0) */
 } pool_extra;
 
-static void pool_default_cfg(const scl_context *ctx, pool_cfg *cfg) {
-    if (ctx->info.type == SCL_DEVICE_GPU) {
+static void pool_default_cfg(scl_device_type type, pool_cfg *cfg) {
+    if (type == SCL_DEVICE_GPU) {
         /* neighbouring work-items take neighbouring 4-output pieces of a row (8 + 1 input
          * floats each): coalesced, and many work-items even on 14x14 planes. Not measured. */
         *cfg = (pool_cfg){.vw = 4, .th = 2, .seg = 4, .group_outputs = 0};
@@ -102,15 +103,63 @@ static void pool_destroy(scl_op *op) {
 
 static const scl_op_class pool_class = {"pool", pool_hw, pool_launch, pool_destroy};
 
+/* ---- the descriptor: vw th seg group_outputs (shape kind 0 max, 1 avg) ---------------------- */
+
+static const int pool_vws[] = {1, 2, 4, 8, 16};
+static const int pool_th_probes[] = {1, 2, 3, 4, 5, 8};
+static const int pool_seg_probes[] = {0, 1, 4, 16, 32};
+static const int pool_group_probes[] = {0, 1, 64, 512, 2048};
+static const scl__tunable pool_tunables[] = {
+    {"vw", "-DVW", pool_vws, 5, 0, 0, 0, NULL, 0},
+    {"th", "-DTH", NULL, 0, 1, 8, 1, pool_th_probes, (int)SCL_ARRAY_LEN(pool_th_probes)},
+    {"seg", NULL, NULL, 0, 0, 4096, 1, pool_seg_probes, (int)SCL_ARRAY_LEN(pool_seg_probes)},
+    {"group_outputs", NULL, NULL, 0, 0, 1 << 20, 1, pool_group_probes,
+     (int)SCL_ARRAY_LEN(pool_group_probes)},
+};
+static const char *const pool_kernels[] = {"maxpool3x3s2", "avgpool3x3s2"};
+
+static void pool_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+    (void)s;
+    pool_cfg cfg;
+    pool_default_cfg(type, &cfg);
+    vals[0] = cfg.vw, vals[1] = cfg.th, vals[2] = cfg.seg, vals[3] = cfg.group_outputs;
+}
+
+static scl_status pool_check(scl_context *ctx, const scl__op_shape *s, const int *v,
+                             const char *fn) {
+    (void)s;
+    return scl__check_seg(ctx, fn, v[2], v[0]);
+}
+
+static scl_status pool_create(scl_context *ctx, int channels, int avg, const pool_cfg *cfg,
+                              scl_op **out);
+
+static scl_status pool_desc_create(scl_context *ctx, const scl__op_shape *s, const float *w,
+                                   const float *b, const int *vals, scl_op **out) {
+    (void)w, (void)b;
+    pool_cfg cfg = {.vw = vals[0], .th = vals[1], .seg = vals[2], .group_outputs = vals[3]};
+    return pool_create(ctx, s->cin, s->kind, &cfg, out);
+}
+
+static void pool_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    (void)s;
+    *nw = *nb = 0;
+}
+
+const scl__op_desc scl__pool_desc = {
+    "pool", "pool.cl", pool_kernels, 2, pool_tunables, (int)SCL_ARRAY_LEN(pool_tunables),
+    pool_defaults, pool_check, pool_desc_create, pool_counts};
+
 static scl_status pool_create(scl_context *ctx, int channels, int avg, const pool_cfg *cfg,
                               scl_op **out) {
     const char *fn = avg ? "scl_op_avgpool_create" : "scl_op_maxpool_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
     scl_status st = scl__check_range(ctx, fn, "channels", channels, 1, SCL__MAX_CHANNELS);
-    if (st == SCL_OK) st = scl__check_vec_width(ctx, fn, "vw", cfg->vw);
-    if (st == SCL_OK) st = scl__check_range(ctx, fn, "th", cfg->th, 1, 8);
-    if (st == SCL_OK) st = scl__check_seg(ctx, fn, cfg->seg, cfg->vw);
+    if (st != SCL_OK) return st;
+    scl__op_shape shape = {avg, channels, channels, channels, 2, 0};
+    int vals[] = {cfg->vw, cfg->th, cfg->seg, cfg->group_outputs};
+    st = scl__desc_validate(ctx, &scl__pool_desc, &shape, vals, fn);
     if (st != SCL_OK) return st;
     pool_extra *x = calloc(1, sizeof *x);
     if (!x) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
@@ -134,20 +183,24 @@ scl_status scl__op_pool_create_cfg(scl_context *ctx, int channels, int avg, int 
     pool_cfg cfg = {.vw = vw, .th = th, .seg = seg, .group_outputs = group_outputs};
     if (ctx && group_outputs < 0) {
         pool_cfg def;
-        pool_default_cfg(ctx, &def);
+        pool_default_cfg(ctx->info.type, &def);
         cfg.group_outputs = def.group_outputs;
     }
     return pool_create(ctx, channels, avg, &cfg, out);
 }
 
+static scl_status public_create(scl_context *ctx, int channels, int avg, scl_op **out) {
+    if (!ctx)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL",
+                         avg ? "scl_op_avgpool_create" : "scl_op_maxpool_create");
+    scl__op_shape s = {avg, channels, channels, channels, 2, 0};
+    return scl__desc_create(ctx, &scl__pool_desc, &s, NULL, NULL, out);
+}
+
 scl_status scl_op_maxpool_create(scl_context *ctx, int channels, scl_op **out) {
-    pool_cfg cfg = {.vw = 1, .th = 1};
-    if (ctx) pool_default_cfg(ctx, &cfg);
-    return pool_create(ctx, channels, 0, &cfg, out);
+    return public_create(ctx, channels, 0, out);
 }
 
 scl_status scl_op_avgpool_create(scl_context *ctx, int channels, scl_op **out) {
-    pool_cfg cfg = {.vw = 1, .th = 1};
-    if (ctx) pool_default_cfg(ctx, &cfg);
-    return pool_create(ctx, channels, 1, &cfg, out);
+    return public_create(ctx, channels, 1, out);
 }

@@ -1,5 +1,6 @@
 /* shuffle.c: launcher for the explicit, data-moving channel shuffle (cl/shuffle.cl), the
  * baseline against which the zero-copy channel maps are tested and measured. */
+#include "ops/desc.h"
 #include "ops/op.h"
 
 #include <stdlib.h>
@@ -40,26 +41,57 @@ static void shuffle_destroy(scl_op *op) {
 
 static const scl_op_class shuffle_class = {"shuffle", shuffle_hw, shuffle_launch, shuffle_destroy};
 
-scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int inverse,
+/* ---- the descriptor: vec local0 (shape kind 1: the inverse shuffle) ------------------------ */
+
+static const int shuffle_vecs[] = {1, 2, 4, 8, 16};
+static const int shuffle_local_probes[] = {0, 1, 8, 64};
+static const scl__tunable shuffle_tunables[] = {
+    {"vec", "-DVEC", shuffle_vecs, 5, 0, 0, 0, NULL, 0},
+    {"local0", NULL, NULL, 0, 0, 4096, 1, shuffle_local_probes,
+     (int)SCL_ARRAY_LEN(shuffle_local_probes)},
+};
+static const char *const shuffle_kernels[] = {"channel_shuffle"};
+
+static void shuffle_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+    (void)s;
+    /* CPU: whole float16 rows per work-item, work-groups of 8 rows (left to itself PoCL may
+     * make one work-group of a small launch, and use one core); GPU: float4, 64 along the
+     * plane */
+    int cpu = type == SCL_DEVICE_CPU;
+    vals[0] = cpu ? 16 : 4, vals[1] = cpu ? 8 : 64;
+}
+
+static scl_status shuffle_check(scl_context *ctx, const scl__op_shape *s, const int *v,
+                                const char *fn) {
+    (void)s;
+    if ((size_t)v[1] > ctx->info.max_work_group_size)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: local0 = %d, more than the device's work-group limit %zu", fn, v[1],
+                         ctx->info.max_work_group_size);
+    return SCL_OK;
+}
+
+static scl_status shuffle_create(scl_context *ctx, const scl__op_shape *s, const int *vals,
                                  scl_op **out) {
     static const char fn[] = "scl_op_shuffle_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
+    int channels = s->cin, groups = s->groups, inverse = s->kind;
     if (channels < 1 || channels > SCL__MAX_CHANNELS || groups < 1 || channels % groups)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: groups = %d must be >= 1 and divide channels = %d (1..%d)", fn,
                          groups, channels, SCL__MAX_CHANNELS);
+    scl_status st = scl__desc_validate(ctx, &scl__shuffle_desc, s, vals, fn);
+    if (st != SCL_OK) return st;
     shuffle_cfg *cfg = calloc(1, sizeof *cfg);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
-    int n = channels / groups, cpu = ctx->info.type == SCL_DEVICE_CPU;
+    int n = channels / groups;
     cfg->a = inverse ? n : groups;
     cfg->b = inverse ? groups : n;
-    /* CPU: whole float16 rows per work-item, work-groups of 8 rows (left to itself PoCL may
-     * make one work-group of a small launch, and use one core); GPU: float4, 64 along the plane */
-    cfg->vec = cpu ? 16 : 4;
-    cfg->local0 = cpu ? 8 : 64;
+    cfg->vec = vals[0];
+    cfg->local0 = (size_t)vals[1];
     scl_op *op;
-    scl_status st = scl__op_new(ctx, &shuffle_class, fn, NULL, 0, NULL, 0, &op);
+    st = scl__op_new(ctx, &shuffle_class, fn, NULL, 0, NULL, 0, &op);
     if (st != SCL_OK) {
         free(cfg);
         return st;
@@ -74,4 +106,28 @@ scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int
     if ((st = scl__op_fit_local0(op, &cfg->local0, fn)) != SCL_OK) return st;
     *out = op;
     return SCL_OK;
+}
+
+static scl_status shuffle_desc_create(scl_context *ctx, const scl__op_shape *s, const float *w,
+                                      const float *b, const int *vals, scl_op **out) {
+    (void)w, (void)b;
+    return shuffle_create(ctx, s, vals, out);
+}
+
+static void shuffle_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    (void)s;
+    *nw = *nb = 0;
+}
+
+const scl__op_desc scl__shuffle_desc = {
+    "shuffle", "shuffle.cl", shuffle_kernels, 1, shuffle_tunables,
+    (int)SCL_ARRAY_LEN(shuffle_tunables), shuffle_defaults, shuffle_check, shuffle_desc_create,
+    shuffle_counts};
+
+scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int inverse,
+                                 scl_op **out) {
+    if (!ctx)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_shuffle_create: ctx is NULL");
+    scl__op_shape s = {inverse ? 1 : 0, channels, channels, groups, 1, 0};
+    return scl__desc_create(ctx, &scl__shuffle_desc, &s, NULL, NULL, out);
 }

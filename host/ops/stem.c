@@ -1,6 +1,7 @@
 /* stem.c: launcher for the stem convolution (cl/stem.cl), 3 -> cout channels, 3x3 stride 2,
- * with bias and ReLU, and the per-device-type tunables of op_stem.h. */
+ * with bias and ReLU, and its descriptor (tunables, defaults). */
 #include "ops/stem.h"
+#include "ops/desc.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -76,24 +77,86 @@ static void stem_destroy(scl_op *op) {
 
 static const scl_op_class stem_class = {"stem", stem_hw, stem_launch, stem_destroy};
 
-void scl__stem_default_cfg(const scl_context *ctx, scl_stem_cfg *cfg) {
-    if (ctx && ctx->info.type == SCL_DEVICE_GPU) {
+/* ---- the descriptor: vw co seg row_wg local0 local1 ----------------------------------------- */
+
+static const int stem_vws[] = {1, 2, 4, 8, 16}, stem_flag[] = {0, 1};
+static const int stem_co_probes[] = {1, 3, 4, 5, 8, 12, 16};
+static const int stem_seg_probes[] = {0, 1, 4, 8, 16, 32};
+static const int stem_local_probes[] = {0, 2, 4, 8, 16};
+static const scl__tunable stem_tunables[] = {
+    {"vw", "-DVW", stem_vws, 5, 0, 0, 0, NULL, 0},
+    {"co", "-DCO", NULL, 0, 1, 16, 1, stem_co_probes, (int)SCL_ARRAY_LEN(stem_co_probes)},
+    {"seg", NULL, NULL, 0, 0, 4096, 1, stem_seg_probes, (int)SCL_ARRAY_LEN(stem_seg_probes)},
+    {"row_wg", NULL, stem_flag, 2, 0, 0, 0, NULL, 0},
+    {"local0", NULL, NULL, 0, 0, 4096, 1, stem_local_probes, (int)SCL_ARRAY_LEN(stem_local_probes)},
+    {"local1", NULL, NULL, 0, 0, 4096, 1, stem_local_probes, (int)SCL_ARRAY_LEN(stem_local_probes)},
+};
+static const char *const stem_kernels[] = {"stem3x3s2"};
+
+static void to_cfg(const int *v, scl_stem_cfg *cfg) {
+    *cfg = (scl_stem_cfg){.vw = v[0], .co = v[1], .seg = v[2], .row_wg = v[3],
+                          .local = {(size_t)v[4], (size_t)v[5]}};
+}
+
+static int clamp_int(size_t x) {
+    return x > 2147483647u ? 2147483647 : (int)x;
+}
+
+static void from_cfg(const scl_stem_cfg *cfg, int *v) {
+    v[0] = cfg->vw, v[1] = cfg->co, v[2] = cfg->seg, v[3] = cfg->row_wg;
+    v[4] = clamp_int(cfg->local[0]), v[5] = clamp_int(cfg->local[1]);
+}
+
+static void type_default(scl_device_type type, scl_stem_cfg *cfg) {
+    if (type == SCL_DEVICE_GPU) {
         /* small work-items, many of them: a vector of 4 outputs for at most 4 channels each */
         *cfg = (scl_stem_cfg){.vw = 4, .co = 4, .seg = 4};
     } else {
-        /* measured on PoCL/AVX-512 (docs/kernels_dw.md): whole rows, each tap vector feeding
+        /* measured on PoCL/AVX-512 (docs/kernels.md): whole rows, each tap vector feeding
          * up to twelve channels (twelve accumulators and three taps fit the registers) */
         *cfg = (scl_stem_cfg){.vw = 16, .co = 12, .seg = 0, .row_wg = 1};
     }
 }
 
-static scl_status check_cfg(scl_context *ctx, const scl_stem_cfg *cfg, const char *fn) {
-    scl_status st = scl__check_vec_width(ctx, fn, "vw", cfg->vw);
-    if (st == SCL_OK) st = scl__check_range(ctx, fn, "co", cfg->co, 1, 16);
-    if (st == SCL_OK) st = scl__check_seg(ctx, fn, cfg->seg, cfg->vw);
-    if (st == SCL_OK) st = scl__check_local2(ctx, fn, cfg->local);
+void scl__stem_default_cfg(const scl_context *ctx, scl_stem_cfg *cfg) {
+    type_default(ctx ? ctx->info.type : SCL_DEVICE_CPU, cfg);
+}
+
+static void stem_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+    scl_stem_cfg cfg;
+    type_default(type, &cfg);
+    /* Even groups of at most cfg.co channels: 24 as 2 x 12, 16 as 2 x 8, rather than leaving a
+     * last group mostly padding. */
+    if (s->cout > 0) {
+        int groups = (s->cout + cfg.co - 1) / cfg.co;
+        cfg.co = (s->cout + groups - 1) / groups;
+    }
+    from_cfg(&cfg, vals);
+}
+
+static scl_status stem_check(scl_context *ctx, const scl__op_shape *s, const int *v,
+                             const char *fn) {
+    (void)s;
+    const size_t local[2] = {(size_t)v[4], (size_t)v[5]};
+    scl_status st = scl__check_seg(ctx, fn, v[2], v[0]);
+    if (st == SCL_OK) st = scl__check_local2(ctx, fn, local);
     return st;
 }
+
+static scl_status stem_desc_create(scl_context *ctx, const scl__op_shape *s, const float *w,
+                                   const float *b, const int *vals, scl_op **out) {
+    scl_stem_cfg cfg;
+    to_cfg(vals, &cfg);
+    return scl__op_stem_create_cfg(ctx, s->cout, w, b, &cfg, out);
+}
+
+static void stem_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
+    *nw = (size_t)s->cout * 27, *nb = (size_t)s->cout;
+}
+
+const scl__op_desc scl__stem_desc = {
+    "stem", "stem.cl", stem_kernels, 1, stem_tunables, (int)SCL_ARRAY_LEN(stem_tunables),
+    stem_defaults, stem_check, stem_desc_create, stem_counts};
 
 scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weights,
                                    const float *bias, const scl_stem_cfg *cfg, scl_op **out) {
@@ -105,7 +168,10 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
         return SCL_ERROR_INVALID_ARGUMENT;
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
-    scl_status st = check_cfg(ctx, cfg, fn);
+    scl__op_shape shape = {0, 3, cout, 1, 2, SCL_OP_RELU};
+    int vals[SCL__MAX_TUNABLES];
+    from_cfg(cfg, vals);
+    scl_status st = scl__desc_validate(ctx, &scl__stem_desc, &shape, vals, fn);
     if (st != SCL_OK) return st;
     /* padded to whole groups of co channels with zeros, so the kernel reads without bounds
      * checks; the padding channels are computed and never stored */
@@ -133,18 +199,15 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
     op->flags = SCL_OP_RELU;
     snprintf(op->kernel_name, sizeof op->kernel_name, "stem3x3s2");
     /* the widest kernel now, so that a build failure shows at creation; others on demand */
-    return scl__op_created(op, use_width(op, cfg->vw, NULL), fn, out);
+    size_t wg_max = 0;
+    st = use_width(op, cfg->vw, &wg_max);
+    if (st == SCL_OK) st = scl__check_kernel_local(op, wg_max, cfg->local, fn);
+    return scl__op_created(op, st, fn, out);
 }
 
 scl_status scl_op_stem_create(scl_context *ctx, int cout, const float *weights, const float *bias,
                               scl_op **out) {
-    scl_stem_cfg cfg;
-    scl__stem_default_cfg(ctx, &cfg);
-    /* Even groups of at most cfg.co channels: 24 as 2 x 12, 16 as 2 x 8, rather than leaving a
-     * last group mostly padding. */
-    if (cout > 0) {
-        int groups = (cout + cfg.co - 1) / cfg.co;
-        cfg.co = (cout + groups - 1) / groups;
-    }
-    return scl__op_stem_create_cfg(ctx, cout, weights, bias, &cfg, out);
+    if (!ctx) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_stem_create: ctx is NULL");
+    scl__op_shape s = {0, 3, cout, 1, 2, SCL_OP_RELU};
+    return scl__desc_create(ctx, &scl__stem_desc, &s, weights, bias, out);
 }

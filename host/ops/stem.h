@@ -1,13 +1,14 @@
-/* stem.h: the stem op's tunables, for tests, benchmarks and a future auto-tuner.
- * scl_op_stem_create() is this with scl__stem_default_cfg(), its co evened out over cout. */
+/* stem.h: the stem op's configuration as a struct, for tests and benchmarks (the allowed
+ * values are its descriptor's, scl__stem_desc). scl_op_stem_create() is this with the tuning
+ * table's entry for the shape, or scl__stem_default_cfg() with its co evened out over cout. */
 #ifndef SCL_OP_STEM_H
 #define SCL_OP_STEM_H
 
 #include "ops/op.h"
 
 typedef struct scl_stem_cfg {
-    int vw;          /* outputs computed together along W (a vector): 1, 2, 4, 8 or 16 */
-    int co;          /* output channels per work-item: 1 to 16 (taken as given here; the weights
+    int vw;          /* outputs computed together along W (a vector) */
+    int co;          /* output channels per work-item (taken as given here; the weights
                         are padded to a multiple of it) */
     int seg;         /* outputs per work-item along W, a multiple of vw; 0: the whole row, and
                         then each launch takes the widest of vw, vw/2, ... (down to 4) whose

@@ -1,43 +1,27 @@
-/* tune.c: the auto-tuner and its per-device table (see tune.h).
+/* tune.c: the per-device tuning table (see tune.h).
  *
- * The table is a text file in the cache directory, one per device (named by a hash of device
- * name, driver and platform version). Its second line holds a hash of the kernel sources it
- * was measured with: when a kernel changes, the whole table is stale and ignored. Entries are
- * keyed by layer shape without the spatial size (ops are made before the input size is known),
- * and measured at the size the tuned model has at the given input. */
+ * A text file in the cache directory, one per device. Line 1 "shufflecl-tune <format>", line 2
+ * "source <hash of every kernel source>": a table of another format, or measured with other
+ * kernels, is stale and ignored whole. Then one entry per line (docs/kernels.md, "Tuning"):
+ *   pointwise f32 28x28 : 0 116 116 1 1 1 : 16 8 # 0.1000 0.0900
+ * Everything read is untrusted: lines that do not parse (bad numbers, too many, out of int
+ * range) are skipped with a warning naming the file; whether the values make a valid
+ * configuration is checked by op creation against the family's descriptor. */
 #include "tune/tune.h"
 
-#include "net/model.h"
-#include "ops/op.h"
-#include "ops/pointwise.h"
-
-#include <math.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TUNE_FORMAT 1
 #define TUNE_MAX_BYTES ((int64_t)16 << 20) /* a table is a few KiB; larger is not ours */
-
-typedef enum tune_kind { TUNE_PW, TUNE_DW } tune_kind;
-
-typedef struct tune_entry {
-    tune_kind kind;
-    int key[4]; /* pw: cin cout groups flags; dw: channels stride flags */
-    int val[7]; /* pw: vec co_tile; dw: vw th seg plane_wg local0 local1 */
-    double default_ms, tuned_ms;
-    int measured_only; /* timed in this run, default kept: not written */
-} tune_entry;
-
-struct scl_tune_db {
-    int n, cap;
-    tune_entry *e;
-};
 
 static void hex(const unsigned char *d, int n, char *out) {
     for (int i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-static void tune_path(const scl_context *ctx, char *path, size_t cap) {
+void scl__tune_path(const scl_context *ctx, char *path, size_t cap) {
     scl__sha256 s;
     unsigned char d[32];
     char h[33];
@@ -50,20 +34,19 @@ static void tune_path(const scl_context *ctx, char *path, size_t cap) {
     snprintf(path, cap, "%s/tune-%s.txt", ctx->cache_dir ? ctx->cache_dir : ".", h);
 }
 
-/* The hash of the sources a tuning depends on (with the files built ahead of them): any kernel
- * edit makes old tunings stale. */
-static scl_status source_hash(scl_context *ctx, char out[65]) {
-    static const char *const files[] = {"pointwise.cl", "depthwise.cl"};
+scl_status scl__tune_source_hash(scl_context *ctx, char out[65]) {
     scl__sha256 s;
     scl__sha256_init(&s);
     scl__sha256_update(&s, scl_version(), strlen(scl_version()));
-    for (size_t i = 0; i < SCL_ARRAY_LEN(files); i++) {
-        char *src;
+    for (size_t i = 0; i < scl__embedded_count; i++) {
+        const char *src;
         size_t len;
-        scl_status st = scl__cl_program_source(ctx, files[i], &src, &len);
+        int owned;
+        scl_status st = scl__cl_source(ctx, scl__embedded_files[i].name, &src, &len, &owned);
         if (st != SCL_OK) return st;
+        scl__sha256_update(&s, scl__embedded_files[i].name, strlen(scl__embedded_files[i].name) + 1);
         scl__sha256_update(&s, src, len);
-        free(src);
+        if (owned) free((void *)src);
     }
     unsigned char d[32];
     scl__sha256_final(&s, d);
@@ -71,428 +54,240 @@ static scl_status source_hash(scl_context *ctx, char out[65]) {
     return SCL_OK;
 }
 
-static tune_entry *db_add(struct scl_tune_db *db) {
-    if (db->n == db->cap) {
-        int cap = db->cap ? 2 * db->cap : 32;
-        tune_entry *ne = realloc(db->e, (size_t)cap * sizeof *ne);
-        if (!ne) return NULL;
-        db->e = ne, db->cap = cap;
-    }
-    memset(&db->e[db->n], 0, sizeof db->e[0]);
-    return &db->e[db->n++];
+scl__tune_table *scl__tune_new(void) {
+    return calloc(1, sizeof(scl__tune_table));
 }
 
-static tune_entry *db_find(struct scl_tune_db *db, tune_kind kind, const int key[4]) {
-    for (int i = 0; db && i < db->n; i++)
-        if (db->e[i].kind == kind && memcmp(db->e[i].key, key, sizeof db->e[i].key) == 0) return &db->e[i];
+void scl__tune_free(scl__tune_table *t) {
+    if (t) free(t->e);
+    free(t);
+}
+
+static int same_key(const scl__tune_entry *a, const scl__tune_entry *b) {
+    return strcmp(a->family, b->family) == 0 && strcmp(a->precision, b->precision) == 0 &&
+           a->nkey == b->nkey && memcmp(a->key, b->key, (size_t)a->nkey * sizeof a->key[0]) == 0;
+}
+
+static scl__tune_entry *find_exact(const scl__tune_table *t, const scl__tune_entry *e) {
+    for (int i = 0; t && i < t->n; i++)
+        if (same_key(&t->e[i], e) && t->e[i].h == e->h && t->e[i].w == e->w) return &t->e[i];
     return NULL;
 }
 
-/* Loads the device's table once per context; a missing, stale or malformed file is no table. */
-static struct scl_tune_db *db_get(scl_context *ctx) {
-    if (ctx->tune_loaded) return ctx->tune;
-    ctx->tune_loaded = 1;
-    if (!ctx->cache_dir) return NULL;
-    char path[4200], want[65], line[512];
-    tune_path(ctx, path, sizeof path);
+scl_status scl__tune_put(scl_context *ctx, scl__tune_table *t, const scl__tune_entry *e) {
+    scl__tune_entry *old = find_exact(t, e);
+    if (old) {
+        *old = *e;
+        return SCL_OK;
+    }
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 32;
+        scl__tune_entry *ne = realloc(t->e, (size_t)cap * sizeof *ne);
+        if (!ne) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a tuning table");
+        t->e = ne, t->cap = cap;
+    }
+    t->e[t->n++] = *e;
+    return SCL_OK;
+}
+
+scl_status scl__tune_merge(scl_context *ctx, scl__tune_table *dst, const scl__tune_table *src) {
+    for (int i = 0; src && i < src->n; i++) {
+        if (find_exact(dst, &src->e[i])) continue;
+        scl_status st = scl__tune_put(ctx, dst, &src->e[i]);
+        if (st != SCL_OK) return st;
+    }
+    return SCL_OK;
+}
+
+const scl__tune_entry *scl__tune_find(const scl__tune_table *t, const char *family,
+                                      const char *precision, const int *key, int nkey, int h,
+                                      int w) {
+    const scl__tune_entry *best = NULL;
+    for (int i = 0; t && i < t->n; i++) {
+        const scl__tune_entry *e = &t->e[i];
+        if (strcmp(e->family, family) != 0 || strcmp(e->precision, precision) != 0 ||
+            e->nkey != nkey || memcmp(e->key, key, (size_t)nkey * sizeof *key) != 0)
+            continue;
+        if (h || w) {
+            if (e->h == h && e->w == w) return e;
+            continue;
+        }
+        if (!e->h && !e->w) return e; /* written for any size */
+        if (!best || (double)e->h * e->w > (double)best->h * best->w) best = e;
+    }
+    return best;
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+/* One whitespace-delimited word of at most cap - 1 characters into out; 0 if none or too long. */
+static int word(const char **p, char *out, size_t cap) {
+    while (**p == ' ' || **p == '\t') (*p)++;
+    size_t n = 0;
+    while ((*p)[n] && !isspace((unsigned char)(*p)[n])) n++;
+    if (n == 0 || n >= cap) return 0;
+    memcpy(out, *p, n);
+    out[n] = '\0';
+    *p += n;
+    return 1;
+}
+
+/* Integers up to the word ":" or "#" or the end; 0 if any is not a whole int or there are more
+ * than max. */
+static int ints(const char **p, int *out, int max, int *count) {
+    *count = 0;
+    for (;;) {
+        while (**p == ' ' || **p == '\t') (*p)++;
+        if (**p == ':' || **p == '#' || **p == '\0' || **p == '\n' || **p == '\r') return 1;
+        char *end;
+        errno = 0;
+        long v = strtol(*p, &end, 10);
+        if (end == *p || errno || v < INT_MIN || v > INT_MAX || !(isspace((unsigned char)*end) || !*end))
+            return 0;
+        if (*count == max) return 0;
+        out[(*count)++] = (int)v;
+        *p = end;
+    }
+}
+
+static int parse_size(const char *s, int *h, int *w) {
+    if (strcmp(s, "*") == 0) return *h = *w = 0, 1;
+    char x;
+    long a, b;
+    char rest;
+    if (sscanf(s, "%ld%c%ld%c", &a, &x, &b, &rest) != 3 || x != 'x') return 0;
+    if (a < 1 || b < 1 || a > 65536 || b > 65536) return 0;
+    *h = (int)a, *w = (int)b;
+    return 1;
+}
+
+/* Parses one entry line; 0 if it is malformed. */
+static int parse_entry(const char *line, scl__tune_entry *e) {
+    const char *p = line;
+    char size[32], sep[4];
+    memset(e, 0, sizeof *e);
+    e->default_ms = e->tuned_ms = -1;
+    if (!word(&p, e->family, sizeof e->family) || !word(&p, e->precision, sizeof e->precision) ||
+        !word(&p, size, sizeof size) || !parse_size(size, &e->h, &e->w))
+        return 0;
+    for (const char *c = e->family; *c; c++)
+        if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_')) return 0;
+    if (!word(&p, sep, sizeof sep) || strcmp(sep, ":") != 0) return 0;
+    if (!ints(&p, e->key, SCL__TUNE_MAX_INTS, &e->nkey) || e->nkey == 0 || *p != ':') return 0;
+    p++;
+    if (!ints(&p, e->val, SCL__TUNE_MAX_INTS, &e->nval) || e->nval == 0) return 0;
+    if (*p == '#') {
+        double a, b;
+        if (sscanf(p + 1, "%lf %lf", &a, &b) == 2) e->default_ms = a, e->tuned_ms = b;
+    } else if (*p && *p != '\n' && *p != '\r') {
+        return 0;
+    }
+    return 1;
+}
+
+/* Reads the table at path; NULL (with a warning) when it is stale, of another format or cannot
+ * be read; NULL silently when there is no such file. */
+static scl__tune_table *load(scl_context *ctx, const char *path) {
+    /* a regular file of bounded size, opened without blocking (a FIFO there must not hang) */
     char why[160];
     FILE *f = scl__open_regular_read(path, TUNE_MAX_BYTES, NULL, why, sizeof why);
     if (!f) {
-        if (why[0]) scl__log(ctx, SCL_LOG_WARN, "ignoring tuning file %s: %s", path, why);
+        if (why[0]) scl__log(ctx, SCL_LOG_WARN, "ignoring the tuning file %s: %s", path, why);
         return NULL;
     }
+    char want[65], line[1024], got[128] = "";
     int fmt = 0;
-    char got[128] = "";
-    struct scl_tune_db *db = calloc(1, sizeof *db);
-    int ok = db && source_hash(ctx, want) == SCL_OK && fgets(line, sizeof line, f) &&
-             sscanf(line, "shufflecl-tune %d", &fmt) == 1 && fmt == TUNE_FORMAT && fgets(line, sizeof line, f) &&
-             sscanf(line, "source %127s", got) == 1 && strcmp(got, want) == 0;
-    while (ok && fgets(line, sizeof line, f)) {
-        tune_entry t = {0};
-        if (sscanf(line, "pointwise %d %d %d %d %d %d %lf %lf", &t.key[0], &t.key[1], &t.key[2], &t.key[3],
-                   &t.val[0], &t.val[1], &t.default_ms, &t.tuned_ms) == 8) {
-            t.kind = TUNE_PW;
-        } else if (sscanf(line, "depthwise %d %d %d %d %d %d %d %d %d %lf %lf", &t.key[0], &t.key[1], &t.key[2],
-                          &t.val[0], &t.val[1], &t.val[2], &t.val[3], &t.val[4], &t.val[5], &t.default_ms,
-                          &t.tuned_ms) == 11) {
-            t.kind = TUNE_DW;
-        } else {
-            continue; /* device line, comments */
+    scl__tune_table *t = scl__tune_new();
+    int ok = t && scl__tune_source_hash(ctx, want) == SCL_OK;
+    if (ok && !(fgets(line, sizeof line, f) && sscanf(line, "shufflecl-tune %d", &fmt) == 1 &&
+                fmt == SCL__TUNE_FORMAT)) {
+        scl__log(ctx, SCL_LOG_WARN, "ignoring the tuning file %s: not a shufflecl tuning table "
+                 "of format %d", path, SCL__TUNE_FORMAT);
+        ok = 0;
+    } else if (ok && !(fgets(line, sizeof line, f) && sscanf(line, "source %127s", got) == 1 &&
+                       strcmp(got, want) == 0)) {
+        scl__log(ctx, SCL_LOG_WARN, "ignoring the tuning file %s: stale (measured with other "
+                 "kernel sources); run shufflecl tune again", path);
+        ok = 0;
+    }
+    for (int no = 3; ok && fgets(line, sizeof line, f); no++) {
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            scl__log(ctx, SCL_LOG_WARN, "%s:%d: line too long, skipped", path, no);
+            int c;
+            while ((c = fgetc(f)) != EOF && c != '\n') {}
+            continue;
         }
-        tune_entry *e = db_add(db);
-        if (e) *e = t;
+        const char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0' || strncmp(p, "device ", 7) == 0)
+            continue;
+        scl__tune_entry e;
+        if (!parse_entry(p, &e)) {
+            scl__log(ctx, SCL_LOG_WARN, "%s:%d: malformed tuning entry skipped: %.*s", path, no,
+                     (int)strcspn(p, "\r\n"), p);
+            continue;
+        }
+        e.line = no;
+        if (scl__tune_put(ctx, t, &e) != SCL_OK) ok = 0;
     }
     fclose(f);
     if (!ok) {
-        if (db) free(db->e);
-        free(db);
-        scl__log(ctx, SCL_LOG_INFO, "ignoring tuning file %s (stale or malformed)", path);
+        scl__tune_free(t);
         return NULL;
     }
-    ctx->tune = db;
-    return db;
+    snprintf(t->path, sizeof t->path, "%s", path);
+    return t;
+}
+
+const scl__tune_table *scl__tune_get(scl_context *ctx) {
+    if (ctx->tune_loaded) return ctx->tune;
+    ctx->tune_loaded = 1;
+    if (!ctx->cache_dir) return NULL;
+    char path[4200];
+    scl__tune_path(ctx, path, sizeof path);
+    ctx->tune = load(ctx, path);
+    return ctx->tune;
 }
 
 void scl__tune_release(scl_context *ctx) {
-    if (ctx->tune) free(ctx->tune->e);
-    free(ctx->tune);
+    scl__tune_free(ctx->tune);
     ctx->tune = NULL;
     ctx->tune_loaded = 0;
 }
 
-int scl__tune_pointwise(scl_context *ctx, int cin, int cout, int groups, int flags, int *vec, int *co_tile) {
-    int key[4] = {cin, cout, groups, flags};
-    tune_entry *e = db_find(db_get(ctx), TUNE_PW, key);
-    if (!e) return 0;
-    *vec = e->val[0], *co_tile = e->val[1];
-    ctx->tuned_ops++;
-    return 1;
+/* ---- writing ------------------------------------------------------------------------------ */
+
+static void write_ints(FILE *f, const int *v, int n) {
+    for (int i = 0; i < n; i++) fprintf(f, " %d", v[i]);
 }
 
-int scl__tune_depthwise(scl_context *ctx, int channels, int stride, int flags, scl_dw_cfg *cfg) {
-    int key[4] = {channels, stride, flags, 0};
-    tune_entry *e = db_find(db_get(ctx), TUNE_DW, key);
-    if (!e) return 0;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->vw = e->val[0], cfg->th = e->val[1], cfg->seg = e->val[2], cfg->plane_wg = e->val[3];
-    cfg->local[0] = (size_t)e->val[4], cfg->local[1] = (size_t)e->val[5];
-    ctx->tuned_ops++;
-    return 1;
-}
-
-/* ---- measuring ---------------------------------------------------------------------------- */
-
-typedef struct bench_io {
-    scl_tensor *in, *out, *res;
-    float *ref; /* the default configuration's output */
-    size_t count;
-} bench_io;
-
-/* Times op (min of several runs, by profiling events); with check, compares its output to
- * io->ref and returns SCL_ERROR_SHAPE_MISMATCH on a difference. */
-static scl_status time_op(scl_context *ctx, scl_op *op, bench_io *io, int check, double *ms) {
-    scl_op_args a = {.size = sizeof(scl_op_args), .in = io->in, .out = io->out, .residual = io->res};
-    double best = INFINITY;
-    scl_status st = SCL_OK;
-    if (check) st = scl_tensor_fill(io->out, NAN);
-    for (int r = 0; r < 7 && st == SCL_OK; r++) {
-        cl_event ev = NULL;
-        a.event = r >= 2 ? &ev : NULL; /* two untimed warm-ups: PoCL compiles per local size */
-        st = scl_op_enqueue(op, &a);
-        if (st == SCL_OK && ev) {
-            cl_ulong t0 = 0, t1 = 0;
-            cl_int e = clWaitForEvents(1, &ev);
-            e |= clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
-            e |= clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
-            if (e != CL_SUCCESS) st = scl__cl_fail(ctx, e, "tuning: profiling a candidate");
-            else if ((t1 - t0) * 1e-6 < best) best = (t1 - t0) * 1e-6;
-        }
-        if (ev) clReleaseEvent(ev);
-    }
-    if (st != SCL_OK) return st;
-    *ms = best;
-    float *out = malloc(io->count * sizeof *out);
-    if (!out) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    st = scl_tensor_download(io->out, out, io->count);
-    if (st == SCL_OK && !check) {
-        memcpy(io->ref, out, io->count * sizeof *out);
-    } else if (st == SCL_OK) {
-        double num = 0, den = 0;
-        for (size_t i = 0; i < io->count; i++) {
-            double d = (double)out[i] - io->ref[i];
-            num += isfinite(out[i]) ? d * d : INFINITY;
-            den += (double)io->ref[i] * io->ref[i];
-        }
-        /* same arithmetic per output in every configuration: anything beyond rounding is a bug */
-        if (!(num <= 1e-12 * den)) st = SCL_ERROR_SHAPE_MISMATCH;
-    }
-    free(out);
-    return st;
-}
-
-/* Times a candidate and, right after it, the default again: the ratio of the two is what
- * counts. A machine whose speed drifts (a shared vCPU that comes and goes) moves both alike,
- * where comparing against one early timing of the default would report the drift as a gain. */
-static scl_status time_against_default(scl_context *ctx, scl_op *cand, scl_op *dflt, bench_io *io,
-                                       double *ratio, double *default_ms) {
-    double c = 0, d = 0;
-    scl_status st = time_op(ctx, cand, io, 1, &c);
-    if (st == SCL_OK) st = time_op(ctx, dflt, io, 1, &d);
-    if (st == SCL_OK) {
-        *ratio = d > 0 ? c / d : INFINITY;
-        if (d < *default_ms) *default_ms = d;
-    }
-    return st;
-}
-
-static float *random_floats(size_t n, uint64_t seed) {
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    for (size_t i = 0; x && i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(seed >> 40) / 16777216.0 * 2.0 - 1.0);
-    }
-    return x;
-}
-
-static scl_status make_io(scl_context *ctx, int n, int cin, int h, int w, int cout, int oh, int ow, int res,
-                          bench_io *io) {
-    memset(io, 0, sizeof *io);
-    size_t nin = (size_t)n * cin * h * w;
-    io->count = (size_t)n * cout * oh * ow;
-    float *x = random_floats(nin > io->count ? nin : io->count, 7);
-    io->ref = malloc(io->count * sizeof *io->ref);
-    if (!x || !io->ref) {
-        free(x);
-        return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    }
-    scl_status st = scl_tensor_create(ctx, n, cin, h, w, &io->in);
-    if (st == SCL_OK) st = scl_tensor_upload(io->in, x, nin);
-    if (st == SCL_OK) st = scl_tensor_create(ctx, n, cout, oh, ow, &io->out);
-    if (st == SCL_OK && res) st = scl_tensor_create(ctx, n, cout, oh, ow, &io->res);
-    if (st == SCL_OK && res) st = scl_tensor_upload(io->res, x, io->count);
-    free(x);
-    return st;
-}
-
-static void free_io(bench_io *io) {
-    scl_tensor_destroy(io->in), scl_tensor_destroy(io->out), scl_tensor_destroy(io->res);
-    free(io->ref);
-}
-
-typedef struct tuner {
-    scl_context *ctx;
-    scl_tune_progress progress;
-    void *user;
-    scl_tune_report *rep;
-    struct scl_tune_db *db;
-} tuner;
-
-static void say(tuner *t, const char *fmt, ...) {
-    if (!t->progress) return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    t->progress(line, t->user);
-}
-
-static scl_status tune_pointwise(tuner *t, const scl_layer *l, int n, int h, int w) {
-    scl_context *ctx = t->ctx;
-    int key[4] = {l->cin, l->cout, l->groups, l->flags};
-    if (db_find(t->db, TUNE_PW, key)) return SCL_OK; /* already measured in this run */
-    size_t nw = (size_t)l->cout * (l->cin / l->groups);
-    float *wts = random_floats(nw, 11), *bias = random_floats((size_t)l->cout, 13);
-    bench_io io;
-    scl_status st = wts && bias ? make_io(ctx, n, l->cin, h, w, l->cout, h, w, (l->flags & SCL_OP_RESIDUAL) != 0, &io)
-                                : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    scl_op *op = NULL, *dflt = NULL;
-    double def_ms = 0, best_ratio = INFINITY;
-    int best_vec = 0, best_co = 0;
-    if (st == SCL_OK) st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, wts, bias, &dflt);
-    if (st == SCL_OK) st = time_op(ctx, dflt, &io, 0, &def_ms);
-    int cpu = ctx->info.type == SCL_DEVICE_CPU;
-    static const int cpu_vec[] = {16, 8}, gpu_vec[] = {1, 2, 4};
-    static const int tiles[] = {4, 6, 8, 10, 12, 16};
-    const int *vecs = cpu ? cpu_vec : gpu_vec;
-    int nv = cpu ? 2 : 3;
-    for (int vi = 0; vi < nv && st == SCL_OK; vi++)
-        for (size_t ti = 0; ti < SCL_ARRAY_LEN(tiles) && st == SCL_OK; ti++) {
-            if (tiles[ti] > l->cout / l->groups && ti > 0) continue;
-            double ms; /* the candidate's time over the default's */
-            op = NULL;
-            st = scl__op_pointwise_create_cfg(ctx, l->cin, l->cout, l->groups, l->flags, wts, bias, vecs[vi], tiles[ti], &op);
-            if (st == SCL_OK) st = time_against_default(ctx, op, dflt, &io, &ms, &def_ms);
-            scl_op_destroy(op);
-            t->rep->candidates++;
-            if (st == SCL_ERROR_SHAPE_MISMATCH) {
-                t->rep->rejected++;
-                st = SCL_OK;
-                continue;
-            }
-            if (st == SCL_OK && ms < best_ratio) best_ratio = ms, best_vec = vecs[vi], best_co = tiles[ti];
-        }
-    scl_op_destroy(dflt);
-    double best_ms = best_ratio * def_ms;
-    if (st == SCL_OK) {
-        t->rep->shapes++;
-        t->rep->default_ms += def_ms;
-        /* keep the default unless a candidate beats it clearly: timings wobble by a few percent */
-        int better = best_ms < 0.95 * def_ms;
-        t->rep->tuned_ms += better ? best_ms : def_ms;
-        say(t, "pointwise %4d -> %4d g%-2d %3dx%-3d default %.3f ms, best vec %d co_tile %d %.3f ms%s", l->cin,
-            l->cout, l->groups, h, w, def_ms, best_vec, best_co, best_ms, better ? " (kept)" : "");
-        tune_entry *e = db_add(t->db);
-        if (!e) st = scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-        else {
-            e->measured_only = !better;
-            {
-                e->kind = TUNE_PW;
-                memcpy(e->key, key, sizeof key);
-                e->val[0] = best_vec, e->val[1] = best_co, e->default_ms = def_ms, e->tuned_ms = best_ms;
-                t->rep->improved += better;
-            }
-        }
-    }
-    free_io(&io);
-    free(wts), free(bias);
-    return st;
-}
-
-static scl_status tune_depthwise(tuner *t, const scl_layer *l, int n, int h, int w) {
-    scl_context *ctx = t->ctx;
-    int key[4] = {l->cout, l->stride, l->flags, 0};
-    if (db_find(t->db, TUNE_DW, key)) return SCL_OK;
-    int oh = l->stride == 2 ? (h + 1) / 2 : h, ow = l->stride == 2 ? (w + 1) / 2 : w;
-    float *wts = random_floats((size_t)l->cout * 9, 17), *bias = random_floats((size_t)l->cout, 19);
-    bench_io io;
-    scl_status st = wts && bias ? make_io(ctx, n, l->cin, h, w, l->cout, oh, ow, 0, &io)
-                                : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    scl_op *op = NULL, *dflt = NULL;
-    double def_ms = 0, best_ratio = INFINITY;
-    scl_dw_cfg best = {0}, cfg;
-    if (st == SCL_OK) st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, wts, bias, &dflt);
-    if (st == SCL_OK) st = time_op(ctx, dflt, &io, 0, &def_ms);
-    int cpu = ctx->info.type == SCL_DEVICE_CPU;
-    static const int vws[] = {4, 8, 16}, ths[] = {1, 2, 4};
-    for (size_t vi = 0; vi < SCL_ARRAY_LEN(vws) && st == SCL_OK; vi++)
-        for (size_t hi = 0; hi < SCL_ARRAY_LEN(ths) && st == SCL_OK; hi++) {
-            memset(&cfg, 0, sizeof cfg);
-            cfg.vw = vws[vi], cfg.th = ths[hi];
-            cfg.seg = cpu ? 0 : vws[vi];
-            cfg.plane_wg = cpu;
-            double ms; /* the candidate's time over the default's */
-            op = NULL;
-            st = scl__op_depthwise_create_cfg(ctx, l->cout, l->stride, l->flags, wts, bias, &cfg, &op);
-            if (st == SCL_OK) st = time_against_default(ctx, op, dflt, &io, &ms, &def_ms);
-            scl_op_destroy(op);
-            t->rep->candidates++;
-            if (st == SCL_ERROR_SHAPE_MISMATCH) {
-                t->rep->rejected++;
-                st = SCL_OK;
-                continue;
-            }
-            if (st == SCL_OK && ms < best_ratio) best_ratio = ms, best = cfg;
-        }
-    scl_op_destroy(dflt);
-    double best_ms = best_ratio * def_ms;
-    if (st == SCL_OK) {
-        t->rep->shapes++;
-        t->rep->default_ms += def_ms;
-        int better = best_ms < 0.95 * def_ms;
-        t->rep->tuned_ms += better ? best_ms : def_ms;
-        say(t, "depthwise %4d s%d %3dx%-3d default %.3f ms, best vw %d th %d %.3f ms%s", l->cout, l->stride, h, w,
-            def_ms, best.vw, best.th, best_ms, better ? " (kept)" : "");
-        tune_entry *e = db_add(t->db);
-        if (!e) st = scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-        else {
-            e->measured_only = !better;
-            {
-                e->kind = TUNE_DW;
-                memcpy(e->key, key, sizeof key);
-                e->val[0] = best.vw, e->val[1] = best.th, e->val[2] = best.seg, e->val[3] = best.plane_wg;
-                e->val[4] = (int)best.local[0], e->val[5] = (int)best.local[1];
-                e->default_ms = def_ms, e->tuned_ms = best_ms;
-                t->rep->improved += better;
-            }
-        }
-    }
-    free_io(&io);
-    free(wts), free(bias);
-    return st;
-}
-
-static scl_status write_db(scl_context *ctx, const struct scl_tune_db *db, char *path, size_t cap) {
+scl_status scl__tune_save(scl_context *ctx, const scl__tune_table *t, char *path, size_t cap) {
+    if (!ctx->cache_dir)
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED, "the cache directory is off: no tuning file");
     char hash[65], tmp[4300];
-    scl_status st = source_hash(ctx, hash);
+    scl_status st = scl__tune_source_hash(ctx, hash);
     if (st != SCL_OK) return st;
-    tune_path(ctx, path, cap);
+    scl__tune_path(ctx, path, cap);
+    /* a temporary name of this writer's own, renamed over the table when complete */
     FILE *f = scl__atomic_create(path, tmp, sizeof tmp);
     if (!f) return scl__fail(ctx, SCL_ERROR_FILE_IO, "cannot write the tuning file %s", path);
-    fprintf(f, "shufflecl-tune %d\nsource %s\ndevice %s | %s | %s\n", TUNE_FORMAT, hash, ctx->info.name,
-            ctx->info.driver_version, ctx->info.platform_version);
-    for (int i = 0; i < db->n; i++) {
-        const tune_entry *e = &db->e[i];
-        if (e->measured_only) continue;
-        if (e->kind == TUNE_PW)
-            fprintf(f, "pointwise %d %d %d %d %d %d %.4f %.4f\n", e->key[0], e->key[1], e->key[2], e->key[3],
-                    e->val[0], e->val[1], e->default_ms, e->tuned_ms);
-        else
-            fprintf(f, "depthwise %d %d %d %d %d %d %d %d %d %.4f %.4f\n", e->key[0], e->key[1], e->key[2],
-                    e->val[0], e->val[1], e->val[2], e->val[3], e->val[4], e->val[5], e->default_ms, e->tuned_ms);
+    fprintf(f, "shufflecl-tune %d\nsource %s\ndevice %s | %s | %s\n", SCL__TUNE_FORMAT, hash,
+            ctx->info.name, ctx->info.driver_version, ctx->info.platform_version);
+    fprintf(f, "# family precision HxW : key (kind cin cout groups stride flags) : values # "
+               "default_ms tuned_ms\n");
+    for (int i = 0; t && i < t->n; i++) {
+        const scl__tune_entry *e = &t->e[i];
+        if (e->h) fprintf(f, "%s %s %dx%d :", e->family, e->precision, e->h, e->w);
+        else fprintf(f, "%s %s * :", e->family, e->precision);
+        write_ints(f, e->key, e->nkey);
+        fputs(" :", f);
+        write_ints(f, e->val, e->nval);
+        if (e->default_ms >= 0) fprintf(f, " # %.4f %.4f", e->default_ms, e->tuned_ms);
+        fputc('\n', f);
     }
     if (scl__atomic_commit(f, tmp, path, !ferror(f)) != 0)
         return scl__fail(ctx, SCL_ERROR_FILE_IO, "cannot write the tuning file %s", path);
-    return SCL_OK;
-}
-
-scl_status scl__tune_model(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
-                           scl_tune_progress progress, void *user, scl_tune_report *report) {
-    if (!ctx || !desc || !report || n < 1 || h < 1 || w < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: bad arguments");
-    memset(report, 0, sizeof *report);
-    if (!ctx->profiling)
-        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED, "tune: the queue has no profiling");
-    if (!ctx->cache_dir)
-        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED, "tune: the cache directory is off; tuning has nowhere to go");
-    scl_model *m;
-    scl_status st = scl__model_build_desc(desc, 0, &m);
-    if (st != SCL_OK) return scl__fail(ctx, st, "tune: out of host memory");
-    /* measure afresh: tuned entries must not steer the defaults they are compared with */
     scl__tune_release(ctx);
-    ctx->tune_loaded = 1;
-    struct scl_tune_db *fresh = calloc(1, sizeof *fresh);
-    if (!fresh) st = scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    tuner t = {ctx, progress, user, report, fresh};
-    for (int i = 0; i < m->nlayers && st == SCL_OK; i++) {
-        const scl_layer *l = &m->layers[i];
-        int lh = scl__level_size(h, m->bufs[l->in_buf].level), lw = scl__level_size(w, m->bufs[l->in_buf].level);
-        if (l->kind == SCL_LAYER_POINTWISE) st = tune_pointwise(&t, l, n, lh, lw);
-        else if (l->kind == SCL_LAYER_DEPTHWISE) st = tune_depthwise(&t, l, n, lh, lw);
-    }
-    scl__model_free(m);
-    /* merge: keep what other models' tunings found, replace what this one measured */
-    ctx->tune_loaded = 0;
-    struct scl_tune_db *old = st == SCL_OK ? db_get(ctx) : NULL;
-    for (int i = 0; old && i < old->n && st == SCL_OK; i++) {
-        if (db_find(fresh, old->e[i].kind, old->e[i].key)) continue;
-        tune_entry *e = db_add(fresh);
-        if (e) *e = old->e[i];
-    }
-    if (st == SCL_OK) st = write_db(ctx, fresh, report->path, sizeof report->path);
-    if (fresh) free(fresh->e);
-    free(fresh);
-    scl__tune_release(ctx); /* the next network reads the new file */
-    return st;
-}
-
-/* Tunes into the caller's versioned report (as much of it as its size says). */
-static scl_status tune_sized(scl_context *ctx, const scl_model_desc *d, int n, int h, int w,
-                             scl_tune_progress progress, void *user, scl_tune_report *report) {
-    if (!report) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: report is NULL");
-    scl_tune_report r = {.size = sizeof r};
-    if (report->size < sizeof r)
-        return scl__sized_out(ctx, "tune", "scl_tune_report", report, &r, sizeof r, sizeof r);
-    scl_status st = scl__tune_model(ctx, d, n, h, w, progress, user, &r);
-    scl_status cst = scl__sized_out(ctx, "tune", "scl_tune_report", report, &r, sizeof r, sizeof r);
-    return st != SCL_OK ? st : cst;
-}
-
-scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w,
-                          scl_tune_progress progress, void *user, scl_tune_report *report) {
-    scl_model_desc d;
-    if (!scl__desc_preset(model, &d)) return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL, "tune: unknown model '%s'",
-                                                       model ? model : "(null)");
-    return tune_sized(ctx, &d, n, h, w, progress, user, report);
-}
-
-scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
-                         scl_tune_progress progress, void *user, scl_tune_report *report) {
-    scl_model_desc d;
-    char msg[512];
-    if (!ctx || !scl__desc_in(desc, &d))
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_tune_desc: NULL argument or desc->size too small");
-    scl_status st = scl__desc_check(&d, msg, sizeof msg);
-    if (st != SCL_OK) return scl__fail(ctx, st, "scl_tune_desc: %s", msg);
-    return tune_sized(ctx, &d, n, h, w, progress, user, report);
+    return SCL_OK;
 }

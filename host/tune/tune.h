@@ -1,23 +1,59 @@
-/* tune.h: the auto-tuner: times candidate kernel configurations per layer shape on this device,
- * keeps only those whose output matches the default configuration's, and persists the winners
- * in the cache directory so that every later network on the device uses them. */
+/* tune.h: the per-device tuning table: load, look up, merge, save. Values only: what the values
+ * mean and whether they are valid is the op descriptors' business (ops/desc.h), and timing is
+ * host/tuner/search.c's. Nothing here depends on ops or models. */
 #ifndef SCL_TUNE_H
 #define SCL_TUNE_H
 
 #include "core/internal.h"
-#include "ops/depthwise.h"
 
-/* The tuned configuration for a layer shape, if the device's tuning file has one. */
-int scl__tune_pointwise(scl_context *ctx, int cin, int cout, int groups, int flags, int *vec, int *co_tile);
-int scl__tune_depthwise(scl_context *ctx, int channels, int stride, int flags, scl_dw_cfg *cfg);
+#define SCL__TUNE_FORMAT 2
+#define SCL__TUNE_MAX_INTS 8
 
-/* Tunes every pointwise and depthwise layer shape of a (checked) description at n x 3 x h x w and writes the
- * device's tuning file (merging with what it already holds). Needs a profiling queue and a
- * cache directory. */
-scl_status scl__tune_model(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
-                           scl_tune_progress progress, void *user, scl_tune_report *report);
+/* One line of the table: "<family> <precision> <H>x<W>|* : <key ints> : <values> [# ms ms]". */
+typedef struct scl__tune_entry {
+    char family[16];
+    char precision[8]; /* "f32" for now */
+    int h, w;          /* the input size it was measured at; 0 0 ("*"): any size */
+    int nkey, key[SCL__TUNE_MAX_INTS];
+    int nval, val[SCL__TUNE_MAX_INTS];
+    double default_ms, tuned_ms; /* as measured by the search; < 0 when the line has none */
+    int line;                    /* in the file it came from (0: made in memory) */
+} scl__tune_entry;
 
-/* Forgets the loaded tuning table (after the file changed). */
+typedef struct scl__tune_table {
+    int n, cap;
+    scl__tune_entry *e;
+    char path[4200]; /* the file it was loaded from, for messages */
+} scl__tune_table;
+
+/* The device's tuning file in ctx's cache directory (named by a hash of device, driver and
+ * platform version). */
+void scl__tune_path(const scl_context *ctx, char *path, size_t cap);
+/* The hash of every kernel source (hex, 64 characters): the table's second line. Any kernel
+ * edit makes an old table stale. */
+scl_status scl__tune_source_hash(scl_context *ctx, char out[65]);
+
+/* The context's table, loaded from the tuning file on first use; NULL when there is none, or it
+ * is stale or of another format (a warning names the file). Lines that do not parse are skipped
+ * with a warning naming the file and line. */
+const scl__tune_table *scl__tune_get(scl_context *ctx);
+/* Forgets the context's table (after the file changed); the next scl__tune_get reads it again. */
 void scl__tune_release(scl_context *ctx);
+
+/* The entry for (family, precision, key) measured at h x w, or with h = w = 0 the one for any
+ * size: an entry written for any size ("*") first, else the one measured at the largest size. */
+const scl__tune_entry *scl__tune_find(const scl__tune_table *t, const char *family,
+                                      const char *precision, const int *key, int nkey, int h,
+                                      int w);
+
+scl__tune_table *scl__tune_new(void);
+void scl__tune_free(scl__tune_table *t);
+/* Adds e, replacing an entry of the same family, precision, key and size. */
+scl_status scl__tune_put(scl_context *ctx, scl__tune_table *t, const scl__tune_entry *e);
+/* Adds the entries of src that dst has no entry for (same family, precision, key and size). */
+scl_status scl__tune_merge(scl_context *ctx, scl__tune_table *dst, const scl__tune_table *src);
+/* Writes t as the device's tuning file (atomically: a temporary file renamed), path gets its
+ * name; the context's loaded table is forgotten. */
+scl_status scl__tune_save(scl_context *ctx, const scl__tune_table *t, char *path, size_t cap);
 
 #endif

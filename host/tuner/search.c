@@ -1,0 +1,344 @@
+/* search.c: the tuning search (see search.h). The candidates come from the op
+ * descriptors (one tunable changed at a time from the device's default, over its probes); the
+ * library's tuning table (tune/tune.h) only stores the winners. */
+#include "tuner/search.h"
+
+#include "core/internal.h"
+#include "net/model.h"
+#include "ops/desc.h"
+#include "tune/tune.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CANDIDATES 64
+
+typedef struct bench_io {
+    scl_tensor *in, *out, *res;
+    float *ref; /* the default configuration's output */
+    size_t count;
+} bench_io;
+
+/* Times op (min of several runs, by profiling events); with check, compares its output to
+ * io->ref and returns SCL_ERROR_SHAPE_MISMATCH on a difference. */
+static scl_status time_op(scl_context *ctx, scl_op *op, bench_io *io, int check, double *ms) {
+    scl_op_args a = {.size = sizeof(scl_op_args), .in = io->in, .out = io->out, .residual = io->res};
+    double best = INFINITY;
+    scl_status st = SCL_OK;
+    if (check) st = scl_tensor_fill(io->out, NAN);
+    for (int r = 0; r < 7 && st == SCL_OK; r++) {
+        cl_event ev = NULL;
+        a.event = r >= 2 ? &ev : NULL; /* two untimed warm-ups: PoCL compiles per local size */
+        st = scl_op_enqueue(op, &a);
+        if (st == SCL_OK && ev) {
+            cl_ulong t0 = 0, t1 = 0;
+            cl_int e = clWaitForEvents(1, &ev);
+            e |= clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+            e |= clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+            if (e != CL_SUCCESS) st = scl__cl_fail(ctx, e, "tuning: profiling a candidate");
+            else if ((t1 - t0) * 1e-6 < best) best = (t1 - t0) * 1e-6;
+        }
+        if (ev) clReleaseEvent(ev);
+    }
+    if (st != SCL_OK) return st;
+    *ms = best;
+    float *out = malloc(io->count * sizeof *out);
+    if (!out) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    st = scl_tensor_download(io->out, out, io->count);
+    if (st == SCL_OK && !check) {
+        memcpy(io->ref, out, io->count * sizeof *out);
+    } else if (st == SCL_OK) {
+        double num = 0, den = 0;
+        for (size_t i = 0; i < io->count; i++) {
+            double d = (double)out[i] - io->ref[i];
+            num += isfinite(out[i]) ? d * d : INFINITY;
+            den += (double)io->ref[i] * io->ref[i];
+        }
+        /* same arithmetic per output in every configuration: anything beyond rounding is a bug */
+        if (!(num <= 1e-12 * den)) st = SCL_ERROR_SHAPE_MISMATCH;
+    }
+    free(out);
+    return st;
+}
+
+/* Times a candidate and, right after it, the default again: the ratio of the two is what
+ * counts. A machine whose speed drifts (a shared vCPU that comes and goes) moves both alike,
+ * where comparing against one early timing of the default would report the drift as a gain. */
+static scl_status time_against_default(scl_context *ctx, scl_op *cand, scl_op *dflt, bench_io *io,
+                                       double *ratio, double *default_ms) {
+    double c = 0, d = 0;
+    scl_status st = time_op(ctx, cand, io, 1, &c);
+    if (st == SCL_OK) st = time_op(ctx, dflt, io, 1, &d);
+    if (st == SCL_OK) {
+        *ratio = d > 0 ? c / d : INFINITY;
+        if (d < *default_ms) *default_ms = d;
+    }
+    return st;
+}
+
+static float *random_floats(size_t n, uint64_t seed) {
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    for (size_t i = 0; x && i < n; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((double)(seed >> 40) / 16777216.0 * 2.0 - 1.0);
+    }
+    return x;
+}
+
+static scl_status make_io(scl_context *ctx, int n, int cin, int h, int w, int cout, int oh, int ow,
+                          int res, bench_io *io) {
+    memset(io, 0, sizeof *io);
+    size_t nin = (size_t)n * cin * h * w;
+    io->count = (size_t)n * cout * oh * ow;
+    float *x = random_floats(nin > io->count ? nin : io->count, 7);
+    io->ref = malloc(io->count * sizeof *io->ref);
+    if (!x || !io->ref) {
+        free(x);
+        return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    }
+    scl_status st = scl_tensor_create(ctx, n, cin, h, w, &io->in);
+    if (st == SCL_OK) st = scl_tensor_upload(io->in, x, nin);
+    if (st == SCL_OK) st = scl_tensor_create(ctx, n, cout, oh, ow, &io->out);
+    if (st == SCL_OK && res) st = scl_tensor_create(ctx, n, cout, oh, ow, &io->res);
+    if (st == SCL_OK && res) st = scl_tensor_upload(io->res, x, io->count);
+    free(x);
+    return st;
+}
+
+static void free_io(bench_io *io) {
+    scl_tensor_destroy(io->in), scl_tensor_destroy(io->out), scl_tensor_destroy(io->res);
+    free(io->ref);
+}
+
+typedef struct tuner {
+    scl_context *ctx;
+    scl_tune_progress progress;
+    void *user;
+    scl_tune_report *rep;
+    scl__tune_table *kept;     /* winners that beat the default: written */
+    scl__tune_table *measured; /* every shape measured in this run, kept or not */
+} tuner;
+
+static void say(tuner *t, const char *fmt, ...) {
+    if (!t->progress) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    t->progress(line, t->user);
+}
+
+/* A layer as its op family sees it: descriptor, shape, weight count. 0 for layers not tuned. */
+static int layer_op(const scl_layer *l, const scl__op_desc **d, scl__op_shape *s, size_t *nw) {
+    switch (l->kind) {
+    case SCL_LAYER_POINTWISE:
+        *d = &scl__pointwise_desc, *s = (scl__op_shape){0, l->cin, l->cout, l->groups, 1, l->flags};
+        *nw = (size_t)l->cout * (size_t)(l->cin / l->groups);
+        return 1;
+    case SCL_LAYER_DEPTHWISE:
+        *d = &scl__depthwise_desc;
+        *s = (scl__op_shape){0, l->cout, l->cout, l->cout, l->stride, l->flags};
+        *nw = (size_t)l->cout * 9;
+        return 1;
+    case SCL_LAYER_STEM:
+        *d = &scl__stem_desc, *s = (scl__op_shape){0, 3, l->cout, 1, 2, SCL_OP_RELU};
+        *nw = (size_t)l->cout * 27;
+        return 1;
+    case SCL_LAYER_MAXPOOL:
+    case SCL_LAYER_AVGPOOL:
+        *d = &scl__pool_desc;
+        *s = (scl__op_shape){l->kind == SCL_LAYER_AVGPOOL, l->cin, l->cin, l->cin, 2, 0};
+        *nw = 0;
+        return 1;
+    case SCL_LAYER_GAP_FC:
+        *d = &scl__head_desc, *s = (scl__op_shape){0, l->cin, l->cout, 1, 1, 0};
+        *nw = (size_t)l->cout * (size_t)l->cin;
+        return 1;
+    default: return 0;
+    }
+}
+
+/* Records the measured shape (and the winner, when it beat the default) and reports it. */
+static scl_status record(tuner *t, const scl__op_desc *d, scl__tune_entry *e, const int *best,
+                         double def_ms, double best_ms) {
+    scl_context *ctx = t->ctx;
+    t->rep->shapes++;
+    t->rep->default_ms += def_ms;
+    /* keep the default unless a candidate beats it clearly: timings wobble by a few percent */
+    int better = best && best_ms < 0.95 * def_ms;
+    t->rep->tuned_ms += better ? best_ms : def_ms;
+    char cfg[160] = "-";
+    if (best) scl__desc_format(d, best, cfg, sizeof cfg);
+    say(t, "%-9s %4d -> %4d g%-3d s%d %3dx%-3d default %.3f ms, best %s %.3f ms%s", d->family,
+        e->key[1], e->key[2], e->key[3], e->key[4], e->h, e->w, def_ms, cfg, best_ms,
+        better ? " (kept)" : "");
+    scl_status st = scl__tune_put(ctx, t->measured, e);
+    if (st != SCL_OK || !better) return st;
+    e->nval = d->ntunables;
+    memcpy(e->val, best, (size_t)d->ntunables * sizeof *best);
+    e->default_ms = def_ms, e->tuned_ms = best_ms;
+    t->rep->improved++;
+    return scl__tune_put(ctx, t->kept, e);
+}
+
+/* Times every candidate of one layer shape at its input size h x w against the default. */
+static scl_status tune_layer(tuner *t, const scl_layer *l, int n, int h, int w) {
+    scl_context *ctx = t->ctx;
+    const scl__op_desc *d;
+    scl__op_shape s;
+    size_t nw;
+    if (!layer_op(l, &d, &s, &nw)) return SCL_OK;
+    scl__tune_entry e = {.h = h, .w = w, .nkey = SCL__MAX_KEY, .default_ms = -1, .tuned_ms = -1};
+    snprintf(e.family, sizeof e.family, "%s", d->family);
+    snprintf(e.precision, sizeof e.precision, "f32");
+    scl__desc_key(&s, e.key);
+    if (scl__tune_find(t->measured, e.family, e.precision, e.key, e.nkey, h, w)) return SCL_OK;
+    int (*cand)[SCL__MAX_TUNABLES] = malloc(MAX_CANDIDATES * sizeof *cand);
+    float *wts = random_floats(nw, 11), *bias = random_floats((size_t)s.cout, 13);
+    int oh, ow, ncand = 0;
+    bench_io io;
+    memset(&io, 0, sizeof io);
+    scl_op *dflt = NULL;
+    scl_status st = cand && wts && bias
+                        ? SCL_OK
+                        : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st == SCL_OK) ncand = scl__desc_samples(ctx, d, &s, SCL__SAMPLE_AXES, cand, MAX_CANDIDATES);
+    /* the first sample is the default: made through the descriptor, never from the table */
+    if (st == SCL_OK) st = d->create(ctx, &s, nw ? wts : NULL, bias, cand[0], &dflt);
+    if (st == SCL_OK) {
+        scl_op_output_hw(dflt, h, w, &oh, &ow);
+        st = make_io(ctx, n, s.cin, h, w, s.cout, oh, ow, (s.flags & SCL_OP_RESIDUAL) != 0, &io);
+    }
+    double def_ms = INFINITY, best_ratio = INFINITY, first = 0;
+    int best = -1;
+    if (st == SCL_OK) st = time_op(ctx, dflt, &io, 0, &first);
+    if (st == SCL_OK) def_ms = first;
+    for (int c = 1; c < ncand && st == SCL_OK; c++) {
+        scl_op *op = NULL;
+        double ratio;
+        st = d->create(ctx, &s, nw ? wts : NULL, bias, cand[c], &op);
+        if (st == SCL_ERROR_INVALID_ARGUMENT) { /* over a kernel's own work-group limit */
+            st = SCL_OK;
+            continue;
+        }
+        if (st == SCL_OK) st = time_against_default(ctx, op, dflt, &io, &ratio, &def_ms);
+        scl_op_destroy(op);
+        t->rep->candidates++;
+        if (st == SCL_ERROR_SHAPE_MISMATCH) {
+            t->rep->rejected++;
+            st = SCL_OK;
+            continue;
+        }
+        if (st == SCL_OK && ratio < best_ratio) best_ratio = ratio, best = c;
+    }
+    scl_op_destroy(dflt);
+    if (st == SCL_OK)
+        st = record(t, d, &e, best >= 0 ? cand[best] : NULL, def_ms, best_ratio * def_ms);
+    free_io(&io);
+    free(cand), free(wts), free(bias);
+    return st;
+}
+
+static int family_wanted(const char *families, const char *name) {
+    const char *p = families ? families : "pointwise,depthwise";
+    size_t len = strlen(name);
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, name, n) == 0) return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+/* Writes what this run kept, plus the old table's entries for shapes and sizes it did not
+ * measure. */
+static scl_status save(tuner *t) {
+    const scl__tune_table *old = scl__tune_get(t->ctx);
+    for (int i = 0; old && i < old->n; i++) {
+        const scl__tune_entry *e = &old->e[i];
+        if (e->h && scl__tune_find(t->measured, e->family, e->precision, e->key, e->nkey, e->h, e->w))
+            continue;
+        scl_status st = scl__tune_put(t->ctx, t->kept, e);
+        if (st != SCL_OK) return st;
+    }
+    return scl__tune_save(t->ctx, t->kept, t->rep->path, sizeof t->rep->path);
+}
+
+scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n, int h, int w,
+                            const char *families, scl_tune_progress progress, void *user,
+                            scl_tune_report *report) {
+    if (!ctx || !model || !report || n < 1 || h < 1 || w < 1)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: bad arguments");
+    memset(report, 0, sizeof *report);
+    report->size = sizeof *report;
+    if (!ctx->profiling) return scl__fail(ctx, SCL_ERROR_UNSUPPORTED, "tune: the queue has no profiling");
+    if (!ctx->cache_dir)
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED,
+                         "tune: the cache directory is off; tuning has nowhere to go");
+    for (const char *p = families; p && *p;) {
+        size_t len = strcspn(p, ",");
+        int known = 0;
+        for (int i = 0; scl__op_descs[i]; i++)
+            known |= strlen(scl__op_descs[i]->family) == len &&
+                     strncmp(scl__op_descs[i]->family, p, len) == 0;
+        if (!known)
+            return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: unknown op family '%.*s'",
+                             (int)len, p);
+        p += len + (p[len] == ',');
+    }
+    scl_model *m;
+    scl_status st = scl__model_build_desc(model, 0, &m);
+    if (st != SCL_OK) return scl__fail(ctx, st, "tune: out of host memory building the model");
+    tuner t = {ctx, progress, user, report, scl__tune_new(), scl__tune_new()};
+    if (!t.kept || !t.measured) st = scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    for (int i = 0; i < m->nlayers && st == SCL_OK; i++) {
+        const scl_layer *l = &m->layers[i];
+        const scl__op_desc *d;
+        scl__op_shape s;
+        size_t nw;
+        if (!layer_op(l, &d, &s, &nw) || !family_wanted(families, d->family)) continue;
+        int level = m->bufs[l->in_buf].level;
+        st = tune_layer(&t, l, n, scl__level_size(h, level), scl__level_size(w, level));
+    }
+    scl__model_free(m);
+    if (st == SCL_OK) st = save(&t);
+    scl__tune_free(t.kept), scl__tune_free(t.measured);
+    scl__tune_release(ctx); /* the next network reads the new file */
+    return st;
+}
+
+/* ---- the public entry points (shufflecl_ext.h) ---- */
+
+/* Tunes into the caller's versioned report (as much of it as its size says). */
+static scl_status tune_sized(scl_context *ctx, const scl_model_desc *d, int n, int h, int w,
+                             const char *families, scl_tune_progress progress, void *user,
+                             scl_tune_report *report) {
+    if (!report) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: report is NULL");
+    scl_tune_report r = {.size = sizeof r};
+    if (report->size < sizeof r)
+        return scl__sized_out(ctx, "tune", "scl_tune_report", report, &r, sizeof r, sizeof r);
+    scl_status st = scl__tune_search(ctx, d, n, h, w, families, progress, user, &r);
+    scl_status cst = scl__sized_out(ctx, "tune", "scl_tune_report", report, &r, sizeof r, sizeof r);
+    return st != SCL_OK ? st : cst;
+}
+
+scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w, const char *families,
+                          scl_tune_progress progress, void *user, scl_tune_report *report) {
+    scl_model_desc d;
+    if (!scl__desc_preset(model, &d))
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL, "tune: unknown model '%s'", model ? model : "(null)");
+    return tune_sized(ctx, &d, n, h, w, families, progress, user, report);
+}
+
+scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w, const char *families,
+                         scl_tune_progress progress, void *user, scl_tune_report *report) {
+    scl_model_desc d;
+    char msg[512];
+    if (!ctx || !scl__desc_in(desc, &d))
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_tune_desc: NULL argument or desc->size too small");
+    scl_status st = scl__desc_check(&d, msg, sizeof msg);
+    if (st != SCL_OK) return scl__fail(ctx, st, "scl_tune_desc: %s", msg);
+    return tune_sized(ctx, &d, n, h, w, families, progress, user, report);
+}
