@@ -12,7 +12,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   # look at (the tool run by the Python tests) still fails the job.
   logs=$PWD/$build/sanitizer-reports
   rm -rf "$logs" && mkdir -p "$logs"
-  export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=86:detect_stack_use_after_return=0:log_path=$logs/asan"
+  export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=86:log_path=$logs/asan"
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1:log_path=$logs/ubsan"
   export SCL_FAULT_MAX_N=${SCL_FAULT_MAX_N:-3} # each run is several times slower under ASan

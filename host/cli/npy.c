@@ -305,7 +305,8 @@ static void npy_dtype_name(const char *d, char *out, size_t cap) {
     char kind = d[0];
     char *end;
     long size = (d[0] && d[1]) ? strtol(d + 1, &end, 10) : 0;
-    int sized = d[0] && d[1] && *end == '\0' && size > 0;
+    /* bounded before the * 8 below: a descr of 20 digits is a file's text, not a size */
+    int sized = d[0] && d[1] && *end == '\0' && size > 0 && size <= 64;
     out[0] = '\0';
     if (sized && kind == 'f')
         snprintf(out, cap, "float%ld", size * 8);

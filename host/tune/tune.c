@@ -92,8 +92,15 @@ static struct scl_tune_db *db_get(scl_context *ctx) {
     if (ctx->tune_loaded) return ctx->tune;
     ctx->tune_loaded = 1;
     if (!ctx->cache_dir) return NULL;
-    char path[4200], want[65], line[512];
+    char path[4200];
     tune_path(ctx, path, sizeof path);
+    return ctx->tune = scl__tune_read(ctx, path);
+}
+
+scl_status scl__tune_source_hash(scl_context *ctx, char out[65]) { return source_hash(ctx, out); }
+
+struct scl_tune_db *scl__tune_read(scl_context *ctx, const char *path) {
+    char want[65], line[512];
     FILE *f = fopen(path, "r");
     if (!f) return NULL;
     int fmt = 0;
@@ -124,7 +131,6 @@ static struct scl_tune_db *db_get(scl_context *ctx) {
         scl__log(ctx, SCL_LOG_INFO, "ignoring tuning file %s (stale or malformed)", path);
         return NULL;
     }
-    ctx->tune = db;
     return db;
 }
 

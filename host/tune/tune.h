@@ -29,6 +29,12 @@ typedef struct scl_tune_report {
 scl_status scl__tune_model(scl_context *ctx, const char *model, int n, int h, int w,
                            scl_tune_progress progress, void *user, scl_tune_report *report);
 
+/* The reader behind the lookups, exposed for its fuzz target: parses the tuning file at `path`
+ * (NULL when missing, stale or malformed; logged) into a table for ctx->tune, and the source
+ * hash its second line must carry. */
+struct scl_tune_db *scl__tune_read(scl_context *ctx, const char *path);
+scl_status scl__tune_source_hash(scl_context *ctx, char out[65]);
+
 /* Forgets the loaded tuning table (after the file changed). */
 void scl__tune_release(scl_context *ctx);
 
