@@ -16,8 +16,13 @@ if [ "${1:-}" = "--sanitize" ]; then
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1:log_path=$logs/ubsan"
   export SCL_FAULT_MAX_N=${SCL_FAULT_MAX_N:-3} # each run is several times slower under ASan
+  # The kernels are the same as the plain build's: reuse its program cache when there is one
+  # (device code is not what the sanitizers check; the fault test makes its own caches).
+  cache=()
+  [ -d build/tests/program-cache ] && cache=(-DSCL_TEST_CACHE_DIR="$PWD/build/tests/program-cache")
   # no -Werror here: instrumentation changes what gcc's flow warnings see (the plain build has it)
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHUFFLECL_SANITIZE=ON -DSHUFFLECL_WERROR=OFF
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHUFFLECL_SANITIZE=ON -DSHUFFLECL_WERROR=OFF \
+    "${cache[@]}"
   cmake --build "$build" -j "$(nproc)"
   cd "$build"
   status=0
