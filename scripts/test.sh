@@ -16,6 +16,8 @@ if [ "${1:-}" = "--sanitize" ]; then
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1:log_path=$logs/ubsan"
   export SCL_FAULT_MAX_N=${SCL_FAULT_MAX_N:-3} # each run is several times slower under ASan
+  # the op tests' small shapes take every host path; the full sizes run in the plain suite
+  export SCL_TEST_QUICK=${SCL_TEST_QUICK:-1}
   # The kernels are the same as the plain build's: reuse its program cache when there is one
   # (device code is not what the sanitizers check; the fault test makes its own caches).
   cache=()
