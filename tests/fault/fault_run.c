@@ -44,6 +44,9 @@ typedef struct fault_case {
 } fault_case;
 
 static const fault_case cases[] = {
+    {"clGetPlatformIDs", COLD, CL_OUT_OF_HOST_MEMORY},
+    {"clGetDeviceIDs", COLD, CL_OUT_OF_RESOURCES},
+    {"clGetDeviceInfo", COLD, CL_OUT_OF_RESOURCES},
     {"clCreateContext", COLD, CL_OUT_OF_HOST_MEMORY},
     {"clCreateCommandQueue", COLD, CL_OUT_OF_RESOURCES},
     {"clCreateBuffer", COLD, CL_MEM_OBJECT_ALLOCATION_FAILURE},
