@@ -95,7 +95,7 @@ START_TEST(test_desc_consistent) {
         ck_assert_int_eq(na, nb);
         ck_assert_int_ge(na, 2);
         ck_assert(memcmp(a, b, (size_t)na * sizeof a[0]) == 0);
-        scl_device_info info;
+        scl_device_info info = {.size = sizeof(scl_device_info)};
         TU_OK(ctx, scl_context_device_info(ctx, &info));
         d->defaults(info.type, &shapes[si], def);
         ck_assert(memcmp(a[0], def, (size_t)d->ntunables * sizeof def[0]) == 0);

@@ -2,7 +2,7 @@
  * of channel map on input and output, at widths and heights that take every path of
  * cl/pool.cl (first / middle / last vector chunks, overlapping tails, single columns) under
  * each kernel configuration, on tensors whose plane pitch is not the padded one, plus argument
- * checks. */
+ * checks. SCL_TEST_QUICK=1 skips the large cases (for Oclgrind). */
 #include "core/internal.h"
 #include "ops/desc.h"
 #include "ref_pool.h"
@@ -66,6 +66,7 @@ static const pool_case cases[] = {
  * below zero (a max pool that let the padding in would show at every border). */
 static void check_pool(int is_max, int n, int c, int h, int w, tu_map_kind in_k, tu_map_kind out_k,
                        int k, int negative, uint64_t seed, const char *label) {
+    if (tu_quick() && (size_t)n * c * h * w > 20000) return;
     scl_context *ctx = tu_context();
     int oh = (h + 1) / 2, ow = (w + 1) / 2;
     size_t nin = (size_t)n * c * h * w, nout = (size_t)n * c * oh * ow;

@@ -97,14 +97,16 @@ static scl_status for_each_device_locked(device_visit visit, void *user, int *to
     cl_uint np = 0;
     *total = 0;
     cl_int e = clGetPlatformIDs(SCL_MAX_PLATFORMS, plats, &np);
-    if (e == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: no ICD installed */ || np == 0) return SCL_OK;
+    /* no platform is no device; any other failure is an error (np is then 0 too) */
+    if (e == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: no ICD installed */ || (e == CL_SUCCESS && np == 0))
+        return SCL_OK;
     if (e != CL_SUCCESS) return scl__cl_fail(NULL, e, "clGetPlatformIDs");
     if (np > SCL_MAX_PLATFORMS) np = SCL_MAX_PLATFORMS;
     for (cl_uint pi = 0; pi < np; pi++) {
         cl_device_id devs[SCL_MAX_DEVICES];
         cl_uint nd = 0;
         e = clGetDeviceIDs(plats[pi], CL_DEVICE_TYPE_ALL, SCL_MAX_DEVICES, devs, &nd);
-        if (e == CL_DEVICE_NOT_FOUND || nd == 0) continue;
+        if (e == CL_DEVICE_NOT_FOUND || (e == CL_SUCCESS && nd == 0)) continue;
         if (e != CL_SUCCESS) return scl__cl_fail(NULL, e, "clGetDeviceIDs");
         if (nd > SCL_MAX_DEVICES) nd = SCL_MAX_DEVICES;
         for (cl_uint di = 0; di < nd; di++) {

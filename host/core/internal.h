@@ -112,6 +112,10 @@ scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text,
  * the file itself, each after a #line naming it, in one malloc'd string the caller frees. */
 scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **text, size_t *len);
 void scl__programs_release(scl_context *ctx);
+/* Checks the bytes of a program-cache file against its format, the expected key and the
+ * checksum: returns the binary's length (> 0; it starts at buf + *offset), or 0 if rejected.
+ * Internal, for cache_read and its fuzz target. */
+size_t scl__cache_parse(const unsigned char *buf, size_t n, const unsigned char key[32], size_t *offset);
 /* Creates a kernel from a built program of `file` with `options`. */
 scl_status scl__kernel_create(scl_context *ctx, const char *file, const char *options,
                               const char *kernel, cl_kernel *out);

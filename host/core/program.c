@@ -134,6 +134,25 @@ static int mkdirs(const char *dir) {
     return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+size_t scl__cache_parse(const unsigned char *buf, size_t n, const unsigned char key[32], size_t *offset) {
+    if (n < CACHE_HEADER + 32) return 0;
+    uint32_t fmt;
+    uint64_t len;
+    memcpy(&fmt, buf + 8, 4);
+    memcpy(&len, buf + 16 + 32, 8);
+    if (memcmp(buf, CACHE_MAGIC, 8) != 0 || fmt != CACHE_FORMAT || memcmp(buf + 16, key, 32) != 0 ||
+        len == 0 || len != (uint64_t)n - CACHE_HEADER - 32)
+        return 0;
+    unsigned char sum[32];
+    scl__sha256 s;
+    scl__sha256_init(&s);
+    scl__sha256_update(&s, buf + CACHE_HEADER, (size_t)len);
+    scl__sha256_final(&s, sum);
+    if (memcmp(sum, buf + CACHE_HEADER + len, 32) != 0) return 0;
+    *offset = CACHE_HEADER;
+    return (size_t)len;
+}
+
 /* Returns a malloc'd binary or NULL (missing or rejected; rejections are counted). */
 static unsigned char *cache_read(scl_context *ctx, const unsigned char key[32], size_t *size) {
     char path[4200], why[160];
@@ -147,23 +166,12 @@ static unsigned char *cache_read(scl_context *ctx, const unsigned char key[32], 
         return NULL;
     }
     unsigned char *buf = NULL, *bin = NULL;
-    if (n >= CACHE_HEADER + 32 && (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-        uint32_t fmt;
-        uint64_t len;
-        memcpy(&fmt, buf + 8, 4);
-        memcpy(&len, buf + 16 + 32, 8);
-        if (memcmp(buf, CACHE_MAGIC, 8) == 0 && fmt == CACHE_FORMAT && memcmp(buf + 16, key, 32) == 0 &&
-            len > 0 && len == (uint64_t)n - CACHE_HEADER - 32) {
-            unsigned char sum[32];
-            scl__sha256 s;
-            scl__sha256_init(&s);
-            scl__sha256_update(&s, buf + CACHE_HEADER, (size_t)len);
-            scl__sha256_final(&s, sum);
-            if (memcmp(sum, buf + CACHE_HEADER + len, 32) == 0 && (bin = malloc((size_t)len))) {
-                memcpy(bin, buf + CACHE_HEADER, (size_t)len);
-                *size = (size_t)len;
-            }
-        }
+    size_t off = 0, len = 0;
+    /* n is the file's size, bounded by scl__open_regular_read; the parse checks the rest */
+    if (n >= CACHE_HEADER + 32 && (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n &&
+        (len = scl__cache_parse(buf, (size_t)n, key, &off)) != 0 && (bin = malloc(len))) {
+        memcpy(bin, buf + off, len);
+        *size = len;
     }
     fclose(f);
     free(buf);

@@ -187,7 +187,7 @@ static int parse_entry(const char *line, scl__tune_entry *e) {
 
 /* Reads the table at path; NULL (with a warning) when it is stale, of another format or cannot
  * be read; NULL silently when there is no such file. */
-static scl__tune_table *load(scl_context *ctx, const char *path) {
+scl__tune_table *scl__tune_load(scl_context *ctx, const char *path) {
     /* a regular file of bounded size, opened without blocking (a FIFO there must not hang) */
     char why[160];
     FILE *f = scl__open_regular_read(path, TUNE_MAX_BYTES, NULL, why, sizeof why);
@@ -246,7 +246,7 @@ const scl__tune_table *scl__tune_get(scl_context *ctx) {
     if (!ctx->cache_dir) return NULL;
     char path[4200];
     scl__tune_path(ctx, path, sizeof path);
-    ctx->tune = load(ctx, path);
+    ctx->tune = scl__tune_load(ctx, path);
     return ctx->tune;
 }
 

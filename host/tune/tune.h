@@ -37,6 +37,9 @@ scl_status scl__tune_source_hash(scl_context *ctx, char out[65]);
  * is stale or of another format (a warning names the file). Lines that do not parse are skipped
  * with a warning naming the file and line. */
 const scl__tune_table *scl__tune_get(scl_context *ctx);
+/* The reader behind scl__tune_get (and its fuzz target): parses the table at path; NULL when
+ * missing, stale, of another format or unreadable (a warning names the file). */
+scl__tune_table *scl__tune_load(scl_context *ctx, const char *path);
 /* Forgets the context's table (after the file changed); the next scl__tune_get reads it again. */
 void scl__tune_release(scl_context *ctx);
 

@@ -6,7 +6,8 @@
  * Scenarios: "cold" (a fresh, empty program-cache directory: every program built from source),
  * "warm" (a cache directory a clean run filled: programs made from binaries) and "discrete" (the
  * shim reports no host-unified memory, so that input and logits move by write/read, not map).
- * Runs in one process: the shim's counters are reset between runs. SCL_FAULT_MAX_N=n lowers the
+ * Runs in one process: the shim's counters are reset between runs. Arguments: the entry points to
+ * fail (default: all; ctest runs them in four groups, in parallel). SCL_FAULT_MAX_N=n lowers the
  * cap of 60 calls per entry point. Exit status 0 on success. */
 #define _GNU_SOURCE
 #include "shufflecl.h"
@@ -43,6 +44,9 @@ typedef struct fault_case {
 } fault_case;
 
 static const fault_case cases[] = {
+    {"clGetPlatformIDs", COLD, CL_OUT_OF_HOST_MEMORY},
+    {"clGetDeviceIDs", COLD, CL_OUT_OF_RESOURCES},
+    {"clGetDeviceInfo", COLD, CL_OUT_OF_RESOURCES},
     {"clCreateContext", COLD, CL_OUT_OF_HOST_MEMORY},
     {"clCreateCommandQueue", COLD, CL_OUT_OF_RESOURCES},
     {"clCreateBuffer", COLD, CL_MEM_OBJECT_ALLOCATION_FAILURE},
@@ -218,7 +222,23 @@ static int inject(const fault_case *c, long n) {
     return 1;
 }
 
-int main(void) {
+/* Whether case i is among the entry points named on the command line (all when none is). */
+static int selected(int i, int argc, char **argv) {
+    for (int a = 1; a < argc; a++)
+        if (strcmp(argv[a], cases[i].fn) == 0) return 1;
+    return argc < 2;
+}
+
+int main(int argc, char **argv) {
+    for (int a = 1; a < argc; a++) {
+        int known = 0;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            known |= !strcmp(argv[a], cases[i].fn);
+        if (!known) {
+            fprintf(stderr, "FAIL: %s is not an entry point this test fails\n", argv[a]);
+            return 1;
+        }
+    }
     if (!load_shim()) {
         fprintf(stderr,
                 "FAIL: the clshim functions are not found: run under LD_PRELOAD=libclshim.so\n");
@@ -258,6 +278,7 @@ int main(void) {
     long total = 0, errors = 0;
     for (int i = 0; i < NCASES; i++) {
         const fault_case *c = &cases[i];
+        if (!selected(i, argc, argv)) continue;
         if (k[i] <= 0) {
             FAIL("%s is never called in the clean %s run: nothing to test", c->fn,
                  scenario_names[c->where]);

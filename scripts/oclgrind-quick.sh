@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# scripts/oclgrind-quick.sh: "Oclgrind quick" (docs/testing.md): the op tests with SCL_TEST_QUICK=1
+# and one v2_x0_5 inference at 32x32 with random weights, each under
+# `oclgrind --check-api --data-races`; fails on a failing test or on anything Oclgrind reports.
+# Uses the build in BUILD_DIR (default build/, made by scripts/test.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$(cd "${BUILD_DIR:-build}" && pwd)
+command -v oclgrind > /dev/null || { echo "oclgrind-quick: oclgrind is not installed" >&2; exit 1; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/oclgrind-quick.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+# a program cache of its own: Oclgrind compiles each program once, not once per test case
+export SCL_TEST_QUICK=1 SHUFFLECL_CACHE_DIR="$work/cache" SCL_TEST_TMPDIR="$work" SCL_SOURCE_DIR="$PWD"
+export SCL_BINARY_DIR="$build" CK_DEFAULT_TIMEOUT=1200
+failed=0
+# What Oclgrind prints for an error: kernel errors name their work-item ("Entity:"), API errors
+# say so. (Its --log file misses what the forked Check test cases report, so read the output.)
+reports='Invalid (read|write)|data race|OpenCL runtime error|Work-group divergence|[Uu]ninitiali[sz]ed|Unaligned|^[[:space:]]+Entity: '
+# run NAME COMMAND...: under Oclgrind; fails on a failing command or on any report
+run() {
+  local name=$1 start=$SECONDS
+  shift
+  if ! oclgrind --check-api --data-races "$@" > "$work/$name.out" 2>&1; then
+    echo "$name: FAILED"; tail -n 30 "$work/$name.out"; failed=1
+  elif grep -E -q "$reports" "$work/$name.out"; then
+    echo "$name: Oclgrind reported:"; grep -E -B2 -A6 "$reports" "$work/$name.out" | head -n 40; failed=1
+  else
+    echo "$name: clean ($((SECONDS - start)) s)"
+  fi
+}
+for t in test_pointwise test_depthwise test_stem_head test_pool; do
+  run "$t" "$build/tests/$t"
+done
+
+# random torchvision weights and a random 1 x 3 x 32 x 32 input
+/usr/bin/python3 - "$work" <<'PY'
+import json, struct, sys
+import numpy as np, torch, torchvision
+torch.manual_seed(0)
+sd = torchvision.models.shufflenet_v2_x0_5().state_dict()
+tensors = {k: v.detach().float().numpy() for k, v in sd.items() if not k.endswith("num_batches_tracked")}
+header, blobs, off = {}, [], 0
+for k, a in tensors.items():
+    b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+    header[k] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+    blobs.append(b)
+    off += len(b)
+h = json.dumps(header).encode()
+h += b" " * (-len(h) % 8)
+with open(sys.argv[1] + "/w.safetensors", "wb") as f:
+    f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+np.save(sys.argv[1] + "/x.npy", np.random.default_rng(1).standard_normal((1, 3, 32, 32), dtype=np.float32))
+PY
+run infer_v2_x0_5 "$build/shufflecl" infer v2_x0_5 --weights "$work/w.safetensors" --input "$work/x.npy" \
+  --output "$work/y.npy"
+if [ -f "$work/y.npy" ]; then
+  /usr/bin/python3 -c "import numpy as np, sys; y = np.load(sys.argv[1]); \
+assert y.shape == (1, 1000) and np.isfinite(y).all(), y.shape" "$work/y.npy" || failed=1
+fi
+exit $failed
