@@ -128,8 +128,10 @@ static int parse_options(int argc, char **argv, bench_settings *set, int *help) 
     if (!set->model && set->weights) set->model = "auto"; /* the architecture of the weights */
     if (!set->model) return cli_error("bench: which model? (a name from shufflecl models, or all)");
     if (strcmp(set->model, "auto") == 0 && !set->weights)
-        return cli_error("bench: 'auto' reads the architecture from --weights FILE, which is not given");
-    if (strcmp(set->model, "all") != 0 && strcmp(set->model, "auto") != 0 && !known_model(set->model))
+        return cli_error(
+            "bench: 'auto' reads the architecture from --weights FILE, which is not given");
+    if (strcmp(set->model, "all") != 0 && strcmp(set->model, "auto") != 0 &&
+        !known_model(set->model))
         return cli_error("bench: unknown model '%s' (shufflecl models lists them)", set->model);
     if (set->iters && have_seconds) return cli_error("bench: give --iters or --seconds, not both");
     if (set->weights && strcmp(set->model, "all") == 0)
@@ -293,7 +295,8 @@ static int bench_model_run(scl_context *ctx, const bench_settings *set, int inde
     if (!rc && scl_network_get_stats(net, 1, set->height, set->width, &s) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
     if (!rc) {
-        m->params = s.params, m->macs = s.macs, m->launches = s.launches, m->tuned_ops = s.tuned_layers;
+        m->params = s.params, m->macs = s.macs, m->launches = s.launches,
+        m->tuned_ops = s.tuned_layers;
         m->weight_bytes = s.weight_bytes, m->min_bytes_moved = s.min_bytes_moved;
     }
     for (int b = 0; b < set->nbatches && !rc; b++) {

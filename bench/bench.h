@@ -57,8 +57,8 @@ double bench_event_ms(cl_event a, int a_start, cl_event b);
 typedef struct bench_row {
     scl_layer_info info; /* the first layer the launch computes */
     const char *op;      /* its kind's name: "pointwise", ... */
-    int in_h, in_w;  /* the layer's input size */
-    char kernel[64]; /* "" when unknown */
+    int in_h, in_w;      /* the layer's input size */
+    char kernel[64];     /* "" when unknown */
     size_t global[3], local[3];
     int has_launch; /* kernel, global and local are known; local[0] 0: driver's choice */
     double ms;      /* device time (median over the profile runs) */

@@ -20,7 +20,8 @@ const char *bench_kind_of(const char *op) {
 
 /* One row per launch, from the library's own account of each (kernel, layers, MACs, bytes). */
 int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b) {
-    if (scl_network_reshape(net, n, h, w) != SCL_OK) return cli_error("bench: cannot plan %dx3x%dx%d", n, h, w);
+    if (scl_network_reshape(net, n, h, w) != SCL_OK)
+        return cli_error("bench: cannot plan %dx3x%dx%d", n, h, w);
     int nl = scl_network_launch_count(net);
     free(b->rows);
     b->rows = calloc((size_t)nl, sizeof *b->rows);
@@ -31,7 +32,8 @@ int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b) {
         bench_row *r = &b->rows[i];
         scl_launch_info li = {.size = sizeof(scl_launch_info)};
         if (scl_network_launch_info(net, i, &li) != SCL_OK ||
-            (r->info.size = sizeof r->info, scl_network_layer_info(net, li.first_layer, h, w, &r->info)) != SCL_OK)
+            (r->info.size = sizeof r->info,
+             scl_network_layer_info(net, li.first_layer, h, w, &r->info)) != SCL_OK)
             return cli_error("bench: no information on launch %d", i);
         r->op = scl_op_kind_name(r->info.kind);
         r->in_h = r->info.in_h, r->in_w = r->info.in_w;
@@ -51,7 +53,8 @@ void bench_rows_launches(scl_network *net, bench_batch *b) {
         scl_launch_info li = {.size = sizeof(scl_launch_info)};
         if (scl_network_launch_info(net, i, &li) != SCL_OK || li.dims == 0) continue;
         bench_row *r = &b->rows[i];
-        for (int d = 0; d < 3; d++) r->global[d] = li.global[d], r->local[d] = li.local[d];
+        for (int d = 0; d < 3; d++)
+            r->global[d] = li.global[d], r->local[d] = li.local[d];
         r->has_launch = 1;
     }
 }

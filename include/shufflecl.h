@@ -59,16 +59,16 @@ extern "C" {
 typedef enum scl_status {
     SCL_OK = 0,
     /* OpenCL's own codes (CL_OUT_OF_RESOURCES = -5, ...) are passed through unchanged. */
-    SCL_ERROR_INVALID_ARGUMENT = -10001, /* a null pointer, a bad number, a bad option */
-    SCL_ERROR_SHAPE_MISMATCH = -10002,   /* tensors or maps whose shapes do not fit the op */
-    SCL_ERROR_FILE_IO = -10003,          /* a file could not be opened, read or written */
-    SCL_ERROR_FILE_FORMAT = -10004,      /* a file is malformed (weights, .npy, image, cache) */
-    SCL_ERROR_UNSUPPORTED_MODEL = -10005,/* an unknown model name */
-    SCL_ERROR_OUT_OF_MEMORY = -10006,    /* host allocation failed */
-    SCL_ERROR_NO_DEVICE = -10007,        /* no OpenCL device matches the request */
-    SCL_ERROR_BUILD_FAILED = -10008,     /* a kernel did not compile: the log is in the message */
-    SCL_ERROR_UNSUPPORTED = -10009,      /* the device lacks something the request needs */
-    SCL_ERROR_WEIGHTS = -10010           /* weights missing, misnamed, misshaped or not finite */
+    SCL_ERROR_INVALID_ARGUMENT = -10001,  /* a null pointer, a bad number, a bad option */
+    SCL_ERROR_SHAPE_MISMATCH = -10002,    /* tensors or maps whose shapes do not fit the op */
+    SCL_ERROR_FILE_IO = -10003,           /* a file could not be opened, read or written */
+    SCL_ERROR_FILE_FORMAT = -10004,       /* a file is malformed (weights, .npy, image, cache) */
+    SCL_ERROR_UNSUPPORTED_MODEL = -10005, /* an unknown model name */
+    SCL_ERROR_OUT_OF_MEMORY = -10006,     /* host allocation failed */
+    SCL_ERROR_NO_DEVICE = -10007,         /* no OpenCL device matches the request */
+    SCL_ERROR_BUILD_FAILED = -10008,      /* a kernel did not compile: the log is in the message */
+    SCL_ERROR_UNSUPPORTED = -10009,       /* the device lacks something the request needs */
+    SCL_ERROR_WEIGHTS = -10010            /* weights missing, misnamed, misshaped or not finite */
 } scl_status;
 
 /* A static, never-NULL text for any status, OpenCL's codes included ("CL_OUT_OF_RESOURCES"). */
@@ -127,7 +127,12 @@ SCL_API scl_status scl_device_find(const char *spec, scl_device_info *out);
 
 typedef struct scl_context scl_context;
 
-typedef enum scl_log_level { SCL_LOG_DEBUG, SCL_LOG_INFO, SCL_LOG_WARN, SCL_LOG_ERROR } scl_log_level;
+typedef enum scl_log_level {
+    SCL_LOG_DEBUG,
+    SCL_LOG_INFO,
+    SCL_LOG_WARN,
+    SCL_LOG_ERROR
+} scl_log_level;
 typedef void (*scl_log_fn)(scl_log_level level, const char *message, void *user);
 
 /* Creates a context and a profiling-enabled in-order queue on the device named by `spec`
@@ -159,12 +164,12 @@ SCL_API scl_status scl_context_set_cache_dir(scl_context *ctx, const char *dir);
 
 /* Counters of the program cache since the context was made. */
 typedef struct scl_cache_stats {
-    size_t size;          /* sizeof(scl_cache_stats), set by the caller */
-    unsigned memory_hits; /* builds answered from the in-memory cache */
-    unsigned disk_hits;   /* programs loaded from a binary on disk */
-    unsigned disk_writes; /* binaries written to disk */
-    unsigned compiles;    /* programs compiled from source */
-    unsigned disk_rejects;/* cache files ignored as corrupt, truncated or mismatched */
+    size_t size;           /* sizeof(scl_cache_stats), set by the caller */
+    unsigned memory_hits;  /* builds answered from the in-memory cache */
+    unsigned disk_hits;    /* programs loaded from a binary on disk */
+    unsigned disk_writes;  /* binaries written to disk */
+    unsigned compiles;     /* programs compiled from source */
+    unsigned disk_rejects; /* cache files ignored as corrupt, truncated or mismatched */
 } scl_cache_stats;
 SCL_API scl_status scl_context_cache_stats(const scl_context *ctx, scl_cache_stats *out);
 
@@ -173,7 +178,8 @@ SCL_API scl_status scl_context_cache_stats(const scl_context *ctx, scl_cache_sta
 typedef struct scl_tensor scl_tensor;
 
 /* An N x C x H x W float32 tensor on the context's device (contents undefined). */
-SCL_API scl_status scl_tensor_create(scl_context *ctx, int n, int c, int h, int w, scl_tensor **out);
+SCL_API scl_status scl_tensor_create(scl_context *ctx, int n, int c, int h, int w,
+                                     scl_tensor **out);
 SCL_API void scl_tensor_destroy(scl_tensor *t);
 SCL_API void scl_tensor_shape(const scl_tensor *t, int *n, int *c, int *h, int *w);
 /* `count` must equal N*C*H*W; data is dense NCHW. Blocking. */
@@ -192,13 +198,13 @@ SCL_API size_t scl_tensor_pitch(const scl_tensor *t); /* floats between planes *
 typedef struct scl_chanmap scl_chanmap;
 
 /* planes[c] = offset + c * stride, for c in [0, channels) (split halves, concat slots, even/odd) */
-SCL_API scl_status scl_chanmap_create_strided(scl_context *ctx, int channels, int offset, int stride,
-                                              scl_chanmap **out);
+SCL_API scl_status scl_chanmap_create_strided(scl_context *ctx, int channels, int offset,
+                                              int stride, scl_chanmap **out);
 /* The channel shuffle of y = shuffle(x, groups), read as a map from y's channels to x's planes:
  * not inverse: x viewed as (groups, n), transposed:  y[j*groups + i] = x[i*n + j];
  * inverse:     x viewed as (n, groups), transposed:  y[i*n + j] = x[j*groups + i]. */
-SCL_API scl_status scl_chanmap_create_shuffle(scl_context *ctx, int channels, int groups, int inverse,
-                                              scl_chanmap **out);
+SCL_API scl_status scl_chanmap_create_shuffle(scl_context *ctx, int channels, int groups,
+                                              int inverse, scl_chanmap **out);
 /* An explicit table: planes[c] for c in [0, channels), each >= 0. */
 SCL_API scl_status scl_chanmap_create_table(scl_context *ctx, int channels, const int *planes,
                                             scl_chanmap **out);
@@ -218,28 +224,31 @@ SCL_API int scl_chanmap_plane(const scl_chanmap *m, int c); /* -1 when c is out 
 typedef struct scl_op scl_op;
 
 enum {
-    SCL_OP_RELU = 1,     /* fused ReLU on the output */
-    SCL_OP_RESIDUAL = 2  /* pointwise: add args->residual (through residual_map) before ReLU */
+    SCL_OP_RELU = 1,    /* fused ReLU on the output */
+    SCL_OP_RESIDUAL = 2 /* pointwise: add args->residual (through residual_map) before ReLU */
 };
 
-/* Grouped 1x1 conv: out[co] = act(bias[co] + sum_k W[co][k] * in[(co / (cout/groups)) * (cin/groups) + k]
+/* Grouped 1x1 conv: out[co] = act(bias[co] + sum_k W[co][k] * in[(co / (cout/groups)) *
+ * (cin/groups) + k]
  * (+ residual[co])). weights: cout x (cin/groups); bias: cout or NULL (zeros). */
-SCL_API scl_status scl_op_pointwise_create(scl_context *ctx, int cin, int cout, int groups, int flags,
-                                           const float *weights, const float *bias, scl_op **out);
+SCL_API scl_status scl_op_pointwise_create(scl_context *ctx, int cin, int cout, int groups,
+                                           int flags, const float *weights, const float *bias,
+                                           scl_op **out);
 /* Depthwise 3x3 conv, pad 1, stride 1 or 2. weights: c x 3 x 3; bias: c or NULL. */
 SCL_API scl_status scl_op_depthwise_create(scl_context *ctx, int channels, int stride, int flags,
                                            const float *weights, const float *bias, scl_op **out);
 /* Stem: 3x3 conv stride 2 pad 1, 3 -> cout channels, bias, ReLU. weights: cout x 3 x 3 x 3. */
-SCL_API scl_status scl_op_stem_create(scl_context *ctx, int cout, const float *weights, const float *bias,
-                                      scl_op **out);
+SCL_API scl_status scl_op_stem_create(scl_context *ctx, int cout, const float *weights,
+                                      const float *bias, scl_op **out);
 /* 3x3 stride 2 pad 1 pooling over `channels` channels. Max: padding never wins. Average: the sum
  * of the in-bounds taps divided by 9 everywhere (PyTorch's count_include_pad=True). */
 SCL_API scl_status scl_op_maxpool_create(scl_context *ctx, int channels, scl_op **out);
 SCL_API scl_status scl_op_avgpool_create(scl_context *ctx, int channels, scl_op **out);
-/* Global average pool then fully connected: out[n][k] = bias[k] + sum_c W[k][c] * mean_hw(in[n][c]).
- * The output tensor is N x classes x 1 x 1. weights: classes x cin; bias may be NULL. */
-SCL_API scl_status scl_op_gap_fc_create(scl_context *ctx, int cin, int classes, const float *weights,
-                                        const float *bias, scl_op **out);
+/* Global average pool then fully connected: out[n][k] = bias[k] + sum_c W[k][c] *
+ * mean_hw(in[n][c]). The output tensor is N x classes x 1 x 1. weights: classes x cin; bias may be
+ * NULL. */
+SCL_API scl_status scl_op_gap_fc_create(scl_context *ctx, int cin, int classes,
+                                        const float *weights, const float *bias, scl_op **out);
 /* Explicit channel shuffle that moves data: out = shuffle(in, groups) (see
  * scl_chanmap_create_shuffle for `inverse`). The baseline the zero-copy maps replace. */
 SCL_API scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int inverse,
@@ -253,9 +262,9 @@ typedef struct scl_op_args {
     const scl_chanmap *residual_map;
     scl_tensor *out;
     const scl_chanmap *out_map;
-    cl_uint num_wait_events;       /* optional */
+    cl_uint num_wait_events; /* optional */
     const cl_event *wait_events;
-    cl_event *event;               /* optional: receives the launch's event (caller releases) */
+    cl_event *event; /* optional: receives the launch's event (caller releases) */
 } scl_op_args;
 
 SCL_API scl_status scl_op_enqueue(scl_op *op, const scl_op_args *args);
@@ -280,16 +289,17 @@ typedef enum scl_family { SCL_FAMILY_V1 = 1, SCL_FAMILY_V2 = 2 } scl_family;
 
 /* Whose structure and state_dict key names a model follows. */
 typedef enum scl_layout {
-    SCL_LAYOUT_TORCHVISION_V2 = 1, /* torchvision ShuffleNetV2: conv1, stageS.U.branch1/2, conv5, fc */
-    SCL_LAYOUT_MEGVII_V1 = 2,      /* Megvii ShuffleNetV1: first_conv, features.K.branch_main_1/2 */
-    SCL_LAYOUT_MEGVII_V2 = 3       /* Megvii ShuffleNetV2: even/odd split, branch_main/branch_proj,
-                                    * conv_last, a bias-free classifier */
+    SCL_LAYOUT_TORCHVISION_V2 =
+        1,                    /* torchvision ShuffleNetV2: conv1, stageS.U.branch1/2, conv5, fc */
+    SCL_LAYOUT_MEGVII_V1 = 2, /* Megvii ShuffleNetV1: first_conv, features.K.branch_main_1/2 */
+    SCL_LAYOUT_MEGVII_V2 = 3  /* Megvii ShuffleNetV2: even/odd split, branch_main/branch_proj,
+                               * conv_last, a bias-free classifier */
 } scl_layout;
 
 #define SCL_MODEL_STAGES 3
-#define SCL_MODEL_MAX_WIDTH 16384   /* any channel count */
-#define SCL_MODEL_MAX_REPEATS 256   /* units per stage */
-#define SCL_MODEL_MAX_GROUPS 64     /* V1 */
+#define SCL_MODEL_MAX_WIDTH 16384 /* any channel count */
+#define SCL_MODEL_MAX_REPEATS 256 /* units per stage */
+#define SCL_MODEL_MAX_GROUPS 64   /* V1 */
 #define SCL_MODEL_MAX_CLASSES 100000
 
 /* A ShuffleNet, described: what scl_network_create_desc builds. The caller sets `size` to
@@ -298,14 +308,14 @@ typedef enum scl_layout {
  * checked, and a bad one refused with SCL_ERROR_INVALID_ARGUMENT and a message naming it. */
 typedef struct scl_model_desc {
     size_t size;
-    scl_family family;       /* must agree with the layout */
+    scl_family family; /* must agree with the layout */
     scl_layout layout;
-    int stem_width;          /* C1: the first 3x3 conv's output channels */
+    int stem_width;                      /* C1: the first 3x3 conv's output channels */
     int stage_widths[SCL_MODEL_STAGES];  /* S2, S3, S4 (even for V2) */
     int stage_repeats[SCL_MODEL_STAGES]; /* units per stage (the presets: 4, 8, 4) */
-    int groups;              /* V1: g (1 .. 64); V2: 0 (or 1) */
-    int last_width;          /* V2: C5 (conv5 / conv_last output channels); V1: 0 */
-    int classes;             /* 1 .. SCL_MODEL_MAX_CLASSES */
+    int groups;                          /* V1: g (1 .. 64); V2: 0 (or 1) */
+    int last_width;                      /* V2: C5 (conv5 / conv_last output channels); V1: 0 */
+    int classes;                         /* 1 .. SCL_MODEL_MAX_CLASSES */
     scl_preprocess preprocess;
 } scl_model_desc;
 
@@ -321,7 +331,8 @@ SCL_API const char *scl_model_desc_text(const scl_model_desc *desc, char *buf, s
 /* The architecture a weights file holds, from its tensor names and shapes alone (a safetensors
  * file in one of the layouts above; see scl_network_create_from_file for the errors). `ctx` only
  * keeps the message (NULL: scl_last_error(NULL)). */
-SCL_API scl_status scl_model_desc_from_file(scl_context *ctx, const char *path, scl_model_desc *out);
+SCL_API scl_status scl_model_desc_from_file(scl_context *ctx, const char *path,
+                                            scl_model_desc *out);
 
 /* ---- networks ---------------------------------------------------------------------------- */
 
@@ -333,10 +344,14 @@ typedef struct scl_network scl_network;
 typedef enum scl_precision {
     SCL_PRECISION_DEFAULT = 0, /* float32 */
     SCL_PRECISION_FLOAT32 = 1,
-    SCL_PRECISION_FLOAT16 = 2  /* not yet: refused with SCL_ERROR_UNSUPPORTED */
+    SCL_PRECISION_FLOAT16 = 2 /* not yet: refused with SCL_ERROR_UNSUPPORTED */
 } scl_precision;
 
-typedef enum scl_switch { SCL_SWITCH_DEFAULT = 0, SCL_SWITCH_ON = 1, SCL_SWITCH_OFF = 2 } scl_switch;
+typedef enum scl_switch {
+    SCL_SWITCH_DEFAULT = 0,
+    SCL_SWITCH_ON = 1,
+    SCL_SWITCH_OFF = 2
+} scl_switch;
 
 /* Options of the *_ex create calls. All zeros (after `size`) are the defaults; a NULL options
  * pointer means the defaults. `size` = sizeof(scl_network_options); later releases add fields
@@ -363,7 +378,8 @@ SCL_API scl_status scl_network_create_desc_ex(scl_context *ctx, const scl_model_
  * recognised layout is SCL_ERROR_UNSUPPORTED_MODEL naming what was expected and the first
  * tensor that fits none (with its shape); one whose units disagree is SCL_ERROR_WEIGHTS naming
  * the tensor. Every message names the file. */
-SCL_API scl_status scl_network_create_from_file(scl_context *ctx, const char *path, scl_network **out);
+SCL_API scl_status scl_network_create_from_file(scl_context *ctx, const char *path,
+                                                scl_network **out);
 SCL_API scl_status scl_network_create_from_file_ex(scl_context *ctx, const char *path,
                                                    const scl_network_options *opts,
                                                    scl_network **out);
@@ -372,11 +388,11 @@ SCL_API scl_status scl_network_get_desc(const scl_network *net, scl_model_desc *
 SCL_API void scl_network_destroy(scl_network *net);
 
 /* Loads a safetensors file in the model's own key layout (its scl_layout: torchvision's keys for
- * the V2 presets, Megvii's for V1; with or without DataParallel's "module." prefix). F32, F16 and BF16 are accepted. Refused
- * with SCL_ERROR_WEIGHTS and a message naming the file and the tensor: missing or unexpected
- * tensors (all listed), wrong shapes (expected vs found), other dtypes, and NaN or infinity
- * anywhere (never silently loaded). BatchNorm (eps 1e-5) is folded into the conv before it.
- * On any failure the network keeps the weights it had before. */
+ * the V2 presets, Megvii's for V1; with or without DataParallel's "module." prefix). F32, F16 and
+ * BF16 are accepted. Refused with SCL_ERROR_WEIGHTS and a message naming the file and the tensor:
+ * missing or unexpected tensors (all listed), wrong shapes (expected vs found), other dtypes, and
+ * NaN or infinity anywhere (never silently loaded). BatchNorm (eps 1e-5) is folded into the conv
+ * before it. On any failure the network keeps the weights it had before. */
 SCL_API scl_status scl_network_load_weights(scl_network *net, const char *path);
 /* Deterministic random weights (for benchmarks and tests) with realistic BN statistics. */
 SCL_API scl_status scl_network_random_weights(scl_network *net, uint64_t seed);
@@ -415,12 +431,12 @@ typedef enum scl_op_kind {
 SCL_API const char *scl_op_kind_name(scl_op_kind k); /* "stem", "maxpool", ..., "unknown" */
 
 typedef struct scl_layer_info {
-    size_t size;       /* sizeof(scl_layer_info), set by the caller */
-    char name[64];     /* the weight key prefix, e.g. "stage2.0.branch2.5" */
+    size_t size;   /* sizeof(scl_layer_info), set by the caller */
+    char name[64]; /* the weight key prefix, e.g. "stage2.0.branch2.5" */
     scl_op_kind kind;
     int cin, cout, groups, stride;
-    int residual;      /* adds a residual (V1's stride-1 units) */
-    int in_h, in_w;    /* for the h x w given to scl_network_layer_info */
+    int residual;   /* adds a residual (V1's stride-1 units) */
+    int in_h, in_w; /* for the h x w given to scl_network_layer_info */
     int out_h, out_w;
     int64_t params, macs;
 } scl_layer_info;
@@ -432,13 +448,13 @@ SCL_API scl_status scl_network_layer_info(const scl_network *net, int i, int h, 
 /* One kernel launch of an inference. A layer may take more than one launch (the head pools,
  * then multiplies, on some devices), and one launch may cover several layers. */
 typedef struct scl_launch_info {
-    size_t size;              /* sizeof(scl_launch_info), set by the caller */
-    char kernel[64];          /* the OpenCL kernel ("" before weights) */
-    int first_layer, layers;  /* the layers it computes: [first_layer, first_layer + layers) */
-    int64_t macs;             /* multiply-accumulates, for the whole batch */
-    int64_t bytes;            /* bytes read and written: activations for the batch, plus weights */
-    int64_t weight_bytes;     /* of which weights and biases */
-    cl_uint dims;             /* the NDRange of its last enqueue (0 before any) */
+    size_t size;             /* sizeof(scl_launch_info), set by the caller */
+    char kernel[64];         /* the OpenCL kernel ("" before weights) */
+    int first_layer, layers; /* the layers it computes: [first_layer, first_layer + layers) */
+    int64_t macs;            /* multiply-accumulates, for the whole batch */
+    int64_t bytes;           /* bytes read and written: activations for the batch, plus weights */
+    int64_t weight_bytes;    /* of which weights and biases */
+    cl_uint dims;            /* the NDRange of its last enqueue (0 before any) */
     size_t global[3], local[3]; /* local all 0: the runtime chose */
 } scl_launch_info;
 
@@ -448,13 +464,13 @@ SCL_API int scl_network_launch_count(const scl_network *net);
 SCL_API scl_status scl_network_launch_info(const scl_network *net, int i, scl_launch_info *out);
 
 typedef struct scl_network_stats {
-    size_t size;                 /* sizeof(scl_network_stats), set by the caller */
-    int64_t params, macs;        /* per image, at the given h x w */
-    size_t weight_bytes;         /* on the device */
-    size_t activation_bytes;     /* peak activation memory for the batch, after reuse */
-    size_t min_bytes_moved;      /* per image: every layer's input read once, output written once */
-    int launches;                /* kernel launches per inference (scl_network_launch_count) */
-    int tuned_layers;            /* layers using an auto-tuned configuration (shufflecl tune) */
+    size_t size;             /* sizeof(scl_network_stats), set by the caller */
+    int64_t params, macs;    /* per image, at the given h x w */
+    size_t weight_bytes;     /* on the device */
+    size_t activation_bytes; /* peak activation memory for the batch, after reuse */
+    size_t min_bytes_moved;  /* per image: every layer's input read once, output written once */
+    int launches;            /* kernel launches per inference (scl_network_launch_count) */
+    int tuned_layers;        /* layers using an auto-tuned configuration (shufflecl tune) */
 } scl_network_stats;
 /* Figures for n x 3 x h x w. Pure: never changes the network's own plan. */
 SCL_API scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w,

@@ -56,7 +56,8 @@ static void desc_arch(const scl_model_desc *d, arch *a) {
     a->v1 = d->layout == SCL_LAYOUT_MEGVII_V1 ? 1 : d->layout == SCL_LAYOUT_MEGVII_V2 ? 2 : 0;
     a->groups = d->groups;
     a->c[0] = d->stem_width;
-    for (int s = 0; s < 3; s++) a->c[s + 1] = d->stage_widths[s], a->repeats[s] = d->stage_repeats[s];
+    for (int s = 0; s < 3; s++)
+        a->c[s + 1] = d->stage_widths[s], a->repeats[s] = d->stage_repeats[s];
     a->c[4] = d->last_width;
     a->classes = d->classes;
 }
@@ -98,7 +99,8 @@ static void add(ref_weights *ws, int *cap, const char *name, int rank, const int
     memset(w, 0, sizeof *w);
     snprintf(w->name, sizeof w->name, "%s", name);
     w->rank = rank;
-    for (int i = 0; i < rank; i++) w->shape[i] = shape[i];
+    for (int i = 0; i < rank; i++)
+        w->shape[i] = shape[i];
     w->kind = kind;
     w->fan_in = fan_in;
 }
@@ -116,7 +118,8 @@ static void add_bn(ref_weights *ws, int *cap, const char *prefix, int c) {
     static const ref_wkind kinds[] = {REF_W_GAMMA, REF_W_BETA, REF_W_MEAN, REF_W_VAR};
     int64_t s[1] = {c};
     char k[128];
-    for (int i = 0; i < 4; i++) add(ws, cap, key(k, prefix, parts[i]), 1, s, kinds[i], 0);
+    for (int i = 0; i < 4; i++)
+        add(ws, cap, key(k, prefix, parts[i]), 1, s, kinds[i], 0);
 }
 
 static void keys_v2(const arch *a, ref_weights *ws, int *cap) {
@@ -183,7 +186,8 @@ static void keys_mv2(const arch *a, ref_weights *ws, int *cap) {
     int cin = a->c[0], unit = 0;
     for (int s = 0; s < 3; s++)
         for (int u = 0; u < a->repeats[s]; u++, unit++) {
-            int c = a->c[s + 1], half = c / 2, in = u == 0 ? cin : half, out = u == 0 ? c - cin : half;
+            int c = a->c[s + 1], half = c / 2, in = u == 0 ? cin : half,
+                out = u == 0 ? c - cin : half;
             snprintf(p, sizeof p, "features.%d.", unit);
             add_conv(ws, cap, key(k, p, "branch_main.0.weight"), half, in, 1);
             add_bn(ws, cap, key(k, p, "branch_main.1"), half);
@@ -208,9 +212,12 @@ static void keys_mv2(const arch *a, ref_weights *ws, int *cap) {
 static ref_weights *arch_weights(const arch *a) {
     ref_weights *ws = xcalloc(1, sizeof *ws);
     int cap = 0;
-    if (a->v1 == 1) keys_v1(a, ws, &cap);
-    else if (a->v1 == 2) keys_mv2(a, ws, &cap);
-    else keys_v2(a, ws, &cap);
+    if (a->v1 == 1)
+        keys_v1(a, ws, &cap);
+    else if (a->v1 == 2)
+        keys_mv2(a, ws, &cap);
+    else
+        keys_v2(a, ws, &cap);
     return ws;
 }
 
@@ -227,7 +234,8 @@ ref_weights *ref_network_weights_desc(const scl_model_desc *d) {
 
 void ref_weights_free(ref_weights *ws) {
     if (!ws) return;
-    for (int i = 0; i < ws->count; i++) free(ws->w[i].data);
+    for (int i = 0; i < ws->count; i++)
+        free(ws->w[i].data);
     free(ws->w);
     free(ws);
 }
@@ -240,7 +248,8 @@ ref_weight *ref_weights_find(const ref_weights *ws, const char *name) {
 
 size_t ref_weight_count(const ref_weight *w) {
     size_t n = 1;
-    for (int i = 0; i < w->rank; i++) n *= (size_t)w->shape[i];
+    for (int i = 0; i < w->rank; i++)
+        n *= (size_t)w->shape[i];
     return n;
 }
 
@@ -257,7 +266,9 @@ static act act_new(int n, int c, int h, int w) {
     return a;
 }
 
-static double *plane(act a, int b, int c) { return a.d + ((size_t)b * a.c + c) * a.h * a.w; }
+static double *plane(act a, int b, int c) {
+    return a.d + ((size_t)b * a.c + c) * a.h * a.w;
+}
 
 /* The weights a forward pass reads, and which of them it has read. */
 typedef struct fwd {
@@ -274,7 +285,8 @@ static const float *param(fwd *f, const char *name, int rank, int64_t s0, int64_
         const ref_weight *w = &f->ws->w[i];
         if (strcmp(w->name, name) != 0) continue;
         int same = w->rank == rank;
-        for (int d = 0; same && d < rank; d++) same = w->shape[d] == want[d];
+        for (int d = 0; same && d < rank; d++)
+            same = w->shape[d] == want[d];
         if (!same) die("'%s' does not have the shape the forward pass needs", name);
         f->used[i] = 1;
         return w->data;
@@ -333,7 +345,8 @@ static void bn(fwd *f, const char *prefix, act x) {
 }
 
 static void relu(act x) {
-    for (size_t i = 0; i < (size_t)x.n * x.c * x.h * x.w; i++) x.d[i] = x.d[i] > 0 ? x.d[i] : 0;
+    for (size_t i = 0; i < (size_t)x.n * x.c * x.h * x.w; i++)
+        x.d[i] = x.d[i] > 0 ? x.d[i] : 0;
 }
 
 /* 3x3, stride 2, pad 1. Max: only in-bounds taps compete. Average: in-bounds sum / 9 always
@@ -395,7 +408,8 @@ static act view_transpose(act x, int rows, int cols) {
 }
 
 /* Global average pool, then logits[b][k] = bias[k] + sum_c W[k][c] * mean[b][c]. */
-static void gap_fc(fwd *f, const char *wname, const char *bname, act x, int classes, double *logits) {
+static void gap_fc(fwd *f, const char *wname, const char *bname, act x, int classes,
+                   double *logits) {
     const float *wt = param(f, wname, 2, classes, x.c, 0, 0);
     const float *bias = bname ? param(f, bname, 1, classes, 0, 0, 0) : NULL;
     double *mean = xcalloc((size_t)x.c, sizeof *mean);
@@ -403,12 +417,14 @@ static void gap_fc(fwd *f, const char *wname, const char *bname, act x, int clas
         for (int c = 0; c < x.c; c++) {
             const double *p = plane(x, b, c);
             double s = 0;
-            for (int i = 0; i < x.h * x.w; i++) s += p[i];
+            for (int i = 0; i < x.h * x.w; i++)
+                s += p[i];
             mean[c] = s / (x.h * x.w);
         }
         for (int k = 0; k < classes; k++) {
             double s = bias ? bias[k] : 0.0;
-            for (int c = 0; c < x.c; c++) s += (double)wt[(size_t)k * x.c + c] * mean[c];
+            for (int c = 0; c < x.c; c++)
+                s += (double)wt[(size_t)k * x.c + c] * mean[c];
             logits[(size_t)b * classes + k] = s;
         }
     }
@@ -491,7 +507,8 @@ static act v1_unit(fwd *f, const char *p, act x, int c, int g, int g1, int strid
     take(&m, conv_bn(f, p, "branch_main_2.0.weight", "branch_main_2.1", m, out_main, g, 1, 1, 0));
     if (stride == 1) {
         /* relu(main + x) */
-        for (size_t i = 0; i < (size_t)m.n * m.c * m.h * m.w; i++) m.d[i] += x.d[i];
+        for (size_t i = 0; i < (size_t)m.n * m.c * m.h * m.w; i++)
+            m.d[i] += x.d[i];
         relu(m);
         return m;
     }
@@ -584,11 +601,13 @@ static int arch_forward(const arch *a, const ref_weights *ws, const double *in, 
     int bad = 0;
     for (int i = 0; i < want->count && !bad; i++) {
         const ref_weight *e = &want->w[i], *g = ref_weights_find(ws, e->name);
-        if (!g) bad = fail(msg, msgcap, "%s: '%s' is missing", model, e->name);
+        if (!g)
+            bad = fail(msg, msgcap, "%s: '%s' is missing", model, e->name);
         else if (g->rank != e->rank ||
                  memcmp(g->shape, e->shape, (size_t)e->rank * sizeof e->shape[0]) != 0)
             bad = fail(msg, msgcap, "%s: '%s' has the wrong shape", model, e->name);
-        else if (!g->data) bad = fail(msg, msgcap, "%s: '%s' has no data", model, e->name);
+        else if (!g->data)
+            bad = fail(msg, msgcap, "%s: '%s' has no data", model, e->name);
     }
     for (int i = 0; i < ws->count && !bad; i++)
         if (!ref_weights_find(want, ws->w[i].name))
@@ -599,9 +618,12 @@ static int arch_forward(const arch *a, const ref_weights *ws, const double *in, 
     fwd f = {ws, xcalloc((size_t)ws->count, 1)};
     act x = act_new(n, 3, h, w);
     memcpy(x.d, in, (size_t)n * 3 * h * w * sizeof *x.d);
-    if (a->v1 == 1) forward_v1(&f, a, x, logits);
-    else if (a->v1 == 2) forward_mv2(&f, a, x, logits);
-    else forward_v2(&f, a, x, logits);
+    if (a->v1 == 1)
+        forward_v1(&f, a, x, logits);
+    else if (a->v1 == 2)
+        forward_mv2(&f, a, x, logits);
+    else
+        forward_v2(&f, a, x, logits);
     for (int i = 0; i < ws->count && !bad; i++)
         if (!f.used[i]) bad = fail(msg, msgcap, "%s: '%s' was never read", model, ws->w[i].name);
     free(f.used);
@@ -611,12 +633,13 @@ static int arch_forward(const arch *a, const ref_weights *ws, const double *in, 
 int ref_network_forward(const char *model, const ref_weights *ws, const double *in, int n, int h,
                         int w, double *logits, char *msg, size_t msgcap) {
     arch a;
-    if (!find_arch(model, &a)) return fail(msg, msgcap, "unknown model '%s'", model ? model : "(null)");
+    if (!find_arch(model, &a))
+        return fail(msg, msgcap, "unknown model '%s'", model ? model : "(null)");
     return arch_forward(&a, ws, in, n, h, w, logits, msg, msgcap);
 }
 
-int ref_network_forward_desc(const scl_model_desc *d, const ref_weights *ws, const double *in, int n, int h,
-                             int w, double *logits, char *msg, size_t msgcap) {
+int ref_network_forward_desc(const scl_model_desc *d, const ref_weights *ws, const double *in,
+                             int n, int h, int w, double *logits, char *msg, size_t msgcap) {
     arch a;
     desc_arch(d, &a);
     return arch_forward(&a, ws, in, n, h, w, logits, msg, msgcap);

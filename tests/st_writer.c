@@ -13,7 +13,8 @@
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void st_msg(char *msg, size_t cap, const char *fmt, ...) {
+static void
+st_msg(char *msg, size_t cap, const char *fmt, ...) {
     if (!msg || cap == 0) return;
     va_list ap;
     va_start(ap, fmt);
@@ -164,9 +165,9 @@ static int st_write_body(FILE *f, const st_buf *h, int count, const size_t *byte
     return ok;
 }
 
-scl_status scl__st_write_f32(const char *path, int count, const char *const *names, const int *ranks,
-                             const int64_t (*shapes)[8], const float *const *data, char *msg,
-                             size_t msgcap) {
+scl_status scl__st_write_f32(const char *path, int count, const char *const *names,
+                             const int *ranks, const int64_t (*shapes)[8], const float *const *data,
+                             char *msg, size_t msgcap) {
     if (msg && msgcap) msg[0] = '\0';
     if (!path || count < 0 || (count > 0 && (!names || !ranks || !shapes || !data))) {
         st_msg(msg, msgcap, "scl__st_write_f32: %s",

@@ -57,8 +57,10 @@ static void only_file(const char *dir, char *path, size_t cap, int *temporaries)
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        if (strstr(e->d_name, "tmp")) (*temporaries)++;
-        else if (n++ == 0) snprintf(path, cap, "%.4000s/%.255s", dir, e->d_name);
+        if (strstr(e->d_name, "tmp"))
+            (*temporaries)++;
+        else if (n++ == 0)
+            snprintf(path, cap, "%.4000s/%.255s", dir, e->d_name);
     }
     closedir(d);
     ck_assert_int_eq(n, 1);
@@ -91,10 +93,10 @@ static void expect_rebuilt(const char *dir, const char *path, const char *needle
     scl_cache_stats s = {.size = sizeof(scl_cache_stats)};
     scl_context_cache_stats(ctx, &s);
     ck_assert_msg(s.disk_rejects == 1 && s.compiles == 1 && s.disk_hits == 0 && s.disk_writes == 1,
-                  "rejects %u compiles %u hits %u writes %u", s.disk_rejects, s.compiles, s.disk_hits,
-                  s.disk_writes);
-    ck_assert_msg(strstr(log.text, path) && strstr(log.text, needle), "log does not name %s and '%s': %s",
-                  path, needle, log.text);
+                  "rejects %u compiles %u hits %u writes %u", s.disk_rejects, s.compiles,
+                  s.disk_hits, s.disk_writes);
+    ck_assert_msg(strstr(log.text, path) && strstr(log.text, needle),
+                  "log does not name %s and '%s': %s", path, needle, log.text);
     scl_context_destroy(ctx);
     struct stat sb;
     ck_assert_int_eq(stat(path, &sb), 0);
@@ -206,7 +208,8 @@ START_TEST(test_concurrent_writers) {
             snprintf(w[i].options, sizeof w[i].options, "-DWRITERS_ROUND=%d", round);
             ck_assert_int_eq(pthread_create(&tid[i], NULL, write_main, &w[i]), 0);
         }
-        for (int i = 0; i < WRITERS; i++) ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
+        for (int i = 0; i < WRITERS; i++)
+            ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
         pthread_barrier_destroy(&barrier);
         for (int i = 0; i < WRITERS; i++) {
             ck_assert_msg(w[i].st == SCL_OK, "round %d writer %d: %s", round, i, w[i].err);
@@ -214,8 +217,9 @@ START_TEST(test_concurrent_writers) {
             /* each writer either found the file or wrote it: no write was lost */
             ck_assert_msg(s->disk_rejects == 0 && s->disk_hits + s->disk_writes == 1 &&
                               s->compiles == s->disk_writes && w[i].log.warnings == 0,
-                          "round %d writer %d: hits %u writes %u compiles %u rejects %u; log: %s", round,
-                          i, s->disk_hits, s->disk_writes, s->compiles, s->disk_rejects, w[i].log.text);
+                          "round %d writer %d: hits %u writes %u compiles %u rejects %u; log: %s",
+                          round, i, s->disk_hits, s->disk_writes, s->compiles, s->disk_rejects,
+                          w[i].log.text);
             writes += (int)s->disk_writes;
         }
         /* the key's one file is whole: a later reader hits it */
@@ -257,9 +261,11 @@ START_TEST(test_uncreatable_cache_dir) {
     cl_program p;
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "", &p)); /* still builds */
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DOTHER=1", &p));
-    ck_assert_msg(strstr(log.text, "cannot create the program cache directory") && strstr(log.text, sub),
+    ck_assert_msg(strstr(log.text, "cannot create the program cache directory") &&
+                      strstr(log.text, sub),
                   "no warning naming %s: %s", sub, log.text);
-    ck_assert_msg(log.warnings == 1, "%d warnings: %s", log.warnings, log.text); /* once, not per program */
+    ck_assert_msg(log.warnings == 1, "%d warnings: %s", log.warnings,
+                  log.text); /* once, not per program */
     scl_context_destroy(ctx);
     remove(blocker);
     remove_dir(dir);

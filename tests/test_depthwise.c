@@ -112,8 +112,8 @@ START_TEST(test_depthwise_samples) {
     static const int shapes[][3] = {{5, 9, 17}, {3, 13, 13}, {10, 7, 7}, {6, 2, 33}, {4, 28, 28}};
     static const tu_map_kind maps[] = {TU_MAP_NONE, TU_MAP_OFFSET, TU_MAP_SHUFFLE, TU_MAP_ODD};
     int k = _i % 5;
-    dw_case dc = {1 + _i % 2, shapes[k][0], shapes[k][1], shapes[k][2], 1 + _i % 2, _i % 3 != 0,
-                  _i % 4 != 1, maps[_i % 4], maps[(_i / 4) % 4], CFG_SAMPLE};
+    dw_case dc = {1 + _i % 2,  shapes[k][0], shapes[k][1], shapes[k][2],       1 + _i % 2,
+                  _i % 3 != 0, _i % 4 != 1,  maps[_i % 4], maps[(_i / 4) % 4], CFG_SAMPLE};
     scl_context *ctx = tu_context();
     scl__op_shape shape = {0, dc.c, dc.c, dc.c, dc.stride, dc.relu ? SCL_OP_RELU : 0};
     int samples[TU_SAMPLES][8];
@@ -193,7 +193,8 @@ START_TEST(test_depthwise_bad_args) {
     scl_tensor *same = tu_tensor(ctx, 1, 8, 14, 14, NULL);
     TU_OK(ctx, scl_tensor_fill(in, 1.0f));
     TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = same}; /* stride 2 halves the plane */
+    scl_op_args a = {
+        .size = sizeof(scl_op_args), .in = in, .out = same}; /* stride 2 halves the plane */
     TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "7x7");
     scl_chanmap *far;
     TU_OK(ctx, scl_chanmap_create_strided(ctx, 8, 1, 1, &far));

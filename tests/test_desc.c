@@ -4,8 +4,8 @@
  * description; each invalid field refused with a message naming it; options; and the format and
  * layout refusals of scl_network_create_from_file. */
 #include "io/safetensors.h"
-#include "st_writer.h"
 #include "ref_network.h"
+#include "st_writer.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -86,8 +86,8 @@ static void write_state(const char *path, const ref_weights *ws) {
         memcpy(shapes[i], ws->w[i].shape, sizeof shapes[i]);
     }
     char msg[1024];
-    scl_status st = scl__st_write_f32(path, n, names, ranks, (const int64_t(*)[8])shapes,
-                                              data, msg, sizeof msg);
+    scl_status st = scl__st_write_f32(path, n, names, ranks, (const int64_t(*)[8])shapes, data, msg,
+                                      sizeof msg);
     ck_assert_msg(st == SCL_OK, "writing %s: %s", path, msg);
     free(names), free(ranks), free(shapes), free(data);
 }
@@ -371,8 +371,7 @@ START_TEST(test_file_formats) {
     const float *data[] = {w, b};
     char msg[512];
     p = tu_tmp_path("model", "resnet.safetensors");
-    ck_assert_int_eq(scl__st_write_f32(p, 2, names, ranks, shapes, data, msg, sizeof msg),
-                     SCL_OK);
+    ck_assert_int_eq(scl__st_write_f32(p, 2, names, ranks, shapes, data, msg, sizeof msg), SCL_OK);
     ck_assert_int_eq(scl_network_create_from_file(ctx, p, &net), SCL_ERROR_UNSUPPORTED_MODEL);
     const char *e = scl_last_error(ctx);
     ck_assert_msg(strstr(e, "'conv1.weight' of shape [4, 3, 1, 1]") && strstr(e, p) &&

@@ -8,9 +8,11 @@
 #include <string.h>
 
 /* "megvii_v2": Megvii's V2 layout (even/odd split, no shuffle) at v2_x0_5's widths */
-static const char *const models[] = {"v2_x0_5", "v1_g3_x0_5", "v1_g8_x0_5", "v1_g1_x1_0", "megvii_v2"};
+static const char *const models[] = {"v2_x0_5", "v1_g3_x0_5", "v1_g8_x0_5", "v1_g1_x1_0",
+                                     "megvii_v2"};
 
-static float *run(scl_context *ctx, const char *model, int explicit_copies, const float *x, int *launches) {
+static float *run(scl_context *ctx, const char *model, int explicit_copies, const float *x,
+                  int *launches) {
     scl_network *net;
     if (strcmp(model, "megvii_v2") == 0) {
         scl_model_desc d;
@@ -41,7 +43,8 @@ START_TEST(test_explicit_equals_maps) {
     int l_maps, l_copies;
     float *a = run(ctx, models[_i], 0, x, &l_maps), *b = run(ctx, models[_i], 1, x, &l_copies);
     double md = 0;
-    for (int i = 0; i < 2000; i++) md = fabs(a[i] - b[i]) > md ? fabs(a[i] - b[i]) : md;
+    for (int i = 0; i < 2000; i++)
+        md = fabs(a[i] - b[i]) > md ? fabs(a[i] - b[i]) : md;
     ck_assert_msg(memcmp(a, b, 2000 * sizeof(float)) == 0,
                   "%s: the zero-copy and explicit networks differ (by up to %g)", models[_i], md);
     ck_assert_int_gt(l_copies, l_maps);

@@ -33,7 +33,8 @@ static void put_be32(unsigned char *p, uint32_t v) {
 }
 
 /* Appends a PNG chunk with its CRC. */
-static size_t png_chunk(unsigned char *dst, const char *type, const unsigned char *body, uint32_t len) {
+static size_t png_chunk(unsigned char *dst, const char *type, const unsigned char *body,
+                        uint32_t len) {
     put_be32(dst, len);
     memcpy(dst + 4, type, 4);
     if (len) memcpy(dst + 8, body, len);
@@ -67,7 +68,8 @@ static size_t png_bomb(unsigned char *out, size_t cap, uint32_t w, uint32_t h) {
     return n;
 }
 
-/* The offset of the first marker FF xx with lo <= xx <= hi after SOI, walking segments; 0 if none. */
+/* The offset of the first marker FF xx with lo <= xx <= hi after SOI, walking segments; 0 if none.
+ */
 static size_t jpeg_find(const membuf *m, unsigned char lo, unsigned char hi) {
     size_t pos = 2;
     while (pos + 4 <= m->len && m->p[pos] == 0xff) {
@@ -109,7 +111,8 @@ START_TEST(test_jpeg_bomb) {
     m.p[sof + 5] = 60000 >> 8, m.p[sof + 6] = 60000 & 0xff; /* height */
     m.p[sof + 7] = 60000 >> 8, m.p[sof + 8] = 60000 & 0xff; /* width */
     ck_assert_uint_lt(m.len, 1024);
-    ti_load_fails("bomb.jpg", m.p, m.len, SCL_ERROR_FILE_FORMAT, "over the pixel budget of 67108864");
+    ti_load_fails("bomb.jpg", m.p, m.len, SCL_ERROR_FILE_FORMAT,
+                  "over the pixel budget of 67108864");
     ti_load_fails("bomb.jpg", m.p, m.len, SCL_ERROR_FILE_FORMAT, "60000x60000");
     free(m.p);
     free(px);
@@ -124,7 +127,8 @@ START_TEST(test_pnm_bomb) {
 END_TEST
 
 /* Loads name with budget; expects success (want_ok) or the budget's refusal naming the budget. */
-static void load_with_budget(const char *name, const void *data, size_t len, uint64_t budget, int want_ok) {
+static void load_with_budget(const char *name, const void *data, size_t len, uint64_t budget,
+                             int want_ok) {
     const char *path = ti_tmp_path(name);
     ti_write_bytes(path, data, len);
     char msg[512], want[64];
@@ -132,12 +136,14 @@ static void load_with_budget(const char *name, const void *data, size_t len, uin
     scl_status st = scl_image_load_limited(path, budget, &img, msg, sizeof msg);
     unlink(path);
     if (want_ok) {
-        ck_assert_msg(st == SCL_OK, "%s with budget %llu: %s", name, (unsigned long long)budget, msg);
+        ck_assert_msg(st == SCL_OK, "%s with budget %llu: %s", name, (unsigned long long)budget,
+                      msg);
         scl_image_free(&img);
         return;
     }
     snprintf(want, sizeof want, "pixel budget of %llu", (unsigned long long)budget);
-    ck_assert_msg(st == SCL_ERROR_FILE_FORMAT && strstr(msg, want) && strncmp(msg, path, strlen(path)) == 0,
+    ck_assert_msg(st == SCL_ERROR_FILE_FORMAT && strstr(msg, want) &&
+                      strncmp(msg, path, strlen(path)) == 0,
                   "%s with budget %llu: %d %s", name, (unsigned long long)budget, (int)st, msg);
     ck_assert_ptr_null(img.rgb);
 }
@@ -194,7 +200,8 @@ START_TEST(test_jpeg_truncated) {
     cut[keep] = 0xff, cut[keep + 1] = 0xd9;
     ti_load_fails("cut_eoi.jpg", cut, keep + 2, SCL_ERROR_FILE_FORMAT, "truncated JPEG");
     /* cut without an EOI: the end of the file itself */
-    ti_load_fails("cut.jpg", m.p, data + (m.len - data) / 2, SCL_ERROR_FILE_FORMAT, "truncated JPEG");
+    ti_load_fails("cut.jpg", m.p, data + (m.len - data) / 2, SCL_ERROR_FILE_FORMAT,
+                  "truncated JPEG");
     /* the whole file still loads */
     scl_image img;
     ti_load_ok("whole.jpg", m.p, m.len, &img);

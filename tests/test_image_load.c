@@ -88,7 +88,7 @@ START_TEST(test_pnm_errors) {
     ti_load_fails("over.ppm", over, sizeof over - 1, SCL_ERROR_FILE_FORMAT, "maxval");
     static const char ascii_short[] = "P3 2 1 255 1 2 3 4 5 x";
     ti_load_fails("short.ppm", ascii_short, sizeof ascii_short - 1, SCL_ERROR_FILE_FORMAT,
-               "truncated");
+                  "truncated");
     static const char maxval0[] = "P5 1 1 0\n\x00";
     ti_load_fails("maxval0.pgm", maxval0, sizeof maxval0 - 1, SCL_ERROR_FILE_FORMAT, "maxval");
 }
@@ -422,8 +422,8 @@ START_TEST(test_jpeg_cmyk) {
     scl_image img;
     ti_load_ok("cmyk.jpg", m.p, m.len, &img);
     for (int q = 0; q < 4; q++)
-        ti_assert_pixel(&img, (q % 2) * 16 + 8, (q / 2) * 16 + 8, want[q][0], want[q][1], want[q][2],
-                     3);
+        ti_assert_pixel(&img, (q % 2) * 16 + 8, (q / 2) * 16 + 8, want[q][0], want[q][1],
+                        want[q][2], 3);
     scl_image_free(&img);
     free(m.p);
 }
@@ -480,7 +480,8 @@ START_TEST(test_file_errors) {
 
     ti_load_fails("empty.png", "", 0, SCL_ERROR_FILE_FORMAT, "empty");
     static const char gif[] = "GIF89a\x01\x00\x01\x00";
-    ti_load_fails("a.gif", gif, sizeof gif - 1, SCL_ERROR_FILE_FORMAT, "not a PNG, JPEG or PPM image");
+    ti_load_fails("a.gif", gif, sizeof gif - 1, SCL_ERROR_FILE_FORMAT,
+                  "not a PNG, JPEG or PPM image");
     ti_load_fails("p4.pbm", "P4 1 1\n\x80", 8, SCL_ERROR_FILE_FORMAT, "not a PNG");
     ti_load_fails("x", "\xff\xd8", 2, SCL_ERROR_FILE_FORMAT, "not a PNG");
 
@@ -495,7 +496,6 @@ START_TEST(test_file_errors) {
     ck_assert_int_eq(tiny[3], 'x');
 }
 END_TEST
-
 
 int main(void) {
     Suite *s = suite_create("image_load");

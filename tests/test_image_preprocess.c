@@ -249,7 +249,6 @@ START_TEST(test_preprocess_arguments) {
 }
 END_TEST
 
-
 int main(void) {
     Suite *s = suite_create("image_preprocess");
     TCase *tc = tcase_create("preprocess");

@@ -13,13 +13,13 @@ typedef struct expected {
 } expected;
 
 static const expected table[] = {
-    {"v2_x0_5", 1366792, 40476448, 1024},    {"v2_x1_0", 2278604, 144907992, 1024},
-    {"v2_x1_5", 3503624, 295759392, 1024},   {"v2_x2_0", 7393996, 583253464, 2048},
-    {"v1_g1_x1_0", 1530936, 143078976, 576}, {"v1_g2_x1_0", 1732848, 140836512, 800},
-    {"v1_g3_x1_0", 1864728, 137460672, 960}, {"v1_g4_x1_0", 1967344, 134339776, 1088},
+    {"v2_x0_5", 1366792, 40476448, 1024},     {"v2_x1_0", 2278604, 144907992, 1024},
+    {"v2_x1_5", 3503624, 295759392, 1024},    {"v2_x2_0", 7393996, 583253464, 2048},
+    {"v1_g1_x1_0", 1530936, 143078976, 576},  {"v1_g2_x1_0", 1732848, 140836512, 800},
+    {"v1_g3_x1_0", 1864728, 137460672, 960},  {"v1_g4_x1_0", 1967344, 134339776, 1088},
     {"v1_g8_x1_0", 2433768, 138365952, 1536}, {"v1_g3_x0_5", 717324, 37589856, 480},
     {"v1_g3_x1_5", 3441168, 292443552, 1440}, {"v1_g3_x2_0", 5449776, 524045184, 1920},
-    {"v1_g8_x0_5", 1010448, 40469760, 768},  {"v1_g8_x1_5", 4268952, 290188800, 2304},
+    {"v1_g8_x0_5", 1010448, 40469760, 768},   {"v1_g8_x1_5", 4268952, 290188800, 2304},
     {"v1_g8_x2_0", 6521232, 521942016, 3072},
 };
 
@@ -30,9 +30,10 @@ START_TEST(test_counts) {
     TU_OK(ctx, scl_network_create(ctx, e->name, &net));
     scl_network_stats s = {.size = sizeof(scl_network_stats)};
     TU_OK(ctx, scl_network_get_stats(net, 1, 224, 224, &s));
-    ck_assert_msg(s.params == e->params, "%s: %lld params, expected %lld", e->name, (long long)s.params,
-                  (long long)e->params);
-    ck_assert_msg(s.macs == e->macs, "%s: %lld MACs, expected %lld", e->name, (long long)s.macs, (long long)e->macs);
+    ck_assert_msg(s.params == e->params, "%s: %lld params, expected %lld", e->name,
+                  (long long)s.params, (long long)e->params);
+    ck_assert_msg(s.macs == e->macs, "%s: %lld MACs, expected %lld", e->name, (long long)s.macs,
+                  (long long)e->macs);
     /* the layer table, kind by kind (shared/shufflenet.md): V2 has a stem, a max pool, 5 layers in
      * each of its 3 down-sampling units and 3 in each of the 13 others, conv5 and the head (58);
      * V1 has a stem, a max pool, 3 convs in each of its 16 units plus an average pool in each of
@@ -61,8 +62,10 @@ START_TEST(test_counts) {
     ck_assert_int_eq(s.launches, scl_network_launch_count(net));
     ck_assert(s.launches == nl || s.launches == nl + 1);
     ck_assert_int_eq(scl_network_classes(net), 1000);
-    ck_assert_int_eq(scl_network_preprocess(net), v2 ? SCL_PREPROCESS_TORCHVISION : SCL_PREPROCESS_MEGVII);
-    ck_assert_str_eq(scl_preprocess_name(scl_network_preprocess(net)), v2 ? "torchvision" : "megvii");
+    ck_assert_int_eq(scl_network_preprocess(net),
+                     v2 ? SCL_PREPROCESS_TORCHVISION : SCL_PREPROCESS_MEGVII);
+    ck_assert_str_eq(scl_preprocess_name(scl_network_preprocess(net)),
+                     v2 ? "torchvision" : "megvii");
     scl_network_destroy(net);
     scl_context_destroy(ctx);
 }
@@ -87,27 +90,29 @@ END_TEST
 START_TEST(test_maps_are_permutations) {
     /* inside every layer the maps must address distinct planes of their buffer */
     for (int k = 0; scl_model_name(k); k++)
-    for (int explicit_copies = 0; explicit_copies < 2; explicit_copies++) {
-        scl_model *m = NULL;
-        ck_assert_int_eq(scl__model_build(scl_model_name(k), explicit_copies, &m), SCL_OK);
-        for (int i = 0; i < m->nlayers; i++) {
-            const scl_layer *l = &m->layers[i];
-            const int *maps[2] = {l->in_map, l->out_map};
-            const int counts[2] = {l->cin, l->cout};
-            const int bufs[2] = {l->in_buf, l->out_buf};
-            for (int j = 0; j < 2; j++) {
-                int planes = m->bufs[bufs[j]].channels;
-                char *seen = calloc((size_t)planes, 1);
-                for (int c = 0; c < counts[j]; c++) {
-                    ck_assert_msg(maps[j][c] >= 0 && maps[j][c] < planes, "%s %s: plane %d of %d", m->name,
-                                  l->name, maps[j][c], planes);
-                    ck_assert_msg(!seen[maps[j][c]]++, "%s %s: plane %d twice", m->name, l->name, maps[j][c]);
+        for (int explicit_copies = 0; explicit_copies < 2; explicit_copies++) {
+            scl_model *m = NULL;
+            ck_assert_int_eq(scl__model_build(scl_model_name(k), explicit_copies, &m), SCL_OK);
+            for (int i = 0; i < m->nlayers; i++) {
+                const scl_layer *l = &m->layers[i];
+                const int *maps[2] = {l->in_map, l->out_map};
+                const int counts[2] = {l->cin, l->cout};
+                const int bufs[2] = {l->in_buf, l->out_buf};
+                for (int j = 0; j < 2; j++) {
+                    int planes = m->bufs[bufs[j]].channels;
+                    char *seen = calloc((size_t)planes, 1);
+                    for (int c = 0; c < counts[j]; c++) {
+                        ck_assert_msg(maps[j][c] >= 0 && maps[j][c] < planes,
+                                      "%s %s: plane %d of %d", m->name, l->name, maps[j][c],
+                                      planes);
+                        ck_assert_msg(!seen[maps[j][c]]++, "%s %s: plane %d twice", m->name,
+                                      l->name, maps[j][c]);
+                    }
+                    free(seen);
                 }
-                free(seen);
             }
+            scl__model_free(m);
         }
-        scl__model_free(m);
-    }
 }
 END_TEST
 

@@ -2,8 +2,8 @@
  * (random state dicts written as safetensors, loaded, run; relative error and top-1), the same
  * network through scl_network_enqueue on caller buffers, and the loader's refusals of wrong,
  * incomplete, padded and non-finite weight files, with its DataParallel and F16 variants. */
-#include "ref_network.h"
 #include "io/safetensors.h"
+#include "ref_network.h"
 #include "st_writer.h"
 #include "testutil.h"
 
@@ -30,12 +30,22 @@ static ref_weights *random_state(const char *model, uint64_t seed) {
         float a = w->fan_in ? (float)sqrt(3.0 / w->fan_in) : 0.0f;
         switch (w->kind) {
         case REF_W_CONV:
-        case REF_W_FC: tu_fill_uniform(w->data, n, -a, a, &seed); break;
-        case REF_W_GAMMA: tu_fill_uniform(w->data, n, 0.5f, 1.5f, &seed); break;
+        case REF_W_FC:
+            tu_fill_uniform(w->data, n, -a, a, &seed);
+            break;
+        case REF_W_GAMMA:
+            tu_fill_uniform(w->data, n, 0.5f, 1.5f, &seed);
+            break;
         case REF_W_BETA:
-        case REF_W_MEAN: tu_fill_uniform(w->data, n, -0.2f, 0.2f, &seed); break;
-        case REF_W_VAR: tu_fill_uniform(w->data, n, 0.5f, 2.0f, &seed); break;
-        case REF_W_FC_BIAS: tu_fill_uniform(w->data, n, -0.05f, 0.05f, &seed); break;
+        case REF_W_MEAN:
+            tu_fill_uniform(w->data, n, -0.2f, 0.2f, &seed);
+            break;
+        case REF_W_VAR:
+            tu_fill_uniform(w->data, n, 0.5f, 2.0f, &seed);
+            break;
+        case REF_W_FC_BIAS:
+            tu_fill_uniform(w->data, n, -0.05f, 0.05f, &seed);
+            break;
         }
     }
     return ws;
@@ -53,7 +63,8 @@ static const char *tmp_path(const char *tag, const char *model) {
 }
 
 static void remove_tmp(void) {
-    for (int i = 0; i < tmp_count; i++) remove(tmp_paths[i]);
+    for (int i = 0; i < tmp_count; i++)
+        remove(tmp_paths[i]);
     tmp_count = 0;
 }
 
@@ -76,9 +87,10 @@ static void write_state(const char *path, const ref_weights *ws, const char *pre
     }
     char msg[1024];
     scl_status st = scl__st_write_f32(path, n, (const char *const *)names, ranks,
-                                              (const int64_t(*)[8])shapes, data, msg, sizeof msg);
+                                      (const int64_t(*)[8])shapes, data, msg, sizeof msg);
     ck_assert_msg(st == SCL_OK, "writing %s: %s", path, msg);
-    for (int i = 0; i < n; i++) free(names[i]);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
     free(names), free(ranks), free(shapes), free(data);
 }
 
@@ -138,11 +150,13 @@ static void write_state_f16(const char *path, ref_weights *ws) {
         ck_assert_uint_lt(len, cap - 256);
     }
     len += (size_t)snprintf(hdr + len, cap - len, "}");
-    while ((8 + len) % 8) hdr[len++] = ' ';
+    while ((8 + len) % 8)
+        hdr[len++] = ' ';
     FILE *f = fopen(path, "wb");
     ck_assert_msg(f != NULL, "cannot create %s", path);
     unsigned char lenb[8];
-    for (int k = 0; k < 8; k++) lenb[k] = (unsigned char)((uint64_t)len >> (8 * k));
+    for (int k = 0; k < 8; k++)
+        lenb[k] = (unsigned char)((uint64_t)len >> (8 * k));
     ck_assert_uint_eq(fwrite(lenb, 1, 8, f), 8);
     ck_assert_uint_eq(fwrite(hdr, 1, len, f), len);
     for (int i = 0; i < ws->count; i++) {
@@ -226,7 +240,8 @@ static double check_logits(const char *what, const float *got, const double *wan
         int t_got = argmax_f(got + (size_t)b * REF_CLASSES, REF_CLASSES);
         ck_assert_msg(t_got == t_want,
                       "%s: image %d: top-1 %d, the reference's is %d (its margin %.3g; "
-                      "relative error %.3g)", what, b, t_got, t_want, margin, rel);
+                      "relative error %.3g)",
+                      what, b, t_got, t_want, margin, rel);
     }
     return rel;
 }
@@ -252,28 +267,33 @@ static void check_enqueue(scl_context *ctx, scl_network *net, const float *x, in
     ck_assert_int_eq(clEnqueueFillBuffer(q, out, &nan, sizeof nan, 0, out_bytes, 0, NULL, NULL),
                      CL_SUCCESS);
     cl_event gate = NULL, done = NULL;
-    if (use_marker) e = clEnqueueMarkerWithWaitList(q, 0, NULL, &gate);
-    else gate = clCreateUserEvent(clc, &e);
+    if (use_marker)
+        e = clEnqueueMarkerWithWaitList(q, 0, NULL, &gate);
+    else
+        gate = clCreateUserEvent(clc, &e);
     ck_assert_int_eq(e, CL_SUCCESS);
     TU_OK(ctx, scl_network_enqueue(net, in, out, n, h, w, 1, &gate, &done));
     ck_assert_msg(done != NULL, "%s: scl_network_enqueue gave no event", what);
     cl_int status;
     if (!use_marker) {
-        ck_assert_int_eq(clGetEventInfo(done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
-                                        &status, NULL), CL_SUCCESS);
+        ck_assert_int_eq(
+            clGetEventInfo(done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL),
+            CL_SUCCESS);
         ck_assert_msg(status != CL_COMPLETE, "%s: finished before its wait list", what);
         ck_assert_int_eq(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
     }
     ck_assert_int_eq(clWaitForEvents(1, &done), CL_SUCCESS);
-    ck_assert_int_eq(clGetEventInfo(done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
-                                    &status, NULL), CL_SUCCESS);
+    ck_assert_int_eq(
+        clGetEventInfo(done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL),
+        CL_SUCCESS);
     ck_assert_int_eq(status, CL_COMPLETE);
     float *got = malloc(out_bytes);
     ck_assert_ptr_nonnull(got);
     ck_assert_int_eq(clEnqueueReadBuffer(q, out, CL_TRUE, 0, out_bytes, got, 0, NULL, NULL),
                      CL_SUCCESS);
     size_t k = 0;
-    while (k < out_bytes / sizeof(float) && memcmp(&got[k], &want[k], sizeof(float)) == 0) k++;
+    while (k < out_bytes / sizeof(float) && memcmp(&got[k], &want[k], sizeof(float)) == 0)
+        k++;
     ck_assert_msg(k == out_bytes / sizeof(float),
                   "%s: enqueue differs from run at logit %zu: %.9g vs %.9g", what, k,
                   (double)got[k], (double)want[k]);
@@ -477,8 +497,8 @@ END_TEST
 
 /* Finite tensors whose BatchNorm fold overflows float: refused, naming the BN prefix; the
  * network keeps the weights it had (the finding: loaded as infinities without a word). */
-static void expect_fold_refused(scl_context *ctx, scl_network *net, ref_weights *ws, const char *tag,
-                                const char *bn, const float *x, const float *y0) {
+static void expect_fold_refused(scl_context *ctx, scl_network *net, ref_weights *ws,
+                                const char *tag, const char *bn, const float *x, const float *y0) {
     const char *path = tmp_path(tag, "v2_x0_5");
     write_state(path, ws, "");
     TU_EXPECT_FAIL(ctx, scl_network_load_weights(net, path), SCL_ERROR_WEIGHTS, path);
@@ -487,7 +507,8 @@ static void expect_fold_refused(scl_context *ctx, scl_network *net, ref_weights 
     assert_has(scl_last_error(ctx), want);
     assert_has(scl_last_error(ctx), "overflows float at channel 2");
     float y[REF_CLASSES];
-    for (int k = 0; k < REF_CLASSES; k++) y[k] = NAN;
+    for (int k = 0; k < REF_CLASSES; k++)
+        y[k] = NAN;
     TU_OK(ctx, scl_network_run(net, x, 1, 16, 16, y));
     ck_assert_msg(memcmp(y, y0, sizeof y) == 0, "%s: the refused file changed the logits", tag);
 }
@@ -630,7 +651,8 @@ END_TEST
 
 int main(void) {
     int models = 0;
-    while (scl_model_name(models)) models++;
+    while (scl_model_name(models))
+        models++;
     Suite *s = suite_create("network");
     TCase *tc = tcase_create("against_reference");
     tcase_add_checked_fixture(tc, NULL, remove_tmp);

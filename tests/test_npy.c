@@ -171,7 +171,8 @@ START_TEST(test_numpy_identical) {
             v[i] = (float)(i % 97) * 0.125f - 3.0f;
         const char *path = tmp_path("numpy.npy");
         ck_assert_int_eq(
-            scl__npy_write_f32(path, numpy_cases[c].rank, numpy_cases[c].shape, v, NULL, 0), SCL_OK);
+            scl__npy_write_f32(path, numpy_cases[c].rank, numpy_cases[c].shape, v, NULL, 0),
+            SCL_OK);
 
         size_t total = numpy_cases[c].total, dlen = strlen(numpy_cases[c].dict);
         unsigned char *want = malloc(total + 4 * n);
@@ -348,12 +349,15 @@ START_TEST(test_dtype_refused) {
     expect_bad_header(1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n",
                       "dtype '|O' (object); save it with x.astype(np.float32)");
     /* item sizes that overflowed a signed multiply (size * 8) get no name, not a wrapped one */
-    expect_bad_header(1, "{'descr': '<f99999999999999999999', 'fortran_order': False, 'shape': (2,), }\n",
-                      "dtype '<f99999999999999999999'; save it with x.astype(np.float32)");
-    expect_bad_header(1, "{'descr': '<f9223372036854775807', 'fortran_order': False, 'shape': (2,), }\n",
-                      "dtype '<f9223372036854775807'; save it with x.astype(np.float32)");
-    expect_bad_header(1, "{'descr': '<i2305843009213693952', 'fortran_order': False, 'shape': (2,), }\n",
-                      "dtype '<i2305843009213693952'; save it with x.astype(np.float32)");
+    expect_bad_header(
+        1, "{'descr': '<f99999999999999999999', 'fortran_order': False, 'shape': (2,), }\n",
+        "dtype '<f99999999999999999999'; save it with x.astype(np.float32)");
+    expect_bad_header(
+        1, "{'descr': '<f9223372036854775807', 'fortran_order': False, 'shape': (2,), }\n",
+        "dtype '<f9223372036854775807'; save it with x.astype(np.float32)");
+    expect_bad_header(
+        1, "{'descr': '<i2305843009213693952', 'fortran_order': False, 'shape': (2,), }\n",
+        "dtype '<i2305843009213693952'; save it with x.astype(np.float32)");
     expect_bad_header(1, "{'descr': '<u1025', 'fortran_order': False, 'shape': (2,), }\n",
                       "dtype '<u1025'; save it with x.astype(np.float32)");
     expect_bad_header(1, "{'descr': '<f16', 'fortran_order': False, 'shape': (2,), }\n",

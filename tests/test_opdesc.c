@@ -33,7 +33,8 @@ static void shapes_of(const scl__op_desc *d, scl__op_shape s[2]) {
 
 static int ndescs(void) {
     int n = 0;
-    while (scl__op_descs[n]) n++;
+    while (scl__op_descs[n])
+        n++;
     return n;
 }
 
@@ -60,8 +61,8 @@ START_TEST(test_desc_consistent) {
         const scl__tunable *tn = &d->tunables[t];
         if (tn->option) {
             ck_assert(strncmp(tn->option, "-D", 2) == 0);
-            ck_assert_msg(strstr(text, tn->option + 2) != NULL, "%s: %s not read by %s",
-                          d->family, tn->option, d->cl_file);
+            ck_assert_msg(strstr(text, tn->option + 2) != NULL, "%s: %s not read by %s", d->family,
+                          tn->option, d->cl_file);
         }
         ck_assert_int_ge(scl__tunable_nprobes(tn), 2);
         for (int p = 0; p < scl__tunable_nprobes(tn); p++)
@@ -109,7 +110,8 @@ START_TEST(test_desc_consistent) {
         ck_assert_int_ge(ax, 2);
         for (int i = 1; i < ax; i++) {
             int diff = 0;
-            for (int t = 0; t < d->ntunables; t++) diff += a[i][t] != def[t];
+            for (int t = 0; t < d->ntunables; t++)
+                diff += a[i][t] != def[t];
             ck_assert_int_eq(diff, 1);
         }
     }

@@ -14,11 +14,11 @@
 START_TEST(test_chanmap_strided_overflow) {
     scl_context *ctx = tu_context();
     scl_chanmap *m = (scl_chanmap *)1;
-    TU_EXPECT_FAIL(ctx, scl_chanmap_create_strided(ctx, 4, 0, 1 << 30, &m), SCL_ERROR_INVALID_ARGUMENT,
-                   "stride 1073741824");
+    TU_EXPECT_FAIL(ctx, scl_chanmap_create_strided(ctx, 4, 0, 1 << 30, &m),
+                   SCL_ERROR_INVALID_ARGUMENT, "stride 1073741824");
     ck_assert_ptr_null(m);
-    TU_EXPECT_FAIL(ctx, scl_chanmap_create_strided(ctx, 2, INT_MAX, 1, &m), SCL_ERROR_INVALID_ARGUMENT,
-                   "2147483647");
+    TU_EXPECT_FAIL(ctx, scl_chanmap_create_strided(ctx, 2, INT_MAX, 1, &m),
+                   SCL_ERROR_INVALID_ARGUMENT, "2147483647");
     TU_EXPECT_FAIL(ctx, scl_chanmap_create_strided(ctx, 65536, 0, 65536, &m),
                    SCL_ERROR_INVALID_ARGUMENT, "4294901760");
     TU_EXPECT_FAIL(ctx, scl_chanmap_create_strided(ctx, SCL__MAX_CHANNELS + 1, 0, 1, &m),
@@ -40,8 +40,8 @@ START_TEST(test_chanmap_table_bounds) {
                    "planes[1] = 2147483647");
     ck_assert_ptr_null(m);
     /* a channel count over the bound is refused before planes[] is read (it holds 2) */
-    TU_EXPECT_FAIL(ctx, scl_chanmap_create_table(ctx, INT_MAX, huge, &m), SCL_ERROR_INVALID_ARGUMENT,
-                   "channels = 2147483647");
+    TU_EXPECT_FAIL(ctx, scl_chanmap_create_table(ctx, INT_MAX, huge, &m),
+                   SCL_ERROR_INVALID_ARGUMENT, "channels = 2147483647");
     /* the duplicate check costs memory by channel count, not by the highest plane */
     const int far[3] = {SCL__MAX_CHANNELS - 1, 7, SCL__MAX_CHANNELS - 1};
     TU_OK(ctx, scl_chanmap_create_table(ctx, 3, far, &m));
@@ -51,8 +51,8 @@ START_TEST(test_chanmap_table_bounds) {
     TU_OK(ctx, scl_chanmap_create_table(ctx, 2, far, &m));
     ck_assert_int_eq(m->has_duplicates, 0);
     scl_chanmap_destroy(m);
-    TU_EXPECT_FAIL(ctx, scl_chanmap_create_shuffle(ctx, 1 << 30, 2, 0, &m), SCL_ERROR_INVALID_ARGUMENT,
-                   "channels = 1073741824");
+    TU_EXPECT_FAIL(ctx, scl_chanmap_create_shuffle(ctx, 1 << 30, 2, 0, &m),
+                   SCL_ERROR_INVALID_ARGUMENT, "channels = 1073741824");
     scl_context_destroy(ctx);
 }
 END_TEST
@@ -82,8 +82,8 @@ START_TEST(test_op_bounds) {
                    SCL_ERROR_INVALID_ARGUMENT, "cin = 2147483647");
     TU_EXPECT_FAIL(ctx, scl_op_depthwise_create(ctx, 1 << 28, 1, 0, one, NULL, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "channels = 268435456");
-    TU_EXPECT_FAIL(ctx, scl_op_stem_create(ctx, 100000000, one, NULL, &op), SCL_ERROR_INVALID_ARGUMENT,
-                   "cout = 100000000");
+    TU_EXPECT_FAIL(ctx, scl_op_stem_create(ctx, 100000000, one, NULL, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "cout = 100000000");
     TU_EXPECT_FAIL(ctx, scl_op_maxpool_create(ctx, INT_MAX, &op), SCL_ERROR_INVALID_ARGUMENT,
                    "channels = 2147483647");
     TU_EXPECT_FAIL(ctx, scl_op_gap_fc_create(ctx, INT_MAX, 10, one, NULL, &op),
@@ -108,8 +108,8 @@ START_TEST(test_network_bounds) {
     scl_network *net = NULL;
     TU_OK(ctx, scl_network_create(ctx, "v2_x0_5", &net));
     scl_layer_info li = {.size = sizeof(scl_layer_info)};
-    TU_EXPECT_FAIL(ctx, scl_network_layer_info(net, 3, INT_MAX, INT_MAX, &li), SCL_ERROR_INVALID_ARGUMENT,
-                   "1x3x2147483647x2147483647");
+    TU_EXPECT_FAIL(ctx, scl_network_layer_info(net, 3, INT_MAX, INT_MAX, &li),
+                   SCL_ERROR_INVALID_ARGUMENT, "1x3x2147483647x2147483647");
     scl_network_stats stats = {.size = sizeof(scl_network_stats)};
     TU_EXPECT_FAIL(ctx, scl_network_get_stats(net, 1 << 20, 1 << 20, 1 << 20, &stats),
                    SCL_ERROR_INVALID_ARGUMENT, "1048576x3x1048576x1048576");
@@ -124,8 +124,8 @@ START_TEST(test_network_bounds) {
     TU_EXPECT_FAIL(ctx, scl_network_run(net, x, INT_MAX, 8, 8, y), SCL_ERROR_INVALID_ARGUMENT,
                    "2147483647x3x8x8");
     /* an input under the limit whose activations are over it: refused when planned */
-    TU_EXPECT_FAIL(ctx, scl_network_get_stats(net, 1, 20000, 20000, &stats), SCL_ERROR_INVALID_ARGUMENT,
-                   "activations");
+    TU_EXPECT_FAIL(ctx, scl_network_get_stats(net, 1, 20000, 20000, &stats),
+                   SCL_ERROR_INVALID_ARGUMENT, "activations");
     cl_int e;
     cl_mem in = clCreateBuffer(scl_context_cl_context(ctx), CL_MEM_READ_WRITE, 4096, NULL, &e);
     ck_assert_int_eq(e, CL_SUCCESS);
@@ -136,7 +136,8 @@ START_TEST(test_network_bounds) {
     clReleaseMemObject(in);
     clReleaseMemObject(out);
     /* still usable after every refusal */
-    for (size_t i = 0; i < SCL_ARRAY_LEN(x); i++) x[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < SCL_ARRAY_LEN(x); i++)
+        x[i] = (float)(i % 7) * 0.1f;
     TU_OK(ctx, scl_network_run(net, x, 1, 8, 8, y));
     scl_network_destroy(net);
     scl_context_destroy(ctx);

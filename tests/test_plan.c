@@ -27,11 +27,13 @@ START_TEST(test_plan_every_model) {
     const int shapes[][3] = {{1, 224, 224}, {3, 65, 47}, {2, 1, 1}};
     for (size_t k = 0; k < SCL_ARRAY_LEN(shapes); k++) {
         scl_plan p;
-        ck_assert_int_eq(scl__plan_compute(m, shapes[k][0], shapes[k][1], shapes[k][2], &p), SCL_OK);
+        ck_assert_int_eq(scl__plan_compute(m, shapes[k][0], shapes[k][1], shapes[k][2], &p),
+                         SCL_OK);
         ck_assert_int_eq(p.slot_of[0], -1);
         ck_assert_int_eq(p.slot_of[m->nbufs - 1], -1);
         size_t sum = 0, naive = 0;
-        for (int s = 0; s < p.nslots; s++) sum += p.slot_bytes[s];
+        for (int s = 0; s < p.nslots; s++)
+            sum += p.slot_bytes[s];
         ck_assert_uint_eq(sum, p.activation_bytes);
         for (int b = 1; b < m->nbufs - 1; b++) {
             int s = p.slot_of[b];
@@ -42,7 +44,8 @@ START_TEST(test_plan_every_model) {
             naive += p.buf_bytes[b];
             for (int c = 1; c < b; c++)
                 if (p.slot_of[c] == s)
-                    ck_assert_msg(!overlap(m, b, c), "%s: live buffers %d and %d share slot %d", name, c, b, s);
+                    ck_assert_msg(!overlap(m, b, c), "%s: live buffers %d and %d share slot %d",
+                                  name, c, b, s);
         }
         /* reuse is the point: far fewer slots than buffers, and less memory than one each */
         ck_assert_int_lt(p.nslots, (m->nbufs - 2) / 2);
@@ -52,7 +55,8 @@ START_TEST(test_plan_every_model) {
     }
     scl_plan p;
     ck_assert_int_eq(scl__plan_compute(m, 0, 8, 8, &p), SCL_ERROR_INVALID_ARGUMENT);
-    ck_assert_int_eq(scl__plan_compute(m, 1 << 30, 1 << 15, 1 << 15, &p), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(scl__plan_compute(m, 1 << 30, 1 << 15, 1 << 15, &p),
+                     SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_null(p.slot_of);
     scl__model_free(m);
 }
@@ -79,7 +83,8 @@ START_TEST(test_plan_unused_buffer) {
     ck_assert_int_eq(p.slot_of[out], -1);
     ck_assert_int_eq(p.nslots, before.nslots);
     ck_assert_uint_eq(p.activation_bytes, before.activation_bytes);
-    for (int b = 1; b < out; b++) ck_assert_int_eq(p.slot_of[b], before.slot_of[b]);
+    for (int b = 1; b < out; b++)
+        ck_assert_int_eq(p.slot_of[b], before.slot_of[b]);
     scl__plan_free(&p);
     scl__plan_free(&before);
     scl__model_free(m);
@@ -93,7 +98,8 @@ START_TEST(test_stats_keep_plan) {
     TU_OK(ctx, scl_network_create(ctx, "v2_x0_5", &net));
     TU_OK(ctx, scl_network_random_weights(net, 3));
     TU_OK(ctx, scl_network_reshape(net, 1, 32, 32));
-    scl_launch_info before = {.size = sizeof(scl_launch_info)}, after = {.size = sizeof(scl_launch_info)};
+    scl_launch_info before = {.size = sizeof(scl_launch_info)},
+                    after = {.size = sizeof(scl_launch_info)};
     TU_OK(ctx, scl_network_launch_info(net, 0, &before));
     scl_network_stats s = {.size = sizeof(scl_network_stats)};
     TU_OK(ctx, scl_network_get_stats(net, 4, 96, 96, &s));
@@ -111,7 +117,8 @@ int main(void) {
     Suite *s = suite_create("plan");
     TCase *tc = tcase_create("plan");
     int nmodels = 0;
-    while (scl__model_names[nmodels]) nmodels++;
+    while (scl__model_names[nmodels])
+        nmodels++;
     tcase_add_loop_test(tc, test_plan_every_model, 0, nmodels);
     tcase_add_test(tc, test_plan_unused_buffer);
     tcase_add_test(tc, test_stats_keep_plan);

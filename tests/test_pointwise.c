@@ -131,7 +131,8 @@ START_TEST(test_pointwise_cases) {
                  tu_map_name(pc->in_map), tu_map_name(pc->out_map),
                  has_res ? tu_map_name(pc->res_map) : "-");
         TU_OK(ctx, scl_tensor_fill(out, NAN));
-        scl_op_args a = {.size = sizeof(scl_op_args), .in = in,
+        scl_op_args a = {.size = sizeof(scl_op_args),
+                         .in = in,
                          .in_map = in_map,
                          .residual = res,
                          .residual_map = res_map,
@@ -168,7 +169,12 @@ START_TEST(test_pointwise_inplace_residual) {
     scl_op *op;
     TU_OK(ctx,
           scl_op_pointwise_create(ctx, cin, cout, g, SCL_OP_RELU | SCL_OP_RESIDUAL, w, b, &op));
-    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .residual = acc, .residual_map = slot, .out = acc, .out_map = slot};
+    scl_op_args a = {.size = sizeof(scl_op_args),
+                     .in = in,
+                     .residual = acc,
+                     .residual_map = slot,
+                     .out = acc,
+                     .out_map = slot};
     TU_OK(ctx, scl_op_enqueue(op, &a));
     double *xd = tu_to_double(x, nin), *wdd = tu_to_double(w, (size_t)cout * cin / g);
     double *bd = tu_to_double(b, cout), *rd = tu_to_double(r, nout),
@@ -236,7 +242,11 @@ START_TEST(test_shuffle_op) {
             scl__desc_format(&scl__shuffle_desc, v, cfg, sizeof cfg);
             TU_OK(ctx, scl__shuffle_desc.create(ctx, &shape, NULL, NULL, v, &op));
         }
-        scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .in_map = in_map, .out = out, .out_map = out_map};
+        scl_op_args a = {.size = sizeof(scl_op_args),
+                         .in = in,
+                         .in_map = in_map,
+                         .out = out,
+                         .out_map = out_map};
         TU_OK(ctx, scl_op_enqueue(op, &a));
         char what[192];
         snprintf(what, sizeof what, "shuffle case %d (%dx%dx%dx%d g%d%s, maps %s/%s, %s)", _i,
@@ -317,7 +327,8 @@ START_TEST(test_zero_copy_equivalence) {
     /* input side */
     scl_op_args zc = {.size = sizeof(scl_op_args), .in = phys_in, .in_map = m_in, .out = zc_out};
     TU_OK(ctx, scl_op_enqueue(conv, &zc));
-    scl_op_args g1 = {.size = sizeof(scl_op_args), .in = phys_in, .in_map = gather_map, .out = dense_in};
+    scl_op_args g1 = {
+        .size = sizeof(scl_op_args), .in = phys_in, .in_map = gather_map, .out = dense_in};
     TU_OK(ctx, scl_op_enqueue(gather_in, &g1));
     scl_op_args c1 = {.size = sizeof(scl_op_args), .in = dense_in, .out = dense_out};
     TU_OK(ctx, scl_op_enqueue(conv, &c1));
@@ -325,7 +336,8 @@ START_TEST(test_zero_copy_equivalence) {
     scl_tensor *x_dense = tu_tensor(ctx, n, cin, h, wd, x);
     scl_op_args zo = {.size = sizeof(scl_op_args), .in = x_dense, .out = slot_zc, .out_map = m_out};
     TU_OK(ctx, scl_op_enqueue(conv, &zo));
-    scl_op_args co = {.size = sizeof(scl_op_args), .in = dense_out, .out = slot_ex, .out_map = m_out};
+    scl_op_args co = {
+        .size = sizeof(scl_op_args), .in = dense_out, .out = slot_ex, .out_map = m_out};
     TU_OK(ctx, scl_op_enqueue(copy_out, &co));
 
     char what[96];
@@ -411,15 +423,25 @@ START_TEST(test_pointwise_bad_args) {
     scl_chanmap *hi, *lo;
     TU_OK(ctx, scl_chanmap_create_strided(ctx, 8, 4, 1, &hi));
     TU_OK(ctx, scl_chanmap_create_strided(ctx, 8, 0, 1, &lo));
-    scl_op_args ip = {.size = sizeof(scl_op_args), 
-        .in = big, .in_map = lo, .residual = res, .out = big, .out_map = hi, .event = &ev};
+    scl_op_args ip = {.size = sizeof(scl_op_args),
+                      .in = big,
+                      .in_map = lo,
+                      .residual = res,
+                      .out = big,
+                      .out_map = hi,
+                      .event = &ev};
     TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &ip), SCL_ERROR_INVALID_ARGUMENT, "share planes");
     /* a residual read from planes other channels write */
     scl_chanmap *rot;
     int rot_planes[8] = {5, 6, 7, 8, 9, 10, 11, 4};
     TU_OK(ctx, scl_chanmap_create_table(ctx, 8, rot_planes, &rot));
-    scl_op_args rr = {.size = sizeof(scl_op_args), 
-        .in = in, .residual = big, .residual_map = rot, .out = big, .out_map = hi, .event = &ev};
+    scl_op_args rr = {.size = sizeof(scl_op_args),
+                      .in = in,
+                      .residual = big,
+                      .residual_map = rot,
+                      .out = big,
+                      .out_map = hi,
+                      .event = &ev};
     TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &rr), SCL_ERROR_INVALID_ARGUMENT,
                    "residual shares planes");
     ck_assert(ev == (cl_event)1 || ev == NULL); /* no event was made */

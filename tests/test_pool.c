@@ -33,8 +33,8 @@ static scl_op *make_op(scl_context *ctx, int is_max, int c, int k, char *cfg, si
     scl_op *op = NULL;
     snprintf(cfg, cap, "default");
     if (k == 0) {
-        TU_OK(ctx, is_max ? scl_op_maxpool_create(ctx, c, &op)
-                          : scl_op_avgpool_create(ctx, c, &op));
+        TU_OK(ctx,
+              is_max ? scl_op_maxpool_create(ctx, c, &op) : scl_op_avgpool_create(ctx, c, &op));
         return op;
     }
     scl__op_shape shape = {!is_max, c, c, c, 2, 0};
@@ -72,7 +72,8 @@ static void check_pool(int is_max, int n, int c, int h, int w, tu_map_kind in_k,
     size_t nin = (size_t)n * c * h * w, nout = (size_t)n * c * oh * ow;
     float *x = tu_random(nin, &seed);
     if (negative)
-        for (size_t i = 0; i < nin; i++) x[i] = x[i] - 2.0f;
+        for (size_t i = 0; i < nin; i++)
+            x[i] = x[i] - 2.0f;
     char what[384], cfg[128];
     scl_op *op = make_op(ctx, is_max, c, k, cfg, sizeof cfg);
     snprintf(what, sizeof what, "%s %s (%dx%dx%dx%d, maps %s/%s, %s%s)",
@@ -81,7 +82,8 @@ static void check_pool(int is_max, int n, int c, int h, int w, tu_map_kind in_k,
     /* checks too that the planes outside the output map are untouched (still NaN) */
     float *y = tu_run_op(ctx, op, x, n, c, h, w, in_k, c, oh, ow, out_k, what);
     double *xd = tu_to_double(x, nin), *ref = malloc(nout * sizeof(double));
-    if (is_max) ref_maxpool3x3s2(xd, n, c, h, w, ref);
+    if (is_max)
+        ref_maxpool3x3s2(xd, n, c, h, w, ref);
     else
         ref_avgpool3x3s2(xd, n, c, h, w, ref);
     tu_check_close(what, y, ref, nout, 1e-6, 1e-5);
@@ -102,10 +104,14 @@ static void run_case(int i, int is_max) {
                1000 + (uint64_t)i * 2 + (uint64_t)is_max, label);
 }
 
-START_TEST(test_maxpool) { run_case(_i, 1); }
+START_TEST(test_maxpool) {
+    run_case(_i, 1);
+}
 END_TEST
 
-START_TEST(test_avgpool) { run_case(_i, 0); }
+START_TEST(test_avgpool) {
+    run_case(_i, 0);
+}
 END_TEST
 
 /* Widths that take every path: narrower than any vector (1, 2, 3), odd and even around the
@@ -129,10 +135,14 @@ static void run_width(int i, int is_max) {
                5000 + (uint64_t)i * 2 + (uint64_t)is_max, label);
 }
 
-START_TEST(test_maxpool_widths) { run_width(_i, 1); }
+START_TEST(test_maxpool_widths) {
+    run_width(_i, 1);
+}
 END_TEST
 
-START_TEST(test_avgpool_widths) { run_width(_i, 0); }
+START_TEST(test_avgpool_widths) {
+    run_width(_i, 0);
+}
 END_TEST
 
 /* Tensors whose plane pitch is not H*W rounded up to 16 (views over buffers of exactly
@@ -176,8 +186,10 @@ static void run_pitch(int i, int is_max) {
     TU_OK(ctx, scl_op_enqueue(op, &a));
     float *y = tu_download(out);
     double *xd = tu_to_double(x, nin), *ref = malloc(nout * sizeof(double));
-    if (is_max) ref_maxpool3x3s2(xd, n, c, h, w, ref);
-    else ref_avgpool3x3s2(xd, n, c, h, w, ref);
+    if (is_max)
+        ref_maxpool3x3s2(xd, n, c, h, w, ref);
+    else
+        ref_avgpool3x3s2(xd, n, c, h, w, ref);
     char what[128];
     snprintf(what, sizeof what, "%s pitch case %d (%dx%dx%dx%d, cfg %d)",
              is_max ? "maxpool" : "avgpool", pc, n, c, h, w, k);
@@ -189,14 +201,17 @@ static void run_pitch(int i, int is_max) {
     scl_context_destroy(ctx);
 }
 
-START_TEST(test_pool_pitch) { run_pitch(_i % (3 * NPITCH), _i < 3 * NPITCH); }
+START_TEST(test_pool_pitch) {
+    run_pitch(_i % (3 * NPITCH), _i < 3 * NPITCH);
+}
 END_TEST
 
 START_TEST(test_pool_padding_never_wins) {
     /* all-negative input: a max pool that let the zero padding in would return 0 at borders */
     scl_context *ctx = tu_context();
     float x[25];
-    for (int i = 0; i < 25; i++) x[i] = -1.0f - (float)i;
+    for (int i = 0; i < 25; i++)
+        x[i] = -1.0f - (float)i;
     scl_tensor *in = tu_tensor(ctx, 1, 1, 5, 5, x), *out = tu_tensor(ctx, 1, 1, 3, 3, NULL);
     scl_op *op;
     TU_OK(ctx, scl_op_maxpool_create(ctx, 1, &op));
@@ -281,11 +296,13 @@ START_TEST(test_chanmap_kinds) {
     /* shuffle(g=2) of 6: y[2j+i] = x[i*3+j]  ->  planes 0,3,1,4,2,5 */
     TU_OK(ctx, scl_chanmap_create_shuffle(ctx, 6, 2, 0, &s));
     const int want[6] = {0, 3, 1, 4, 2, 5};
-    for (int c = 0; c < 6; c++) ck_assert_int_eq(scl_chanmap_plane(s, c), want[c]);
+    for (int c = 0; c < 6; c++)
+        ck_assert_int_eq(scl_chanmap_plane(s, c), want[c]);
     /* the inverse undoes it: composing both is the identity */
     TU_OK(ctx, scl_chanmap_create_shuffle(ctx, 6, 2, 1, &u));
     TU_OK(ctx, scl_chanmap_compose(ctx, s, u, &id));
-    for (int c = 0; c < 6; c++) ck_assert_int_eq(scl_chanmap_plane(id, c), c);
+    for (int c = 0; c < 6; c++)
+        ck_assert_int_eq(scl_chanmap_plane(id, c), c);
     ck_assert_int_eq(scl_chanmap_plane(id, 6), -1);
     ck_assert_int_eq(scl_chanmap_create_shuffle(ctx, 7, 2, 0, &s), SCL_ERROR_INVALID_ARGUMENT);
     scl_chanmap_destroy(u);

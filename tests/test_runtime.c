@@ -19,7 +19,8 @@ START_TEST(test_device_list) {
     /* unversioned entries are refused: a caller must say which layout it was built with */
     ck_assert_int_eq(scl_device_list(infos, count, &again), SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(scl_last_error(NULL), "sizeof(scl_device_info)"));
-    for (int i = 0; i < count; i++) infos[i].size = sizeof *infos;
+    for (int i = 0; i < count; i++)
+        infos[i].size = sizeof *infos;
     ck_assert_int_eq(scl_device_list(infos, count, &again), SCL_OK);
     ck_assert_int_eq(again, count);
     for (int i = 0; i < count; i++) {
@@ -27,7 +28,8 @@ START_TEST(test_device_list) {
         ck_assert_uint_gt(infos[i].compute_units, 0);
         ck_assert_uint_gt(infos[i].global_mem_bytes, 0);
         ck_assert_uint_gt(infos[i].max_work_group_size, 0);
-        ck_assert_msg(strstr(infos[i].opencl_c_version, "OpenCL C") != NULL, "%s", infos[i].opencl_c_version);
+        ck_assert_msg(strstr(infos[i].opencl_c_version, "OpenCL C") != NULL, "%s",
+                      infos[i].opencl_c_version);
     }
     free(infos);
     ck_assert_int_eq(scl_device_list(NULL, 0, NULL), SCL_ERROR_INVALID_ARGUMENT);
@@ -35,17 +37,24 @@ START_TEST(test_device_list) {
 END_TEST
 
 START_TEST(test_device_select) {
-    scl_device_info first = {.size = sizeof(scl_device_info)}, by_index = {.size = sizeof(scl_device_info)}, by_name = {.size = sizeof(scl_device_info)}, by_type = {.size = sizeof(scl_device_info)};
+    scl_device_info first = {.size = sizeof(scl_device_info)},
+                    by_index = {.size = sizeof(scl_device_info)},
+                    by_name = {.size = sizeof(scl_device_info)},
+                    by_type = {.size = sizeof(scl_device_info)};
     int count = 0;
     ck_assert_int_eq(scl_device_list(&first, 1, &count), SCL_OK);
     ck_assert_int_eq(scl_device_find("0:0", &by_index), SCL_OK);
     ck_assert_str_eq(by_index.name, first.name);
     /* a name substring, in another case */
     char sub[8] = {0};
-    for (int i = 0; i < 4 && first.name[i]; i++) sub[i] = (char)((first.name[i] >= 'a' && first.name[i] <= 'z') ? first.name[i] - 32 : first.name[i]);
+    for (int i = 0; i < 4 && first.name[i]; i++)
+        sub[i] = (char)((first.name[i] >= 'a' && first.name[i] <= 'z') ? first.name[i] - 32
+                                                                       : first.name[i]);
     ck_assert_int_eq(scl_device_find(sub, &by_name), SCL_OK);
     ck_assert_str_eq(by_name.name, first.name);
-    const char *type = first.type == SCL_DEVICE_CPU ? "cpu" : first.type == SCL_DEVICE_GPU ? "gpu" : NULL;
+    const char *type = first.type == SCL_DEVICE_CPU   ? "cpu"
+                       : first.type == SCL_DEVICE_GPU ? "gpu"
+                                                      : NULL;
     if (type) {
         ck_assert_int_eq(scl_device_find(type, &by_type), SCL_OK);
         ck_assert_int_eq(by_type.type, first.type);
@@ -86,7 +95,8 @@ START_TEST(test_struct_sizes) {
     TU_OK(ctx, scl_network_get_stats(net, 1, 64, 64, &big.s));
     ck_assert_uint_eq(big.s.size, sizeof big);
     ck_assert_int_eq(big.s.launches, scl_network_launch_count(net));
-    for (size_t i = 0; i < sizeof big.later; i++) ck_assert_uint_eq(big.later[i], 0xab);
+    for (size_t i = 0; i < sizeof big.later; i++)
+        ck_assert_uint_eq(big.later[i], 0xab);
     scl_layer_info li = {.size = sizeof li - 1};
     ck_assert_int_eq(scl_network_layer_info(net, 0, 64, 64, &li), SCL_ERROR_INVALID_ARGUMENT);
     scl_cache_stats cs = {0};
@@ -112,21 +122,25 @@ START_TEST(test_struct_sizes) {
 END_TEST
 
 START_TEST(test_status_strings) {
-    for (int s = 0; s >= -70; s--) ck_assert_ptr_nonnull(scl_status_string(s));
+    for (int s = 0; s >= -70; s--)
+        ck_assert_ptr_nonnull(scl_status_string(s));
     ck_assert_str_eq(scl_status_string(CL_OUT_OF_RESOURCES), "CL_OUT_OF_RESOURCES");
     ck_assert_str_eq(scl_status_string(CL_BUILD_PROGRAM_FAILURE), "CL_BUILD_PROGRAM_FAILURE");
-    const int lib[] = {SCL_ERROR_INVALID_ARGUMENT, SCL_ERROR_SHAPE_MISMATCH, SCL_ERROR_FILE_IO,
-                       SCL_ERROR_FILE_FORMAT, SCL_ERROR_UNSUPPORTED_MODEL, SCL_ERROR_OUT_OF_MEMORY,
-                       SCL_ERROR_NO_DEVICE, SCL_ERROR_BUILD_FAILED, SCL_ERROR_UNSUPPORTED,
-                       SCL_ERROR_WEIGHTS};
+    const int lib[] = {SCL_ERROR_INVALID_ARGUMENT,  SCL_ERROR_SHAPE_MISMATCH,
+                       SCL_ERROR_FILE_IO,           SCL_ERROR_FILE_FORMAT,
+                       SCL_ERROR_UNSUPPORTED_MODEL, SCL_ERROR_OUT_OF_MEMORY,
+                       SCL_ERROR_NO_DEVICE,         SCL_ERROR_BUILD_FAILED,
+                       SCL_ERROR_UNSUPPORTED,       SCL_ERROR_WEIGHTS};
     for (size_t i = 0; i < SCL_ARRAY_LEN(lib); i++) {
         const char *s = scl_status_string(lib[i]);
         ck_assert_str_ne(s, "unknown status");
-        for (size_t j = 0; j < i; j++) ck_assert_str_ne(s, scl_status_string(lib[j]));
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(s, scl_status_string(lib[j]));
     }
     ck_assert_str_eq(scl_status_string(-99999), "unknown status");
     char want[32];
-    snprintf(want, sizeof want, "%d.%d.%d", SCL_VERSION_MAJOR, SCL_VERSION_MINOR, SCL_VERSION_PATCH);
+    snprintf(want, sizeof want, "%d.%d.%d", SCL_VERSION_MAJOR, SCL_VERSION_MINOR,
+             SCL_VERSION_PATCH);
     ck_assert_str_eq(scl_version(), want);
     ck_assert_int_eq(scl_version_number(), SCL_VERSION_NUMBER);
     ck_assert_int_eq(SCL_VERSION_NUMBER, 200); /* 0.2.0: bump with the project's VERSION */
@@ -153,7 +167,8 @@ START_TEST(test_tensor_roundtrip) {
     TU_OK(ctx, scl_tensor_fill(t, NAN));
     free(y);
     y = tu_download(t);
-    for (int i = 0; i < n * c * h * w; i++) ck_assert(isnan(y[i]));
+    for (int i = 0; i < n * c * h * w; i++)
+        ck_assert(isnan(y[i]));
     scl_tensor_destroy(t);
     scl_tensor_destroy(NULL);
     free(x);
@@ -170,7 +185,8 @@ START_TEST(test_wrap_context) {
     ck_assert_int_eq(clGetPlatformIDs(16, plats, &np), CL_SUCCESS);
     cl_device_id devs[64];
     cl_uint nd;
-    ck_assert_int_eq(clGetDeviceIDs(plats[info.platform_index], CL_DEVICE_TYPE_ALL, 64, devs, &nd), CL_SUCCESS);
+    ck_assert_int_eq(clGetDeviceIDs(plats[info.platform_index], CL_DEVICE_TYPE_ALL, 64, devs, &nd),
+                     CL_SUCCESS);
     cl_device_id dev = devs[info.device_index];
     cl_int e;
     cl_context clctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &e);
@@ -208,8 +224,9 @@ START_TEST(test_wrap_context) {
     ck_assert_int_eq(clEnqueueMarkerWithWaitList(q, 0, NULL, &marker), CL_SUCCESS);
     ck_assert_int_eq(clFinish(q), CL_SUCCESS);
     cl_int done = 0;
-    ck_assert_int_eq(clGetEventInfo(marker, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof done, &done, NULL),
-                     CL_SUCCESS);
+    ck_assert_int_eq(
+        clGetEventInfo(marker, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof done, &done, NULL),
+        CL_SUCCESS);
     ck_assert_int_eq(done, CL_COMPLETE);
     ck_assert_int_eq(clReleaseEvent(marker), CL_SUCCESS);
     ck_assert_int_eq(clReleaseCommandQueue(q), CL_SUCCESS);
@@ -228,7 +245,8 @@ static void fresh_cache_dir(const char *name, char *dir, size_t cap) {
         struct dirent *e;
         char path[4096];
         while ((e = readdir(d)))
-            if (e->d_name[0] != '.') snprintf(path, sizeof path, "%s/%s", dir, e->d_name), remove(path);
+            if (e->d_name[0] != '.')
+                snprintf(path, sizeof path, "%s/%s", dir, e->d_name), remove(path);
         closedir(d);
     }
 }
@@ -360,7 +378,10 @@ START_TEST(test_build_errors) {
     /* bad options reach the driver and come back named */
     st = scl_context_build(ctx, "pool.cl", "-DX=\"", &p);
     ck_assert_int_ne(st, SCL_OK);
-    ck_assert_int_eq(scl_context_build_source(ctx, "ok.cl", "__kernel void k(__global float *x) { x[0] = 1; }", NULL, &p), SCL_OK);
+    ck_assert_int_eq(scl_context_build_source(ctx, "ok.cl",
+                                              "__kernel void k(__global float *x) { x[0] = 1; }",
+                                              NULL, &p),
+                     SCL_OK);
     scl_context_destroy(ctx);
 }
 END_TEST
@@ -449,21 +470,21 @@ START_TEST(test_prelude_in_cache_key) {
     const char *edit = "// edited\n";
     put_file(dir, "common.cl", edit, strlen(edit), 1);
     s = build_once(cache, "pool.cl");
-    ck_assert_msg(s.disk_hits == 0 && s.compiles == 1, "pool.cl after common.cl: hits %u compiles %u",
-                  s.disk_hits, s.compiles);
+    ck_assert_msg(s.disk_hits == 0 && s.compiles == 1,
+                  "pool.cl after common.cl: hits %u compiles %u", s.disk_hits, s.compiles);
     s = build_once(cache, "stem.cl");
-    ck_assert_msg(s.disk_hits == 0 && s.compiles == 1, "stem.cl after common.cl: hits %u compiles %u",
-                  s.disk_hits, s.compiles);
+    ck_assert_msg(s.disk_hits == 0 && s.compiles == 1,
+                  "stem.cl after common.cl: hits %u compiles %u", s.disk_hits, s.compiles);
     ck_assert_int_eq(cache_files(cache, NULL, 0), 4);
 
     /* stencil.cl edited: stem.cl rebuilds, pool.cl (which does not use it) still hits */
     put_file(dir, "stencil.cl", edit, strlen(edit), 1);
     s = build_once(cache, "pool.cl");
-    ck_assert_msg(s.disk_hits == 1 && s.compiles == 0, "pool.cl after stencil.cl: hits %u compiles %u",
-                  s.disk_hits, s.compiles);
+    ck_assert_msg(s.disk_hits == 1 && s.compiles == 0,
+                  "pool.cl after stencil.cl: hits %u compiles %u", s.disk_hits, s.compiles);
     s = build_once(cache, "stem.cl");
-    ck_assert_msg(s.disk_hits == 0 && s.compiles == 1, "stem.cl after stencil.cl: hits %u compiles %u",
-                  s.disk_hits, s.compiles);
+    ck_assert_msg(s.disk_hits == 0 && s.compiles == 1,
+                  "stem.cl after stencil.cl: hits %u compiles %u", s.disk_hits, s.compiles);
     ck_assert_int_eq(cache_files(cache, NULL, 0), 5);
     unsetenv("SHUFFLECL_CL_DIR");
 }

@@ -98,8 +98,8 @@ START_TEST(test_round_trip) {
     const float *data[4] = {w, b, &scalar, NULL};
     const char *path = tmp_path("round.safetensors");
     char msg[512];
-    ck_assert_int_eq(
-        scl__st_write_f32(path, 4, names, ranks, shapes, data, msg, sizeof msg), SCL_OK);
+    ck_assert_int_eq(scl__st_write_f32(path, 4, names, ranks, shapes, data, msg, sizeof msg),
+                     SCL_OK);
 
     scl__safetensors *st = open_ok(path);
     ck_assert_str_eq(scl__safetensors_path(st), path);
@@ -126,8 +126,8 @@ START_TEST(test_round_trip) {
     float got[648];
     ck_assert_int_eq(scl__safetensors_read_f32(st, tw, got, 648, msg, sizeof msg), SCL_OK);
     ck_assert_int_eq(memcmp(got, w, sizeof w), 0);
-    ck_assert_int_eq(scl__safetensors_read_f32(st, scl__safetensors_find(st, "conv1.0.bias"), got, 24,
-                                              msg, sizeof msg),
+    ck_assert_int_eq(scl__safetensors_read_f32(st, scl__safetensors_find(st, "conv1.0.bias"), got,
+                                               24, msg, sizeof msg),
                      SCL_OK);
     ck_assert_int_eq(memcmp(got, b, sizeof b), 0);
     const scl__st_tensor *ts = scl__safetensors_find(st, "scale");
@@ -149,8 +149,7 @@ START_TEST(test_writer_layout) {
     const float v[2] = {1.0f, -2.0f};
     const float *data[1] = {v};
     const char *path = tmp_path("layout.safetensors");
-    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
-                     SCL_OK);
+    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0), SCL_OK);
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
     unsigned char buf[256];
@@ -178,27 +177,27 @@ START_TEST(test_writer_refuses) {
     int64_t shapes[2][8] = {{2}, {2}};
     const char *dup[2] = {"x", "x"};
     char msg[512];
-    ck_assert_int_eq(scl__st_write_f32(path, 2, dup, ranks, (const int64_t(*)[8])shapes,
-                                               data, msg, sizeof msg),
-                     SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        scl__st_write_f32(path, 2, dup, ranks, (const int64_t(*)[8])shapes, data, msg, sizeof msg),
+        SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(msg, "used twice"));
     const char *names[2] = {"x", "y"};
     shapes[1][0] = -2;
-    ck_assert_int_eq(scl__st_write_f32(path, 2, names, ranks, (const int64_t(*)[8])shapes,
-                                               data, msg, sizeof msg),
+    ck_assert_int_eq(scl__st_write_f32(path, 2, names, ranks, (const int64_t(*)[8])shapes, data,
+                                       msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(msg, "negative"));
     shapes[1][0] = 2;
     const float *nodata[2] = {v, NULL};
-    ck_assert_int_eq(scl__st_write_f32(path, 2, names, ranks, (const int64_t(*)[8])shapes,
-                                               nodata, msg, sizeof msg),
+    ck_assert_int_eq(scl__st_write_f32(path, 2, names, ranks, (const int64_t(*)[8])shapes, nodata,
+                                       msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
     const char *meta[1] = {"__metadata__"};
-    ck_assert_int_eq(scl__st_write_f32(path, 1, meta, ranks, (const int64_t(*)[8])shapes,
-                                               data, msg, sizeof msg),
-                     SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        scl__st_write_f32(path, 1, meta, ranks, (const int64_t(*)[8])shapes, data, msg, sizeof msg),
+        SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_int_eq(scl__st_write_f32("/nonexistent-dir/x.safetensors", 2, names, ranks,
-                                               (const int64_t(*)[8])shapes, data, msg, sizeof msg),
+                                       (const int64_t(*)[8])shapes, data, msg, sizeof msg),
                      SCL_ERROR_FILE_IO);
     ck_assert_ptr_nonnull(strstr(msg, "/nonexistent-dir/x.safetensors: cannot create"));
 }
@@ -348,8 +347,7 @@ START_TEST(test_nonfinite_refused) {
     const int ranks[1] = {2};
     const int64_t shapes[1][8] = {{2, 3}};
     const char *path = tmp_path("nan32.safetensors");
-    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
-                     SCL_OK);
+    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0), SCL_OK);
     scl__safetensors *st = open_ok(path);
     char msg[512];
     float dst[6];
@@ -362,8 +360,7 @@ START_TEST(test_nonfinite_refused) {
 
     v[5] = 6;
     v[1] = -INFINITY;
-    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
-                     SCL_OK);
+    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0), SCL_OK);
     st = open_ok(path);
     ck_assert_int_eq(
         scl__safetensors_read_f32(st, scl__safetensors_at(st, 0), dst, 6, msg, sizeof msg),
@@ -373,8 +370,7 @@ START_TEST(test_nonfinite_refused) {
     /* the largest finite float is fine */
     v[1] = float_of(0x7f7fffffu);
     scl__safetensors_close(st);
-    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0),
-                     SCL_OK);
+    ck_assert_int_eq(scl__st_write_f32(path, 1, names, ranks, shapes, data, NULL, 0), SCL_OK);
     st = open_ok(path);
     ck_assert_int_eq(
         scl__safetensors_read_f32(st, scl__safetensors_at(st, 0), dst, 6, msg, sizeof msg), SCL_OK);
@@ -430,13 +426,15 @@ START_TEST(test_read_refusals) {
     ck_assert_int_eq(scl__st_write_f32(p2, 1, names, ranks, shapes, data, NULL, 0), SCL_OK);
     scl__safetensors *a = open_ok(p2), *b = open_ok(p2);
     float out[8];
-    ck_assert_int_eq(scl__safetensors_read_f32(a, scl__safetensors_at(a, 0), out, 8, msg, sizeof msg),
-                     SCL_ERROR_WEIGHTS);
+    ck_assert_int_eq(
+        scl__safetensors_read_f32(a, scl__safetensors_at(a, 0), out, 8, msg, sizeof msg),
+        SCL_ERROR_WEIGHTS);
     ck_assert_msg(strstr(msg, "tensor 'stage2.0.branch2.3.weight' has 6 elements (shape [6, 1, 1, "
                               "1]) but 8 were expected") != NULL,
                   "%s", msg);
-    ck_assert_int_eq(scl__safetensors_read_f32(a, scl__safetensors_at(b, 0), out, 6, msg, sizeof msg),
-                     SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        scl__safetensors_read_f32(a, scl__safetensors_at(b, 0), out, 6, msg, sizeof msg),
+        SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_int_eq(scl__safetensors_read_f32(a, NULL, out, 6, msg, sizeof msg),
                      SCL_ERROR_INVALID_ARGUMENT);
     ck_assert_int_eq(
@@ -501,7 +499,8 @@ START_TEST(test_file_level_errors) {
     expect_open_fail(dir && *dir ? dir : "/tmp", SCL_ERROR_FILE_IO, ": cannot read");
 
     ck_assert_int_eq(scl__safetensors_open(NULL, &st, msg, sizeof msg), SCL_ERROR_INVALID_ARGUMENT);
-    ck_assert_int_eq(scl__safetensors_open(path, NULL, msg, sizeof msg), SCL_ERROR_INVALID_ARGUMENT);
+    ck_assert_int_eq(scl__safetensors_open(path, NULL, msg, sizeof msg),
+                     SCL_ERROR_INVALID_ARGUMENT);
 }
 END_TEST
 

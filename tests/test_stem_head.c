@@ -19,8 +19,8 @@
  * (tu_desc_samples), case i taking sample i (mod their count); test_stem_samples runs them all. */
 typedef enum stem_cfg_kind { STEM_DEFAULT, STEM_SAMPLE } stem_cfg_kind;
 
-static scl_op *make_stem(scl_context *ctx, int cout, int sample, const float *wt,
-                         const float *bias, char *cfg, size_t cap) {
+static scl_op *make_stem(scl_context *ctx, int cout, int sample, const float *wt, const float *bias,
+                         char *cfg, size_t cap) {
     scl_op *op = NULL;
     snprintf(cfg, cap, "default");
     if (sample < 0) {
@@ -67,8 +67,8 @@ START_TEST(test_stem) {
     float *bias = sc->bias ? tu_random((size_t)sc->cout, &seed) : NULL;
     float *x = tu_random(nin, &seed);
     char cfg[128], what[300];
-    scl_op *op = make_stem(ctx, sc->cout, sc->cfg == STEM_DEFAULT ? -1 : _i, wt, bias, cfg,
-                           sizeof cfg);
+    scl_op *op =
+        make_stem(ctx, sc->cout, sc->cfg == STEM_DEFAULT ? -1 : _i, wt, bias, cfg, sizeof cfg);
     snprintf(what, sizeof what, "stem case %d: %dx3x%dx%d -> %d, bias %d, maps %s/%s, %s", _i,
              sc->n, sc->h, sc->w, sc->cout, sc->bias, tu_map_name(sc->in_map),
              tu_map_name(sc->out_map), cfg);
@@ -148,8 +148,8 @@ START_TEST(test_head) {
     ck_assert_int_eq(oh, 1);
     ck_assert_int_eq(ow, 1);
     char what[300];
-    snprintf(what, sizeof what, "gap_fc case %d: %dx%dx%dx%d -> %d, bias %d, maps %s/%s, %s",
-             _i, hc->n, hc->c, hc->h, hc->w, hc->classes, hc->bias, tu_map_name(hc->in_map),
+    snprintf(what, sizeof what, "gap_fc case %d: %dx%dx%dx%d -> %d, bias %d, maps %s/%s, %s", _i,
+             hc->n, hc->c, hc->h, hc->w, hc->classes, hc->bias, tu_map_name(hc->in_map),
              tu_map_name(hc->out_map), cfg);
     float *y = tu_run_op(ctx, op, x, hc->n, hc->c, hc->h, hc->w, hc->in_map, hc->classes, 1, 1,
                          hc->out_map, what);
@@ -168,8 +168,14 @@ END_TEST
 START_TEST(test_stem_samples) {
     static const int sizes[][3] = {{9, 5, 24}, {13, 33, 12}, {1, 1, 5}, {20, 17, 16}};
     const int *sz = sizes[_i % 4];
-    stem_case sc = {1 + _i % 2, sz[0], sz[1], sz[2], _i % 3 != 0, TU_MAP_NONE,
-                    _i % 2 ? TU_MAP_OFFSET : TU_MAP_NONE, STEM_SAMPLE};
+    stem_case sc = {1 + _i % 2,
+                    sz[0],
+                    sz[1],
+                    sz[2],
+                    _i % 3 != 0,
+                    TU_MAP_NONE,
+                    _i % 2 ? TU_MAP_OFFSET : TU_MAP_NONE,
+                    STEM_SAMPLE};
     scl_context *ctx = tu_context();
     scl__op_shape shape = {0, 3, sc.cout, 1, 2, SCL_OP_RELU};
     int samples[TU_SAMPLES][8];
@@ -299,7 +305,8 @@ START_TEST(test_stem_bad_args) {
     TU_OK(ctx, scl_tensor_fill(in, 1.0f));
     TU_OK(ctx, scl_tensor_fill(in4, 1.0f));
     TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = full}; /* stride 2 halves the plane */
+    scl_op_args a = {
+        .size = sizeof(scl_op_args), .in = in, .out = full}; /* stride 2 halves the plane */
     TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "8x8");
     a.in = in4, a.out = out; /* four channels and no map to pick three */
     TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 3");
@@ -345,7 +352,9 @@ START_TEST(test_head_bad_args) {
         scl_tensor *batch1 = tu_tensor(ctx, 1, 10, 1, 1, NULL);
         TU_OK(ctx, scl_tensor_fill(in, 1.0f));
         TU_OK(ctx, scl_tensor_fill(out, NAN));
-        scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = spatial}; /* the head's output is always 1 x 1 */
+        scl_op_args a = {.size = sizeof(scl_op_args),
+                         .in = in,
+                         .out = spatial}; /* the head's output is always 1 x 1 */
         TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "1x1");
         a.out = few;
         TU_EXPECT_FAIL(ctx, scl_op_enqueue(op, &a), SCL_ERROR_SHAPE_MISMATCH, "needs 10");

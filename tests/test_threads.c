@@ -64,7 +64,8 @@ static int work(worker *w) {
         bad = 1;
     }
     for (int r = 0; !bad && r < RUNS; r++) {
-        for (int k = 0; k < w->classes; k++) got[k] = NAN;
+        for (int k = 0; k < w->classes; k++)
+            got[k] = NAN;
         if ((st = scl_network_run(net, g_input, 1, IMG, IMG, got)) != SCL_OK) {
             bad = wfail(w, ctx, "scl_network_run", st);
         } else if (r == 0) {
@@ -96,7 +97,6 @@ static void check_same(const char *who, const worker *w, const worker *ref) {
                       "%s: logit %d is %.9g, the single-threaded run gave %.9g", who, k,
                       (double)w->logits[k], (double)ref->logits[k]);
 }
-
 
 /* A child process: waits for the start signal (EOF on go), runs, and writes its worker
  * record to out. */
@@ -159,7 +159,8 @@ START_TEST(test_threads_first_use) {
         w[i].barrier = &barrier;
         ck_assert_int_eq(pthread_create(&tid[i], NULL, thread_main, &w[i]), 0);
     }
-    for (int i = 0; i < THREADS; i++) ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
+    for (int i = 0; i < THREADS; i++)
+        ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
     pthread_barrier_destroy(&barrier);
     for (int i = 0; i < THREADS; i++) {
         char who[32];
@@ -228,7 +229,8 @@ START_TEST(test_two_processes_one_cache) {
         close(out[i][0]);
         int status = 0;
         ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", i, status);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", i,
+                      status);
         ck_assert_msg(w[i].err[0] == '\0', "child %d: %s", i, w[i].err);
         ck_assert_uint_gt(w[i].stats.compiles + w[i].stats.disk_hits, 0);
     }

@@ -132,12 +132,12 @@ END_TEST
  * used. Before the descriptors checked tuning entries, -1 -1 passed the local-size check (the
  * product wrapped to 1) and vec 3 / co_tile 0 made the create fail. */
 static const char *const bad_entries[] = {
-    "depthwise f32 * : " DW_KEY " : 4 2 4 0 -1 -1\n",          /* (b) work-group -1 x -1 */
-    "pointwise f32 * : " PW_KEY " : 3 8\n",                    /* (c) vec 3 */
-    "pointwise f32 * : " PW_KEY " : 16 0\n",                   /* (d) co_tile 0 */
-    "depthwise f32 * : " DW_KEY " : 4 2 4 0 65536 65536\n",    /* over the device's limit */
-    "pointwise f32 * : " PW_KEY " : 4 99999999999\n",          /* beyond int: malformed */
-    "pointwise f32 * : " PW_KEY " : 4\n",                      /* too few values */
+    "depthwise f32 * : " DW_KEY " : 4 2 4 0 -1 -1\n",       /* (b) work-group -1 x -1 */
+    "pointwise f32 * : " PW_KEY " : 3 8\n",                 /* (c) vec 3 */
+    "pointwise f32 * : " PW_KEY " : 16 0\n",                /* (d) co_tile 0 */
+    "depthwise f32 * : " DW_KEY " : 4 2 4 0 65536 65536\n", /* over the device's limit */
+    "pointwise f32 * : " PW_KEY " : 4 99999999999\n",       /* beyond int: malformed */
+    "pointwise f32 * : " PW_KEY " : 4\n",                   /* too few values */
 };
 #define NBAD ((int)(sizeof bad_entries / sizeof bad_entries[0]))
 
@@ -163,8 +163,10 @@ START_TEST(test_tune_stale_table) {
     snprintf(name, sizeof name, "stale%d", _i);
     scl_context *ctx = fresh_context(name, &log, dir, sizeof dir);
     const char *body = "pointwise f32 * : " PW_KEY " : 4 3\n";
-    if (_i == 0) write_table(ctx, NULL, "0123456789abcdef", body, path, sizeof path);
-    else write_table(ctx, "shufflecl-tune 1", NULL, body, path, sizeof path);
+    if (_i == 0)
+        write_table(ctx, NULL, "0123456789abcdef", body, path, sizeof path);
+    else
+        write_table(ctx, "shufflecl-tune 1", NULL, body, path, sizeof path);
     ck_assert_int_eq(run_pointwise(ctx, opts, sizeof opts), 0);
     ck_assert_msg(strstr(opts, "-DCO_TILE=3") == NULL, "options '%s'", opts);
     ck_assert_uint_eq(ctx->tuned_ops, 0);
@@ -177,8 +179,10 @@ END_TEST
 START_TEST(test_tune_local_overflow) {
     scl_context *ctx = tu_context();
     const size_t huge[2] = {SIZE_MAX, SIZE_MAX}, wrap[2] = {(size_t)1 << 32, (size_t)1 << 32};
-    TU_EXPECT_FAIL(ctx, scl__check_local2(ctx, "t", huge), SCL_ERROR_INVALID_ARGUMENT, "work-group");
-    TU_EXPECT_FAIL(ctx, scl__check_local2(ctx, "t", wrap), SCL_ERROR_INVALID_ARGUMENT, "work-group");
+    TU_EXPECT_FAIL(ctx, scl__check_local2(ctx, "t", huge), SCL_ERROR_INVALID_ARGUMENT,
+                   "work-group");
+    TU_EXPECT_FAIL(ctx, scl__check_local2(ctx, "t", wrap), SCL_ERROR_INVALID_ARGUMENT,
+                   "work-group");
     float w[8 * 9] = {0};
     scl_dw_cfg cfg = {.vw = 4, .th = 2, .seg = 4, .local = {SIZE_MAX, SIZE_MAX}};
     scl_op *op = NULL;
@@ -213,8 +217,10 @@ START_TEST(test_tune_per_size) {
     static const struct {
         int h, w;
         const char *options;
-    } runs[] = {{5, 5, "-DVEC=2 -DCO_TILE=5"}, {9, 11, "-DVEC=4 -DCO_TILE=3"},
-                {7, 7, "-DVEC=4 -DCO_TILE=3"}, {3, 3, "-DVEC=4 -DCO_TILE=3"},
+    } runs[] = {{5, 5, "-DVEC=2 -DCO_TILE=5"},
+                {9, 11, "-DVEC=4 -DCO_TILE=3"},
+                {7, 7, "-DVEC=4 -DCO_TILE=3"},
+                {3, 3, "-DVEC=4 -DCO_TILE=3"},
                 {5, 5, "-DVEC=2 -DCO_TILE=5"}};
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
         int h = runs[r].h, wd_ = runs[r].w;
@@ -222,8 +228,8 @@ START_TEST(test_tune_per_size) {
         float *x = tu_random(count, &seed);
         char what[64];
         snprintf(what, sizeof what, "pointwise at %dx%d", h, wd_);
-        float *y = tu_run_op(ctx, op, x, PW_N, PW_C, h, wd_, TU_MAP_NONE, PW_C, h, wd_, TU_MAP_NONE,
-                             what);
+        float *y =
+            tu_run_op(ctx, op, x, PW_N, PW_C, h, wd_, TU_MAP_NONE, PW_C, h, wd_, TU_MAP_NONE, what);
         ck_assert_msg(strstr(scl__op_options(op), runs[r].options) != NULL, "%s: options '%s'",
                       what, scl__op_options(op));
         double *xd = tu_to_double(x, count), *ref = malloc(count * sizeof *ref);
@@ -251,17 +257,17 @@ START_TEST(test_tune_table) {
     write_table(ctx, NULL, NULL,
                 "# a comment\n"
                 "\n"
-                "pointwise f32 28x28 : 0 8 8 1 1 0 : 16 4 # 1.5 1.0\n"     /* line 6 */
-                "pointwise f32 56x56 : 0 8 8 1 1 0 : 8 4\n"                /* line 7: largest */
-                "pointwise f32 7x7 : 0 8 8 1 1 0 : 4 4\n"                  /* line 8 */
-                "depthwise f32 * : 0 8 8 8 1 0 : 4 2 4 0 0 0\n"            /* line 9 */
-                "depthwise f32 14x14 : 0 8 8 8 1 0 : 8 2 8 0 0 0\n"        /* line 10 */
-                "pointwise f32 0x7 : 0 8 8 1 1 0 : 1 1\n"                  /* bad size */
-                "pointwise f32 * 0 8 8 1 1 0 : 1 1\n"                      /* no ':' */
-                "Pointwise f32 * : 0 8 8 1 1 0 : 1 1\n"                    /* bad family */
-                "pointwise f32 * : 0 8 8 1 1 0 : 1 1 1 1 1 1 1 1 1\n"      /* 9 values */
-                "pointwise f32 * : 0 8 8 1 1 0 : 1x 1\n"                   /* not a number */
-                "pointwise f32 * : : 1 1\n",                               /* no key */
+                "pointwise f32 28x28 : 0 8 8 1 1 0 : 16 4 # 1.5 1.0\n" /* line 6 */
+                "pointwise f32 56x56 : 0 8 8 1 1 0 : 8 4\n"            /* line 7: largest */
+                "pointwise f32 7x7 : 0 8 8 1 1 0 : 4 4\n"              /* line 8 */
+                "depthwise f32 * : 0 8 8 8 1 0 : 4 2 4 0 0 0\n"        /* line 9 */
+                "depthwise f32 14x14 : 0 8 8 8 1 0 : 8 2 8 0 0 0\n"    /* line 10 */
+                "pointwise f32 0x7 : 0 8 8 1 1 0 : 1 1\n"              /* bad size */
+                "pointwise f32 * 0 8 8 1 1 0 : 1 1\n"                  /* no ':' */
+                "Pointwise f32 * : 0 8 8 1 1 0 : 1 1\n"                /* bad family */
+                "pointwise f32 * : 0 8 8 1 1 0 : 1 1 1 1 1 1 1 1 1\n"  /* 9 values */
+                "pointwise f32 * : 0 8 8 1 1 0 : 1x 1\n"               /* not a number */
+                "pointwise f32 * : : 1 1\n",                           /* no key */
                 path, sizeof path);
     const scl__tune_table *t = scl__tune_get(ctx);
     ck_assert_ptr_nonnull(t);
@@ -345,7 +351,8 @@ START_TEST(test_tune_network) {
                 l->groups == pw->groups && l->flags == pw->flags;
     }
     snprintf(body, sizeof body,
-             "pointwise f32 * : 0 %d %d %d 1 %d : 4 3\ndepthwise f32 * : 0 %d %d %d %d %d : 4 2 4 0 -1 -1\n",
+             "pointwise f32 * : 0 %d %d %d 1 %d : 4 3\ndepthwise f32 * : 0 %d %d %d %d %d : 4 2 4 "
+             "0 -1 -1\n",
              pw->cin, pw->cout, pw->groups, pw->flags, dw->cout, dw->cout, dw->cout, dw->stride,
              dw->flags);
     scl__model_free(m);

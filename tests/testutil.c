@@ -31,7 +31,8 @@ static uint64_t next(uint64_t *s) {
 void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t *seed) {
     for (size_t i = 0; i < n; i++) {
         float v;
-        do v = lo + (hi - lo) * (float)((next(seed) >> 40) * (1.0 / 16777216.0));
+        do
+            v = lo + (hi - lo) * (float)((next(seed) >> 40) * (1.0 / 16777216.0));
         while (v == 0.0f);
         x[i] = v;
     }
@@ -78,7 +79,8 @@ void tu_check_close(const char *what, const float *out, const double *ref, size_
 
 void tu_scatter(const float *logical, int n, int c, int hw, const scl_chanmap *m, int planes,
                 float fill, float *physical) {
-    for (size_t i = 0; i < (size_t)n * planes * hw; i++) physical[i] = fill;
+    for (size_t i = 0; i < (size_t)n * planes * hw; i++)
+        physical[i] = fill;
     for (int b = 0; b < n; b++)
         for (int ch = 0; ch < c; ch++) {
             int p = m ? scl_chanmap_plane(m, ch) : ch;
@@ -118,7 +120,8 @@ float *tu_download(const scl_tensor *t) {
 double *tu_to_double(const float *x, size_t n) {
     double *d = malloc((n ? n : 1) * sizeof *d);
     ck_assert_ptr_nonnull(d);
-    for (size_t i = 0; i < n; i++) d[i] = x[i];
+    for (size_t i = 0; i < n; i++)
+        d[i] = x[i];
     return d;
 }
 
@@ -262,7 +265,8 @@ float *tu_run_op(scl_context *ctx, scl_op *op, const float *x, int n, int c, int
     scl_tensor *in = tu_place(ctx, x, n, c, h, w, in_map, in_planes);
     scl_tensor *out = tu_tensor(ctx, n, out_planes, oh, ow, NULL);
     TU_OK(ctx, scl_tensor_fill(out, NAN));
-    scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .in_map = in_map, .out = out, .out_map = out_map};
+    scl_op_args a = {
+        .size = sizeof(scl_op_args), .in = in, .in_map = in_map, .out = out, .out_map = out_map};
     TU_OK(ctx, scl_op_enqueue(op, &a));
     float *y = tu_collect(out, co, out_map, what);
     scl_tensor_destroy(in), scl_tensor_destroy(out);

@@ -37,11 +37,11 @@ scl_tensor *tu_tensor(scl_context *ctx, int n, int c, int h, int w, const float 
 float *tu_download(const scl_tensor *t);
 double *tu_to_double(const float *x, size_t n);
 
-#define TU_OK(ctx, call)                                                                          \
-    do {                                                                                          \
-        scl_status tu_st_ = (call);                                                               \
-        ck_assert_msg(tu_st_ == SCL_OK, "%s failed: %s: %s", #call, scl_status_string(tu_st_),    \
-                      scl_last_error(ctx));                                                       \
+#define TU_OK(ctx, call)                                                                           \
+    do {                                                                                           \
+        scl_status tu_st_ = (call);                                                                \
+        ck_assert_msg(tu_st_ == SCL_OK, "%s failed: %s: %s", #call, scl_status_string(tu_st_),     \
+                      scl_last_error(ctx));                                                        \
     } while (0)
 
 /* Asserts that `call` returned `want` and that the recorded message names `needle`. */

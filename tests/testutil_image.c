@@ -28,8 +28,8 @@ void ti_write_bytes(const char *path, const void *data, size_t len) {
 }
 
 /* Loads bytes written to a scratch file; the file is removed before returning. */
-scl_status ti_load_bytes(const char *name, const void *data, size_t len, scl_image *img,
-                             char *msg, size_t cap, char *path_out, size_t path_cap) {
+scl_status ti_load_bytes(const char *name, const void *data, size_t len, scl_image *img, char *msg,
+                         size_t cap, char *path_out, size_t path_cap) {
     const char *path = ti_tmp_path(name);
     if (path_out) snprintf(path_out, path_cap, "%s", path);
     ti_write_bytes(path, data, len);
@@ -46,7 +46,7 @@ void ti_load_ok(const char *name, const void *data, size_t len, scl_image *img) 
 
 /* A failure must give the status, an empty image and a message that starts with the path. */
 void ti_load_fails(const char *name, const void *data, size_t len, scl_status want,
-                       const char *needle) {
+                   const char *needle) {
     char msg[512], path[1024];
     scl_image img = {7, 7, (unsigned char *)&img};
     scl_status st = ti_load_bytes(name, data, len, &img, msg, sizeof msg, path, sizeof path);

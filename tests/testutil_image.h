@@ -9,9 +9,10 @@
 #include <check.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-#include <stdio.h>
+/* jpeglib.h needs stdio.h and stddef.h first */
 #include <jpeglib.h>
 #include <png.h>
 
@@ -34,7 +35,8 @@ scl_status ti_load_bytes(const char *name, const void *data, size_t len, scl_ima
 void ti_load_ok(const char *name, const void *data, size_t len, scl_image *img);
 /* A failure must give the status, an empty image and a message that starts with the path and
  * contains needle (if not NULL). */
-void ti_load_fails(const char *name, const void *data, size_t len, scl_status want, const char *needle);
+void ti_load_fails(const char *name, const void *data, size_t len, scl_status want,
+                   const char *needle);
 void ti_assert_pixel(const scl_image *img, int x, int y, int r, int g, int b, int tol);
 
 typedef struct membuf {

@@ -8,13 +8,16 @@
 
 int cli_models(int argc, char **argv) {
     if (argc > 1 && cli_is_help(argv[1])) {
-        puts("usage: shufflecl models\n\nLists the preset names (V2: torchvision semantics and keys; "
-             "V1: Megvii's).\nAny other ShuffleNet (torchvision V2, Megvii V1 or V2 with any widths, repeats,\n"
+        puts("usage: shufflecl models\n\nLists the preset names (V2: torchvision semantics and "
+             "keys; "
+             "V1: Megvii's).\nAny other ShuffleNet (torchvision V2, Megvii V1 or V2 with any "
+             "widths, repeats,\n"
              "groups and class count) is read from its weights: MODEL 'auto' --weights FILE.");
         return 0;
     }
     if (argc > 1) return cli_error("models: unexpected argument '%s'", argv[1]);
-    for (int i = 0; scl_model_name(i); i++) puts(scl_model_name(i));
+    for (int i = 0; scl_model_name(i); i++)
+        puts(scl_model_name(i));
     return 0;
 }
 
@@ -46,16 +49,21 @@ int cli_info(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             puts("usage: shufflecl info [MODEL] [--weights W] [--json] [--height H] [--width W]\n\n"
-                 "MODEL is a preset (shufflecl models) or 'auto', the architecture of W (the default\n"
+                 "MODEL is a preset (shufflecl models) or 'auto', the architecture of W (the "
+                 "default\n"
                  "when W is given; its weights are not loaded).\n"
-                 "Prints every layer (name, op, output shape, params, MACs) and the totals, counted as\n"
-                 "PyTorch counts them (params: weights, biases, BN gamma and beta; MACs: conv and fc\n"
-                 "multiply-accumulates) at H x W (each 1 to 16384, default 224 x 224). --json writes\n"
+                 "Prints every layer (name, op, output shape, params, MACs) and the totals, "
+                 "counted as\n"
+                 "PyTorch counts them (params: weights, biases, BN gamma and beta; MACs: conv and "
+                 "fc\n"
+                 "multiply-accumulates) at H x W (each 1 to 16384, default 224 x 224). --json "
+                 "writes\n"
                  "the same as JSON"
                  " with top-level \"params\" and \"macs\".");
             return 0;
         }
-        if (strcmp(argv[i], "--json") == 0) json = 1;
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
         else if (cli_opt(argc, argv, &i, "--weights", &v, &err)) {
             if (err) return 1;
             weights = v;
@@ -63,9 +71,12 @@ int cli_info(int argc, char **argv) {
             if (err || parse_int(v, "info: --height", 1, CLI_MAX_SIZE, &h)) return 1;
         } else if (cli_opt(argc, argv, &i, "--width", &v, &err)) {
             if (err || parse_int(v, "info: --width", 1, CLI_MAX_SIZE, &w)) return 1;
-        } else if (argv[i][0] == '-') return cli_error("info: unknown option '%s'", argv[i]);
-        else if (!model) model = argv[i];
-        else return cli_error("info: more than one model given ('%s' and '%s')", model, argv[i]);
+        } else if (argv[i][0] == '-')
+            return cli_error("info: unknown option '%s'", argv[i]);
+        else if (!model)
+            model = argv[i];
+        else
+            return cli_error("info: more than one model given ('%s' and '%s')", model, argv[i]);
     }
     if (!model && !weights)
         return cli_error("info: which model? (shufflecl models lists them; or --weights FILE)");
@@ -81,9 +92,10 @@ int cli_info(int argc, char **argv) {
     scl_network_get_stats(net, 1, h, w, &s);
     int nl = scl_network_layer_count(net);
     if (json) {
-        printf("{\n  \"model\": \"%s\",\n  \"input\": [1, 3, %d, %d],\n  \"params\": %lld,\n  \"macs\": %lld,\n"
-               "  \"launches\": %d,\n  \"layers\": [\n", model, h, w, (long long)s.params, (long long)s.macs,
-               s.launches);
+        printf("{\n  \"model\": \"%s\",\n  \"input\": [1, 3, %d, %d],\n  \"params\": %lld,\n  "
+               "\"macs\": %lld,\n"
+               "  \"launches\": %d,\n  \"layers\": [\n",
+               model, h, w, (long long)s.params, (long long)s.macs, s.launches);
         for (int i = 0; i < nl; i++) {
             scl_layer_info li = {.size = sizeof(scl_layer_info)};
             scl_network_layer_info(net, i, h, w, &li);
@@ -104,13 +116,19 @@ int cli_info(int argc, char **argv) {
             char shape[32];
             snprintf(shape, sizeof shape, "%dx%dx%d", li.cout, li.out_h, li.out_w);
             char op[24];
-            if (li.kind == SCL_OP_KIND_POINTWISE && li.groups > 1) snprintf(op, sizeof op, "pw g%d", li.groups);
-            else if (li.kind == SCL_OP_KIND_POINTWISE) snprintf(op, sizeof op, "pw");
-            else if (li.kind == SCL_OP_KIND_DEPTHWISE) snprintf(op, sizeof op, "dw s%d", li.stride);
-            else snprintf(op, sizeof op, "%s", scl_op_kind_name(li.kind));
-            printf("%-32s %-10s %-16s %10lld %12lld\n", li.name, op, shape, (long long)li.params, (long long)li.macs);
+            if (li.kind == SCL_OP_KIND_POINTWISE && li.groups > 1)
+                snprintf(op, sizeof op, "pw g%d", li.groups);
+            else if (li.kind == SCL_OP_KIND_POINTWISE)
+                snprintf(op, sizeof op, "pw");
+            else if (li.kind == SCL_OP_KIND_DEPTHWISE)
+                snprintf(op, sizeof op, "dw s%d", li.stride);
+            else
+                snprintf(op, sizeof op, "%s", scl_op_kind_name(li.kind));
+            printf("%-32s %-10s %-16s %10lld %12lld\n", li.name, op, shape, (long long)li.params,
+                   (long long)li.macs);
         }
-        printf("%-32s %-10s %-16s %10lld %12lld\n", "total", "", "", (long long)s.params, (long long)s.macs);
+        printf("%-32s %-10s %-16s %10lld %12lld\n", "total", "", "", (long long)s.params,
+               (long long)s.macs);
         printf("%d launches per inference; input 3x%dx%d\n", s.launches, h, w);
         scl_model_desc d;
         d.size = sizeof d;
@@ -129,25 +147,37 @@ int cli_infer(int argc, char **argv) {
     int err = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            puts("usage: shufflecl infer [MODEL] --weights W.safetensors --input X.npy --output Y.npy\n"
+            puts("usage: shufflecl infer [MODEL] --weights W.safetensors --input X.npy --output "
+                 "Y.npy\n"
                  "                       [--device D]\n\n"
-                 "Runs MODEL on X (float32 N x 3 x H x W, already preprocessed; N at most 65536, H and W\n"
-                 "at most 16384) and writes the N x classes logits to Y as float32 .npy. MODEL is a\n"
-                 "preset (shufflecl models) or 'auto' (the default): the architecture read from W, any\n"
+                 "Runs MODEL on X (float32 N x 3 x H x W, already preprocessed; N at most 65536, H "
+                 "and W\n"
+                 "at most 16384) and writes the N x classes logits to Y as float32 .npy. MODEL is "
+                 "a\n"
+                 "preset (shufflecl models) or 'auto' (the default): the architecture read from W, "
+                 "any\n"
                  "widths, repeats, groups and classes.");
             return 0;
         }
-        if (cli_opt(argc, argv, &i, "--weights", &v, &err)) weights = v;
-        else if (cli_opt(argc, argv, &i, "--input", &v, &err)) input = v;
-        else if (cli_opt(argc, argv, &i, "--output", &v, &err)) output = v;
-        else if (cli_opt(argc, argv, &i, "--device", &v, &err)) device = v;
-        else if (argv[i][0] == '-') return cli_error("infer: unknown option '%s'", argv[i]);
-        else if (!model) model = argv[i];
-        else return cli_error("infer: more than one model given ('%s' and '%s')", model, argv[i]);
+        if (cli_opt(argc, argv, &i, "--weights", &v, &err))
+            weights = v;
+        else if (cli_opt(argc, argv, &i, "--input", &v, &err))
+            input = v;
+        else if (cli_opt(argc, argv, &i, "--output", &v, &err))
+            output = v;
+        else if (cli_opt(argc, argv, &i, "--device", &v, &err))
+            device = v;
+        else if (argv[i][0] == '-')
+            return cli_error("infer: unknown option '%s'", argv[i]);
+        else if (!model)
+            model = argv[i];
+        else
+            return cli_error("infer: more than one model given ('%s' and '%s')", model, argv[i]);
         if (err) return 1;
     }
     if (!model && !weights)
-        return cli_error("infer: which model? (a preset from shufflecl models, or 'auto' with --weights)");
+        return cli_error(
+            "infer: which model? (a preset from shufflecl models, or 'auto' with --weights)");
     if (!weights || !input || !output) {
         /* name exactly what is missing, not the whole list */
         const char *need[3] = {weights ? NULL : "--weights", input ? NULL : "--input",
@@ -160,13 +190,15 @@ int cli_infer(int argc, char **argv) {
                 strcat(list, need[k]);
             }
         return cli_error("infer: %s %s required (usage: shufflecl infer MODEL --weights W "
-                         "--input X.npy --output Y.npy)", list, missing > 1 ? "are" : "is");
+                         "--input X.npy --output Y.npy)",
+                         list, missing > 1 ? "are" : "is");
     }
     char msg[1024];
     int rank = 0;
     int64_t shape[8];
     float *x = NULL;
-    if (scl__npy_read_f32(input, &rank, shape, &x, msg, sizeof msg) != SCL_OK) return cli_error("%s", msg);
+    if (scl__npy_read_f32(input, &rank, shape, &x, msg, sizeof msg) != SCL_OK)
+        return cli_error("%s", msg);
     /* say what the array is, not only that it is wrong */
     char dims[160] = "";
     for (int k = 0; k < rank; k++)
@@ -183,8 +215,8 @@ int cli_infer(int argc, char **argv) {
     }
     if (shape[0] > 65536 || shape[2] > 16384 || shape[3] > 16384) {
         free(x);
-        return cli_error("%s: shape %s is too large (at most 65536 images of 16384 x 16384)",
-                         input, dims);
+        return cli_error("%s: shape %s is too large (at most 65536 images of 16384 x 16384)", input,
+                         dims);
     }
     int n = (int)shape[0], h = (int)shape[2], w = (int)shape[3];
     scl_context *ctx;
@@ -203,8 +235,10 @@ int cli_infer(int argc, char **argv) {
         cli_error("%s", scl_last_error(ctx));
     } else {
         int64_t oshape[2] = {n, scl_network_classes(net)};
-        if (scl__npy_write_f32(output, 2, oshape, y, msg, sizeof msg) != SCL_OK) cli_error("%s", msg);
-        else rc = 0;
+        if (scl__npy_write_f32(output, 2, oshape, y, msg, sizeof msg) != SCL_OK)
+            cli_error("%s", msg);
+        else
+            rc = 0;
     }
     free(x);
     free(y);

@@ -105,7 +105,8 @@ static scl_status budget_fail(char *msg, size_t cap, const char *path, unsigned 
                               unsigned long h, uint64_t budget) {
     return fail(msg, cap, SCL_ERROR_FILE_FORMAT,
                 "%s: %lux%lu is %llu pixels, over the pixel budget of %llu (raise it with "
-                "--max-pixels)", path, w, h, (unsigned long long)w * h, (unsigned long long)budget);
+                "--max-pixels)",
+                path, w, h, (unsigned long long)w * h, (unsigned long long)budget);
 }
 
 /* w and h are at most 65535, so this cannot overflow a 64-bit size_t; on 32 bits it can. */
@@ -158,8 +159,8 @@ static unsigned char pnm_scale(unsigned long v, unsigned long maxval) {
     return (unsigned char)((v * 255 + maxval / 2) / maxval);
 }
 
-static scl_status load_pnm(const char *path, const unsigned char *data, size_t size, uint64_t budget,
-                           scl_image *out, char *msg, size_t cap) {
+static scl_status load_pnm(const char *path, const unsigned char *data, size_t size,
+                           uint64_t budget, scl_image *out, char *msg, size_t cap) {
     pnm_cursor c = {data + 2, data + size};
     char kind = (char)data[1];
     int plain = kind == '2' || kind == '3';
@@ -329,8 +330,8 @@ static int png_decode(png_job *job) {
     return 0;
 }
 
-static scl_status load_png(const char *path, const unsigned char *data, size_t size, uint64_t budget,
-                           scl_image *out, char *msg, size_t cap) {
+static scl_status load_png(const char *path, const unsigned char *data, size_t size,
+                           uint64_t budget, scl_image *out, char *msg, size_t cap) {
     png_job job;
     memset(&job, 0, sizeof job);
     job.data = data;
@@ -506,8 +507,8 @@ static int jpeg_decode(jpeg_job *job, const unsigned char *data, size_t size) {
     return 0;
 }
 
-static scl_status load_jpeg(const char *path, const unsigned char *data, size_t size, uint64_t budget,
-                            scl_image *out, char *msg, size_t cap) {
+static scl_status load_jpeg(const char *path, const unsigned char *data, size_t size,
+                            uint64_t budget, scl_image *out, char *msg, size_t cap) {
     jpeg_job job;
     memset(&job, 0, sizeof job);
     job.status = SCL_OK;

@@ -15,7 +15,9 @@ int cli_error(const char *fmt, ...) {
     return 1;
 }
 
-int cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
+int cli_is_help(const char *arg) {
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
 
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **value, int *err) {
     size_t n = strlen(name);
@@ -36,7 +38,8 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **value,
 
 static void log_stderr(scl_log_level level, const char *msg, void *user) {
     (void)user;
-    if (level >= SCL_LOG_WARN && level != SCL_LOG_ERROR) fprintf(stderr, "shufflecl: warning: %s\n", msg);
+    if (level >= SCL_LOG_WARN && level != SCL_LOG_ERROR)
+        fprintf(stderr, "shufflecl: warning: %s\n", msg);
 }
 
 int cli_context(const char *device, scl_context **ctx) {
@@ -51,7 +54,8 @@ static const char *other_arch(const char *model, const char *weights, char *buf,
     scl_model_desc want, got;
     want.size = got.size = sizeof want;
     buf[0] = '\0';
-    if (scl_model_preset(model, &want) != SCL_OK || scl_model_desc_from_file(NULL, weights, &got) != SCL_OK)
+    if (scl_model_preset(model, &want) != SCL_OK ||
+        scl_model_desc_from_file(NULL, weights, &got) != SCL_OK)
         return buf;
     char a[256];
     scl_model_desc_text(&want, a, sizeof a);
@@ -65,12 +69,15 @@ int cli_network(scl_context *ctx, const char *cmd, const char *model, const char
     *net = NULL;
     int from_file = !model || strcmp(model, "auto") == 0;
     if (from_file && !weights)
-        return cli_error("%s: 'auto' reads the architecture from --weights FILE, which is not given", cmd);
+        return cli_error(
+            "%s: 'auto' reads the architecture from --weights FILE, which is not given", cmd);
     char other[256];
     /* without loading, a file of another architecture cannot be caught later: refuse it now */
     if (!from_file && weights && !load && other_arch(model, weights, other, sizeof other)[0])
-        return cli_error("%s: %s holds %s, not %s; give 'auto' as the model to read the architecture from "
-                         "the file", cmd, weights, other, model);
+        return cli_error(
+            "%s: %s holds %s, not %s; give 'auto' as the model to read the architecture from "
+            "the file",
+            cmd, weights, other, model);
     scl_status st;
     if (from_file && load) {
         st = scl_network_create_from_file(ctx, weights, net);
@@ -85,8 +92,10 @@ int cli_network(scl_context *ctx, const char *cmd, const char *model, const char
     }
     if (st == SCL_OK) return 0;
     if (st == SCL_ERROR_WEIGHTS && !from_file && other_arch(model, weights, other, sizeof other)[0])
-        cli_error("%s; by its tensor names and shapes the file holds %s: give 'auto' as the model to read "
-                  "the architecture from the file", scl_last_error(ctx), other);
+        cli_error("%s; by its tensor names and shapes the file holds %s: give 'auto' as the model "
+                  "to read "
+                  "the architecture from the file",
+                  scl_last_error(ctx), other);
     else
         cli_error("%s", scl_last_error(ctx));
     scl_network_destroy(*net);
@@ -96,10 +105,14 @@ int cli_network(scl_context *ctx, const char *cmd, const char *model, const char
 
 static const char *type_name(scl_device_type t) {
     switch (t) {
-    case SCL_DEVICE_CPU: return "CPU";
-    case SCL_DEVICE_GPU: return "GPU";
-    case SCL_DEVICE_ACCELERATOR: return "accelerator";
-    default: return "other";
+    case SCL_DEVICE_CPU:
+        return "CPU";
+    case SCL_DEVICE_GPU:
+        return "GPU";
+    case SCL_DEVICE_ACCELERATOR:
+        return "accelerator";
+    default:
+        return "other";
     }
 }
 
@@ -112,14 +125,17 @@ int cli_devices(int argc, char **argv) {
                  "GPU, else the first device).");
             return 0;
         }
-        return cli_error("devices: unexpected argument '%s' (see shufflecl devices --help)", argv[i]);
+        return cli_error("devices: unexpected argument '%s' (see shufflecl devices --help)",
+                         argv[i]);
     }
     int count = 0;
     if (scl_device_list(NULL, 0, &count) != SCL_OK) return cli_error("%s", scl_last_error(NULL));
     if (count == 0)
-        return cli_error("no OpenCL device found: install a driver (Debian: pocl-opencl-icd for the CPU)");
+        return cli_error(
+            "no OpenCL device found: install a driver (Debian: pocl-opencl-icd for the CPU)");
     scl_device_info *d = calloc((size_t)count, sizeof *d);
-    for (int i = 0; d && i < count; i++) d[i].size = sizeof *d;
+    for (int i = 0; d && i < count; i++)
+        d[i].size = sizeof *d;
     if (!d) return cli_error("out of memory");
     if (scl_device_list(d, count, &count) != SCL_OK) {
         free(d);
@@ -130,15 +146,17 @@ int cli_devices(int argc, char **argv) {
     for (int i = 0; i < count; i++) {
         int is_def = have_def && def.platform_index == d[i].platform_index &&
                      def.device_index == d[i].device_index;
-        printf("%d:%d%s %s\n", d[i].platform_index, d[i].device_index, is_def ? " (default)" : "", d[i].name);
+        printf("%d:%d%s %s\n", d[i].platform_index, d[i].device_index, is_def ? " (default)" : "",
+               d[i].name);
         printf("    platform        %s (%s)\n", d[i].platform_name, d[i].platform_version);
         printf("    vendor          %s\n", d[i].vendor);
         printf("    type            %s\n", type_name(d[i].type));
         printf("    version         %s, driver %s\n", d[i].device_version, d[i].driver_version);
         printf("    OpenCL C        %s\n", d[i].opencl_c_version);
         printf("    compute units   %u at %u MHz\n", d[i].compute_units, d[i].clock_mhz);
-        printf("    global memory   %.1f GiB (max alloc %.1f GiB)%s\n", d[i].global_mem_bytes / 1073741824.0,
-               d[i].max_alloc_bytes / 1073741824.0, d[i].host_unified_memory ? ", unified with host" : "");
+        printf("    global memory   %.1f GiB (max alloc %.1f GiB)%s\n",
+               d[i].global_mem_bytes / 1073741824.0, d[i].max_alloc_bytes / 1073741824.0,
+               d[i].host_unified_memory ? ", unified with host" : "");
         printf("    local memory    %.0f KiB\n", d[i].local_mem_bytes / 1024.0);
         printf("    max work-group  %zu\n", d[i].max_work_group_size);
         printf("    fp16 / fp64     %s / %s\n", d[i].fp16 ? "yes" : "no", d[i].fp64 ? "yes" : "no");
@@ -164,15 +182,18 @@ static const command commands[] = {
 };
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: shufflecl COMMAND [options]   (shufflecl COMMAND --help for its options)\n\n"
-               "ShuffleNet V1/V2 inference on OpenCL devices, version %s.\n\ncommands:\n",
+    fprintf(f,
+            "usage: shufflecl COMMAND [options]   (shufflecl COMMAND --help for its options)\n\n"
+            "ShuffleNet V1/V2 inference on OpenCL devices, version %s.\n\ncommands:\n",
             scl_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nenvironment:\n"
-               "  SHUFFLECL_DEVICE     default device (P:D, name substring, cpu, gpu)\n"
-               "  SHUFFLECL_CACHE_DIR  program binary cache directory, or 'off'\n"
-               "  SHUFFLECL_CL_DIR     read kernels from this directory instead of the embedded copies\n");
+    fprintf(
+        f,
+        "\nenvironment:\n"
+        "  SHUFFLECL_DEVICE     default device (P:D, name substring, cpu, gpu)\n"
+        "  SHUFFLECL_CACHE_DIR  program binary cache directory, or 'off'\n"
+        "  SHUFFLECL_CL_DIR     read kernels from this directory instead of the embedded copies\n");
 }
 
 int main(int argc, char **argv) {

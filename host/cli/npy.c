@@ -307,7 +307,8 @@ static void npy_dtype_name(const char *d, char *out, size_t cap) {
      * '<f99999999999999999999' is unknown, never a wrapped "float-8". */
     long size = 0;
     const char *q = d[0] ? d + 1 : d;
-    while (*q >= '0' && *q <= '9' && size <= 1024) size = size * 10 + (*q++ - '0');
+    while (*q >= '0' && *q <= '9' && size <= 1024)
+        size = size * 10 + (*q++ - '0');
     int sized = d[0] && d[1] && *q == '\0' && size > 0 && size <= 1024;
     out[0] = '\0';
     if (sized && kind == 'f')
@@ -385,7 +386,7 @@ static long long npy_remaining(FILE *f) {
 }
 
 scl_status scl__npy_read_f32(const char *path, int *rank, int64_t shape[8], float **data, char *msg,
-                            size_t msgcap) {
+                             size_t msgcap) {
     if (msg && msgcap) msg[0] = '\0';
     if (data) *data = NULL;
     if (!path || !rank || !shape || !data) {
@@ -537,7 +538,7 @@ done:
 /* ---- writing ----------------------------------------------------------------------------- */
 
 scl_status scl__npy_write_f32(const char *path, int rank, const int64_t *shape, const float *data,
-                             char *msg, size_t msgcap) {
+                              char *msg, size_t msgcap) {
     if (msg && msgcap) msg[0] = '\0';
     const char *why = !path                                 ? "path is NULL"
                       : rank < 0 || rank > SCL_NPY_MAX_RANK ? "rank is not in [0, 8]"

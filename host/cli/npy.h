@@ -21,13 +21,13 @@ extern "C" {
  * Failures: SCL_ERROR_FILE_IO, SCL_ERROR_FILE_FORMAT (message starts with the path),
  * SCL_ERROR_OUT_OF_MEMORY, SCL_ERROR_INVALID_ARGUMENT. *data is NULL on failure. */
 scl_status scl__npy_read_f32(const char *path, int *rank, int64_t shape[8], float **data, char *msg,
-                            size_t msgcap);
+                             size_t msgcap);
 
 /* Writes a C-order float32 array byte for byte as numpy.save does on a little-endian machine
  * (version 1.0 header, '<f4', padded to a multiple of 64 bytes). rank is 0..8; data may be
  * NULL only when the array is empty. A partially written file is removed. */
 scl_status scl__npy_write_f32(const char *path, int rank, const int64_t *shape, const float *data,
-                             char *msg, size_t msgcap);
+                              char *msg, size_t msgcap);
 
 #ifdef __cplusplus
 }

@@ -152,14 +152,21 @@ void scl_context_set_log(scl_context *ctx, scl_log_fn fn, void *user) {
 
 scl_status scl_context_device_info(const scl_context *ctx, scl_device_info *out) {
     if (!ctx || !out)
-        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_context_device_info: NULL argument");
-    return scl__sized_out((scl_context *)ctx, "scl_context_device_info", "scl_device_info", out, &ctx->info,
-                          sizeof ctx->info, sizeof ctx->info);
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_context_device_info: NULL argument");
+    return scl__sized_out((scl_context *)ctx, "scl_context_device_info", "scl_device_info", out,
+                          &ctx->info, sizeof ctx->info, sizeof ctx->info);
 }
 
-cl_context scl_context_cl_context(const scl_context *ctx) { return ctx ? ctx->cl_ctx : NULL; }
-cl_command_queue scl_context_cl_queue(const scl_context *ctx) { return ctx ? ctx->queue : NULL; }
-cl_device_id scl_context_cl_device(const scl_context *ctx) { return ctx ? ctx->device : NULL; }
+cl_context scl_context_cl_context(const scl_context *ctx) {
+    return ctx ? ctx->cl_ctx : NULL;
+}
+cl_command_queue scl_context_cl_queue(const scl_context *ctx) {
+    return ctx ? ctx->queue : NULL;
+}
+cl_device_id scl_context_cl_device(const scl_context *ctx) {
+    return ctx ? ctx->device : NULL;
+}
 
 scl_status scl_context_finish(scl_context *ctx) {
     if (!ctx) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_context_finish: ctx is NULL");
@@ -168,7 +175,9 @@ scl_status scl_context_finish(scl_context *ctx) {
 }
 
 scl_status scl_context_set_cache_dir(scl_context *ctx, const char *dir) {
-    if (!ctx) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_context_set_cache_dir: ctx is NULL");
+    if (!ctx)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_context_set_cache_dir: ctx is NULL");
     char *copy = NULL;
     if (dir && !(copy = scl__strdup(dir)))
         return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
@@ -178,12 +187,16 @@ scl_status scl_context_set_cache_dir(scl_context *ctx, const char *dir) {
 }
 
 scl_status scl_context_cache_stats(const scl_context *ctx, scl_cache_stats *out) {
-    if (!out) return scl__fail((scl_context *)ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_context_cache_stats: out is NULL");
+    if (!out)
+        return scl__fail((scl_context *)ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_context_cache_stats: out is NULL");
     scl_cache_stats s = {.size = sizeof(scl_cache_stats)};
     memset(&s, 0, sizeof s);
     if (ctx) s = ctx->stats;
-    return scl__sized_out((scl_context *)ctx, "scl_context_cache_stats", "scl_cache_stats", out, &s, sizeof s,
-                          sizeof s);
+    return scl__sized_out((scl_context *)ctx, "scl_context_cache_stats", "scl_cache_stats", out, &s,
+                          sizeof s, sizeof s);
 }
 
-const char *scl_context_cache_dir(const scl_context *ctx) { return ctx ? ctx->cache_dir : NULL; }
+const char *scl_context_cache_dir(const scl_context *ctx) {
+    return ctx ? ctx->cache_dir : NULL;
+}

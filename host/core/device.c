@@ -16,7 +16,8 @@ static void info_string(cl_device_id d, cl_device_info what, char *dst, size_t c
     dst[cap - 1] = '\0';
 }
 
-scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, scl_device_info *info) {
+scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di,
+                             scl_device_info *info) {
     memset(info, 0, sizeof *info);
     info->size = sizeof *info;
     info->platform_index = pi;
@@ -31,7 +32,8 @@ scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, s
     info_string(d, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
     info_string(d, CL_DRIVER_VERSION, info->driver_version, sizeof info->driver_version);
     info_string(d, CL_DEVICE_VERSION, info->device_version, sizeof info->device_version);
-    info_string(d, CL_DEVICE_OPENCL_C_VERSION, info->opencl_c_version, sizeof info->opencl_c_version);
+    info_string(d, CL_DEVICE_OPENCL_C_VERSION, info->opencl_c_version,
+                sizeof info->opencl_c_version);
 
     cl_device_type type = 0;
     cl_uint cu = 0, clock = 0;
@@ -46,10 +48,12 @@ scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, s
     e |= clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
     e |= clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
     /* Deprecated in 2.0 but still answered by every driver; only a hint for mapped I/O. */
-    if (clGetDeviceInfo(d, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL) != CL_SUCCESS)
+    if (clGetDeviceInfo(d, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL) !=
+        CL_SUCCESS)
         unified = (type & CL_DEVICE_TYPE_CPU) ? CL_TRUE : CL_FALSE;
-    if (e != CL_SUCCESS) return scl__fail(NULL, (scl_status)CL_INVALID_DEVICE,
-                                          "clGetDeviceInfo failed for device %d:%d", pi, di);
+    if (e != CL_SUCCESS)
+        return scl__fail(NULL, (scl_status)CL_INVALID_DEVICE,
+                         "clGetDeviceInfo failed for device %d:%d", pi, di);
     info->type = (type & CL_DEVICE_TYPE_GPU)           ? SCL_DEVICE_GPU
                  : (type & CL_DEVICE_TYPE_CPU)         ? SCL_DEVICE_CPU
                  : (type & CL_DEVICE_TYPE_ACCELERATOR) ? SCL_DEVICE_ACCELERATOR
@@ -73,8 +77,8 @@ scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, s
         free(ext);
     }
     cl_device_fp_config dbl = 0;
-    if (!info->fp64 && clGetDeviceInfo(d, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof dbl, &dbl, NULL) ==
-                           CL_SUCCESS && dbl)
+    if (!info->fp64 &&
+        clGetDeviceInfo(d, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof dbl, &dbl, NULL) == CL_SUCCESS && dbl)
         info->fp64 = 1;
     return SCL_OK;
 }
@@ -86,11 +90,16 @@ scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, s
  * contexts from separate threads) holds on such stacks. */
 static pthread_mutex_t enum_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void scl__enum_lock(void) { pthread_mutex_lock(&enum_lock); }
-void scl__enum_unlock(void) { pthread_mutex_unlock(&enum_lock); }
+void scl__enum_lock(void) {
+    pthread_mutex_lock(&enum_lock);
+}
+void scl__enum_unlock(void) {
+    pthread_mutex_unlock(&enum_lock);
+}
 
 /* Walks every device; visit returns non-zero to stop. */
-typedef int (*device_visit)(cl_platform_id p, cl_device_id d, const scl_device_info *info, void *user);
+typedef int (*device_visit)(cl_platform_id p, cl_device_id d, const scl_device_info *info,
+                            void *user);
 
 static scl_status for_each_device_locked(device_visit visit, void *user, int *total) {
     cl_platform_id plats[SCL_MAX_PLATFORMS];
@@ -98,7 +107,8 @@ static scl_status for_each_device_locked(device_visit visit, void *user, int *to
     *total = 0;
     cl_int e = clGetPlatformIDs(SCL_MAX_PLATFORMS, plats, &np);
     /* no platform is no device; any other failure is an error (np is then 0 too) */
-    if (e == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: no ICD installed */ || (e == CL_SUCCESS && np == 0))
+    if (e == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: no ICD installed */ ||
+        (e == CL_SUCCESS && np == 0))
         return SCL_OK;
     if (e != CL_SUCCESS) return scl__cl_fail(NULL, e, "clGetPlatformIDs");
     if (np > SCL_MAX_PLATFORMS) np = SCL_MAX_PLATFORMS;
@@ -137,23 +147,25 @@ static int list_visit(cl_platform_id p, cl_device_id d, const scl_device_info *i
     (void)p, (void)d;
     list_state *s = user;
     if (s->n < s->capacity)
-        scl__sized_out(NULL, "scl_device_list", "scl_device_info", s->out + (size_t)s->n * s->stride, info,
-                       sizeof *info, sizeof *info);
+        scl__sized_out(NULL, "scl_device_list", "scl_device_info",
+                       s->out + (size_t)s->n * s->stride, info, sizeof *info, sizeof *info);
     s->n++;
     return 0;
 }
 
 scl_status scl_device_list(scl_device_info *out, int capacity, int *count) {
     if (!count || (capacity > 0 && !out) || capacity < 0)
-        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
-                         "scl_device_list: count must not be NULL, and out must hold capacity entries");
+        return scl__fail(
+            NULL, SCL_ERROR_INVALID_ARGUMENT,
+            "scl_device_list: count must not be NULL, and out must hold capacity entries");
     size_t stride = capacity > 0 ? out->size : 0;
     for (int i = 0; i < capacity; i++) {
         size_t size = SCL_SIZE_OF((unsigned char *)out + (size_t)i * stride);
         if (size < sizeof *out || size != stride)
             return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
                              "scl_device_list: entry %d has size %zu: set every entry's size to "
-                             "sizeof(scl_device_info) (%zu or more, the same for all)", i, size, sizeof *out);
+                             "sizeof(scl_device_info) (%zu or more, the same for all)",
+                             i, size, sizeof *out);
     }
     list_state s = {(unsigned char *)out, stride, capacity, 0};
     int total = 0;
@@ -166,7 +178,9 @@ static int contains_nocase(const char *hay, const char *needle) {
     size_t n = strlen(needle);
     for (; *hay; hay++) {
         size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
         if (i == n) return 1;
     }
     return n == 0;
@@ -200,8 +214,12 @@ static int find_visit(cl_platform_id p, cl_device_id d, const scl_device_info *i
         }
         hit = info->type == SCL_DEVICE_GPU;
         break;
-    case MATCH_INDEX: hit = info->platform_index == s->pi && info->device_index == s->di; break;
-    case MATCH_TYPE: hit = info->type == s->type; break;
+    case MATCH_INDEX:
+        hit = info->platform_index == s->pi && info->device_index == s->di;
+        break;
+    case MATCH_TYPE:
+        hit = info->type == s->type;
+        break;
     case MATCH_NAME:
         hit = contains_nocase(info->name, s->name) || contains_nocase(info->vendor, s->name) ||
               contains_nocase(info->platform_name, s->name);
@@ -219,15 +237,20 @@ static scl_status parse_spec(const char *spec, find_state *s) {
     }
     int pi, di, used = 0;
     if (isdigit((unsigned char)spec[0])) {
-        if (sscanf(spec, "%d:%d%n", &pi, &di, &used) == 2 && spec[used] == '\0' && pi >= 0 && di >= 0) {
+        if (sscanf(spec, "%d:%d%n", &pi, &di, &used) == 2 && spec[used] == '\0' && pi >= 0 &&
+            di >= 0) {
             s->kind = MATCH_INDEX, s->pi = pi, s->di = di;
             return SCL_OK;
         }
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
                          "device '%s': expected P:D (platform and device index, e.g. 0:0), "
-                         "a type (cpu, gpu, accelerator) or a name substring", spec);
+                         "a type (cpu, gpu, accelerator) or a name substring",
+                         spec);
     }
-    static const struct { const char *word; scl_device_type type; } types[] = {
+    static const struct {
+        const char *word;
+        scl_device_type type;
+    } types[] = {
         {"cpu", SCL_DEVICE_CPU}, {"gpu", SCL_DEVICE_GPU}, {"accelerator", SCL_DEVICE_ACCELERATOR}};
     for (size_t i = 0; i < SCL_ARRAY_LEN(types); i++) {
         if (contains_nocase(spec, types[i].word) && strlen(spec) == strlen(types[i].word)) {
@@ -260,7 +283,8 @@ scl_status scl__device_resolve(const char *spec, cl_platform_id *platform, cl_de
     if (!s.found)
         return scl__fail(NULL, SCL_ERROR_NO_DEVICE,
                          "%s '%s' matches none of the %d OpenCL device(s); run 'shufflecl devices' "
-                         "to list them", source, spec, total);
+                         "to list them",
+                         source, spec, total);
     if (platform) *platform = s.platform;
     if (device) *device = s.device;
     if (info) *info = s.info;
@@ -270,10 +294,12 @@ scl_status scl__device_resolve(const char *spec, cl_platform_id *platform, cl_de
 scl_status scl_device_find(const char *spec, scl_device_info *out) {
     if (!out) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_device_find: out is NULL");
     scl_device_info info = {.size = sizeof(scl_device_info)};
-    if (out->size < sizeof info) return scl__sized_out(NULL, "scl_device_find", "scl_device_info", out, &info,
-                                                       sizeof info, sizeof info);
+    if (out->size < sizeof info)
+        return scl__sized_out(NULL, "scl_device_find", "scl_device_info", out, &info, sizeof info,
+                              sizeof info);
     scl_status st = scl__device_resolve(spec, NULL, NULL, &info);
-    if (st == SCL_OK) st = scl__sized_out(NULL, "scl_device_find", "scl_device_info", out, &info, sizeof info,
-                                          sizeof info);
+    if (st == SCL_OK)
+        st = scl__sized_out(NULL, "scl_device_find", "scl_device_info", out, &info, sizeof info,
+                            sizeof info);
     return st;
 }

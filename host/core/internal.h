@@ -32,7 +32,7 @@ struct scl_context {
     char err[SCL_ERRMSG_CAP];
     scl_log_fn log;
     void *log_user;
-    char *cache_dir; /* NULL: disk cache off */
+    char *cache_dir;      /* NULL: disk cache off */
     int cache_dir_warned; /* the directory could not be made: said once */
     scl_program_entry *programs;
     scl_cache_stats stats;
@@ -40,7 +40,7 @@ struct scl_context {
     int identity_len;
     struct scl__tune_table *tune; /* the device's tuning table (tune/tune.c), read on first use */
     int tune_loaded;
-    unsigned tuned_ops;           /* ops made with a configuration from the tuning table */
+    unsigned tuned_ops; /* ops made with a configuration from the tuning table */
 };
 
 struct scl_tensor {
@@ -60,7 +60,8 @@ struct scl_chanmap {
 };
 
 /* ---- errors (status.c) ---- */
-/* Records a formatted message on ctx (or the thread's own buffer when ctx is NULL) and returns st. */
+/* Records a formatted message on ctx (or the thread's own buffer when ctx is NULL) and returns st.
+ */
 scl_status scl__fail(scl_context *ctx, scl_status st, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 3, 4)))
@@ -82,23 +83,24 @@ char *scl__strdup(const char *s);
  * (src, `full` bytes) into the caller's dst, as much of it as dst's size says, keeping dst's
  * size; scl__sized_in copies the caller's src into a zeroed dst of `full` bytes. Both refuse
  * (SCL_ERROR_INVALID_ARGUMENT, naming fn and type) a size below `min`, the first release's. */
-scl_status scl__sized_out(scl_context *ctx, const char *fn, const char *type, void *dst, const void *src,
-                          size_t full, size_t min);
-scl_status scl__sized_in(scl_context *ctx, const char *fn, const char *type, void *dst, const void *src,
-                         size_t full, size_t min);
+scl_status scl__sized_out(scl_context *ctx, const char *fn, const char *type, void *dst,
+                          const void *src, size_t full, size_t min);
+scl_status scl__sized_in(scl_context *ctx, const char *fn, const char *type, void *dst,
+                         const void *src, size_t full, size_t min);
 /* The size a versioned struct declares. */
 #define SCL_SIZE_OF(p) (*(const size_t *)(const void *)(p))
 
-#define SCL_CL_TRY(ctx, call, what)                                                               \
-    do {                                                                                          \
-        cl_int scl_err_ = (call);                                                                 \
-        if (scl_err_ != CL_SUCCESS) return scl__cl_fail((ctx), scl_err_, (what));                 \
+#define SCL_CL_TRY(ctx, call, what)                                                                \
+    do {                                                                                           \
+        cl_int scl_err_ = (call);                                                                  \
+        if (scl_err_ != CL_SUCCESS) return scl__cl_fail((ctx), scl_err_, (what));                  \
     } while (0)
 
 /* ---- devices (device.c) ---- */
 scl_status scl__device_resolve(const char *spec, cl_platform_id *platform, cl_device_id *device,
                                scl_device_info *info);
-scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di, scl_device_info *info);
+scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di,
+                             scl_device_info *info);
 /* The process-wide lock around platform/device enumeration and context creation (device.c). */
 void scl__enum_lock(void);
 void scl__enum_unlock(void);
@@ -115,7 +117,8 @@ void scl__programs_release(scl_context *ctx);
 /* Checks the bytes of a program-cache file against its format, the expected key and the
  * checksum: returns the binary's length (> 0; it starts at buf + *offset), or 0 if rejected.
  * Internal, for cache_read and its fuzz target. */
-size_t scl__cache_parse(const unsigned char *buf, size_t n, const unsigned char key[32], size_t *offset);
+size_t scl__cache_parse(const unsigned char *buf, size_t n, const unsigned char key[32],
+                        size_t *offset);
 /* Creates a kernel from a built program of `file` with `options`. */
 scl_status scl__kernel_create(scl_context *ctx, const char *file, const char *options,
                               const char *kernel, cl_kernel *out);

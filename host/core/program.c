@@ -23,7 +23,8 @@
 #define CACHE_FORMAT 1u
 #define CACHE_HEADER (8 + 4 + 4 + 32 + 8)
 
-scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text, size_t *len, int *owned) {
+scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text, size_t *len,
+                          int *owned) {
     *owned = 0;
     const char *dir = getenv("SHUFFLECL_CL_DIR");
     if (dir && *dir) {
@@ -54,7 +55,8 @@ scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text,
             return SCL_OK;
         }
     }
-    return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "no kernel file named '%s' is embedded", file);
+    return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "no kernel file named '%s' is embedded",
+                     file);
 }
 
 /* The cl/ files built ahead of a family's own source, in this order: common.cl (vector types,
@@ -73,11 +75,13 @@ scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **tex
     const char *names[4], *parts[4];
     size_t lens[4], total = 1;
     int owned[4], n = 0, got = 0;
-    for (const char *const *p = prelude_of(file); *p; p++) names[n++] = *p;
+    for (const char *const *p = prelude_of(file); *p; p++)
+        names[n++] = *p;
     names[n++] = file;
     scl_status st = SCL_OK;
     for (; got < n; got++) {
-        if ((st = scl__cl_source(ctx, names[got], &parts[got], &lens[got], &owned[got])) != SCL_OK) break;
+        if ((st = scl__cl_source(ctx, names[got], &parts[got], &lens[got], &owned[got])) != SCL_OK)
+            break;
         /* room for the part, the #line ahead of it and a newline after it (all in memory
          * already, so the sum cannot overflow) */
         total += lens[got] + strlen(names[got]) + 16;
@@ -109,16 +113,23 @@ static void cache_key(const scl_context *ctx, const char *src, size_t len, const
     scl__sha256_init(&s);
     const uint32_t fmt = CACHE_FORMAT;
     scl__sha256_update(&s, &fmt, sizeof fmt);
-    const char *parts[] = {scl_version(), options, ctx->info.name, ctx->info.driver_version,
-                           ctx->info.platform_version, ctx->info.device_version};
-    for (size_t i = 0; i < SCL_ARRAY_LEN(parts); i++) scl__sha256_update(&s, parts[i], strlen(parts[i]) + 1);
+    const char *parts[] = {scl_version(),
+                           options,
+                           ctx->info.name,
+                           ctx->info.driver_version,
+                           ctx->info.platform_version,
+                           ctx->info.device_version};
+    for (size_t i = 0; i < SCL_ARRAY_LEN(parts); i++)
+        scl__sha256_update(&s, parts[i], strlen(parts[i]) + 1);
     scl__sha256_update(&s, src, len);
     scl__sha256_final(&s, key);
 }
 
-static void cache_path(const scl_context *ctx, const unsigned char key[32], char *path, size_t cap) {
+static void cache_path(const scl_context *ctx, const unsigned char key[32], char *path,
+                       size_t cap) {
     char hex[65];
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", key[i]);
     snprintf(path, cap, "%s/%s.bin", ctx->cache_dir, hex);
 }
 
@@ -134,7 +145,8 @@ static int mkdirs(const char *dir) {
     return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-size_t scl__cache_parse(const unsigned char *buf, size_t n, const unsigned char key[32], size_t *offset) {
+size_t scl__cache_parse(const unsigned char *buf, size_t n, const unsigned char key[32],
+                        size_t *offset) {
     if (n < CACHE_HEADER + 32) return 0;
     uint32_t fmt;
     uint64_t len;
@@ -168,7 +180,8 @@ static unsigned char *cache_read(scl_context *ctx, const unsigned char key[32], 
     unsigned char *buf = NULL, *bin = NULL;
     size_t off = 0, len = 0;
     /* n is the file's size, bounded by scl__open_regular_read; the parse checks the rest */
-    if (n >= CACHE_HEADER + 32 && (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n &&
+    if (n >= CACHE_HEADER + 32 && (buf = malloc((size_t)n)) &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n &&
         (len = scl__cache_parse(buf, (size_t)n, key, &off)) != 0 && (bin = malloc(len))) {
         memcpy(bin, buf + off, len);
         *size = len;
@@ -184,7 +197,8 @@ static unsigned char *cache_read(scl_context *ctx, const unsigned char key[32], 
 
 static void cache_write(scl_context *ctx, const unsigned char key[32], cl_program prog) {
     size_t size = 0;
-    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || !size)
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
+        !size)
         return;
     unsigned char *bin = malloc(size);
     if (!bin) return;
@@ -194,8 +208,10 @@ static void cache_write(scl_context *ctx, const unsigned char key[32], cl_progra
     }
     if (mkdirs(ctx->cache_dir) != 0) {
         if (!ctx->cache_dir_warned)
-            scl__log(ctx, SCL_LOG_WARN, "cannot create the program cache directory %s: %s; "
-                     "programs will be compiled every run", ctx->cache_dir, strerror(errno));
+            scl__log(ctx, SCL_LOG_WARN,
+                     "cannot create the program cache directory %s: %s; "
+                     "programs will be compiled every run",
+                     ctx->cache_dir, strerror(errno));
         ctx->cache_dir_warned = 1;
         free(bin);
         return;
@@ -217,8 +233,8 @@ static void cache_write(scl_context *ctx, const unsigned char key[32], cl_progra
         scl__sha256_init(&s);
         scl__sha256_update(&s, bin, size);
         scl__sha256_final(&s, sum);
-        ok = fwrite(header, 1, sizeof header, f) == sizeof header && fwrite(bin, 1, size, f) == size &&
-             fwrite(sum, 1, 32, f) == 32;
+        ok = fwrite(header, 1, sizeof header, f) == sizeof header &&
+             fwrite(bin, 1, size, f) == size && fwrite(sum, 1, 32, f) == 32;
         ok = scl__atomic_commit(f, tmp, path, ok) == 0;
     }
     if (ok) {
@@ -237,13 +253,15 @@ static scl_status build(scl_context *ctx, cl_program prog, const char *name, con
     if (e == CL_SUCCESS) return SCL_OK;
     size_t loglen = 0;
     char *log = NULL;
-    if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &loglen) == CL_SUCCESS &&
+    if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &loglen) ==
+            CL_SUCCESS &&
         loglen && (log = malloc(loglen + 1)) &&
-        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, loglen, log, NULL) == CL_SUCCESS)
+        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, loglen, log, NULL) ==
+            CL_SUCCESS)
         log[loglen] = '\0';
     scl__fail(ctx, e == CL_BUILD_PROGRAM_FAILURE ? SCL_ERROR_BUILD_FAILED : (scl_status)e,
-              "building %s with options '%s': %s (%d)\n%s", name, options, scl_status_string(e), (int)e,
-              log ? log : "(no build log)");
+              "building %s with options '%s': %s (%d)\n%s", name, options, scl_status_string(e),
+              (int)e, log ? log : "(no build log)");
     free(log);
     return e == CL_BUILD_PROGRAM_FAILURE ? SCL_ERROR_BUILD_FAILED : (scl_status)e;
 }
@@ -263,7 +281,8 @@ static scl_status compile_source(scl_context *ctx, const char *name, const char 
     return SCL_OK;
 }
 
-static scl_status remember(scl_context *ctx, const char *file, const char *options, cl_program prog) {
+static scl_status remember(scl_context *ctx, const char *file, const char *options,
+                           cl_program prog) {
     scl_program_entry *ent = calloc(1, sizeof *ent);
     if (ent) ent->file = scl__strdup(file), ent->options = scl__strdup(options);
     if (!ent || !ent->file || !ent->options) {
@@ -278,7 +297,8 @@ static scl_status remember(scl_context *ctx, const char *file, const char *optio
     return SCL_OK;
 }
 
-scl_status scl_context_build(scl_context *ctx, const char *file, const char *options, cl_program *out) {
+scl_status scl_context_build(scl_context *ctx, const char *file, const char *options,
+                             cl_program *out) {
     if (!ctx || !file || !out)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_context_build: NULL argument");
     if (!options) options = "";
@@ -329,7 +349,8 @@ scl_status scl_context_build(scl_context *ctx, const char *file, const char *opt
 scl_status scl_context_build_source(scl_context *ctx, const char *name, const char *source,
                                     const char *options, cl_program *out) {
     if (!ctx || !name || !source || !out)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_context_build_source: NULL argument");
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_context_build_source: NULL argument");
     if (!options) options = "";
     cl_program prog;
     scl_status st = compile_source(ctx, name, source, strlen(source), options, &prog);

@@ -95,7 +95,7 @@ struct scl__safetensors {
     scl__st_tensor *tensors;
     int count;
     const scl__st_tensor **by_name; /* sorted by name, for find */
-    st_meta *meta;                 /* sorted by key */
+    st_meta *meta;                  /* sorted by key */
     int nmeta;
 };
 
@@ -303,8 +303,9 @@ static scl_status st_entry_offsets(const scl__safetensors *st, const scl__json *
 }
 
 /* One tensor entry of the header, checked member by member and against the data region. */
-static scl_status st_tensor_entry(scl__safetensors *st, const scl__json *p, const scl__json_node *entry,
-                                  scl__st_tensor *t, char *msg, size_t cap) {
+static scl_status st_tensor_entry(scl__safetensors *st, const scl__json *p,
+                                  const scl__json_node *entry, scl__st_tensor *t, char *msg,
+                                  size_t cap) {
     const scl__json_node *m[3]; /* dtype, shape, data_offsets */
     size_t esize = 0;
     char dims[256];
@@ -329,8 +330,8 @@ static scl_status st_tensor_entry(scl__safetensors *st, const scl__json *p, cons
     return SCL_OK;
 }
 
-static scl_status st_metadata(scl__safetensors *st, const scl__json *p, const scl__json_node *m, char *msg,
-                              size_t cap) {
+static scl_status st_metadata(scl__safetensors *st, const scl__json *p, const scl__json_node *m,
+                              char *msg, size_t cap) {
     if (m->type != J_OBJECT) {
         st_msg(msg, cap, "%s: __metadata__ is not a JSON object", st->path);
         return SCL_ERROR_FILE_FORMAT;
@@ -492,7 +493,8 @@ done:
     return s;
 }
 
-scl_status scl__safetensors_open(const char *path, scl__safetensors **out, char *msg, size_t msgcap) {
+scl_status scl__safetensors_open(const char *path, scl__safetensors **out, char *msg,
+                                 size_t msgcap) {
     if (msg && msgcap) msg[0] = '\0';
     if (!out) {
         st_msg(msg, msgcap, "scl__safetensors_open: out is NULL");
@@ -600,8 +602,8 @@ static uint32_t st_elem_bits(const unsigned char *src, int kind, size_t i) {
     }
 }
 
-scl_status scl__safetensors_read_f32(const scl__safetensors *st, const scl__st_tensor *t, float *dst,
-                                    size_t count, char *msg, size_t msgcap) {
+scl_status scl__safetensors_read_f32(const scl__safetensors *st, const scl__st_tensor *t,
+                                     float *dst, size_t count, char *msg, size_t msgcap) {
     if (msg && msgcap) msg[0] = '\0';
     if (!st || !t) {
         st_msg(msg, msgcap, "scl__safetensors_read_f32: %s is NULL", st ? "tensor" : "file");

@@ -30,13 +30,14 @@ typedef struct scl__safetensors scl__safetensors;
  * SCL_ERROR_FILE_IO (cannot open or read), SCL_ERROR_FILE_FORMAT (anything malformed),
  * SCL_ERROR_OUT_OF_MEMORY, SCL_ERROR_INVALID_ARGUMENT. The message, when `msg` is not NULL,
  * starts with the path and says exactly what is wrong. *out is NULL on failure. */
-scl_status scl__safetensors_open(const char *path, scl__safetensors **out, char *msg, size_t msgcap);
+scl_status scl__safetensors_open(const char *path, scl__safetensors **out, char *msg,
+                                 size_t msgcap);
 void scl__safetensors_close(scl__safetensors *st); /* NULL is a no-op */
 
 /* Tensors in the order the header lists them. */
 int scl__safetensors_count(const scl__safetensors *st);
 const scl__st_tensor *scl__safetensors_at(const scl__safetensors *st,
-                                        int i); /* NULL if out of range */
+                                          int i); /* NULL if out of range */
 const scl__st_tensor *scl__safetensors_find(const scl__safetensors *st, const char *name);
 const char *scl__safetensors_path(const scl__safetensors *st);
 
@@ -50,8 +51,8 @@ size_t scl__st_tensor_elements(const scl__st_tensor *t);
  * tensor's element count must equal `count`. Fails with SCL_ERROR_WEIGHTS on another dtype, a
  * count mismatch, or a NaN or infinity (naming the tensor and the first bad index); on failure
  * `dst` is left untouched. `t` must come from `st`. */
-scl_status scl__safetensors_read_f32(const scl__safetensors *st, const scl__st_tensor *t, float *dst,
-                                    size_t count, char *msg, size_t msgcap);
+scl_status scl__safetensors_read_f32(const scl__safetensors *st, const scl__st_tensor *t,
+                                     float *dst, size_t count, char *msg, size_t msgcap);
 
 #ifdef __cplusplus
 }

@@ -37,7 +37,8 @@ static int *table(builder *b, int n) {
 static int *strided(builder *b, int n, int offset, int stride) {
     int *t = table(b, n);
     if (t)
-        for (int c = 0; c < n; c++) t[c] = offset + c * stride;
+        for (int c = 0; c < n; c++)
+            t[c] = offset + c * stride;
     return t;
 }
 
@@ -99,8 +100,9 @@ static void set_keys(scl_layer *l, const char *weight, const char *bn) {
 }
 
 /* A layer writing a fresh identity value; returns it. */
-static value layer_to_fresh(builder *b, scl_layer_kind kind, const char *prefix, int widx, int bnidx,
-                            value in, int cout, int groups, int stride, int flags, int level) {
+static value layer_to_fresh(builder *b, scl_layer_kind kind, const char *prefix, int widx,
+                            int bnidx, value in, int cout, int groups, int stride, int flags,
+                            int level) {
     value out = fresh(b, cout, level);
     char name[96], wk[96], bk[96];
     snprintf(name, sizeof name, "%s.%d", prefix, widx);
@@ -113,9 +115,9 @@ static value layer_to_fresh(builder *b, scl_layer_kind kind, const char *prefix,
 }
 
 /* A layer writing into given planes of an existing buffer. */
-static scl_layer *layer_into(builder *b, scl_layer_kind kind, const char *prefix, int widx, int bnidx,
-                             value in, int cout, int groups, int stride, int flags, int buf,
-                             const int *planes) {
+static scl_layer *layer_into(builder *b, scl_layer_kind kind, const char *prefix, int widx,
+                             int bnidx, value in, int cout, int groups, int stride, int flags,
+                             int buf, const int *planes) {
     char name[96], wk[96], bk[96];
     snprintf(name, sizeof name, "%s.%d", prefix, widx);
     snprintf(wk, sizeof wk, "%s.%d.weight", prefix, widx);
@@ -138,7 +140,8 @@ static int *shuffle2(builder *b, const int *map, int channels) {
     int half = channels / 2;
     if (t)
         for (int i = 0; i < 2; i++)
-            for (int j = 0; j < half; j++) t[2 * j + i] = map[i * half + j];
+            for (int j = 0; j < half; j++)
+                t[2 * j + i] = map[i * half + j];
     return t;
 }
 
@@ -168,7 +171,8 @@ static value concat_shuffle(builder *b, const char *prefix, value x1, value x2, 
 }
 
 /* The stride-1 V2 unit with every split and concat materialised. */
-static value v2_unit_explicit(builder *b, const char *p2, const char *unit, value trunk, int level) {
+static value v2_unit_explicit(builder *b, const char *p2, const char *unit, value trunk,
+                              int level) {
     int c = trunk.channels, half = c / 2;
     value x1 = fresh(b, half, level), x2 = fresh(b, half, level);
     char name[96];
@@ -186,8 +190,10 @@ static value v2_unit_explicit(builder *b, const char *p2, const char *unit, valu
 static void build_v2(builder *b, const scl_model_desc *s) {
     value x = {0, 3, NULL};
     x.map = strided(b, 3, 0, 1);
-    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "conv1", 0, 1, x, s->stem_width, 1, 2, SCL_OP_RELU, 1);
-    value pool = layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->stem_width, 1, 2, 0, 2);
+    value stem =
+        layer_to_fresh(b, SCL_LAYER_STEM, "conv1", 0, 1, x, s->stem_width, 1, 2, SCL_OP_RELU, 1);
+    value pool =
+        layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->stem_width, 1, 2, 0, 2);
     b->m->layers[b->m->nlayers - 1].name[7] = '\0'; /* "maxpool", not "maxpool.0" */
     free(x.map), free(stem.map);
     value trunk = pool;
@@ -204,12 +210,16 @@ static void build_v2(builder *b, const scl_model_desc *s) {
             if (b->explicit_copies) {
                 if (u == 0) {
                     level++;
-                    value d = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p1, 0, 1, trunk, trunk.channels,
-                                             trunk.channels, 2, 0, level);
-                    value b1 = layer_to_fresh(b, SCL_LAYER_POINTWISE, p1, 2, 3, d, half, 1, 1, SCL_OP_RELU, level);
-                    value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, p2, 0, 1, trunk, half, 1, 1, SCL_OP_RELU, level - 1);
-                    value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p2, 3, 4, e, half, half, 2, 0, level);
-                    value b2 = layer_to_fresh(b, SCL_LAYER_POINTWISE, p2, 5, 6, f, half, 1, 1, SCL_OP_RELU, level);
+                    value d = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p1, 0, 1, trunk,
+                                             trunk.channels, trunk.channels, 2, 0, level);
+                    value b1 = layer_to_fresh(b, SCL_LAYER_POINTWISE, p1, 2, 3, d, half, 1, 1,
+                                              SCL_OP_RELU, level);
+                    value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, p2, 0, 1, trunk, half, 1, 1,
+                                             SCL_OP_RELU, level - 1);
+                    value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p2, 3, 4, e, half, half, 2, 0,
+                                             level);
+                    value b2 = layer_to_fresh(b, SCL_LAYER_POINTWISE, p2, 5, 6, f, half, 1, 1,
+                                              SCL_OP_RELU, level);
                     next = concat_shuffle(b, unit, b1, b2, level);
                     free(d.map), free(b1.map), free(e.map), free(f.map), free(b2.map);
                 } else {
@@ -227,17 +237,24 @@ static void build_v2(builder *b, const scl_model_desc *s) {
                 int *slot1 = strided(b, half, 0, 1), *slot2 = strided(b, half, half, 1);
                 value d = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p1, 0, 1, trunk, trunk.channels,
                                          trunk.channels, 2, 0, level);
-                layer_into(b, SCL_LAYER_POINTWISE, p1, 2, 3, d, half, 1, 1, SCL_OP_RELU, next.buf, slot1);
-                value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, p2, 0, 1, trunk, half, 1, 1, SCL_OP_RELU, level - 1);
-                value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p2, 3, 4, e, half, half, 2, 0, level);
-                layer_into(b, SCL_LAYER_POINTWISE, p2, 5, 6, f, half, 1, 1, SCL_OP_RELU, next.buf, slot2);
+                layer_into(b, SCL_LAYER_POINTWISE, p1, 2, 3, d, half, 1, 1, SCL_OP_RELU, next.buf,
+                           slot1);
+                value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, p2, 0, 1, trunk, half, 1, 1,
+                                         SCL_OP_RELU, level - 1);
+                value f =
+                    layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p2, 3, 4, e, half, half, 2, 0, level);
+                layer_into(b, SCL_LAYER_POINTWISE, p2, 5, 6, f, half, 1, 1, SCL_OP_RELU, next.buf,
+                           slot2);
                 free(slot1), free(slot2), free(d.map), free(e.map), free(f.map);
             } else {
                 /* stride 1: the branch reads x2 and overwrites x2's planes; x1 stays put */
                 value x2 = slice(trunk, half, half);
-                value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, p2, 0, 1, x2, half, 1, 1, SCL_OP_RELU, level);
-                value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p2, 3, 4, e, half, half, 1, 0, level);
-                layer_into(b, SCL_LAYER_POINTWISE, p2, 5, 6, f, half, 1, 1, SCL_OP_RELU, trunk.buf, x2.map);
+                value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, p2, 0, 1, x2, half, 1, 1,
+                                         SCL_OP_RELU, level);
+                value f =
+                    layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p2, 3, 4, e, half, half, 1, 0, level);
+                layer_into(b, SCL_LAYER_POINTWISE, p2, 5, 6, f, half, 1, 1, SCL_OP_RELU, trunk.buf,
+                           x2.map);
                 free(e.map), free(f.map);
                 next = (value){trunk.buf, c, copy_map(b, trunk.map, c)};
             }
@@ -250,10 +267,12 @@ static void build_v2(builder *b, const scl_model_desc *s) {
             if (b->failed) return;
         }
     }
-    value conv5 = layer_to_fresh(b, SCL_LAYER_POINTWISE, "conv5", 0, 1, trunk, s->last_width, 1, 1, SCL_OP_RELU, level);
+    value conv5 = layer_to_fresh(b, SCL_LAYER_POINTWISE, "conv5", 0, 1, trunk, s->last_width, 1, 1,
+                                 SCL_OP_RELU, level);
     free(trunk.map);
     value logits = fresh(b, b->m->classes, level);
-    scl_layer *fc = add(b, SCL_LAYER_GAP_FC, "fc", conv5, b->m->classes, 1, 1, 0, logits.buf, logits.map);
+    scl_layer *fc =
+        add(b, SCL_LAYER_GAP_FC, "fc", conv5, b->m->classes, 1, 1, 0, logits.buf, logits.map);
     if (fc) {
         snprintf(fc->weight_key, sizeof fc->weight_key, "fc.weight");
         snprintf(fc->bias_key, sizeof fc->bias_key, "fc.bias");
@@ -265,8 +284,10 @@ static void build_v1(builder *b, const scl_model_desc *s) {
     const int g = s->groups;
     value x = {0, 3, NULL};
     x.map = strided(b, 3, 0, 1);
-    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "first_conv", 0, 1, x, s->stem_width, 1, 2, SCL_OP_RELU, 1);
-    value pool = layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->stem_width, 1, 2, 0, 2);
+    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "first_conv", 0, 1, x, s->stem_width, 1, 2,
+                                SCL_OP_RELU, 1);
+    value pool =
+        layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->stem_width, 1, 2, 0, 2);
     b->m->layers[b->m->nlayers - 1].name[7] = '\0';
     free(x.map), free(stem.map);
     value trunk = pool;
@@ -281,8 +302,10 @@ static void build_v1(builder *b, const scl_model_desc *s) {
             int g1 = (st == 0 && u == 0) ? 1 : g; /* the very first 1x1 conv is not grouped */
             int in_level = level;
             if (stride == 2) level++;
-            value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, m1, 0, 1, trunk, mid, g1, 1, SCL_OP_RELU, in_level);
-            value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, m1, 3, 4, e, mid, mid, stride, 0, level);
+            value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, m1, 0, 1, trunk, mid, g1, 1,
+                                     SCL_OP_RELU, in_level);
+            value f =
+                layer_to_fresh(b, SCL_LAYER_DEPTHWISE, m1, 3, 4, e, mid, mid, stride, 0, level);
             if (g > 1 && b->explicit_copies) {
                 value f2 = fresh(b, mid, level);
                 char name[96];
@@ -297,7 +320,8 @@ static void build_v1(builder *b, const scl_model_desc *s) {
                 int *sh = table(b, mid);
                 if (sh)
                     for (int kk = 0; kk < g; kk++)
-                        for (int j = 0; j < n; j++) sh[kk * n + j] = f.map[j * g + kk];
+                        for (int j = 0; j < n; j++)
+                            sh[kk * n + j] = f.map[j * g + kk];
                 free(f.map);
                 f.map = sh;
             }
@@ -308,11 +332,14 @@ static void build_v1(builder *b, const scl_model_desc *s) {
                 snprintf(ap, sizeof ap, "features.%d.branch_proj", k);
                 value pv = fresh(b, cin, level), mv = fresh(b, c - cin, level);
                 add(b, SCL_LAYER_AVGPOOL, ap, trunk, cin, 1, 2, 0, pv.buf, pv.map);
-                layer_into(b, SCL_LAYER_POINTWISE, m2, 0, 1, f, c - cin, g, 1, SCL_OP_RELU, mv.buf, mv.map);
+                layer_into(b, SCL_LAYER_POINTWISE, m2, 0, 1, f, c - cin, g, 1, SCL_OP_RELU, mv.buf,
+                           mv.map);
                 next = fresh(b, c, level);
                 int *s0 = strided(b, cin, 0, 1), *s1 = strided(b, c - cin, cin, 1);
                 snprintf(name, sizeof name, "features.%d.concat", k);
-                if (s0 && s1) copy_into(b, name, pv, 1, 0, next.buf, s0), copy_into(b, name, mv, 1, 0, next.buf, s1);
+                if (s0 && s1)
+                    copy_into(b, name, pv, 1, 0, next.buf, s0),
+                        copy_into(b, name, mv, 1, 0, next.buf, s1);
                 free(s0), free(s1), free(pv.map), free(mv.map);
             } else if (stride == 2) {
                 next = fresh(b, c, level);
@@ -322,7 +349,8 @@ static void build_v1(builder *b, const scl_model_desc *s) {
                 snprintf(ap, sizeof ap, "features.%d.branch_proj", k);
                 scl_layer *pl = add(b, SCL_LAYER_AVGPOOL, ap, trunk, cin, 1, 2, 0, next.buf, slot0);
                 (void)pl;
-                layer_into(b, SCL_LAYER_POINTWISE, m2, 0, 1, f, c - cin, g, 1, SCL_OP_RELU, next.buf, slot1);
+                layer_into(b, SCL_LAYER_POINTWISE, m2, 0, 1, f, c - cin, g, 1, SCL_OP_RELU,
+                           next.buf, slot1);
                 free(slot0), free(slot1);
             } else {
                 /* relu(main + x), written over x's own planes */
@@ -340,7 +368,8 @@ static void build_v1(builder *b, const scl_model_desc *s) {
         }
     }
     value logits = fresh(b, b->m->classes, level);
-    scl_layer *fc = add(b, SCL_LAYER_GAP_FC, "classifier.0", trunk, b->m->classes, 1, 1, 0, logits.buf, logits.map);
+    scl_layer *fc = add(b, SCL_LAYER_GAP_FC, "classifier.0", trunk, b->m->classes, 1, 1, 0,
+                        logits.buf, logits.map);
     if (fc) snprintf(fc->weight_key, sizeof fc->weight_key, "classifier.0.weight");
     free(trunk.map), free(logits.map);
 }
@@ -350,7 +379,8 @@ static void build_v1(builder *b, const scl_model_desc *s) {
 static int *pick(builder *b, const int *map, int n, int offset, int stride) {
     int *t = table(b, n);
     if (t && map)
-        for (int c = 0; c < n; c++) t[c] = map[offset + c * stride];
+        for (int c = 0; c < n; c++)
+            t[c] = map[offset + c * stride];
     return t;
 }
 
@@ -383,7 +413,8 @@ static value megvii_v2_down(builder *b, const char *unit, value trunk, int c, in
     }
     value d = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pp, 0, 1, trunk, cin, cin, 2, 0, level);
     layer_into(b, SCL_LAYER_POINTWISE, pp, 2, 3, d, cin, 1, 1, SCL_OP_RELU, pv.buf, pv.map);
-    value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 0, 1, trunk, half, 1, 1, SCL_OP_RELU, level - 1);
+    value e =
+        layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 0, 1, trunk, half, 1, 1, SCL_OP_RELU, level - 1);
     value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pm, 3, 4, e, half, half, 2, 0, level);
     layer_into(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, c - cin, 1, 1, SCL_OP_RELU, mv.buf, mv.map);
     if (b->explicit_copies) next = concat_copies(b, unit, pv, mv, level);
@@ -412,13 +443,16 @@ static value megvii_v2_unit(builder *b, const char *unit, value trunk, int level
     value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 0, 1, odd, half, 1, 1, SCL_OP_RELU, level);
     value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pm, 3, 4, e, half, half, 1, 0, level);
     if (b->explicit_copies) {
-        value g = layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, half, 1, 1, SCL_OP_RELU, level);
+        value g =
+            layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, half, 1, 1, SCL_OP_RELU, level);
         next = concat_copies(b, unit, even, g, level);
         free(g.map);
     } else {
-        layer_into(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, half, 1, 1, SCL_OP_RELU, trunk.buf, odd.map);
+        layer_into(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, half, 1, 1, SCL_OP_RELU, trunk.buf,
+                   odd.map);
         if (next.map && even.map && odd.map)
-            for (int i = 0; i < half; i++) next.map[i] = even.map[i], next.map[half + i] = odd.map[i];
+            for (int i = 0; i < half; i++)
+                next.map[i] = even.map[i], next.map[half + i] = odd.map[i];
     }
     free(even.map), free(odd.map), free(e.map), free(f.map);
     return next;
@@ -427,8 +461,10 @@ static value megvii_v2_unit(builder *b, const char *unit, value trunk, int level
 static void build_megvii_v2(builder *b, const scl_model_desc *s) {
     value x = {0, 3, NULL};
     x.map = strided(b, 3, 0, 1);
-    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "first_conv", 0, 1, x, s->stem_width, 1, 2, SCL_OP_RELU, 1);
-    value trunk = layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->stem_width, 1, 2, 0, 2);
+    value stem = layer_to_fresh(b, SCL_LAYER_STEM, "first_conv", 0, 1, x, s->stem_width, 1, 2,
+                                SCL_OP_RELU, 1);
+    value trunk =
+        layer_to_fresh(b, SCL_LAYER_MAXPOOL, "maxpool", 0, 0, stem, s->stem_width, 1, 2, 0, 2);
     b->m->layers[b->m->nlayers - 1].name[7] = '\0';
     free(x.map), free(stem.map);
     int level = 2, k = 0;
@@ -443,11 +479,12 @@ static void build_megvii_v2(builder *b, const scl_model_desc *s) {
             free(trunk.map);
             trunk = next;
         }
-    value last = layer_to_fresh(b, SCL_LAYER_POINTWISE, "conv_last", 0, 1, trunk, s->last_width, 1, 1,
-                                SCL_OP_RELU, level);
+    value last = layer_to_fresh(b, SCL_LAYER_POINTWISE, "conv_last", 0, 1, trunk, s->last_width, 1,
+                                1, SCL_OP_RELU, level);
     free(trunk.map);
     value logits = fresh(b, b->m->classes, level);
-    scl_layer *fc = add(b, SCL_LAYER_GAP_FC, "classifier.0", last, b->m->classes, 1, 1, 0, logits.buf, logits.map);
+    scl_layer *fc = add(b, SCL_LAYER_GAP_FC, "classifier.0", last, b->m->classes, 1, 1, 0,
+                        logits.buf, logits.map);
     if (fc) snprintf(fc->weight_key, sizeof fc->weight_key, "classifier.0.weight");
     free(last.map), free(logits.map);
 }
@@ -457,17 +494,22 @@ scl_status scl__model_build_desc(const scl_model_desc *d, int explicit_copies, s
     scl_model *m = calloc(1, sizeof *m);
     if (!m) return SCL_ERROR_OUT_OF_MEMORY;
     const char *preset = scl__desc_preset_name(d);
-    if (preset) snprintf(m->name, sizeof m->name, "%s", preset);
-    else snprintf(m->name, sizeof m->name, "custom %s", scl__layout_name(d->layout));
+    if (preset)
+        snprintf(m->name, sizeof m->name, "%s", preset);
+    else
+        snprintf(m->name, sizeof m->name, "custom %s", scl__layout_name(d->layout));
     m->desc = *d;
     m->family = d->family;
     m->groups = d->groups;
     m->classes = d->classes;
     builder b = {m, explicit_copies, 0};
     new_buf(&b, 3, 0); /* buffer 0: the input */
-    if (d->layout == SCL_LAYOUT_TORCHVISION_V2) build_v2(&b, d);
-    else if (d->layout == SCL_LAYOUT_MEGVII_V2) build_megvii_v2(&b, d);
-    else build_v1(&b, d);
+    if (d->layout == SCL_LAYOUT_TORCHVISION_V2)
+        build_v2(&b, d);
+    else if (d->layout == SCL_LAYOUT_MEGVII_V2)
+        build_megvii_v2(&b, d);
+    else
+        build_v1(&b, d);
     if (b.failed) {
         scl__model_free(m);
         return SCL_ERROR_OUT_OF_MEMORY;
@@ -498,11 +540,20 @@ void scl__model_free(scl_model *m) {
 int64_t scl__layer_params(const scl_layer *l) {
     int64_t w = 0;
     switch (l->kind) {
-    case SCL_LAYER_STEM: w = (int64_t)l->cout * 3 * 9; break;
-    case SCL_LAYER_POINTWISE: w = (int64_t)l->cout * (l->cin / l->groups); break;
-    case SCL_LAYER_DEPTHWISE: w = (int64_t)l->cout * 9; break;
-    case SCL_LAYER_GAP_FC: w = (int64_t)l->cout * l->cin; break;
-    default: return 0;
+    case SCL_LAYER_STEM:
+        w = (int64_t)l->cout * 3 * 9;
+        break;
+    case SCL_LAYER_POINTWISE:
+        w = (int64_t)l->cout * (l->cin / l->groups);
+        break;
+    case SCL_LAYER_DEPTHWISE:
+        w = (int64_t)l->cout * 9;
+        break;
+    case SCL_LAYER_GAP_FC:
+        w = (int64_t)l->cout * l->cin;
+        break;
+    default:
+        return 0;
     }
     if (l->bn_key[0]) w += 2 * (int64_t)l->cout; /* gamma and beta */
     if (l->bias_key[0]) w += l->cout;
@@ -512,15 +563,21 @@ int64_t scl__layer_params(const scl_layer *l) {
 int64_t scl__layer_macs(const scl_layer *l, int out_h, int out_w) {
     int64_t hw = (int64_t)out_h * out_w;
     switch (l->kind) {
-    case SCL_LAYER_STEM: return hw * l->cout * 27;
-    case SCL_LAYER_POINTWISE: return hw * l->cout * (l->cin / l->groups);
-    case SCL_LAYER_DEPTHWISE: return hw * l->cout * 9;
-    case SCL_LAYER_GAP_FC: return (int64_t)l->cout * l->cin;
-    default: return 0;
+    case SCL_LAYER_STEM:
+        return hw * l->cout * 27;
+    case SCL_LAYER_POINTWISE:
+        return hw * l->cout * (l->cin / l->groups);
+    case SCL_LAYER_DEPTHWISE:
+        return hw * l->cout * 9;
+    case SCL_LAYER_GAP_FC:
+        return (int64_t)l->cout * l->cin;
+    default:
+        return 0;
     }
 }
 
 int scl__level_size(int size, int level) {
-    for (int i = 0; i < level; i++) size -= size / 2; /* (size + 1) / 2, never overflowing */
+    for (int i = 0; i < level; i++)
+        size -= size / 2; /* (size + 1) / 2, never overflowing */
     return size;
 }

@@ -18,14 +18,14 @@ typedef enum scl_layer_kind {
 } scl_layer_kind;
 
 typedef struct scl_layer {
-    char name[64];          /* e.g. "stage3.0.branch2.3" (the weight key without ".weight") */
+    char name[64]; /* e.g. "stage3.0.branch2.3" (the weight key without ".weight") */
     scl_layer_kind kind;
     int cin, cout, groups, stride, flags; /* flags: SCL_OP_RELU, SCL_OP_RESIDUAL */
-    int inverse;            /* SCL_LAYER_SHUFFLE: the inverse permutation (Megvii's V1) */
-    char weight_key[96];    /* "" for pools */
-    char bn_key[96];        /* BN prefix folded into this layer ("" when none) */
-    char bias_key[96];      /* fc bias ("" when none) */
-    int in_buf, out_buf, res_buf; /* buffer ids; res_buf -1 when no residual */
+    int inverse;                     /* SCL_LAYER_SHUFFLE: the inverse permutation (Megvii's V1) */
+    char weight_key[96];             /* "" for pools */
+    char bn_key[96];                 /* BN prefix folded into this layer ("" when none) */
+    char bias_key[96];               /* fc bias ("" when none) */
+    int in_buf, out_buf, res_buf;    /* buffer ids; res_buf -1 when no residual */
     int *in_map, *out_map, *res_map; /* planes: cin, cout and cout entries */
 } scl_layer;
 
@@ -37,10 +37,10 @@ typedef struct scl_bufdef {
 } scl_bufdef;
 
 typedef struct scl_model {
-    char name[32];          /* the preset's name, else e.g. "custom Megvii V2" */
+    char name[32]; /* the preset's name, else e.g. "custom Megvii V2" */
     scl_model_desc desc;
     scl_family family;
-    int groups;  /* V1 */
+    int groups; /* V1 */
     int classes;
     int nlayers, layer_cap;
     scl_layer *layers;
@@ -55,7 +55,7 @@ extern const char *const scl__model_names[];
 #define SCL__DESC_MIN_SIZE (offsetof(scl_model_desc, preprocess) + sizeof(scl_preprocess))
 int scl__desc_preset(const char *name, scl_model_desc *out); /* 0: unknown name */
 const char *scl__model_names_text(char *buf, size_t cap);    /* "v2_x0_5, v2_x1_0, ..." */
-const char *scl__desc_preset_name(const scl_model_desc *d); /* NULL: not a preset */
+const char *scl__desc_preset_name(const scl_model_desc *d);  /* NULL: not a preset */
 int scl__desc_equal(const scl_model_desc *a, const scl_model_desc *b);
 /* Copies a caller's description in (own->size = ours) or out (keeping the caller's size);
  * 0 when the caller's size is below SCL__DESC_MIN_SIZE. */

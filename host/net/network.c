@@ -11,7 +11,8 @@
 
 const char *scl_model_name(int i) {
     int n = 0;
-    while (scl__model_names[n]) n++;
+    while (scl__model_names[n])
+        n++;
     return i >= 0 && i < n ? scl__model_names[i] : NULL;
 }
 
@@ -27,7 +28,8 @@ scl_status scl__network_make_maps(scl_network *net) {
     for (int i = 0; i < m->nlayers; i++) {
         const scl_layer *l = &m->layers[i];
         scl_status st = scl_chanmap_create_table(net->ctx, l->cin, l->in_map, &net->in_maps[i]);
-        if (st == SCL_OK) st = scl_chanmap_create_table(net->ctx, l->cout, l->out_map, &net->out_maps[i]);
+        if (st == SCL_OK)
+            st = scl_chanmap_create_table(net->ctx, l->cout, l->out_map, &net->out_maps[i]);
         if (st == SCL_OK && l->res_map)
             st = scl_chanmap_create_table(net->ctx, l->cout, l->res_map, &net->res_maps[i]);
         if (st != SCL_OK) return st;
@@ -36,38 +38,48 @@ scl_status scl__network_make_maps(scl_network *net) {
 }
 
 /* The caller's options (NULL: the defaults) checked and copied into *own. */
-static scl_status take_options(scl_context *ctx, const scl_network_options *opts, scl_network_options *own,
-                               const char *fn) {
+static scl_status take_options(scl_context *ctx, const scl_network_options *opts,
+                               scl_network_options *own, const char *fn) {
     memset(own, 0, sizeof *own);
     own->size = sizeof *own;
     if (!opts) return SCL_OK;
     size_t min = offsetof(scl_network_options, fused_kernels) + sizeof opts->fused_kernels;
     if (opts->size < min)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: scl_network_options.size = %zu is smaller than "
-                         "any released layout (%zu): set it to sizeof(scl_network_options)", fn, opts->size, min);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: scl_network_options.size = %zu is smaller than "
+                         "any released layout (%zu): set it to sizeof(scl_network_options)",
+                         fn, opts->size, min);
     memcpy(own, opts, opts->size < sizeof *own ? opts->size : sizeof *own);
     own->size = sizeof *own;
     if (own->precision == SCL_PRECISION_FLOAT16)
-        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED, "%s: scl_network_options.precision = float16 is not "
-                         "supported yet (float32 only)", fn);
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED,
+                         "%s: scl_network_options.precision = float16 is not "
+                         "supported yet (float32 only)",
+                         fn);
     if (own->precision != SCL_PRECISION_DEFAULT && own->precision != SCL_PRECISION_FLOAT32)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: scl_network_options.precision = %d is not a "
-                         "scl_precision", fn, (int)own->precision);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: scl_network_options.precision = %d is not a "
+                         "scl_precision",
+                         fn, (int)own->precision);
     if (own->fused_kernels < SCL_SWITCH_DEFAULT || own->fused_kernels > SCL_SWITCH_OFF)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: scl_network_options.fused_kernels = %d is not a "
-                         "scl_switch", fn, (int)own->fused_kernels);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: scl_network_options.fused_kernels = %d is not a "
+                         "scl_switch",
+                         fn, (int)own->fused_kernels);
     return SCL_OK;
 }
 
-scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc, const scl_network_options *opts,
-                               scl_network **out, const char *fn) {
-    if (!ctx || !desc || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
+scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc,
+                               const scl_network_options *opts, scl_network **out, const char *fn) {
+    if (!ctx || !desc || !out)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
     scl_model_desc d;
     if (!scl__desc_in(desc, &d))
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: scl_model_desc.size = %zu is smaller than any "
-                         "released layout (%zu): set it to sizeof(scl_model_desc)", fn, desc->size,
-                         (size_t)SCL__DESC_MIN_SIZE);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: scl_model_desc.size = %zu is smaller than any "
+                         "released layout (%zu): set it to sizeof(scl_model_desc)",
+                         fn, desc->size, (size_t)SCL__DESC_MIN_SIZE);
     char msg[512];
     scl_status st = scl__desc_check(&d, msg, sizeof msg);
     if (st != SCL_OK) return scl__fail(ctx, st, "%s: %s", fn, msg);
@@ -88,13 +100,15 @@ scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc, con
     return SCL_OK;
 }
 
-scl_status scl_network_create_ex(scl_context *ctx, const char *model, const scl_network_options *opts,
-                                 scl_network **out) {
-    if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_create: NULL argument");
+scl_status scl_network_create_ex(scl_context *ctx, const char *model,
+                                 const scl_network_options *opts, scl_network **out) {
+    if (!ctx || !out)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_create: NULL argument");
     *out = NULL;
     scl_model_desc d;
     if (model && strcmp(model, "auto") == 0)
-        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL, "scl_network_create: 'auto' takes the architecture "
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL,
+                         "scl_network_create: 'auto' takes the architecture "
                          "from a weights file: use scl_network_create_from_file");
     if (!scl__desc_preset(model, &d)) {
         char names[512];
@@ -113,15 +127,20 @@ scl_status scl_network_create_desc_ex(scl_context *ctx, const scl_model_desc *de
     return scl__network_create(ctx, desc, opts, out, "scl_network_create_desc");
 }
 
-scl_status scl_network_create_desc(scl_context *ctx, const scl_model_desc *desc, scl_network **out) {
+scl_status scl_network_create_desc(scl_context *ctx, const scl_model_desc *desc,
+                                   scl_network **out) {
     return scl__network_create(ctx, desc, NULL, out, "scl_network_create_desc");
 }
 
 scl_status scl_network_get_desc(const scl_network *net, scl_model_desc *out) {
-    if (!net || !out) return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_desc: NULL argument");
+    if (!net || !out)
+        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_get_desc: NULL argument");
     if (!scl__desc_out(&net->model->desc, out))
-        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_desc: out->size = %zu is smaller "
-                         "than any released layout (%zu)", out->size, (size_t)SCL__DESC_MIN_SIZE);
+        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_get_desc: out->size = %zu is smaller "
+                         "than any released layout (%zu)",
+                         out->size, (size_t)SCL__DESC_MIN_SIZE);
     return SCL_OK;
 }
 
@@ -176,7 +195,9 @@ scl_status scl_network_load_weights(scl_network *net, const char *path) {
 }
 
 scl_status scl_network_random_weights(scl_network *net, uint64_t seed) {
-    if (!net) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_random_weights: NULL network");
+    if (!net)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_random_weights: NULL network");
     return scl__network_load(net, NULL, seed);
 }
 
@@ -188,23 +209,25 @@ static scl_status allocate(scl_network *net) {
     const scl_model *m = net->model;
     const scl_plan *p = &net->plan;
     net->slots = calloc((size_t)p->nslots + 1, sizeof *net->slots);
-    if (!net->slots) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory planning activations");
+    if (!net->slots)
+        return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory planning activations");
     for (int s = 0; s < p->nslots; s++) {
         cl_int e;
         net->slots[s] = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, p->slot_bytes[s], NULL, &e);
         if (e != CL_SUCCESS) {
             net->slots[s] = NULL;
             char what[160];
-            snprintf(what, sizeof what, "allocating %zu bytes of activations for %dx3x%dx%d", p->slot_bytes[s],
-                     p->n, p->h, p->w);
+            snprintf(what, sizeof what, "allocating %zu bytes of activations for %dx3x%dx%d",
+                     p->slot_bytes[s], p->n, p->h, p->w);
             return scl__cl_fail(ctx, e, what);
         }
     }
     for (int b = 1; b < m->nbufs - 1; b++) {
         if (p->slot_of[b] < 0) continue; /* touched by no layer */
-        int lh = scl__level_size(p->h, m->bufs[b].level), lw = scl__level_size(p->w, m->bufs[b].level);
-        scl_status st = scl__tensor_view(ctx, net->slots[p->slot_of[b]], p->n, m->bufs[b].channels, lh, lw,
-                                         scl__pitch(lh, lw), &net->views[b]);
+        int lh = scl__level_size(p->h, m->bufs[b].level),
+            lw = scl__level_size(p->w, m->bufs[b].level);
+        scl_status st = scl__tensor_view(ctx, net->slots[p->slot_of[b]], p->n, m->bufs[b].channels,
+                                         lh, lw, scl__pitch(lh, lw), &net->views[b]);
         if (st != SCL_OK) return st;
     }
     return SCL_OK;
@@ -214,17 +237,19 @@ static scl_status allocate(scl_network *net) {
  * ints); products in 64 bits, h * w first so that nothing overflows on the way. */
 scl_status scl__network_check_dims(scl_context *ctx, int n, int h, int w, const char *fn) {
     if (n < 1 || h < 1 || w < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: input %dx3x%dx%d has a dimension < 1", fn,
-                         n, h, w);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: input %dx3x%dx%d has a dimension < 1", fn, n, h, w);
     int64_t hw = (int64_t)h * w;
     if (hw > INT_MAX / 3 || hw * 3 * n > INT_MAX)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: input %dx3x%dx%d is over the limit of %d floats", fn, n, h, w, INT_MAX);
+                         "%s: input %dx3x%dx%d is over the limit of %d floats", fn, n, h, w,
+                         INT_MAX);
     return SCL_OK;
 }
 
 scl_status scl_network_reshape(scl_network *net, int n, int h, int w) {
-    if (!net) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_reshape: NULL network");
+    if (!net)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_reshape: NULL network");
     scl_status st = scl__network_check_dims(net->ctx, n, h, w, "scl_network_reshape");
     if (st != SCL_OK) return st;
     const scl_plan *p = &net->plan;
@@ -233,8 +258,9 @@ scl_status scl_network_reshape(scl_network *net, int n, int h, int w) {
     st = scl__plan_compute(net->model, n, h, w, &net->plan);
     if (st != SCL_OK)
         return scl__fail(net->ctx, st, "scl_network_reshape: cannot plan %dx3x%dx%d (%s)", n, h, w,
-                         st == SCL_ERROR_OUT_OF_MEMORY ? "out of host memory"
-                                                       : "an activation is over the limit of 2^31 - 1 floats");
+                         st == SCL_ERROR_OUT_OF_MEMORY
+                             ? "out of host memory"
+                             : "an activation is over the limit of 2^31 - 1 floats");
     if ((st = allocate(net)) != SCL_OK) scl__network_release_plan(net);
     return st;
 }
@@ -243,14 +269,16 @@ static scl_status check_shape(scl_network *net, int n, int h, int w, const char 
     if (!net->ops || !net->ops[0])
         return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: %s has no weights yet: call scl_network_load_weights or "
-                         "scl_network_random_weights first", fn, net->model->name);
+                         "scl_network_random_weights first",
+                         fn, net->model->name);
     return scl__network_check_dims(net->ctx, n, h, w, fn);
 }
 
 /* Enqueues every layer (reshaping first when the shape is new); the first waits on the wait list;
  * with `events`, one event per launch (scl_network_launch_count of them). */
 static scl_status enqueue_layers(scl_network *net, cl_mem in, cl_mem out, int n, int h, int w,
-                                 cl_uint nwait, const cl_event *wait, cl_event *events, cl_event *last_event) {
+                                 cl_uint nwait, const cl_event *wait, cl_event *events,
+                                 cl_event *last_event) {
     scl_model *m = net->model;
     scl_context *ctx = net->ctx;
     scl_status st = scl_network_reshape(net, n, h, w);
@@ -279,40 +307,51 @@ static scl_status enqueue_layers(scl_network *net, cl_mem in, cl_mem out, int n,
 }
 
 scl_status scl_network_enqueue(scl_network *net, cl_mem input, cl_mem logits, int n, int h, int w,
-                               cl_uint num_wait_events, const cl_event *wait_events, cl_event *event) {
+                               cl_uint num_wait_events, const cl_event *wait_events,
+                               cl_event *event) {
     if (!net || !input || !logits)
-        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_enqueue: NULL argument");
+        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_enqueue: NULL argument");
     scl_status st = check_shape(net, n, h, w, "scl_network_enqueue");
     if (st != SCL_OK) return st;
     size_t in_size = 0, out_size = 0;
     cl_int e = clGetMemObjectInfo(input, CL_MEM_SIZE, sizeof in_size, &in_size, NULL);
     e |= clGetMemObjectInfo(logits, CL_MEM_SIZE, sizeof out_size, &out_size, NULL);
-    if (e != CL_SUCCESS) return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_enqueue: input or logits is not a valid buffer");
-    size_t need_in = (size_t)n * 3 * h * w * sizeof(float), need_out = (size_t)n * net->model->classes * sizeof(float);
+    if (e != CL_SUCCESS)
+        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_enqueue: input or logits is not a valid buffer");
+    size_t need_in = (size_t)n * 3 * h * w * sizeof(float),
+           need_out = (size_t)n * net->model->classes * sizeof(float);
     if (in_size < need_in || out_size < need_out)
-        return scl__fail(net->ctx, SCL_ERROR_SHAPE_MISMATCH,
-                         "scl_network_enqueue: %dx3x%dx%d needs %zu input bytes and %zu logit bytes; the "
-                         "buffers hold %zu and %zu", n, h, w, need_in, need_out, in_size, out_size);
+        return scl__fail(
+            net->ctx, SCL_ERROR_SHAPE_MISMATCH,
+            "scl_network_enqueue: %dx3x%dx%d needs %zu input bytes and %zu logit bytes; the "
+            "buffers hold %zu and %zu",
+            n, h, w, need_in, need_out, in_size, out_size);
     return enqueue_layers(net, input, logits, n, h, w, num_wait_events, wait_events, NULL, event);
 }
 
 /* Dense input and logit buffers of our own for the host-memory entry points. On devices that
  * share memory with the host they are allocated host-side and mapped instead of copied. */
 static scl_status own_buffers(scl_network *net, int n, int h, int w) {
-    size_t in_bytes = (size_t)n * 3 * h * w * sizeof(float), out_bytes = (size_t)n * net->model->classes * sizeof(float);
-    cl_mem_flags flags = CL_MEM_READ_WRITE | (net->ctx->info.host_unified_memory ? CL_MEM_ALLOC_HOST_PTR : 0);
+    size_t in_bytes = (size_t)n * 3 * h * w * sizeof(float),
+           out_bytes = (size_t)n * net->model->classes * sizeof(float);
+    cl_mem_flags flags =
+        CL_MEM_READ_WRITE | (net->ctx->info.host_unified_memory ? CL_MEM_ALLOC_HOST_PTR : 0);
     cl_int e;
     if (net->own_in_bytes != in_bytes) {
         if (net->own_in) clReleaseMemObject(net->own_in);
         net->own_in = clCreateBuffer(net->ctx->cl_ctx, flags, in_bytes, NULL, &e);
         net->own_in_bytes = e == CL_SUCCESS ? in_bytes : 0;
-        if (e != CL_SUCCESS) return net->own_in = NULL, scl__cl_fail(net->ctx, e, "allocating the input buffer");
+        if (e != CL_SUCCESS)
+            return net->own_in = NULL, scl__cl_fail(net->ctx, e, "allocating the input buffer");
     }
     if (net->own_out_bytes != out_bytes) {
         if (net->own_out) clReleaseMemObject(net->own_out);
         net->own_out = clCreateBuffer(net->ctx->cl_ctx, flags, out_bytes, NULL, &e);
         net->own_out_bytes = e == CL_SUCCESS ? out_bytes : 0;
-        if (e != CL_SUCCESS) return net->own_out = NULL, scl__cl_fail(net->ctx, e, "allocating the logits buffer");
+        if (e != CL_SUCCESS)
+            return net->own_out = NULL, scl__cl_fail(net->ctx, e, "allocating the logits buffer");
     }
     return SCL_OK;
 }
@@ -320,50 +359,61 @@ static scl_status own_buffers(scl_network *net, int n, int h, int w) {
 static scl_status copy_host(scl_context *ctx, cl_mem mem, void *host, size_t bytes, int to_device) {
     cl_int e;
     if (ctx->info.host_unified_memory) {
-        void *p = clEnqueueMapBuffer(ctx->queue, mem, CL_TRUE, to_device ? CL_MAP_WRITE_INVALIDATE_REGION : CL_MAP_READ,
-                                     0, bytes, 0, NULL, NULL, &e);
+        void *p = clEnqueueMapBuffer(ctx->queue, mem, CL_TRUE,
+                                     to_device ? CL_MAP_WRITE_INVALIDATE_REGION : CL_MAP_READ, 0,
+                                     bytes, 0, NULL, NULL, &e);
         if (e != CL_SUCCESS) return scl__cl_fail(ctx, e, "clEnqueueMapBuffer");
-        if (to_device) memcpy(p, host, bytes);
-        else memcpy(host, p, bytes);
+        if (to_device)
+            memcpy(p, host, bytes);
+        else
+            memcpy(host, p, bytes);
         e = clEnqueueUnmapMemObject(ctx->queue, mem, p, 0, NULL, NULL);
         if (e != CL_SUCCESS) return scl__cl_fail(ctx, e, "clEnqueueUnmapMemObject");
         return SCL_OK;
     }
     e = to_device ? clEnqueueWriteBuffer(ctx->queue, mem, CL_FALSE, 0, bytes, host, 0, NULL, NULL)
                   : clEnqueueReadBuffer(ctx->queue, mem, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
-    if (e != CL_SUCCESS) return scl__cl_fail(ctx, e, to_device ? "uploading the input" : "downloading the logits");
+    if (e != CL_SUCCESS)
+        return scl__cl_fail(ctx, e, to_device ? "uploading the input" : "downloading the logits");
     return SCL_OK;
 }
 
 static scl_status run(scl_network *net, const float *input, int n, int h, int w, float *logits,
                       cl_event *events, const char *fn) {
     if (!net || !input || (!logits && !events))
-        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
+        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument",
+                         fn);
     scl_status st = check_shape(net, n, h, w, fn);
     if (st == SCL_OK) st = own_buffers(net, n, h, w);
     if (st == SCL_OK) st = copy_host(net->ctx, net->own_in, (void *)input, net->own_in_bytes, 1);
-    if (st == SCL_OK) st = enqueue_layers(net, net->own_in, net->own_out, n, h, w, 0, NULL, events, NULL);
-    if (st == SCL_OK && logits) st = copy_host(net->ctx, net->own_out, logits, net->own_out_bytes, 0);
+    if (st == SCL_OK)
+        st = enqueue_layers(net, net->own_in, net->own_out, n, h, w, 0, NULL, events, NULL);
+    if (st == SCL_OK && logits)
+        st = copy_host(net->ctx, net->own_out, logits, net->own_out_bytes, 0);
     if (st == SCL_OK) SCL_CL_TRY(net->ctx, clFinish(net->ctx->queue), "clFinish");
     return st;
 }
 
-scl_status scl_network_run(scl_network *net, const float *input, int n, int h, int w, float *logits) {
+scl_status scl_network_run(scl_network *net, const float *input, int n, int h, int w,
+                           float *logits) {
     return run(net, input, n, h, w, logits, NULL, "scl_network_run");
 }
 
-scl_status scl_network_profile(scl_network *net, const float *input, int n, int h, int w, double *launch_ms,
-                               int capacity) {
+scl_status scl_network_profile(scl_network *net, const float *input, int n, int h, int w,
+                               double *launch_ms, int capacity) {
     if (!net || !launch_ms)
-        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_profile: NULL argument");
+        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_profile: NULL argument");
     if (!net->ctx->profiling)
-        return scl__fail(net->ctx, SCL_ERROR_UNSUPPORTED,
-                         "scl_network_profile: the queue was made without CL_QUEUE_PROFILING_ENABLE");
+        return scl__fail(
+            net->ctx, SCL_ERROR_UNSUPPORTED,
+            "scl_network_profile: the queue was made without CL_QUEUE_PROFILING_ENABLE");
     scl_status st = check_shape(net, n, h, w, "scl_network_profile");
     int nl = st == SCL_OK ? scl_network_launch_count(net) : 0;
     if (st == SCL_OK && capacity < nl)
         return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "scl_network_profile: room for %d launch times, the network makes %d", capacity, nl);
+                         "scl_network_profile: room for %d launch times, the network makes %d",
+                         capacity, nl);
     if (st != SCL_OK) return st;
     cl_event *ev = calloc((size_t)nl, sizeof *ev);
     if (!ev) return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
@@ -371,10 +421,13 @@ scl_status scl_network_profile(scl_network *net, const float *input, int n, int 
     for (int i = 0; i < nl; i++) {
         cl_ulong t0 = 0, t1 = 0;
         if (st == SCL_OK && !ev[i])
-            st = scl__fail(net->ctx, SCL_ERROR_UNSUPPORTED, "scl_network_profile: launch %d gave no event", i);
+            st = scl__fail(net->ctx, SCL_ERROR_UNSUPPORTED,
+                           "scl_network_profile: launch %d gave no event", i);
         if (st == SCL_OK) {
-            cl_int e = clGetEventProfilingInfo(ev[i], CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
-            if (e == CL_SUCCESS) e = clGetEventProfilingInfo(ev[i], CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+            cl_int e =
+                clGetEventProfilingInfo(ev[i], CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+            if (e == CL_SUCCESS)
+                e = clGetEventProfilingInfo(ev[i], CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
             if (e != CL_SUCCESS) st = scl__cl_fail(net->ctx, e, "clGetEventProfilingInfo");
         }
         launch_ms[i] = (double)(t1 - t0) * 1e-6;
@@ -385,13 +438,16 @@ scl_status scl_network_profile(scl_network *net, const float *input, int n, int 
 }
 
 scl_status scl_network_set_explicit_copies(scl_network *net, int on) {
-    if (!net) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_set_explicit_copies: NULL network");
+    if (!net)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_set_explicit_copies: NULL network");
     if (net->ops && net->ops[0])
         return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_network_set_explicit_copies: choose the mode before loading weights");
     scl_model *m;
     scl_status st = scl__model_build_desc(&net->model->desc, on, &m);
-    if (st != SCL_OK) return scl__fail(net->ctx, st, "out of host memory rebuilding %s", net->model->name);
+    if (st != SCL_OK)
+        return scl__fail(net->ctx, st, "out of host memory rebuilding %s", net->model->name);
     char name[32];
     snprintf(name, sizeof name, "%s", net->model->name);
     scl__network_release_plan(net);
@@ -406,4 +462,3 @@ scl_status scl_network_set_explicit_copies(scl_network *net, int on) {
     net->model = m;
     return scl__network_make_maps(net);
 }
-

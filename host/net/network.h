@@ -11,7 +11,7 @@ struct scl_network {
     scl_context *ctx;
     scl_model *model;
     scl_network_options opts; /* as given, checked (fused_kernels kept for later) */
-    scl_op **ops; /* one per layer, made when weights arrive */
+    scl_op **ops;             /* one per layer, made when weights arrive */
     scl_chanmap **in_maps, **out_maps, **res_maps;
     size_t weight_bytes;
     int tuned_layers;
@@ -29,8 +29,8 @@ scl_status scl__network_load(scl_network *net, const char *path, uint64_t seed);
 
 /* network.c: a network of a description (checked here, every refusal naming the field) with
  * options (NULL: defaults); `fn` names the public entry point in messages. */
-scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc, const scl_network_options *opts,
-                               scl_network **out, const char *fn);
+scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc,
+                               const scl_network_options *opts, scl_network **out, const char *fn);
 /* weights.c: loads from an open safetensors file (which the caller still owns). */
 struct scl__safetensors;
 scl_status scl__network_load_file(scl_network *net, struct scl__safetensors *st);

@@ -15,7 +15,8 @@ void scl__plan_free(scl_plan *p) {
 
 /* The first and last layer that touches each buffer. */
 static void liveness(const scl_model *m, int *first, int *last) {
-    for (int b = 0; b < m->nbufs; b++) first[b] = m->nlayers, last[b] = -1;
+    for (int b = 0; b < m->nbufs; b++)
+        first[b] = m->nlayers, last[b] = -1;
     for (int i = 0; i < m->nlayers; i++) {
         const scl_layer *l = &m->layers[i];
         int ids[3] = {l->in_buf, l->out_buf, l->res_buf};
@@ -34,7 +35,8 @@ static int best_slot(const scl_plan *p, const int *free_after, int from, size_t 
     for (int s = 0; s < p->nslots; s++) {
         if (free_after[s] >= from) continue;
         size_t have = p->slot_bytes[s];
-        if (best < 0) best = s;
+        if (best < 0)
+            best = s;
         else if (have >= need) {
             if (p->slot_bytes[best] < need || have < p->slot_bytes[best]) best = s;
         } else if (p->slot_bytes[best] < need && have > p->slot_bytes[best]) {
@@ -63,8 +65,11 @@ scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *
         /* kernels index with ints: every buffer holds under 2^31 floats (checked in double, so
          * that the check itself cannot wrap) */
         double floats = (double)n * m->bufs[b].channels * (double)scl__pitch(lh, lw);
-        if (floats > INT_MAX) st = SCL_ERROR_INVALID_ARGUMENT;
-        else out->buf_bytes[b] = (size_t)n * (size_t)m->bufs[b].channels * scl__pitch(lh, lw) * sizeof(float);
+        if (floats > INT_MAX)
+            st = SCL_ERROR_INVALID_ARGUMENT;
+        else
+            out->buf_bytes[b] =
+                (size_t)n * (size_t)m->bufs[b].channels * scl__pitch(lh, lw) * sizeof(float);
     }
     if (st == SCL_OK) {
         liveness(m, first, last);
@@ -79,7 +84,8 @@ scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *
             free_after[s] = last[b];
             out->slot_of[b] = s;
         }
-        for (int s = 0; s < out->nslots; s++) out->activation_bytes += out->slot_bytes[s];
+        for (int s = 0; s < out->nslots; s++)
+            out->activation_bytes += out->slot_bytes[s];
     }
     free(first), free(last), free(free_after);
     if (st != SCL_OK) scl__plan_free(out);

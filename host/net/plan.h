@@ -6,12 +6,12 @@
 #include "net/model.h"
 
 typedef struct scl_plan {
-    int n, h, w;          /* the input shape planned for */
+    int n, h, w; /* the input shape planned for */
     int nbufs, nslots;
-    int *slot_of;         /* per buffer: its slot; -1 for the input (0), the output (last) and
-                           * buffers no layer touches */
-    size_t *buf_bytes;    /* per buffer: bytes it needs */
-    size_t *slot_bytes;   /* per slot: the largest buffer it holds */
+    int *slot_of;            /* per buffer: its slot; -1 for the input (0), the output (last) and
+                              * buffers no layer touches */
+    size_t *buf_bytes;       /* per buffer: bytes it needs */
+    size_t *slot_bytes;      /* per slot: the largest buffer it holds */
     size_t activation_bytes; /* sum of slot_bytes: the peak activation memory */
 } scl_plan;
 

@@ -5,7 +5,9 @@
 
 #include <string.h>
 
-int scl_network_classes(const scl_network *net) { return net ? net->model->classes : 0; }
+int scl_network_classes(const scl_network *net) {
+    return net ? net->model->classes : 0;
+}
 
 scl_preprocess scl_network_preprocess(const scl_network *net) {
     return net ? net->model->desc.preprocess : SCL_PREPROCESS_TORCHVISION;
@@ -13,30 +15,43 @@ scl_preprocess scl_network_preprocess(const scl_network *net) {
 
 const char *scl_preprocess_name(scl_preprocess p) {
     switch (p) {
-    case SCL_PREPROCESS_TORCHVISION: return "torchvision";
-    case SCL_PREPROCESS_MEGVII: return "megvii";
+    case SCL_PREPROCESS_TORCHVISION:
+        return "torchvision";
+    case SCL_PREPROCESS_MEGVII:
+        return "megvii";
     }
     return "unknown";
 }
 
-int scl_network_layer_count(const scl_network *net) { return net ? net->model->nlayers : 0; }
+int scl_network_layer_count(const scl_network *net) {
+    return net ? net->model->nlayers : 0;
+}
 
 static scl_op_kind kind_of(scl_layer_kind k) {
     switch (k) {
-    case SCL_LAYER_STEM: return SCL_OP_KIND_STEM;
-    case SCL_LAYER_MAXPOOL: return SCL_OP_KIND_MAXPOOL;
-    case SCL_LAYER_POINTWISE: return SCL_OP_KIND_POINTWISE;
-    case SCL_LAYER_DEPTHWISE: return SCL_OP_KIND_DEPTHWISE;
-    case SCL_LAYER_AVGPOOL: return SCL_OP_KIND_AVGPOOL;
-    case SCL_LAYER_GAP_FC: return SCL_OP_KIND_GAP_FC;
-    case SCL_LAYER_SHUFFLE: return SCL_OP_KIND_SHUFFLE;
+    case SCL_LAYER_STEM:
+        return SCL_OP_KIND_STEM;
+    case SCL_LAYER_MAXPOOL:
+        return SCL_OP_KIND_MAXPOOL;
+    case SCL_LAYER_POINTWISE:
+        return SCL_OP_KIND_POINTWISE;
+    case SCL_LAYER_DEPTHWISE:
+        return SCL_OP_KIND_DEPTHWISE;
+    case SCL_LAYER_AVGPOOL:
+        return SCL_OP_KIND_AVGPOOL;
+    case SCL_LAYER_GAP_FC:
+        return SCL_OP_KIND_GAP_FC;
+    case SCL_LAYER_SHUFFLE:
+        return SCL_OP_KIND_SHUFFLE;
     }
     return SCL_OP_KIND_SHUFFLE;
 }
 
 const char *scl_op_kind_name(scl_op_kind k) {
-    static const char *const names[] = {"stem", "maxpool", "pointwise", "depthwise", "avgpool", "gap_fc", "shuffle"};
-    return k >= SCL_OP_KIND_STEM && k <= SCL_OP_KIND_SHUFFLE ? names[k - SCL_OP_KIND_STEM] : "unknown";
+    static const char *const names[] = {"stem",    "maxpool", "pointwise", "depthwise",
+                                        "avgpool", "gap_fc",  "shuffle"};
+    return k >= SCL_OP_KIND_STEM && k <= SCL_OP_KIND_SHUFFLE ? names[k - SCL_OP_KIND_STEM]
+                                                             : "unknown";
 }
 
 /* Rows and columns of layer l's input and output at an h x w network input. */
@@ -47,7 +62,8 @@ static void layer_hw(const scl_model *m, const scl_layer *l, int h, int w, int i
     io[3] = l->kind == SCL_LAYER_GAP_FC ? 1 : scl__level_size(w, lo);
 }
 
-scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w, scl_layer_info *out) {
+scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w,
+                                  scl_layer_info *out) {
     if (!net || !out || i < 0 || i >= net->model->nlayers)
         return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_network_layer_info: NULL argument or bad layer index %d", i);
@@ -66,18 +82,24 @@ scl_status scl_network_layer_info(const scl_network *net, int i, int h, int w, s
     li.in_h = io[0], li.in_w = io[1], li.out_h = io[2], li.out_w = io[3];
     li.params = scl__layer_params(l);
     li.macs = scl__layer_macs(l, li.out_h, li.out_w);
-    return scl__sized_out(net->ctx, "scl_network_layer_info", "scl_layer_info", out, &li, sizeof li, sizeof li);
+    return scl__sized_out(net->ctx, "scl_network_layer_info", "scl_layer_info", out, &li, sizeof li,
+                          sizeof li);
 }
 
 /* Floats of weights and bias a layer holds (BN folded into them). */
 static int64_t layer_weights(const scl_layer *l) {
     int64_t co = l->cout;
     switch (l->kind) {
-    case SCL_LAYER_POINTWISE: return co * (l->cin / l->groups) + co;
-    case SCL_LAYER_DEPTHWISE: return co * 9 + co;
-    case SCL_LAYER_STEM: return co * 27 + co;
-    case SCL_LAYER_GAP_FC: return co * l->cin + co;
-    default: return 0;
+    case SCL_LAYER_POINTWISE:
+        return co * (l->cin / l->groups) + co;
+    case SCL_LAYER_DEPTHWISE:
+        return co * 9 + co;
+    case SCL_LAYER_STEM:
+        return co * 27 + co;
+    case SCL_LAYER_GAP_FC:
+        return co * l->cin + co;
+    default:
+        return 0;
     }
 }
 
@@ -93,12 +115,14 @@ static int layer_launches(const scl_network *net, int i) {
 
 int scl_network_launch_count(const scl_network *net) {
     int total = 0;
-    for (int i = 0; net && i < net->model->nlayers; i++) total += layer_launches(net, i);
+    for (int i = 0; net && i < net->model->nlayers; i++)
+        total += layer_launches(net, i);
     return total;
 }
 
 /* Launch j of layer i (j < layer_launches) at batch n and an h x w input. */
-static void fill_launch(const scl_network *net, int i, int j, int n, int h, int w, scl_launch_info *o) {
+static void fill_launch(const scl_network *net, int i, int j, int n, int h, int w,
+                        scl_launch_info *o) {
     const scl_layer *l = &net->model->layers[i];
     const scl_op *op = net->ops ? net->ops[i] : NULL;
     int k = layer_launches(net, i), last = j == k - 1, io[4];
@@ -125,34 +149,41 @@ static void fill_launch(const scl_network *net, int i, int j, int n, int h, int 
         }
     } else if (op) {
         o->dims = op->pre_dims;
-        for (int d = 0; d < 3; d++) o->global[d] = d < (int)op->pre_dims ? op->pre_global[d] : 1;
+        for (int d = 0; d < 3; d++)
+            o->global[d] = d < (int)op->pre_dims ? op->pre_global[d] : 1;
     }
 }
 
 scl_status scl_network_launch_info(const scl_network *net, int index, scl_launch_info *out) {
-    if (!net || !out) return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_launch_info: NULL argument");
+    if (!net || !out)
+        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_launch_info: NULL argument");
     const scl_plan *p = &net->plan;
     if (p->n == 0)
-        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "scl_network_launch_info: no shape yet: call scl_network_reshape (or run) first");
+        return scl__fail(
+            net->ctx, SCL_ERROR_INVALID_ARGUMENT,
+            "scl_network_launch_info: no shape yet: call scl_network_reshape (or run) first");
     for (int i = 0, at = 0; i < net->model->nlayers; i++) {
         int k = layer_launches(net, i);
         if (index >= at && index < at + k) {
             scl_launch_info li = {.size = sizeof(scl_launch_info)};
             memset(&li, 0, sizeof li);
             fill_launch(net, i, index - at, p->n, p->h, p->w, &li);
-            return scl__sized_out(net->ctx, "scl_network_launch_info", "scl_launch_info", out, &li, sizeof li,
-                                  sizeof li);
+            return scl__sized_out(net->ctx, "scl_network_launch_info", "scl_launch_info", out, &li,
+                                  sizeof li, sizeof li);
         }
         at += k;
     }
-    return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_network_launch_info: launch %d of %d", index,
+    return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
+                     "scl_network_launch_info: launch %d of %d", index,
                      scl_network_launch_count(net));
 }
 
-scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w, scl_network_stats *out) {
+scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w,
+                                 scl_network_stats *out) {
     if (!net || !out)
-        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_network_get_stats: NULL argument");
+        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_get_stats: NULL argument");
     scl_status st = scl__network_check_dims(net->ctx, n, h, w, "scl_network_get_stats");
     if (st != SCL_OK) return st;
     scl_network_stats s = {.size = sizeof(scl_network_stats)};
@@ -166,7 +197,8 @@ scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w, sc
         s.macs += scl__layer_macs(l, io[2], io[3]);
         double in_px = (double)io[0] * io[1], out_px = (double)io[2] * io[3];
         s.min_bytes_moved += (size_t)(((double)l->cin * in_px + (double)l->cout * out_px +
-                                       (l->res_buf >= 0 ? (double)l->cout * out_px : 0)) * sizeof(float));
+                                       (l->res_buf >= 0 ? (double)l->cout * out_px : 0)) *
+                                      sizeof(float));
     }
     s.launches = scl_network_launch_count(net);
     s.weight_bytes = net->weight_bytes;
@@ -175,10 +207,13 @@ scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w, sc
     scl_plan p;
     st = scl__plan_compute(m, n, h, w, &p);
     if (st != SCL_OK)
-        return scl__fail(net->ctx, st, "scl_network_get_stats: cannot plan %dx3x%dx%d (%s)", n, h, w,
-                         st == SCL_ERROR_OUT_OF_MEMORY ? "out of host memory"
-                                                       : "its activations are over the limit of 2^31 - 1 floats");
+        return scl__fail(net->ctx, st, "scl_network_get_stats: cannot plan %dx3x%dx%d (%s)", n, h,
+                         w,
+                         st == SCL_ERROR_OUT_OF_MEMORY
+                             ? "out of host memory"
+                             : "its activations are over the limit of 2^31 - 1 floats");
     s.activation_bytes = p.activation_bytes;
     scl__plan_free(&p);
-    return scl__sized_out(net->ctx, "scl_network_get_stats", "scl_network_stats", out, &s, sizeof s, sizeof s);
+    return scl__sized_out(net->ctx, "scl_network_get_stats", "scl_network_stats", out, &s, sizeof s,
+                          sizeof s);
 }

@@ -31,24 +31,35 @@ static double uniform(uint64_t *s, double lo, double hi) {
 /* The expected shape of each tensor a layer reads. */
 static int weight_shape(const scl_layer *l, int64_t shape[4]) {
     switch (l->kind) {
-    case SCL_LAYER_STEM: shape[0] = l->cout, shape[1] = 3, shape[2] = 3, shape[3] = 3; return 4;
-    case SCL_LAYER_POINTWISE: shape[0] = l->cout, shape[1] = l->cin / l->groups, shape[2] = 1, shape[3] = 1; return 4;
-    case SCL_LAYER_DEPTHWISE: shape[0] = l->cout, shape[1] = 1, shape[2] = 3, shape[3] = 3; return 4;
-    case SCL_LAYER_GAP_FC: shape[0] = l->cout, shape[1] = l->cin; return 2;
-    default: return 0;
+    case SCL_LAYER_STEM:
+        shape[0] = l->cout, shape[1] = 3, shape[2] = 3, shape[3] = 3;
+        return 4;
+    case SCL_LAYER_POINTWISE:
+        shape[0] = l->cout, shape[1] = l->cin / l->groups, shape[2] = 1, shape[3] = 1;
+        return 4;
+    case SCL_LAYER_DEPTHWISE:
+        shape[0] = l->cout, shape[1] = 1, shape[2] = 3, shape[3] = 3;
+        return 4;
+    case SCL_LAYER_GAP_FC:
+        shape[0] = l->cout, shape[1] = l->cin;
+        return 2;
+    default:
+        return 0;
     }
 }
 
 static size_t shape_count(const int64_t *shape, int rank) {
     size_t n = 1;
-    for (int i = 0; i < rank; i++) n *= (size_t)shape[i];
+    for (int i = 0; i < rank; i++)
+        n *= (size_t)shape[i];
     return n;
 }
 
 static void shape_text(const int64_t *shape, int rank, char *buf, size_t cap) {
     size_t used = (size_t)snprintf(buf, cap, "[");
     for (int i = 0; i < rank && used < cap; i++)
-        used += (size_t)snprintf(buf + used, cap - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
+        used +=
+            (size_t)snprintf(buf + used, cap - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
     if (used < cap) snprintf(buf + used, cap - used, "]");
 }
 
@@ -61,30 +72,46 @@ static const scl__st_tensor *find(const wsource *src, const char *key) {
 /* Reads (or generates) one tensor of the expected shape. `kind` picks the random law. */
 typedef enum wkind { W_CONV, W_GAMMA, W_BETA, W_MEAN, W_VAR, W_BIAS } wkind;
 
-static scl_status fetch(scl_context *ctx, wsource *src, const char *key, const int64_t *shape, int rank,
-                        wkind kind, int fan_in, float *dst) {
+static scl_status fetch(scl_context *ctx, wsource *src, const char *key, const int64_t *shape,
+                        int rank, wkind kind, int fan_in, float *dst) {
     size_t count = shape_count(shape, rank);
     if (!src->st) {
         uint64_t s = src->seed;
-        for (const char *p = key; *p; p++) s = (s ^ (unsigned char)*p) * 0x100000001b3ull;
+        for (const char *p = key; *p; p++)
+            s = (s ^ (unsigned char)*p) * 0x100000001b3ull;
         double a = sqrt(3.0 / fan_in); /* unit-variance outputs for unit-variance inputs */
         for (size_t i = 0; i < count; i++) {
             switch (kind) {
-            case W_CONV: dst[i] = (float)uniform(&s, -a, a); break;
-            case W_GAMMA: dst[i] = (float)uniform(&s, 0.5, 1.5); break;
-            case W_BETA: dst[i] = (float)uniform(&s, -0.2, 0.2); break;
-            case W_MEAN: dst[i] = (float)uniform(&s, -0.2, 0.2); break;
-            case W_VAR: dst[i] = (float)uniform(&s, 0.5, 2.0); break;
-            case W_BIAS: dst[i] = (float)uniform(&s, -0.1, 0.1); break;
+            case W_CONV:
+                dst[i] = (float)uniform(&s, -a, a);
+                break;
+            case W_GAMMA:
+                dst[i] = (float)uniform(&s, 0.5, 1.5);
+                break;
+            case W_BETA:
+                dst[i] = (float)uniform(&s, -0.2, 0.2);
+                break;
+            case W_MEAN:
+                dst[i] = (float)uniform(&s, -0.2, 0.2);
+                break;
+            case W_VAR:
+                dst[i] = (float)uniform(&s, 0.5, 2.0);
+                break;
+            case W_BIAS:
+                dst[i] = (float)uniform(&s, -0.1, 0.1);
+                break;
             }
         }
         return SCL_OK;
     }
     const scl__st_tensor *t = find(src, key);
     const char *path = scl__safetensors_path(src->st);
-    if (!t) return scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s%s' is missing", path, src->prefix, key);
+    if (!t)
+        return scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s%s' is missing", path, src->prefix,
+                         key);
     int same = t->rank == rank;
-    for (int i = 0; same && i < rank; i++) same = t->shape[i] == shape[i];
+    for (int i = 0; same && i < rank; i++)
+        same = t->shape[i] == shape[i];
     if (!same) {
         char want[96], got[96];
         shape_text(shape, rank, want, sizeof want);
@@ -104,7 +131,8 @@ static int layer_keys(const scl_layer *l, char keys[6][128]) {
     if (l->weight_key[0]) snprintf(keys[n++], 128, "%s", l->weight_key);
     if (l->bn_key[0]) {
         static const char *const parts[] = {"weight", "bias", "running_mean", "running_var"};
-        for (int i = 0; i < 4; i++) snprintf(keys[n++], 128, "%s.%s", l->bn_key, parts[i]);
+        for (int i = 0; i < 4; i++)
+            snprintf(keys[n++], 128, "%s.%s", l->bn_key, parts[i]);
     }
     if (l->bias_key[0]) snprintf(keys[n++], 128, "%s", l->bias_key);
     return n;
@@ -115,10 +143,12 @@ static int layer_keys(const scl_layer *l, char keys[6][128]) {
 static int is_bn_counter(const scl_model *m, const char *prefix, const char *name, size_t len) {
     static const char tail[] = ".num_batches_tracked";
     size_t tl = sizeof tail - 1, pl = strlen(prefix);
-    if (len <= tl + pl || strcmp(name + len - tl, tail) != 0 || strncmp(name, prefix, pl) != 0) return 0;
+    if (len <= tl + pl || strcmp(name + len - tl, tail) != 0 || strncmp(name, prefix, pl) != 0)
+        return 0;
     for (int i = 0; i < m->nlayers; i++) {
         const char *bn = m->layers[i].bn_key;
-        if (bn[0] && strlen(bn) == len - tl - pl && strncmp(bn, name + pl, len - tl - pl) == 0) return 1;
+        if (bn[0] && strlen(bn) == len - tl - pl && strncmp(bn, name + pl, len - tl - pl) == 0)
+            return 1;
     }
     return 0;
 }
@@ -142,7 +172,8 @@ static scl_status check_key_sets(scl_network *net, wsource *src) {
                     if (scl__safetensors_at(src->st, j) == t) used[j] = 1;
             } else {
                 if (nmissing++ < 12) {
-                    strncat(missing, nmissing > 1 ? ", " : "", sizeof missing - strlen(missing) - 1);
+                    strncat(missing, nmissing > 1 ? ", " : "",
+                            sizeof missing - strlen(missing) - 1);
                     strncat(missing, keys[k], sizeof missing - strlen(missing) - 1);
                 }
             }
@@ -153,18 +184,21 @@ static scl_status check_key_sets(scl_network *net, wsource *src) {
         size_t len = strlen(name);
         if (used[j] || is_bn_counter(m, src->prefix, name, len)) continue;
         if (nunexpected++ < 12) {
-            strncat(unexpected, nunexpected > 1 ? ", " : "", sizeof unexpected - strlen(unexpected) - 1);
+            strncat(unexpected, nunexpected > 1 ? ", " : "",
+                    sizeof unexpected - strlen(unexpected) - 1);
             strncat(unexpected, name, sizeof unexpected - strlen(unexpected) - 1);
         }
     }
     free(used);
     if (!nmissing && !nunexpected) return SCL_OK;
     const char *family = scl__layout_name(m->desc.layout);
-    return scl__fail(net->ctx, SCL_ERROR_WEIGHTS,
-                     "%s: does not match %s (%s key layout): %d missing tensor(s)%s%s%s, %d unexpected "
-                     "tensor(s)%s%s%s", path, m->name, family, nmissing, nmissing ? ": " : "", missing,
-                     nmissing > 12 ? ", ..." : "", nunexpected, nunexpected ? ": " : "", unexpected,
-                     nunexpected > 12 ? ", ..." : "");
+    return scl__fail(
+        net->ctx, SCL_ERROR_WEIGHTS,
+        "%s: does not match %s (%s key layout): %d missing tensor(s)%s%s%s, %d unexpected "
+        "tensor(s)%s%s%s",
+        path, m->name, family, nmissing, nmissing ? ": " : "", missing,
+        nmissing > 12 ? ", ..." : "", nunexpected, nunexpected ? ": " : "", unexpected,
+        nunexpected > 12 ? ", ..." : "");
 }
 
 /* Stores v as a float if it fits. Folding BatchNorm into finite weights can still overflow
@@ -178,11 +212,11 @@ static int fold_store(double v, float *out) {
 
 static scl_status fold_overflow(scl_context *ctx, const wsource *src, const scl_layer *l, int c,
                                 const char *what, double v) {
-    return scl__fail(ctx, SCL_ERROR_WEIGHTS,
-                     "%s: folding BatchNorm '%s' into '%s' overflows float at channel %d (folded %s "
-                     "%g); the tensors are finite but their fold is not",
-                     src->st ? scl__safetensors_path(src->st) : "random", l->bn_key, l->weight_key, c,
-                     what, v);
+    return scl__fail(
+        ctx, SCL_ERROR_WEIGHTS,
+        "%s: folding BatchNorm '%s' into '%s' overflows float at channel %d (folded %s "
+        "%g); the tensors are finite but their fold is not",
+        src->st ? scl__safetensors_path(src->st) : "random", l->bn_key, l->weight_key, c, what, v);
 }
 
 /* Loads one layer's weights, folds its BN, and makes its op. */
@@ -191,13 +225,15 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
     const scl_layer *l = &net->model->layers[i];
     if (l->kind == SCL_LAYER_MAXPOOL) return scl_op_maxpool_create(ctx, l->cin, &net->ops[i]);
     if (l->kind == SCL_LAYER_AVGPOOL) return scl_op_avgpool_create(ctx, l->cin, &net->ops[i]);
-    if (l->kind == SCL_LAYER_SHUFFLE) return scl_op_shuffle_create(ctx, l->cin, l->groups, l->inverse, &net->ops[i]);
+    if (l->kind == SCL_LAYER_SHUFFLE)
+        return scl_op_shuffle_create(ctx, l->cin, l->groups, l->inverse, &net->ops[i]);
     int64_t shape[4];
     int rank = weight_shape(l, shape);
     size_t nw = shape_count(shape, rank), per = nw / (size_t)l->cout;
     float *w = malloc(nw * sizeof *w), *b = calloc((size_t)l->cout, sizeof *b);
     float *bn = malloc(4 * (size_t)l->cout * sizeof *bn);
-    scl_status st = (w && b && bn) ? SCL_OK : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    scl_status st =
+        (w && b && bn) ? SCL_OK : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
     if (st == SCL_OK) st = fetch(ctx, src, l->weight_key, shape, rank, W_CONV, (int)per, w);
     int has_bias = l->bias_key[0] != 0;
     if (st == SCL_OK && has_bias) {
@@ -217,9 +253,11 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
             for (int c = 0; c < l->cout && st == SCL_OK; c++) {
                 double var = bn[3 * l->cout + c];
                 if (var < 0) {
-                    st = scl__fail(ctx, SCL_ERROR_WEIGHTS, "%s: tensor '%s.running_var' has a negative "
-                                   "variance (%g) at channel %d", src->st ? scl__safetensors_path(src->st) : "random",
-                                   l->bn_key, var, c);
+                    st = scl__fail(ctx, SCL_ERROR_WEIGHTS,
+                                   "%s: tensor '%s.running_var' has a negative "
+                                   "variance (%g) at channel %d",
+                                   src->st ? scl__safetensors_path(src->st) : "random", l->bn_key,
+                                   var, c);
                     break;
                 }
                 /* fold y = (conv - mean) / sqrt(var + eps) * gamma + beta into the conv */
@@ -235,10 +273,13 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
     }
     if (st == SCL_OK) {
         switch (l->kind) {
-        case SCL_LAYER_STEM: st = scl_op_stem_create(ctx, l->cout, w, b, &net->ops[i]); break;
+        case SCL_LAYER_STEM:
+            st = scl_op_stem_create(ctx, l->cout, w, b, &net->ops[i]);
+            break;
         case SCL_LAYER_POINTWISE:
             /* the public creates look the device's tuning table up themselves */
-            st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, &net->ops[i]);
+            st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b,
+                                         &net->ops[i]);
             break;
         case SCL_LAYER_DEPTHWISE:
             st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, &net->ops[i]);
@@ -246,7 +287,8 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
         case SCL_LAYER_GAP_FC:
             st = scl_op_gap_fc_create(ctx, l->cin, l->cout, w, has_bias ? b : NULL, &net->ops[i]);
             break;
-        default: break;
+        default:
+            break;
         }
         if (st == SCL_OK) net->weight_bytes += (nw + (size_t)l->cout) * sizeof(float);
     }
@@ -268,12 +310,14 @@ static scl_status load_all(scl_network *net, wsource *src) {
     net->weight_bytes = 0;
     unsigned tuned_before = net->ctx->tuned_ops;
     scl_status st = SCL_OK;
-    for (int i = 0; i < nl && st == SCL_OK; i++) st = load_layer(net, src, i);
+    for (int i = 0; i < nl && st == SCL_OK; i++)
+        st = load_layer(net, src, i);
     if (st == SCL_OK) net->tuned_layers = (int)(net->ctx->tuned_ops - tuned_before);
     scl_op **drop = st == SCL_OK ? old : net->ops;
     if (st != SCL_OK) net->ops = old, net->weight_bytes = old_bytes;
     if (st == SCL_OK && net->ctx->queue) clFinish(net->ctx->queue); /* old ops may be in flight */
-    for (int i = 0; i < nl; i++) scl_op_destroy(drop[i]);
+    for (int i = 0; i < nl; i++)
+        scl_op_destroy(drop[i]);
     free(drop);
     return st;
 }

@@ -97,7 +97,10 @@ static const scl__tunable dw_tunables[] = {
 static const char *const dw_kernels[] = {"dw3x3s1", "dw3x3s2"};
 
 static void to_cfg(const int *v, scl_dw_cfg *cfg) {
-    *cfg = (scl_dw_cfg){.vw = v[0], .th = v[1], .seg = v[2], .plane_wg = v[3],
+    *cfg = (scl_dw_cfg){.vw = v[0],
+                        .th = v[1],
+                        .seg = v[2],
+                        .plane_wg = v[3],
                         .local = {(size_t)v[4], (size_t)v[5]}};
 }
 
@@ -145,9 +148,11 @@ static void dw_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
     *nw = (size_t)s->cout * 9, *nb = (size_t)s->cout;
 }
 
-const scl__op_desc scl__depthwise_desc = {
-    "depthwise", "depthwise.cl", dw_kernels, 2, dw_tunables, (int)SCL_ARRAY_LEN(dw_tunables),
-    dw_defaults, dw_check, dw_desc_create, dw_counts};
+const scl__op_desc scl__depthwise_desc = {"depthwise",    "depthwise.cl",
+                                          dw_kernels,     2,
+                                          dw_tunables,    (int)SCL_ARRAY_LEN(dw_tunables),
+                                          dw_defaults,    dw_check,
+                                          dw_desc_create, dw_counts};
 
 void scl__dw_default_cfg(const scl_context *ctx, int stride, scl_dw_cfg *cfg) {
     scl__op_shape s = {0, 0, 0, 1, stride, 0};

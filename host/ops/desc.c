@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-const scl__op_desc *const scl__op_descs[] = {&scl__pointwise_desc, &scl__depthwise_desc,
-                                             &scl__stem_desc,      &scl__pool_desc,
-                                             &scl__head_desc,      &scl__shuffle_desc,
+const scl__op_desc *const scl__op_descs[] = {&scl__pointwise_desc,
+                                             &scl__depthwise_desc,
+                                             &scl__stem_desc,
+                                             &scl__pool_desc,
+                                             &scl__head_desc,
+                                             &scl__shuffle_desc,
                                              NULL};
 
 int scl__tunable_allows(const scl__tunable *t, int v) {
@@ -33,8 +36,10 @@ int scl__tunable_probe(const scl__tunable *t, int i) {
 
 static void allowed_text(const scl__tunable *t, char *out, size_t cap) {
     if (!t->values) {
-        if (t->step > 1) snprintf(out, cap, "%d to %d in steps of %d", t->lo, t->hi, t->step);
-        else snprintf(out, cap, "%d to %d", t->lo, t->hi);
+        if (t->step > 1)
+            snprintf(out, cap, "%d to %d in steps of %d", t->lo, t->hi, t->step);
+        else
+            snprintf(out, cap, "%d to %d", t->lo, t->hi);
         return;
     }
     size_t len = 0;
@@ -96,15 +101,18 @@ int scl__desc_resolve(scl_context *ctx, const scl__op_desc *d, const scl__op_sha
     const scl__tune_entry *e = scl__tune_find(t, d->family, "f32", key, SCL__MAX_KEY, 0, 0);
     if (!e) return 0;
     if (e->nval != d->ntunables) {
-        scl__log(ctx, SCL_LOG_WARN, "%s:%d: %s entry has %d values, the op has %d tunables; "
-                 "skipped, using the default configuration", t->path, e->line, d->family, e->nval,
-                 d->ntunables);
+        scl__log(ctx, SCL_LOG_WARN,
+                 "%s:%d: %s entry has %d values, the op has %d tunables; "
+                 "skipped, using the default configuration",
+                 t->path, e->line, d->family, e->nval, d->ntunables);
         return 0;
     }
     char why[SCL_ERRMSG_CAP];
     if (!quiet_valid(ctx, d, s, e->val, why)) {
-        scl__log(ctx, SCL_LOG_WARN, "%s:%d: invalid %s entry skipped (%s), using the default "
-                 "configuration", t->path, e->line, d->family, why);
+        scl__log(ctx, SCL_LOG_WARN,
+                 "%s:%d: invalid %s entry skipped (%s), using the default "
+                 "configuration",
+                 t->path, e->line, d->family, why);
         return 0;
     }
     memcpy(vals, e->val, (size_t)d->ntunables * sizeof *vals);
@@ -118,8 +126,8 @@ int scl__desc_resolve(scl_context *ctx, const scl__op_desc *d, const scl__op_sha
 typedef struct scl__op_sizes {
     const scl__op_desc *d;
     scl__op_shape s;
-    int vals[SCL__MAX_TUNABLES]; /* the configuration the op was made with */
-    float *w, *b;                /* a copy of the weights, for the variants */
+    int vals[SCL__MAX_TUNABLES];        /* the configuration the op was made with */
+    float *w, *b;                       /* a copy of the weights, for the variants */
     char kernel_name[64], options[256]; /* the op's own, reported again when it runs itself */
     int n;
     struct {
@@ -140,8 +148,8 @@ static int has_sized(const scl__tune_table *t, const scl__op_desc *d, const int 
 }
 
 /* Keeps what the variants of op need; out of memory only forgoes them (the op works). */
-static void attach_sizes(scl_op *op, const scl__op_desc *d, const scl__op_shape *s,
-                         const int *vals, const float *w, const float *b) {
+static void attach_sizes(scl_op *op, const scl__op_desc *d, const scl__op_shape *s, const int *vals,
+                         const float *w, const float *b) {
     int key[SCL__MAX_KEY];
     scl__desc_key(s, key);
     if (!has_sized(scl__tune_get(op->ctx), d, key)) return;
@@ -178,8 +186,10 @@ static scl_op *make_variant(scl_op *op, int h, int w) {
     if (e->nval != z->d->ntunables || !quiet_valid(ctx, z->d, &z->s, e->val, why)) {
         if (e->nval != z->d->ntunables)
             snprintf(why, sizeof why, "%d values for %d tunables", e->nval, z->d->ntunables);
-        scl__log(ctx, SCL_LOG_WARN, "%s:%d: invalid %s entry skipped (%s), using the op's "
-                 "configuration at %dx%d", t->path, e->line, z->d->family, why, h, w);
+        scl__log(ctx, SCL_LOG_WARN,
+                 "%s:%d: invalid %s entry skipped (%s), using the op's "
+                 "configuration at %dx%d",
+                 t->path, e->line, z->d->family, why, h, w);
         return NULL;
     }
     if (memcmp(e->val, z->vals, (size_t)z->d->ntunables * sizeof *e->val) == 0) return NULL;
@@ -191,8 +201,10 @@ static scl_op *make_variant(scl_op *op, int h, int w) {
     scl_status st = z->d->create(ctx, &z->s, z->w, z->b, e->val, &v);
     ctx->log = log;
     if (st != SCL_OK)
-        scl__log(ctx, SCL_LOG_WARN, "%s:%d: the %s entry fails on this device (%s); using the "
-                 "op's configuration at %dx%d", t->path, e->line, z->d->family, ctx->err, h, w);
+        scl__log(ctx, SCL_LOG_WARN,
+                 "%s:%d: the %s entry fails on this device (%s); using the "
+                 "op's configuration at %dx%d",
+                 t->path, e->line, z->d->family, ctx->err, h, w);
     memcpy(ctx->err, saved, sizeof saved);
     return st == SCL_OK ? v : NULL;
 }
@@ -200,7 +212,8 @@ static scl_op *make_variant(scl_op *op, int h, int w) {
 scl_status scl__op_for_size(scl_op *op, int h, int w, scl_op **run) {
     scl__op_sizes *z = op->sizes;
     int i = 0;
-    while (i < z->n && !(z->e[i].h == h && z->e[i].w == w)) i++;
+    while (i < z->n && !(z->e[i].h == h && z->e[i].w == w))
+        i++;
     if (i == z->n && z->n < SCL__MAX_SIZES) {
         /* first launch at this size: built once, kept with the op */
         z->e[i].h = h, z->e[i].w = w, z->e[i].op = make_variant(op, h, w);
@@ -228,7 +241,8 @@ void scl__op_mirror(scl_op *op, const scl_op *run) {
 
 void scl__op_sizes_free(scl_op *op) {
     scl__op_sizes *z = op->sizes;
-    for (int i = 0; i < z->n; i++) scl_op_destroy(z->e[i].op);
+    for (int i = 0; i < z->n; i++)
+        scl_op_destroy(z->e[i].op);
     free(z->w), free(z->b), free(z);
     op->sizes = NULL;
 }
@@ -250,9 +264,10 @@ scl_status scl__desc_create(scl_context *ctx, const scl__op_desc *d, const scl__
         tuned = 0;
         st = d->create(ctx, s, w, b, vals, out);
         if (st == SCL_OK)
-            scl__log(ctx, SCL_LOG_WARN, "%s: the %s entry (%s) fails on this device (%s); "
-                     "using the default configuration", scl__tune_get(ctx)->path, d->family, cfg,
-                     why);
+            scl__log(ctx, SCL_LOG_WARN,
+                     "%s: the %s entry (%s) fails on this device (%s); "
+                     "using the default configuration",
+                     scl__tune_get(ctx)->path, d->family, cfg, why);
     }
     if (st != SCL_OK) return st;
     if (tuned) {

@@ -49,8 +49,8 @@ typedef struct scl__op_desc {
     void (*weight_counts)(const scl__op_shape *s, size_t *nw, size_t *nb);
 } scl__op_desc;
 
-extern const scl__op_desc scl__pointwise_desc, scl__depthwise_desc, scl__stem_desc,
-    scl__pool_desc, scl__head_desc, scl__shuffle_desc;
+extern const scl__op_desc scl__pointwise_desc, scl__depthwise_desc, scl__stem_desc, scl__pool_desc,
+    scl__head_desc, scl__shuffle_desc;
 /* Every descriptor, NULL-terminated. */
 extern const scl__op_desc *const scl__op_descs[];
 

@@ -40,7 +40,8 @@ static scl_status run_gap(scl_op *op, const scl_op_args *a, const scl_op_io *io)
     for (cl_uint i = 0; i < SCL_ARRAY_LEN(vals); i++)
         SCL_CL_TRY(ctx, clSetKernelArg(x->gap, i, sizes[i], vals[i]), "clSetKernelArg(gap)");
     size_t global[2] = {(size_t)c, (size_t)n};
-    op->pre_dims = 2, op->pre_global[0] = global[0], op->pre_global[1] = global[1], op->pre_global[2] = 1;
+    op->pre_dims = 2, op->pre_global[0] = global[0], op->pre_global[1] = global[1],
+    op->pre_global[2] = 1;
     SCL_CL_TRY(ctx,
                clEnqueueNDRangeKernel(ctx->queue, x->gap, 2, NULL, global, NULL, a->num_wait_events,
                                       a->num_wait_events ? a->wait_events : NULL,
@@ -116,7 +117,11 @@ static const scl__tunable head_tunables[] = {
 static const char *const head_kernels[] = {"gap_fc", "gap"};
 
 static void to_cfg(const int *v, scl_head_cfg *cfg) {
-    *cfg = (scl_head_cfg){.fused = v[0], .kv = v[1], .kn = v[2], .nb = v[3], .blocked = v[4],
+    *cfg = (scl_head_cfg){.fused = v[0],
+                          .kv = v[1],
+                          .kn = v[2],
+                          .nb = v[3],
+                          .blocked = v[4],
                           .local = {(size_t)v[5], (size_t)v[6]}};
 }
 
@@ -169,9 +174,11 @@ static void head_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
     *nw = (size_t)s->cout * (size_t)s->cin, *nb = (size_t)s->cout;
 }
 
-const scl__op_desc scl__head_desc = {
-    "head", "head.cl", head_kernels, 2, head_tunables, (int)SCL_ARRAY_LEN(head_tunables),
-    head_defaults, head_check, head_desc_create, head_counts};
+const scl__op_desc scl__head_desc = {"head",           "head.cl",
+                                     head_kernels,     2,
+                                     head_tunables,    (int)SCL_ARRAY_LEN(head_tunables),
+                                     head_defaults,    head_check,
+                                     head_desc_create, head_counts};
 
 scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, const float *weights,
                                      const float *bias, const scl_head_cfg *cfg, scl_op **out) {

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static scl_status upload(scl_context *ctx, const float *data, size_t n, cl_mem *out, const char *what) {
+static scl_status upload(scl_context *ctx, const float *data, size_t n, cl_mem *out,
+                         const char *what) {
     cl_int e;
     float *zeros = NULL;
     if (!data) {
@@ -26,11 +27,14 @@ static scl_status upload(scl_context *ctx, const float *data, size_t n, cl_mem *
     return SCL_OK;
 }
 
-scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn, const float *weights,
-                       size_t nw, const float *bias, size_t nb, scl_op **out) {
+scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn,
+                       const float *weights, size_t nw, const float *bias, size_t nb,
+                       scl_op **out) {
     if (nw > INT_MAX || nb > INT_MAX) /* kernels index weights with ints */
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: %zu weights and %zu biases, the "
-                         "limit is %d each", fn, nw, nb, INT_MAX);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: %zu weights and %zu biases, the "
+                         "limit is %d each",
+                         fn, nw, nb, INT_MAX);
     scl_op *op = calloc(1, sizeof *op);
     if (!op) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     op->ctx = ctx;
@@ -203,17 +207,21 @@ void scl__op_local0(scl_op *op, size_t local0) {
     }
 }
 
-static scl_status check_operand(scl_op *op, const char *role, const scl_tensor *t, const scl_chanmap *m,
-                                int channels) {
+static scl_status check_operand(scl_op *op, const char *role, const scl_tensor *t,
+                                const scl_chanmap *m, int channels) {
     scl_context *ctx = op->ctx;
-    if (!t) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s op: the %s tensor is NULL", op->cls->family, role);
+    if (!t)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s op: the %s tensor is NULL",
+                         op->cls->family, role);
     if (t->ctx != ctx || (m && m->ctx != ctx))
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s op: the %s %s belongs to another context",
-                         op->cls->family, role, t->ctx != ctx ? "tensor" : "channel map");
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s op: the %s %s belongs to another context", op->cls->family, role,
+                         t->ctx != ctx ? "tensor" : "channel map");
     int mc = m ? m->channels : t->c;
     if (mc != channels)
-        return scl__fail(ctx, SCL_ERROR_SHAPE_MISMATCH, "%s op: the %s has %d channels%s, the op needs %d",
-                         op->cls->family, role, mc, m ? " through its map" : "", channels);
+        return scl__fail(ctx, SCL_ERROR_SHAPE_MISMATCH,
+                         "%s op: the %s has %d channels%s, the op needs %d", op->cls->family, role,
+                         mc, m ? " through its map" : "", channels);
     if (m && m->max_plane >= t->c)
         return scl__fail(ctx, SCL_ERROR_SHAPE_MISMATCH,
                          "%s op: the %s map reaches plane %d of a tensor with %d channels",
@@ -223,24 +231,30 @@ static scl_status check_operand(scl_op *op, const char *role, const scl_tensor *
 
 static int planes_overlap(const scl_chanmap *a, int na, const scl_chanmap *b, int nb) {
     int hi = 0;
-    for (int c = 0; c < na; c++) hi = (a ? a->planes[c] : c) > hi ? (a ? a->planes[c] : c) : hi;
-    for (int c = 0; c < nb; c++) hi = (b ? b->planes[c] : c) > hi ? (b ? b->planes[c] : c) : hi;
+    for (int c = 0; c < na; c++)
+        hi = (a ? a->planes[c] : c) > hi ? (a ? a->planes[c] : c) : hi;
+    for (int c = 0; c < nb; c++)
+        hi = (b ? b->planes[c] : c) > hi ? (b ? b->planes[c] : c) : hi;
     char *seen = calloc((size_t)hi + 1, 1);
     if (!seen) return 1;
     int hit = 0;
-    for (int c = 0; c < na; c++) seen[a ? a->planes[c] : c] = 1;
-    for (int c = 0; c < nb && !hit; c++) hit = seen[b ? b->planes[c] : c];
+    for (int c = 0; c < na; c++)
+        seen[a ? a->planes[c] : c] = 1;
+    for (int c = 0; c < nb && !hit; c++)
+        hit = seen[b ? b->planes[c] : c];
     free(seen);
     return hit;
 }
 
 scl_status scl_op_enqueue(scl_op *op, const scl_op_args *args) {
     if (!op || !args)
-        return scl__fail(op ? op->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_enqueue: NULL argument");
+        return scl__fail(op ? op->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_op_enqueue: NULL argument");
     scl_context *ctx = op->ctx;
     /* the caller's struct, as much of it as its size says (the rest zero) */
     scl_op_args copy;
-    scl_status vst = scl__sized_in(ctx, "scl_op_enqueue", "scl_op_args", &copy, args, sizeof copy, sizeof copy);
+    scl_status vst =
+        scl__sized_in(ctx, "scl_op_enqueue", "scl_op_args", &copy, args, sizeof copy, sizeof copy);
     if (vst != SCL_OK) return vst;
     const scl_op_args *a = &copy;
     const char *fam = op->cls->family;
@@ -250,10 +264,11 @@ scl_status scl_op_enqueue(scl_op *op, const scl_op_args *args) {
     int oh, ow;
     op->cls->output_hw(op, a->in->h, a->in->w, &oh, &ow);
     if (a->in->n != a->out->n || a->out->h != oh || a->out->w != ow)
-        return scl__fail(ctx, SCL_ERROR_SHAPE_MISMATCH,
-                         "%s op: input %dx%dx%dx%d needs an output of batch %d and %dx%d, got %dx%dx%dx%d",
-                         fam, a->in->n, a->in->c, a->in->h, a->in->w, a->in->n, oh, ow, a->out->n,
-                         a->out->c, a->out->h, a->out->w);
+        return scl__fail(
+            ctx, SCL_ERROR_SHAPE_MISMATCH,
+            "%s op: input %dx%dx%dx%d needs an output of batch %d and %dx%d, got %dx%dx%dx%d", fam,
+            a->in->n, a->in->c, a->in->h, a->in->w, a->in->n, oh, ow, a->out->n, a->out->c,
+            a->out->h, a->out->w);
     /* a map used for writing must not send two channels to one plane: work-items would race */
     if (a->out_map && a->out_map->has_duplicates)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
@@ -261,22 +276,26 @@ scl_status scl_op_enqueue(scl_op *op, const scl_op_args *args) {
     if (a->in->mem == a->out->mem && planes_overlap(a->in_map, op->cin, a->out_map, op->cout))
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s op: input and output share planes of one tensor (in place is allowed "
-                         "only on disjoint planes)", fam);
+                         "only on disjoint planes)",
+                         fam);
     if (op->flags & SCL_OP_RESIDUAL) {
-        if ((st = check_operand(op, "residual", a->residual, a->residual_map, op->cout)) != SCL_OK) return st;
+        if ((st = check_operand(op, "residual", a->residual, a->residual_map, op->cout)) != SCL_OK)
+            return st;
         if (a->residual->n != a->out->n || a->residual->h != oh || a->residual->w != ow)
             return scl__fail(ctx, SCL_ERROR_SHAPE_MISMATCH,
                              "%s op: the residual is %dx%dx%dx%d, the output %dx%dx%dx%d", fam,
                              a->residual->n, a->residual->c, a->residual->h, a->residual->w,
                              a->out->n, a->out->c, oh, ow);
         if (a->residual->mem == a->in->mem && a->in->mem == a->out->mem)
-            return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s op: input, residual and output are one tensor", fam);
+            return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                             "%s op: input, residual and output are one tensor", fam);
     } else if (a->residual) {
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s op: a residual was given to an op made without SCL_OP_RESIDUAL", fam);
     }
     if (a->num_wait_events && !a->wait_events)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s op: num_wait_events > 0 with no list", fam);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s op: num_wait_events > 0 with no list",
+                         fam);
     scl_op_io io = {0};
     if ((st = scl__chanmap_device(ctx, a->in_map, op->cin, &io.in_map)) != SCL_OK) return st;
     if ((st = scl__chanmap_device(ctx, a->out_map, op->cout, &io.out_map)) != SCL_OK) return st;
@@ -320,20 +339,29 @@ cl_event *scl__op_event_slot(scl_op *op, const scl_op_args *a, int j) {
 
 scl_status scl__op_enqueue_events(scl_op *op, const scl_op_args *a, cl_event *events) {
     if (!op || !events) return scl_op_enqueue(op, a);
-    for (int j = 0; j < op->nlaunch; j++) events[j] = NULL;
+    for (int j = 0; j < op->nlaunch; j++)
+        events[j] = NULL;
     op->launch_events = events;
     scl_status st = scl_op_enqueue(op, a);
     op->launch_events = NULL;
     return st;
 }
 
-int scl_op_launch_count(const scl_op *op) { return op ? op->nlaunch : 0; }
+int scl_op_launch_count(const scl_op *op) {
+    return op ? op->nlaunch : 0;
+}
 
-const char *scl_op_kernel_name(const scl_op *op) { return op ? op->kernel_name : ""; }
+const char *scl_op_kernel_name(const scl_op *op) {
+    return op ? op->kernel_name : "";
+}
 
-int scl__op_tuned(const scl_op *op) { return op ? op->tuned : 0; }
+int scl__op_tuned(const scl_op *op) {
+    return op ? op->tuned : 0;
+}
 
-const char *scl__op_options(const scl_op *op) { return op ? op->options : ""; }
+const char *scl__op_options(const scl_op *op) {
+    return op ? op->options : "";
+}
 
 void scl_op_last_launch(const scl_op *op, size_t global[3], size_t local[3]) {
     for (int i = 0; i < 3; i++) {

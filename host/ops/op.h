@@ -21,9 +21,9 @@ typedef struct scl_op_class {
 struct scl_op {
     scl_context *ctx;
     const scl_op_class *cls;
-    int cin, cout;     /* logical channels read and written */
+    int cin, cout; /* logical channels read and written */
     int groups, stride, flags;
-    int out_h_fixed;   /* output is N x cout x 1 x 1 whatever the input (gap_fc) */
+    int out_h_fixed; /* output is N x cout x 1 x 1 whatever the input (gap_fc) */
     cl_kernel kernel;
     cl_mem weights, bias;
     char kernel_name[64];
@@ -31,7 +31,7 @@ struct scl_op {
     cl_uint dims;
     size_t global[3], local[3];
     int use_local;
-    int tuned; /* made with a configuration from the tuning table */
+    int tuned;                   /* made with a configuration from the tuning table */
     struct scl__op_sizes *sizes; /* per-input-size tuned variants (ops/desc.c), or NULL */
     void *extra;
     /* Ops that run two kernels per enqueue (the two-phase head) record the first here; the
@@ -59,8 +59,8 @@ const char *scl__op_options(const scl_op *op);
 
 /* Allocates an op and uploads weights (nw floats) and bias (nb floats, or zeros when bias is
  * NULL and nb > 0). */
-scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn, const float *weights,
-                       size_t nw, const float *bias, size_t nb, scl_op **out);
+scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn,
+                       const float *weights, size_t nw, const float *bias, size_t nb, scl_op **out);
 /* Builds file with options and creates the named kernel into op. */
 scl_status scl__op_kernel(scl_op *op, const char *file, const char *kernel, const char *options);
 /* Sets kernel argument i, recording which argument failed. */
@@ -131,7 +131,8 @@ typedef struct scl_karg {
     size_t size;
     const void *value;
 } scl_karg;
-#define SCL_KARG(v) {sizeof(v), &(v)}
+#define SCL_KARG(v)                                                                                \
+    { sizeof(v), &(v) }
 scl_status scl__op_args(scl_op *op, const scl_karg *args, size_t n);
 
 #endif

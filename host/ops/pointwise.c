@@ -147,7 +147,8 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
         free(cfg);
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: %d x %d weights (cin %d / groups %d) are too many: %lld floats, the "
-                         "limit is %d", fn, cout, cin / groups, cin, groups, (long long)packed, INT_MAX);
+                         "limit is %d",
+                         fn, cout, cin / groups, cin, groups, (long long)packed, INT_MAX);
     }
 
     float *pw, *pb;
@@ -228,9 +229,11 @@ static void pw_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
     *nb = (size_t)s->cout;
 }
 
-const scl__op_desc scl__pointwise_desc = {
-    "pointwise", "pointwise.cl", pw_kernels, 1, pw_tunables, (int)SCL_ARRAY_LEN(pw_tunables),
-    pw_defaults, NULL, pw_desc_create, pw_counts};
+const scl__op_desc scl__pointwise_desc = {"pointwise",    "pointwise.cl",
+                                          pw_kernels,     1,
+                                          pw_tunables,    (int)SCL_ARRAY_LEN(pw_tunables),
+                                          pw_defaults,    NULL,
+                                          pw_desc_create, pw_counts};
 
 scl_status scl_op_pointwise_create(scl_context *ctx, int cin, int cout, int groups, int flags,
                                    const float *weights, const float *bias, scl_op **out) {

@@ -146,9 +146,11 @@ static void pool_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
     *nw = *nb = 0;
 }
 
-const scl__op_desc scl__pool_desc = {
-    "pool", "pool.cl", pool_kernels, 2, pool_tunables, (int)SCL_ARRAY_LEN(pool_tunables),
-    pool_defaults, pool_check, pool_desc_create, pool_counts};
+const scl__op_desc scl__pool_desc = {"pool",           "pool.cl",
+                                     pool_kernels,     2,
+                                     pool_tunables,    (int)SCL_ARRAY_LEN(pool_tunables),
+                                     pool_defaults,    pool_check,
+                                     pool_desc_create, pool_counts};
 
 static scl_status pool_create(scl_context *ctx, int channels, int avg, const pool_cfg *cfg,
                               scl_op **out) {

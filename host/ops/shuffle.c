@@ -119,10 +119,11 @@ static void shuffle_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
     *nw = *nb = 0;
 }
 
-const scl__op_desc scl__shuffle_desc = {
-    "shuffle", "shuffle.cl", shuffle_kernels, 1, shuffle_tunables,
-    (int)SCL_ARRAY_LEN(shuffle_tunables), shuffle_defaults, shuffle_check, shuffle_desc_create,
-    shuffle_counts};
+const scl__op_desc scl__shuffle_desc = {"shuffle",           "shuffle.cl",
+                                        shuffle_kernels,     1,
+                                        shuffle_tunables,    (int)SCL_ARRAY_LEN(shuffle_tunables),
+                                        shuffle_defaults,    shuffle_check,
+                                        shuffle_desc_create, shuffle_counts};
 
 scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int inverse,
                                  scl_op **out) {

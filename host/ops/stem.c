@@ -94,8 +94,8 @@ static const scl__tunable stem_tunables[] = {
 static const char *const stem_kernels[] = {"stem3x3s2"};
 
 static void to_cfg(const int *v, scl_stem_cfg *cfg) {
-    *cfg = (scl_stem_cfg){.vw = v[0], .co = v[1], .seg = v[2], .row_wg = v[3],
-                          .local = {(size_t)v[4], (size_t)v[5]}};
+    *cfg = (scl_stem_cfg){
+        .vw = v[0], .co = v[1], .seg = v[2], .row_wg = v[3], .local = {(size_t)v[4], (size_t)v[5]}};
 }
 
 static int clamp_int(size_t x) {
@@ -154,9 +154,11 @@ static void stem_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
     *nw = (size_t)s->cout * 27, *nb = (size_t)s->cout;
 }
 
-const scl__op_desc scl__stem_desc = {
-    "stem", "stem.cl", stem_kernels, 1, stem_tunables, (int)SCL_ARRAY_LEN(stem_tunables),
-    stem_defaults, stem_check, stem_desc_create, stem_counts};
+const scl__op_desc scl__stem_desc = {"stem",           "stem.cl",
+                                     stem_kernels,     1,
+                                     stem_tunables,    (int)SCL_ARRAY_LEN(stem_tunables),
+                                     stem_defaults,    stem_check,
+                                     stem_desc_create, stem_counts};
 
 scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weights,
                                    const float *bias, const scl_stem_cfg *cfg, scl_op **out) {

@@ -62,13 +62,15 @@ scl_status scl_chanmap_create_strided(scl_context *ctx, int channels, int offset
     /* the last plane in 64 bits: offset + (channels - 1) * stride overflows int otherwise */
     int64_t last = (int64_t)offset + (int64_t)(channels > 0 ? channels - 1 : 0) * stride;
     if (last > SCL__MAX_CHANNELS - 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "scl_chanmap_create_strided: offset %d + (%d - 1) x stride %d = %lld is past "
-                         "the highest plane a tensor can have (%d)",
-                         offset, channels, stride, (long long)last, SCL__MAX_CHANNELS - 1);
+        return scl__fail(
+            ctx, SCL_ERROR_INVALID_ARGUMENT,
+            "scl_chanmap_create_strided: offset %d + (%d - 1) x stride %d = %lld is past "
+            "the highest plane a tensor can have (%d)",
+            offset, channels, stride, (long long)last, SCL__MAX_CHANNELS - 1);
     scl_status st = map_alloc(ctx, channels, "scl_chanmap_create_strided", out);
     if (st != SCL_OK) return st;
-    for (int c = 0; c < channels; c++) (*out)->planes[c] = offset + c * stride;
+    for (int c = 0; c < channels; c++)
+        (*out)->planes[c] = offset + c * stride;
     return finish(ctx, out);
 }
 
@@ -84,15 +86,20 @@ scl_status scl_chanmap_create_shuffle(scl_context *ctx, int channels, int groups
     int n = channels / groups;
     for (int i = 0; i < groups; i++)
         for (int j = 0; j < n; j++) {
-            if (!inverse) (*out)->planes[j * groups + i] = i * n + j;
-            else (*out)->planes[i * n + j] = j * groups + i;
+            if (!inverse)
+                (*out)->planes[j * groups + i] = i * n + j;
+            else
+                (*out)->planes[i * n + j] = j * groups + i;
         }
     return finish(ctx, out);
 }
 
-scl_status scl_chanmap_create_table(scl_context *ctx, int channels, const int *planes, scl_chanmap **out) {
+scl_status scl_chanmap_create_table(scl_context *ctx, int channels, const int *planes,
+                                    scl_chanmap **out) {
     if (out) *out = NULL; /* nothing returned on failure */
-    if (!planes) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_chanmap_create_table: planes is NULL");
+    if (!planes)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_chanmap_create_table: planes is NULL");
     if (channels < 1 || channels > SCL__MAX_CHANNELS) /* before reading planes[] */
         return map_alloc(ctx, channels, "scl_chanmap_create_table", out);
     for (int c = 0; c < channels; c++)
@@ -112,12 +119,14 @@ scl_status scl_chanmap_compose(scl_context *ctx, const scl_chanmap *outer, const
     if (!outer || !inner)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_chanmap_compose: NULL map");
     if (inner->max_plane >= outer->channels)
-        return scl__fail(ctx, SCL_ERROR_SHAPE_MISMATCH,
-                         "scl_chanmap_compose: the inner map reaches channel %d, the outer map has %d",
-                         inner->max_plane, outer->channels);
+        return scl__fail(
+            ctx, SCL_ERROR_SHAPE_MISMATCH,
+            "scl_chanmap_compose: the inner map reaches channel %d, the outer map has %d",
+            inner->max_plane, outer->channels);
     scl_status st = map_alloc(ctx, inner->channels, "scl_chanmap_compose", out);
     if (st != SCL_OK) return st;
-    for (int c = 0; c < inner->channels; c++) (*out)->planes[c] = outer->planes[inner->planes[c]];
+    for (int c = 0; c < inner->channels; c++)
+        (*out)->planes[c] = outer->planes[inner->planes[c]];
     return finish(ctx, out);
 }
 
@@ -128,7 +137,9 @@ void scl_chanmap_destroy(scl_chanmap *m) {
     free(m);
 }
 
-int scl_chanmap_channels(const scl_chanmap *m) { return m ? m->channels : 0; }
+int scl_chanmap_channels(const scl_chanmap *m) {
+    return m ? m->channels : 0;
+}
 
 int scl_chanmap_plane(const scl_chanmap *m, int c) {
     return m && c >= 0 && c < m->channels ? m->planes[c] : -1;
@@ -157,7 +168,8 @@ scl_status scl__chanmap_device(scl_context *ctx, const scl_chanmap *m, int chann
         int len = channels < 4096 ? 4096 : channels;
         int *planes = malloc((size_t)len * sizeof(int));
         if (!planes) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-        for (int c = 0; c < len; c++) planes[c] = c;
+        for (int c = 0; c < len; c++)
+            planes[c] = c;
         cl_mem mem = NULL;
         scl_status st = upload_table(ctx, planes, len, &mem);
         free(planes);

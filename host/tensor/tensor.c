@@ -11,7 +11,8 @@ size_t scl__pitch(int h, int w) {
 }
 
 scl_status scl_tensor_create(scl_context *ctx, int n, int c, int h, int w, scl_tensor **out) {
-    if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_tensor_create: NULL argument");
+    if (!ctx || !out)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_tensor_create: NULL argument");
     *out = NULL;
     if (n < 1 || c < 1 || h < 1 || w < 1)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
@@ -20,11 +21,13 @@ scl_status scl_tensor_create(scl_context *ctx, int n, int c, int h, int w, scl_t
     /* Kernels index with 32-bit ints: keep every element addressable that way. */
     if ((double)n * c * pitch >= (double)INT_MAX)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "scl_tensor_create: %dx%dx%dx%d is too large (over 2^31 elements)", n, c, h, w);
+                         "scl_tensor_create: %dx%dx%dx%d is too large (over 2^31 elements)", n, c,
+                         h, w);
     scl_tensor *t = calloc(1, sizeof *t);
     if (!t) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a tensor");
     cl_int e;
-    t->mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, (size_t)n * c * pitch * sizeof(float), NULL, &e);
+    t->mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, (size_t)n * c * pitch * sizeof(float),
+                            NULL, &e);
     if (e != CL_SUCCESS) {
         free(t);
         return scl__cl_fail(ctx, e, "scl_tensor_create: clCreateBuffer");
@@ -47,8 +50,12 @@ void scl_tensor_shape(const scl_tensor *t, int *n, int *c, int *h, int *w) {
     if (w) *w = t ? t->w : 0;
 }
 
-cl_mem scl_tensor_cl_mem(const scl_tensor *t) { return t ? t->mem : NULL; }
-size_t scl_tensor_pitch(const scl_tensor *t) { return t ? t->pitch : 0; }
+cl_mem scl_tensor_cl_mem(const scl_tensor *t) {
+    return t ? t->mem : NULL;
+}
+size_t scl_tensor_pitch(const scl_tensor *t) {
+    return t ? t->pitch : 0;
+}
 
 static scl_status check_io(const scl_tensor *t, const void *data, size_t count, const char *fn) {
     if (!t) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "%s: tensor is NULL", fn);
@@ -67,10 +74,11 @@ static scl_status copy_rect(const scl_tensor *t, float *host, int write, const c
     size_t hw = (size_t)t->h * t->w * sizeof(float);
     size_t origin[3] = {0, 0, 0};
     size_t region[3] = {hw, (size_t)t->n * t->c, 1};
-    cl_int e = write ? clEnqueueWriteBufferRect(t->ctx->queue, t->mem, CL_TRUE, origin, origin, region,
-                                                t->pitch * sizeof(float), 0, hw, 0, host, 0, NULL, NULL)
-                     : clEnqueueReadBufferRect(t->ctx->queue, t->mem, CL_TRUE, origin, origin, region,
-                                               t->pitch * sizeof(float), 0, hw, 0, host, 0, NULL, NULL);
+    cl_int e =
+        write ? clEnqueueWriteBufferRect(t->ctx->queue, t->mem, CL_TRUE, origin, origin, region,
+                                         t->pitch * sizeof(float), 0, hw, 0, host, 0, NULL, NULL)
+              : clEnqueueReadBufferRect(t->ctx->queue, t->mem, CL_TRUE, origin, origin, region,
+                                        t->pitch * sizeof(float), 0, hw, 0, host, 0, NULL, NULL);
     if (e != CL_SUCCESS) return scl__cl_fail(t->ctx, e, fn);
     return SCL_OK;
 }

@@ -18,7 +18,8 @@
 #define TUNE_MAX_BYTES ((int64_t)16 << 20) /* a table is a few KiB; larger is not ours */
 
 static void hex(const unsigned char *d, int n, char *out) {
-    for (int i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+    for (int i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
 void scl__tune_path(const scl_context *ctx, char *path, size_t cap) {
@@ -44,7 +45,8 @@ scl_status scl__tune_source_hash(scl_context *ctx, char out[65]) {
         int owned;
         scl_status st = scl__cl_source(ctx, scl__embedded_files[i].name, &src, &len, &owned);
         if (st != SCL_OK) return st;
-        scl__sha256_update(&s, scl__embedded_files[i].name, strlen(scl__embedded_files[i].name) + 1);
+        scl__sha256_update(&s, scl__embedded_files[i].name,
+                           strlen(scl__embedded_files[i].name) + 1);
         scl__sha256_update(&s, src, len);
         if (owned) free((void *)src);
     }
@@ -83,7 +85,8 @@ scl_status scl__tune_put(scl_context *ctx, scl__tune_table *t, const scl__tune_e
     if (t->n == t->cap) {
         int cap = t->cap ? 2 * t->cap : 32;
         scl__tune_entry *ne = realloc(t->e, (size_t)cap * sizeof *ne);
-        if (!ne) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a tuning table");
+        if (!ne)
+            return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a tuning table");
         t->e = ne, t->cap = cap;
     }
     t->e[t->n++] = *e;
@@ -122,9 +125,11 @@ const scl__tune_entry *scl__tune_find(const scl__tune_table *t, const char *fami
 
 /* One whitespace-delimited word of at most cap - 1 characters into out; 0 if none or too long. */
 static int word(const char **p, char *out, size_t cap) {
-    while (**p == ' ' || **p == '\t') (*p)++;
+    while (**p == ' ' || **p == '\t')
+        (*p)++;
     size_t n = 0;
-    while ((*p)[n] && !isspace((unsigned char)(*p)[n])) n++;
+    while ((*p)[n] && !isspace((unsigned char)(*p)[n]))
+        n++;
     if (n == 0 || n >= cap) return 0;
     memcpy(out, *p, n);
     out[n] = '\0';
@@ -137,12 +142,14 @@ static int word(const char **p, char *out, size_t cap) {
 static int ints(const char **p, int *out, int max, int *count) {
     *count = 0;
     for (;;) {
-        while (**p == ' ' || **p == '\t') (*p)++;
+        while (**p == ' ' || **p == '\t')
+            (*p)++;
         if (**p == ':' || **p == '#' || **p == '\0' || **p == '\n' || **p == '\r') return 1;
         char *end;
         errno = 0;
         long v = strtol(*p, &end, 10);
-        if (end == *p || errno || v < INT_MIN || v > INT_MAX || !(isspace((unsigned char)*end) || !*end))
+        if (end == *p || errno || v < INT_MIN || v > INT_MAX ||
+            !(isspace((unsigned char)*end) || !*end))
             return 0;
         if (*count == max) return 0;
         out[(*count)++] = (int)v;
@@ -201,13 +208,17 @@ scl__tune_table *scl__tune_load(scl_context *ctx, const char *path) {
     int ok = t && scl__tune_source_hash(ctx, want) == SCL_OK;
     if (ok && !(fgets(line, sizeof line, f) && sscanf(line, "shufflecl-tune %d", &fmt) == 1 &&
                 fmt == SCL__TUNE_FORMAT)) {
-        scl__log(ctx, SCL_LOG_WARN, "ignoring the tuning file %s: not a shufflecl tuning table "
-                 "of format %d", path, SCL__TUNE_FORMAT);
+        scl__log(ctx, SCL_LOG_WARN,
+                 "ignoring the tuning file %s: not a shufflecl tuning table "
+                 "of format %d",
+                 path, SCL__TUNE_FORMAT);
         ok = 0;
     } else if (ok && !(fgets(line, sizeof line, f) && sscanf(line, "source %127s", got) == 1 &&
                        strcmp(got, want) == 0)) {
-        scl__log(ctx, SCL_LOG_WARN, "ignoring the tuning file %s: stale (measured with other "
-                 "kernel sources); run shufflecl tune again", path);
+        scl__log(ctx, SCL_LOG_WARN,
+                 "ignoring the tuning file %s: stale (measured with other "
+                 "kernel sources); run shufflecl tune again",
+                 path);
         ok = 0;
     }
     for (int no = 3; ok && fgets(line, sizeof line, f); no++) {
@@ -215,11 +226,13 @@ scl__tune_table *scl__tune_load(scl_context *ctx, const char *path) {
         if (len == sizeof line - 1 && line[len - 1] != '\n') {
             scl__log(ctx, SCL_LOG_WARN, "%s:%d: line too long, skipped", path, no);
             int c;
-            while ((c = fgetc(f)) != EOF && c != '\n') {}
+            while ((c = fgetc(f)) != EOF && c != '\n') {
+            }
             continue;
         }
         const char *p = line;
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0' || strncmp(p, "device ", 7) == 0)
             continue;
         scl__tune_entry e;
@@ -259,7 +272,8 @@ void scl__tune_release(scl_context *ctx) {
 /* ---- writing ------------------------------------------------------------------------------ */
 
 static void write_ints(FILE *f, const int *v, int n) {
-    for (int i = 0; i < n; i++) fprintf(f, " %d", v[i]);
+    for (int i = 0; i < n; i++)
+        fprintf(f, " %d", v[i]);
 }
 
 scl_status scl__tune_save(scl_context *ctx, const scl__tune_table *t, char *path, size_t cap) {
@@ -278,8 +292,10 @@ scl_status scl__tune_save(scl_context *ctx, const scl__tune_table *t, char *path
                "default_ms tuned_ms\n");
     for (int i = 0; t && i < t->n; i++) {
         const scl__tune_entry *e = &t->e[i];
-        if (e->h) fprintf(f, "%s %s %dx%d :", e->family, e->precision, e->h, e->w);
-        else fprintf(f, "%s %s * :", e->family, e->precision);
+        if (e->h)
+            fprintf(f, "%s %s %dx%d :", e->family, e->precision, e->h, e->w);
+        else
+            fprintf(f, "%s %s * :", e->family, e->precision);
         write_ints(f, e->key, e->nkey);
         fputs(" :", f);
         write_ints(f, e->val, e->nval);

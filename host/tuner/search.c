@@ -23,7 +23,8 @@ typedef struct bench_io {
 /* Times op (min of several runs, by profiling events); with check, compares its output to
  * io->ref and returns SCL_ERROR_SHAPE_MISMATCH on a difference. */
 static scl_status time_op(scl_context *ctx, scl_op *op, bench_io *io, int check, double *ms) {
-    scl_op_args a = {.size = sizeof(scl_op_args), .in = io->in, .out = io->out, .residual = io->res};
+    scl_op_args a = {
+        .size = sizeof(scl_op_args), .in = io->in, .out = io->out, .residual = io->res};
     double best = INFINITY;
     scl_status st = SCL_OK;
     if (check) st = scl_tensor_fill(io->out, NAN);
@@ -36,8 +37,10 @@ static scl_status time_op(scl_context *ctx, scl_op *op, bench_io *io, int check,
             cl_int e = clWaitForEvents(1, &ev);
             e |= clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
             e |= clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
-            if (e != CL_SUCCESS) st = scl__cl_fail(ctx, e, "tuning: profiling a candidate");
-            else if ((t1 - t0) * 1e-6 < best) best = (t1 - t0) * 1e-6;
+            if (e != CL_SUCCESS)
+                st = scl__cl_fail(ctx, e, "tuning: profiling a candidate");
+            else if ((t1 - t0) * 1e-6 < best)
+                best = (t1 - t0) * 1e-6;
         }
         if (ev) clReleaseEvent(ev);
     }
@@ -156,7 +159,8 @@ static int layer_op(const scl_layer *l, const scl__op_desc **d, scl__op_shape *s
         *d = &scl__head_desc, *s = (scl__op_shape){0, l->cin, l->cout, 1, 1, 0};
         *nw = (size_t)l->cout * (size_t)l->cin;
         return 1;
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -195,7 +199,7 @@ static scl_status tune_layer(tuner *t, const scl_layer *l, int n, int h, int w) 
     snprintf(e.precision, sizeof e.precision, "f32");
     scl__desc_key(&s, e.key);
     if (scl__tune_find(t->measured, e.family, e.precision, e.key, e.nkey, h, w)) return SCL_OK;
-    int (*cand)[SCL__MAX_TUNABLES] = malloc(MAX_CANDIDATES * sizeof *cand);
+    int(*cand)[SCL__MAX_TUNABLES] = malloc(MAX_CANDIDATES * sizeof *cand);
     float *wts = random_floats(nw, 11), *bias = random_floats((size_t)s.cout, 13);
     int oh, ow, ncand = 0;
     bench_io io;
@@ -258,7 +262,8 @@ static scl_status save(tuner *t) {
     const scl__tune_table *old = scl__tune_get(t->ctx);
     for (int i = 0; old && i < old->n; i++) {
         const scl__tune_entry *e = &old->e[i];
-        if (e->h && scl__tune_find(t->measured, e->family, e->precision, e->key, e->nkey, e->h, e->w))
+        if (e->h &&
+            scl__tune_find(t->measured, e->family, e->precision, e->key, e->nkey, e->h, e->w))
             continue;
         scl_status st = scl__tune_put(t->ctx, t->kept, e);
         if (st != SCL_OK) return st;
@@ -273,7 +278,8 @@ scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: bad arguments");
     memset(report, 0, sizeof *report);
     report->size = sizeof *report;
-    if (!ctx->profiling) return scl__fail(ctx, SCL_ERROR_UNSUPPORTED, "tune: the queue has no profiling");
+    if (!ctx->profiling)
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED, "tune: the queue has no profiling");
     if (!ctx->cache_dir)
         return scl__fail(ctx, SCL_ERROR_UNSUPPORTED,
                          "tune: the cache directory is off; tuning has nowhere to go");
@@ -324,20 +330,24 @@ static scl_status tune_sized(scl_context *ctx, const scl_model_desc *d, int n, i
     return st != SCL_OK ? st : cst;
 }
 
-scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w, const char *families,
-                          scl_tune_progress progress, void *user, scl_tune_report *report) {
+scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int w,
+                          const char *families, scl_tune_progress progress, void *user,
+                          scl_tune_report *report) {
     scl_model_desc d;
     if (!scl__desc_preset(model, &d))
-        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL, "tune: unknown model '%s'", model ? model : "(null)");
+        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL, "tune: unknown model '%s'",
+                         model ? model : "(null)");
     return tune_sized(ctx, &d, n, h, w, families, progress, user, report);
 }
 
-scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w, const char *families,
-                         scl_tune_progress progress, void *user, scl_tune_report *report) {
+scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
+                         const char *families, scl_tune_progress progress, void *user,
+                         scl_tune_report *report) {
     scl_model_desc d;
     char msg[512];
     if (!ctx || !scl__desc_in(desc, &d))
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_tune_desc: NULL argument or desc->size too small");
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_tune_desc: NULL argument or desc->size too small");
     scl_status st = scl__desc_check(&d, msg, sizeof msg);
     if (st != SCL_OK) return scl__fail(ctx, st, "scl_tune_desc: %s", msg);
     return tune_sized(ctx, &d, n, h, w, families, progress, user, report);

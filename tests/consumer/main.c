@@ -11,10 +11,12 @@ int main(void) {
     scl_device_info info = {.size = sizeof(scl_device_info)};
     scl_context_device_info(ctx, &info);
     float x[16], y[4];
-    for (int i = 0; i < 16; i++) x[i] = (float)i;
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)i;
     scl_tensor *in = NULL, *out = NULL;
     scl_op *op = NULL;
-    int ok = scl_tensor_create(ctx, 1, 1, 4, 4, &in) == SCL_OK && scl_tensor_create(ctx, 1, 1, 2, 2, &out) == SCL_OK &&
+    int ok = scl_tensor_create(ctx, 1, 1, 4, 4, &in) == SCL_OK &&
+             scl_tensor_create(ctx, 1, 1, 2, 2, &out) == SCL_OK &&
              scl_tensor_upload(in, x, 16) == SCL_OK && scl_op_maxpool_create(ctx, 1, &op) == SCL_OK;
     scl_op_args a = {.size = sizeof(scl_op_args)};
     a.in = in, a.out = out;

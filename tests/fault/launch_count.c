@@ -32,41 +32,54 @@ static void random_input(float *x, size_t n, unsigned seed) {
 }
 
 /* Runs `net` once at n x 3 x h x w and checks the reported launches against the real ones. */
-static void check_shape(scl_context *ctx, scl_network *net, const char *model, int n, int h, int w) {
+static void check_shape(scl_context *ctx, scl_network *net, const char *model, int n, int h,
+                        int w) {
     size_t count = (size_t)n * 3 * h * w;
-    float *x = malloc(count * sizeof *x), *y = malloc((size_t)n * scl_network_classes(net) * sizeof *y);
+    float *x = malloc(count * sizeof *x),
+          *y = malloc((size_t)n * scl_network_classes(net) * sizeof *y);
     random_input(x, count, (unsigned)(n * 131 + h));
-    CHECK(scl_network_reshape(net, n, h, w) == SCL_OK, "%s: reshape: %s", model, scl_last_error(ctx));
+    CHECK(scl_network_reshape(net, n, h, w) == SCL_OK, "%s: reshape: %s", model,
+          scl_last_error(ctx));
     long before = shim_calls("clEnqueueNDRangeKernel");
     CHECK(scl_network_run(net, x, n, h, w, y) == SCL_OK, "%s: run: %s", model, scl_last_error(ctx));
     long real = shim_calls("clEnqueueNDRangeKernel") - before;
     int reported = scl_network_launch_count(net);
     scl_network_stats s = {.size = sizeof(scl_network_stats)};
     CHECK(scl_network_get_stats(net, n, h, w, &s) == SCL_OK, "%s: stats", model);
-    CHECK(real == reported && reported == s.launches, "%s at %dx3x%dx%d: %ld kernels enqueued, %d reported, stats %d",
-          model, n, h, w, real, reported, s.launches);
+    CHECK(real == reported && reported == s.launches,
+          "%s at %dx3x%dx%d: %ld kernels enqueued, %d reported, stats %d", model, n, h, w, real,
+          reported, s.launches);
     /* every launch names its kernel; together they cover every layer once, in order */
     int next_layer = 0, ok = 1;
     for (int i = 0; i < reported && ok; i++) {
         scl_launch_info li = {.size = sizeof(scl_launch_info)};
-        ok = scl_network_launch_info(net, i, &li) == SCL_OK && li.kernel[0] && li.dims >= 1 && li.layers >= 1;
+        ok = scl_network_launch_info(net, i, &li) == SCL_OK && li.kernel[0] && li.dims >= 1 &&
+             li.layers >= 1;
         CHECK(ok, "%s: launch %d: %s", model, i, ok ? "" : scl_last_error(ctx));
         if (!ok) break;
-        if (li.first_layer == next_layer) next_layer += li.layers;
-        else CHECK(li.first_layer == next_layer - li.layers, "%s: launch %d covers layer %d, expected %d or %d", model,
-                   i, li.first_layer, next_layer - 1, next_layer);
+        if (li.first_layer == next_layer)
+            next_layer += li.layers;
+        else
+            CHECK(li.first_layer == next_layer - li.layers,
+                  "%s: launch %d covers layer %d, expected %d or %d", model, i, li.first_layer,
+                  next_layer - 1, next_layer);
     }
-    CHECK(next_layer == scl_network_layer_count(net), "%s: launches cover %d of %d layers", model, next_layer,
-          scl_network_layer_count(net));
+    CHECK(next_layer == scl_network_layer_count(net), "%s: launches cover %d of %d layers", model,
+          next_layer, scl_network_layer_count(net));
     /* the profile times each launch, and is refused without room for all of them */
     double *ms = malloc((size_t)(reported + 1) * sizeof *ms);
-    for (int i = 0; i <= reported; i++) ms[i] = -1;
+    for (int i = 0; i <= reported; i++)
+        ms[i] = -1;
     before = shim_calls("clEnqueueNDRangeKernel");
-    CHECK(scl_network_profile(net, x, n, h, w, ms, reported) == SCL_OK, "%s: profile: %s", model, scl_last_error(ctx));
-    CHECK(shim_calls("clEnqueueNDRangeKernel") - before == reported, "%s: the profile enqueued other kernels", model);
+    CHECK(scl_network_profile(net, x, n, h, w, ms, reported) == SCL_OK, "%s: profile: %s", model,
+          scl_last_error(ctx));
+    CHECK(shim_calls("clEnqueueNDRangeKernel") - before == reported,
+          "%s: the profile enqueued other kernels", model);
     int timed = 0;
-    for (int i = 0; i < reported; i++) timed += ms[i] >= 0;
-    CHECK(timed == reported && ms[reported] == -1, "%s: %d of %d launches timed", model, timed, reported);
+    for (int i = 0; i < reported; i++)
+        timed += ms[i] >= 0;
+    CHECK(timed == reported && ms[reported] == -1, "%s: %d of %d launches timed", model, timed,
+          reported);
     CHECK(scl_network_profile(net, x, n, h, w, ms, reported - 1) == SCL_ERROR_INVALID_ARGUMENT,
           "%s: a short profile array was accepted", model);
     free(ms), free(x), free(y);
@@ -81,26 +94,32 @@ static void check_megvii_v2(scl_context *ctx) {
     CHECK(scl_model_preset("v2_x0_5", &d) == SCL_OK, "preset");
     d.layout = SCL_LAYOUT_MEGVII_V2, d.preprocess = SCL_PREPROCESS_MEGVII;
     scl_network *net = NULL, *tv = NULL;
-    CHECK(scl_network_create_desc(ctx, &d, &net) == SCL_OK, "Megvii V2: create: %s", scl_last_error(ctx));
+    CHECK(scl_network_create_desc(ctx, &d, &net) == SCL_OK, "Megvii V2: create: %s",
+          scl_last_error(ctx));
     CHECK(scl_network_create(ctx, "v2_x0_5", &tv) == SCL_OK, "v2_x0_5: create");
     if (!net || !tv) return;
-    CHECK(scl_network_random_weights(net, 12) == SCL_OK && scl_network_random_weights(tv, 12) == SCL_OK, "weights");
+    CHECK(scl_network_random_weights(net, 12) == SCL_OK &&
+              scl_network_random_weights(tv, 12) == SCL_OK,
+          "weights");
     check_shape(ctx, net, "megvii_v2", 2, 64, 48);
     check_shape(ctx, tv, "v2_x0_5", 2, 64, 48);
     int layers = scl_network_layer_count(net), launches = scl_network_launch_count(net), copies = 0;
     for (int i = 0; i < layers; i++) {
         scl_layer_info li = {.size = sizeof(scl_layer_info)};
-        copies += scl_network_layer_info(net, i, 64, 48, &li) != SCL_OK || li.kind == SCL_OP_KIND_SHUFFLE;
+        copies +=
+            scl_network_layer_info(net, i, 64, 48, &li) != SCL_OK || li.kind == SCL_OP_KIND_SHUFFLE;
     }
-    scl_launch_info last = {.size = sizeof(scl_launch_info)}, before_last = {.size = sizeof(scl_launch_info)};
+    scl_launch_info last = {.size = sizeof(scl_launch_info)},
+                    before_last = {.size = sizeof(scl_launch_info)};
     int two_phase = launches >= 2 && scl_network_launch_info(net, launches - 1, &last) == SCL_OK &&
                     scl_network_launch_info(net, launches - 2, &before_last) == SCL_OK &&
                     last.first_layer == layers - 1 && before_last.first_layer == layers - 1;
     CHECK(copies == 0, "Megvii V2: %d copy layers", copies);
-    CHECK(launches == layers + two_phase, "Megvii V2: %d launches for %d layers (two-phase head: %d)", launches,
-          layers, two_phase);
-    CHECK(launches == scl_network_launch_count(tv), "Megvii V2: %d launches, torchvision's V2 of its widths %d",
-          launches, scl_network_launch_count(tv));
+    CHECK(launches == layers + two_phase,
+          "Megvii V2: %d launches for %d layers (two-phase head: %d)", launches, layers, two_phase);
+    CHECK(launches == scl_network_launch_count(tv),
+          "Megvii V2: %d launches, torchvision's V2 of its widths %d", launches,
+          scl_network_launch_count(tv));
     printf("%-12s %d launches per inference, %d layers\n", "megvii_v2", launches, layers);
     scl_network_destroy(net);
     scl_network_destroy(tv);
@@ -109,7 +128,8 @@ static void check_megvii_v2(scl_context *ctx) {
 int main(void) {
     *(void **)&shim_calls = dlsym(RTLD_DEFAULT, "scl_shim_calls");
     if (!shim_calls) {
-        printf("launch_count: run me with LD_PRELOAD=libclshim.so (tests/fault/clshim.c)\n0 passed, 1 failed\n");
+        printf("launch_count: run me with LD_PRELOAD=libclshim.so (tests/fault/clshim.c)\n0 "
+               "passed, 1 failed\n");
         return 1;
     }
     scl_context *ctx = NULL;
@@ -124,9 +144,10 @@ int main(void) {
         if (!net) continue;
         /* before weights, the count is what the default configuration will launch */
         int planned = scl_network_launch_count(net);
-        CHECK(scl_network_random_weights(net, 11) == SCL_OK, "%s: weights: %s", model, scl_last_error(ctx));
-        CHECK(planned == scl_network_launch_count(net), "%s: %d launches before weights, %d after", model, planned,
-              scl_network_launch_count(net));
+        CHECK(scl_network_random_weights(net, 11) == SCL_OK, "%s: weights: %s", model,
+              scl_last_error(ctx));
+        CHECK(planned == scl_network_launch_count(net), "%s: %d launches before weights, %d after",
+              model, planned, scl_network_launch_count(net));
         check_shape(ctx, net, model, 1, 224, 224);
         check_shape(ctx, net, model, 2, 64, 48);
         printf("%-12s %d launches per inference, %d layers\n", model, scl_network_launch_count(net),
@@ -135,6 +156,7 @@ int main(void) {
     }
     check_megvii_v2(ctx);
     scl_context_destroy(ctx);
-    printf("%d models, %d checks\n%d passed, %d failed\n", models, checks, checks - failures, failures);
+    printf("%d models, %d checks\n%d passed, %d failed\n", models, checks, checks - failures,
+           failures);
     return failures != 0;
 }

@@ -21,7 +21,8 @@ static void lookups(const scl__tune_table *t) {
         FUZZ_CHECK(e->nkey >= 0 && e->nkey <= SCL__TUNE_MAX_INTS && e->nval >= 0 &&
                        e->nval <= SCL__TUNE_MAX_INTS && e->h >= 0 && e->w >= 0,
                    "entry %d out of bounds", i);
-        FUZZ_CHECK(memchr(e->family, 0, sizeof e->family) && memchr(e->precision, 0, sizeof e->precision),
+        FUZZ_CHECK(memchr(e->family, 0, sizeof e->family) &&
+                       memchr(e->precision, 0, sizeof e->precision),
                    "entry %d: unterminated words", i);
         const scl__tune_entry *f =
             scl__tune_find(t, e->family, e->precision, e->key, e->nkey, e->h, e->w);
@@ -40,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (size < 1) return 0;
     char head[128];
-    int hn = (data[0] & 1) ? snprintf(head, sizeof head, "shufflecl-tune %d\nsource %s\n", SCL__TUNE_FORMAT, hash)
+    int hn = (data[0] & 1) ? snprintf(head, sizeof head, "shufflecl-tune %d\nsource %s\n",
+                                      SCL__TUNE_FORMAT, hash)
                            : 0;
     char *text = malloc((size_t)hn + size); /* header + body + NUL */
     FUZZ_CHECK(text, "out of memory");
@@ -51,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     last_log[0] = '\0';
     scl__tune_table *t = scl__tune_load(ctx, path);
     if (!t) {
-        FUZZ_CHECK(strstr(last_log, path) != NULL, "rejected without naming %s: '%s'", path, last_log);
+        FUZZ_CHECK(strstr(last_log, path) != NULL, "rejected without naming %s: '%s'", path,
+                   last_log);
     } else {
         lookups(t);
         scl__tune_free(t);
