@@ -32,6 +32,9 @@ static const char usage_text[] =
     "  --remeasure-peak    measure the device ceiling again instead of reading its cache file\n"
     "  --explicit-shuffle  ablation: every shuffle, split and concat as a copy launch instead\n"
     "                      of a channel map\n"
+    "  --op FAMILY         instead: every configuration the op family's descriptor samples\n"
+    "                      (pointwise, depthwise, stem, pool, head), timed on each distinct layer\n"
+    "                      shape of MODEL at the first batch size\n"
     "\n"
     "Host times run from enqueue to clFinish on the monotonic clock; device times from a marker\n"
     "before the first launch to the end of the last, on the device's profiling clock, with every\n"
@@ -117,6 +120,8 @@ static int parse_options(int argc, char **argv, bench_settings *set, int *help) 
             set->json_path = v;
         else if (cli_opt(argc, argv, &i, "--svg", &v, &err))
             set->svg_path = v;
+        else if (cli_opt(argc, argv, &i, "--op", &v, &err))
+            set->op_family = v;
         else if (a[0] == '-' && a[1] != '\0')
             err = cli_error("bench: unknown option '%s' (see --help)", a);
         else if (!set->model)
@@ -470,6 +475,15 @@ int cli_bench(int argc, char **argv) {
     r.context_ms = bench_now_ms() - t0;
     if (!rc && scl_context_device_info(ctx, &r.device) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
+    if (!rc && r.set.op_family) {
+        scl_network *net = NULL;
+        rc = make_network(ctx, &r.set, all ? "v2_x1_0" : r.set.model, &net);
+        if (!rc) rc = bench_op_run(ctx, net, &r.set, r.set.op_family);
+        scl_network_destroy(net);
+        scl_context_destroy(ctx);
+        free(r.models);
+        return rc;
+    }
     if (!rc) {
         r.driver_cache = driver_cache_note(&r.device);
         progress("measuring the device ceiling (FMA rate, bandwidth)");

@@ -24,7 +24,8 @@ typedef struct bench_settings {
     uint64_t seed;
     int profile;
     int remeasure_peak;
-    int explicit_shuffle; /* every shuffle, split and concat as a copy launch (ablation) */
+    int explicit_shuffle;  /* every shuffle, split and concat as a copy launch (ablation) */
+    const char *op_family; /* --op: time every sampled configuration of one op family instead */
     const char *json_path, *svg_path;
 } bench_settings;
 
@@ -126,6 +127,9 @@ const char *bench_kind_of(const char *op);
 /* Rates from a time: GFLOP/s of 2*macs, GB/s of bytes (0 when ms <= 0). */
 double bench_gflops(int64_t macs, double ms);
 double bench_gbps(double bytes, double ms);
+
+/* ---- one op family's configurations (bench_op.c) ---- */
+int bench_op_run(scl_context *ctx, scl_network *net, const bench_settings *set, const char *family);
 
 /* ---- output (bench_json.c, bench_svg.c) ---- */
 int bench_write_json(const bench_report *r, const char *path);

@@ -26,6 +26,39 @@ SCL_API const char *scl_context_cache_dir(const scl_context *ctx);
  * maps (off, the default): the baseline of the bench's ablation. Before weights are loaded. */
 SCL_API scl_status scl_network_set_explicit_copies(scl_network *net, int on);
 
+/* ---- op families: the descriptors of their configuration spaces ---- */
+
+/* The shape of one op: `kind` is 0, except pool (0 max, 1 avg) and shuffle (1 inverse); stride
+ * and flags (SCL_OP_RELU, SCL_OP_RESIDUAL) as for the family's create. */
+typedef struct scl_op_shape {
+    size_t size; /* sizeof(scl_op_shape), set by the caller */
+    int kind, cin, cout, groups, stride, flags;
+} scl_op_shape;
+
+/* Families 0 .. scl_op_family_count() - 1: "pointwise", "depthwise", "stem", "pool", "head",
+ * "shuffle". scl_op_family_find gives -1 for an unknown name. */
+SCL_API int scl_op_family_count(void);
+SCL_API const char *scl_op_family_name(int family);
+SCL_API int scl_op_family_find(const char *name);
+/* How many values a configuration of the family has. */
+SCL_API int scl_op_family_tunables(int family);
+/* The configurations the tuner tries for a shape on ctx's device, valid there: the device's
+ * default first, then the default with one tunable changed to each of its probes. Writes up to
+ * cap rows of scl_op_family_tunables values into `values`; returns how many (or a negative
+ * status). */
+SCL_API int scl_op_family_samples(scl_context *ctx, int family, const scl_op_shape *shape,
+                                  int *values, int cap);
+/* "vec=8 co_tile=4": a configuration as text. */
+SCL_API scl_status scl_op_family_describe(int family, const int *values, char *text, size_t cap);
+/* How many weights and biases the family's create reads for the shape. */
+SCL_API scl_status scl_op_family_weights(int family, const scl_op_shape *shape, size_t *weights,
+                                         size_t *biases);
+/* An op of the shape with exactly this configuration (validated against the descriptor and the
+ * device; the tuning table is not consulted). */
+SCL_API scl_status scl_op_create_config(scl_context *ctx, int family, const scl_op_shape *shape,
+                                        const int *values, const float *weights, const float *bias,
+                                        scl_op **out);
+
 /* ---- the auto-tuner (`shufflecl tune`) ---- */
 typedef void (*scl_tune_progress)(const char *line, void *user);
 

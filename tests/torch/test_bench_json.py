@@ -274,6 +274,28 @@ def check_report(d, info):
     check("activations grow with the batch", acts == sorted(acts), str(acts))
 
 
+def check_op(tool, info):
+    """`bench --op FAMILY`: every sampled configuration of each distinct layer shape is timed,
+    the device default first; an unknown family is refused naming the known ones."""
+    for family, kinds in (("pointwise", ("pointwise",)), ("depthwise", ("depthwise",)),
+                          ("pool", ("maxpool", "avgpool")), ("head", ("gap_fc",))):
+        p = bench(tool, "--op", family, "--batch", "1")
+        rows = [line.split() for line in p.stdout.splitlines() if line.endswith("(default)")]
+        layers = [layer for layer in info["layers"] if layer["op"] in kinds]
+        shapes = {(layer["op"], layer["cin"], layer["cout"], layer["groups"], layer["stride"])
+                  for layer in layers}
+        check(f"--op {family} runs", p.returncode == 0, p.stderr)
+        # one default row per distinct shape (shapes also differ by input size, so at least)
+        check(f"--op {family}: a default row per shape", len(rows) >= len(shapes) > 0,
+              f"{len(rows)} default rows, {len(shapes)} shapes")
+        timed = [line for line in p.stdout.splitlines() if line.strip().endswith("x") or
+                 line.endswith("(default)")]
+        check(f"--op {family}: more than the default timed", len(timed) > len(rows),
+              f"{len(timed)} rows")
+    p = bench(tool, "--op", "nope")
+    check("--op unknown refused", p.returncode != 0 and "pointwise" in p.stderr, p.stderr)
+
+
 def check_svg(path):
     ns = "{http://www.w3.org/2000/svg}"
     root = ET.parse(path).getroot()
@@ -313,6 +335,7 @@ def main():
     check_report(d, info)
     check_explicit(tool, tmp, d, info)
     check_svg(spath)
+    check_op(tool, info)
     return 0
 
 
