@@ -58,7 +58,8 @@ static double time_op(scl_context *ctx, scl_op *op, const scl_op_args *proto) {
         }
         cl_ulong t0 = 0, t1 = 0;
         cl_int e = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
-        if (e == CL_SUCCESS) e = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        if (e == CL_SUCCESS)
+            e = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
         clReleaseEvent(ev);
         if (e != CL_SUCCESS) return -1;
         if (r >= 0) ms[r] = (double)(t1 - t0) * 1e-6;
@@ -67,12 +68,13 @@ static double time_op(scl_context *ctx, scl_op *op, const scl_op_args *proto) {
 }
 
 /* Every sampled configuration of one shape: a table row each. */
-static int bench_shape(scl_context *ctx, int family, const scl_layer_info *li, const scl_op_shape *s,
-                       int batch) {
+static int bench_shape(scl_context *ctx, int family, const scl_layer_info *li,
+                       const scl_op_shape *s, int batch) {
     int nt = scl_op_family_tunables(family);
     int *vals = malloc(sizeof(int) * (size_t)OP_MAX_SAMPLES * (size_t)(nt ? nt : 1));
     size_t nw = 0, nb = 0;
-    if (!vals || scl_op_family_weights(family, s, &nw, &nb) != SCL_OK) return free(vals), cli_error("out of memory");
+    if (!vals || scl_op_family_weights(family, s, &nw, &nb) != SCL_OK)
+        return free(vals), cli_error("out of memory");
     int n = scl_op_family_samples(ctx, family, s, vals, OP_MAX_SAMPLES);
     if (n < 0) return free(vals), cli_error("%s", scl_last_error(ctx));
     float *w = random_floats(nw, 7), *b = random_floats(nb, 8);
@@ -80,9 +82,11 @@ static int bench_shape(scl_context *ctx, int family, const scl_layer_info *li, c
     int oh = li->out_h, ow = li->out_w, rc = 0;
     if (scl_tensor_create(ctx, batch, li->cin, li->in_h, li->in_w, &in) != SCL_OK ||
         scl_tensor_create(ctx, batch, li->cout, oh, ow, &out) != SCL_OK ||
-        ((s->flags & SCL_OP_RESIDUAL) && scl_tensor_create(ctx, batch, li->cout, oh, ow, &res) != SCL_OK))
+        ((s->flags & SCL_OP_RESIDUAL) &&
+         scl_tensor_create(ctx, batch, li->cout, oh, ow, &res) != SCL_OK))
         rc = cli_error("%s", scl_last_error(ctx));
-    if (!rc) rc = scl_tensor_fill(in, 0.25f) != SCL_OK || (res && scl_tensor_fill(res, 0.5f) != SCL_OK);
+    if (!rc)
+        rc = scl_tensor_fill(in, 0.25f) != SCL_OK || (res && scl_tensor_fill(res, 0.5f) != SCL_OK);
     double base = 0;
     for (int i = 0; i < n && !rc; i++) {
         const int *v = vals + (size_t)i * nt;
@@ -102,24 +106,27 @@ static int bench_shape(scl_context *ctx, int family, const scl_layer_info *li, c
         }
         if (i == 0) base = ms;
         double gf = bench_gflops(li->macs * batch, ms);
-        printf("  %-28.28s %-36.36s %9.4f %8.2f %6.2fx%s\n", li->name, text, ms, gf, ms > 0 ? base / ms : 0,
-               i == 0 ? "  (default)" : "");
+        printf("  %-28.28s %-36.36s %9.4f %8.2f %6.2fx%s\n", li->name, text, ms, gf,
+               ms > 0 ? base / ms : 0, i == 0 ? "  (default)" : "");
     }
     scl_tensor_destroy(in), scl_tensor_destroy(out), scl_tensor_destroy(res);
     free(w), free(b), free(vals);
     return rc;
 }
 
-int bench_op_run(scl_context *ctx, scl_network *net, const bench_settings *set, const char *family_name) {
+int bench_op_run(scl_context *ctx, scl_network *net, const bench_settings *set,
+                 const char *family_name) {
     int family = scl_op_family_find(family_name);
     if (family < 0) {
         char names[256] = "";
         for (int i = 0; i < scl_op_family_count(); i++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", scl_op_family_name(i));
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     scl_op_family_name(i));
         return cli_error("bench: --op: unknown op family '%s' (%s)", family_name, names);
     }
     int batch = set->batches[0], shapes = 0, rc = 0;
-    printf("op family %s: every sampled configuration on each distinct layer shape, batch %d, %dx%d input\n",
+    printf("op family %s: every sampled configuration on each distinct layer shape, batch %d, "
+           "%dx%d input\n",
            family_name, batch, set->height, set->width);
     printf("  %-28s %-36s %9s %8s %7s\n", "layer", "configuration", "ms", "GFLOP/s", "speedup");
     int nl = scl_network_layer_count(net);

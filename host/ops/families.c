@@ -13,7 +13,8 @@ static const scl__op_desc *family_at(int family) {
 
 int scl_op_family_count(void) {
     int n = 0;
-    while (scl__op_descs[n]) n++;
+    while (scl__op_descs[n])
+        n++;
     return n;
 }
 
@@ -34,7 +35,8 @@ int scl_op_family_tunables(int family) {
 }
 
 /* The caller's versioned shape as the descriptors' own. */
-static scl_status shape_in(scl_context *ctx, const char *fn, const scl_op_shape *in, scl__op_shape *s) {
+static scl_status shape_in(scl_context *ctx, const char *fn, const scl_op_shape *in,
+                           scl__op_shape *s) {
     if (!in) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: shape is NULL", fn);
     scl_op_shape own;
     scl_status st = scl__sized_in(ctx, fn, "scl_op_shape", &own, in, sizeof own, sizeof own);
@@ -43,35 +45,38 @@ static scl_status shape_in(scl_context *ctx, const char *fn, const scl_op_shape 
     return SCL_OK;
 }
 
-int scl_op_family_samples(scl_context *ctx, int family, const scl_op_shape *shape, int *values, int cap) {
+int scl_op_family_samples(scl_context *ctx, int family, const scl_op_shape *shape, int *values,
+                          int cap) {
     const scl__op_desc *d = family_at(family);
     if (!ctx || !d || !values || cap < 1)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_op_family_samples: bad family %d or arguments",
-                         family);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_op_family_samples: bad family %d or arguments", family);
     scl__op_shape s;
     scl_status st = shape_in(ctx, "scl_op_family_samples", shape, &s);
     if (st != SCL_OK) return st;
     int rows[64][SCL__MAX_TUNABLES];
     int n = scl__desc_samples(ctx, d, &s, SCL__SAMPLE_AXES, rows, cap < 64 ? cap : 64);
-    for (int i = 0; i < n; i++) memcpy(values + (size_t)i * d->ntunables, rows[i], sizeof(int) * (size_t)d->ntunables);
+    for (int i = 0; i < n; i++)
+        memcpy(values + (size_t)i * d->ntunables, rows[i], sizeof(int) * (size_t)d->ntunables);
     return n;
 }
 
 scl_status scl_op_family_describe(int family, const int *values, char *text, size_t cap) {
     const scl__op_desc *d = family_at(family);
     if (!d || !values || !text || cap == 0)
-        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_family_describe: bad family %d or arguments",
-                         family);
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_op_family_describe: bad family %d or arguments", family);
     scl__desc_format(d, values, text, cap);
     return SCL_OK;
 }
 
-scl_status scl_op_family_weights(int family, const scl_op_shape *shape, size_t *weights, size_t *biases) {
+scl_status scl_op_family_weights(int family, const scl_op_shape *shape, size_t *weights,
+                                 size_t *biases) {
     const scl__op_desc *d = family_at(family);
     scl__op_shape s;
     if (!d || !weights || !biases)
-        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_family_weights: bad family %d or arguments",
-                         family);
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_op_family_weights: bad family %d or arguments", family);
     scl_status st = shape_in(NULL, "scl_op_family_weights", shape, &s);
     if (st != SCL_OK) return st;
     *weights = *biases = 0;
@@ -79,12 +84,13 @@ scl_status scl_op_family_weights(int family, const scl_op_shape *shape, size_t *
     return SCL_OK;
 }
 
-scl_status scl_op_create_config(scl_context *ctx, int family, const scl_op_shape *shape, const int *values,
-                                const float *weights, const float *bias, scl_op **out) {
+scl_status scl_op_create_config(scl_context *ctx, int family, const scl_op_shape *shape,
+                                const int *values, const float *weights, const float *bias,
+                                scl_op **out) {
     const scl__op_desc *d = family_at(family);
     if (!ctx || !d || !values || !out)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_op_create_config: bad family %d or arguments",
-                         family);
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_op_create_config: bad family %d or arguments", family);
     *out = NULL;
     scl__op_shape s;
     scl_status st = shape_in(ctx, "scl_op_create_config", shape, &s);
