@@ -27,8 +27,11 @@ grep -q '^v2_x1_0$' "$work/models.txt" || fail "installed tool: models lists no 
 mkdir -p "$work/src/host"
 cp -r "$src/host/cli" "$work/src/host/cli"
 cp -r "$src/bench" "$work/src/bench"
+# a sanitized library needs its clients built with the same runtime (scripts/test.sh --sanitize)
+san=${SCL_SANITIZE_FLAGS:-}
 cmake -S "$work/src/host/cli" -B "$work/tool-build" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  -DCMAKE_BUILD_TYPE=Release > "$work/cmake.log" || { cat "$work/cmake.log"; fail "configure"; }
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" > "$work/cmake.log" ||
+  { cat "$work/cmake.log"; fail "configure"; }
 cmake --build "$work/tool-build" -j 2 > "$work/build.log" 2>&1 || { cat "$work/build.log"; fail "build"; }
 env -u LD_LIBRARY_PATH "$work/tool-build/shufflecl" info v2_x0_5 --height 64 --width 64 > "$work/info.txt" ||
   fail "the tool built against the installed package does not run"

@@ -42,36 +42,9 @@ static scl_model_desc tv2_custom(void) {
     return d;
 }
 
-/* Random state dict of a description (the recipe of test_network.c). */
+/* Random state dict of a description (tu_random_state's recipe). */
 static ref_weights *random_state(const scl_model_desc *d, uint64_t seed) {
-    ref_weights *ws = ref_network_weights_desc(d);
-    for (int i = 0; i < ws->count; i++) {
-        ref_weight *w = &ws->w[i];
-        size_t n = ref_weight_count(w);
-        w->data = malloc(n * sizeof *w->data);
-        ck_assert_ptr_nonnull(w->data);
-        float a = w->fan_in ? (float)sqrt(3.0 / w->fan_in) : 0.0f;
-        switch (w->kind) {
-        case REF_W_CONV:
-        case REF_W_FC:
-            tu_fill_uniform(w->data, n, -a, a, &seed);
-            break;
-        case REF_W_GAMMA:
-            tu_fill_uniform(w->data, n, 0.5f, 1.5f, &seed);
-            break;
-        case REF_W_BETA:
-        case REF_W_MEAN:
-            tu_fill_uniform(w->data, n, -0.2f, 0.2f, &seed);
-            break;
-        case REF_W_VAR:
-            tu_fill_uniform(w->data, n, 0.5f, 2.0f, &seed);
-            break;
-        case REF_W_FC_BIAS:
-            tu_fill_uniform(w->data, n, -0.05f, 0.05f, &seed);
-            break;
-        }
-    }
-    return ws;
+    return tu_random_state(ref_network_weights_desc(d), seed);
 }
 
 static void write_state(const char *path, const ref_weights *ws) {

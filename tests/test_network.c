@@ -22,33 +22,7 @@
 static ref_weights *random_state(const char *model, uint64_t seed) {
     ref_weights *ws = ref_network_weights(model);
     ck_assert_msg(ws != NULL, "the reference does not know %s", model);
-    for (int i = 0; i < ws->count; i++) {
-        ref_weight *w = &ws->w[i];
-        size_t n = ref_weight_count(w);
-        w->data = malloc(n * sizeof *w->data);
-        ck_assert_ptr_nonnull(w->data);
-        float a = w->fan_in ? (float)sqrt(3.0 / w->fan_in) : 0.0f;
-        switch (w->kind) {
-        case REF_W_CONV:
-        case REF_W_FC:
-            tu_fill_uniform(w->data, n, -a, a, &seed);
-            break;
-        case REF_W_GAMMA:
-            tu_fill_uniform(w->data, n, 0.5f, 1.5f, &seed);
-            break;
-        case REF_W_BETA:
-        case REF_W_MEAN:
-            tu_fill_uniform(w->data, n, -0.2f, 0.2f, &seed);
-            break;
-        case REF_W_VAR:
-            tu_fill_uniform(w->data, n, 0.5f, 2.0f, &seed);
-            break;
-        case REF_W_FC_BIAS:
-            tu_fill_uniform(w->data, n, -0.05f, 0.05f, &seed);
-            break;
-        }
-    }
-    return ws;
+    return tu_random_state(ws, seed);
 }
 
 static char tmp_paths[32][512];

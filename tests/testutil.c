@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "ops/desc.h"
+#include "ref_network.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -317,4 +318,35 @@ int tu_desc_samples(scl_context *ctx, const scl__op_desc *d, const scl__op_shape
                               tu_quick() ? TU_SAMPLES_QUICK : TU_SAMPLES);
     ck_assert_int_ge(n, 1);
     return n;
+}
+
+ref_weights *tu_random_state(ref_weights *ws, uint64_t seed) {
+    ck_assert_ptr_nonnull(ws);
+    for (int i = 0; i < ws->count; i++) {
+        ref_weight *w = &ws->w[i];
+        size_t n = ref_weight_count(w);
+        w->data = malloc(n * sizeof *w->data);
+        ck_assert_ptr_nonnull(w->data);
+        float a = w->fan_in ? (float)sqrt(3.0 / w->fan_in) : 0.0f;
+        switch (w->kind) {
+        case REF_W_CONV:
+        case REF_W_FC:
+            tu_fill_uniform(w->data, n, -a, a, &seed);
+            break;
+        case REF_W_GAMMA:
+            tu_fill_uniform(w->data, n, 0.5f, 1.5f, &seed);
+            break;
+        case REF_W_BETA:
+        case REF_W_MEAN:
+            tu_fill_uniform(w->data, n, -0.2f, 0.2f, &seed);
+            break;
+        case REF_W_VAR:
+            tu_fill_uniform(w->data, n, 0.5f, 2.0f, &seed);
+            break;
+        case REF_W_FC_BIAS:
+            tu_fill_uniform(w->data, n, -0.05f, 0.05f, &seed);
+            break;
+        }
+    }
+    return ws;
 }

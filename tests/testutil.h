@@ -125,4 +125,9 @@ void tu_write_bytes(const char *path, const void *bytes, size_t n);
 /* Runs a suite and returns the process exit status. */
 int tu_run(Suite *s);
 
+/* Fills every tensor of a reference state dict with random values of realistic laws (uniform
+ * convs with unit-variance fan-in scaling, BN statistics around 1 and 0) and returns ws. */
+typedef struct ref_weights ref_weights;
+ref_weights *tu_random_state(ref_weights *ws, uint64_t seed);
+
 #endif
