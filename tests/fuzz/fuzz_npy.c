@@ -17,7 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     FUZZ_CHECK(x != NULL, "NULL data on success");
     FUZZ_CHECK(rank >= 0 && rank <= SCL_NPY_MAX_RANK, "rank %d", rank);
-    size_t count = 1;
+    /* every element is in the file: the count cannot exceed the file's floats (a zero anywhere
+     * makes it 0, whatever the other dimensions) */
+    int empty = 0;
     for (int d = 0; d < SCL_NPY_MAX_RANK; d++) {
         if (d >= rank) {
             FUZZ_CHECK(shape[d] == 0, "shape[%d] = %lld past rank %d", d, (long long)shape[d],
@@ -25,9 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             continue;
         }
         FUZZ_CHECK(shape[d] >= 0, "shape[%d] = %lld", d, (long long)shape[d]);
-        /* every element is in the file: the count cannot exceed the file's floats */
-        FUZZ_CHECK(shape[d] == 0 || count <= size / 4 / (size_t)shape[d] || count == 0,
-                   "shape too large for %zu bytes", size);
+        empty |= shape[d] == 0;
+    }
+    size_t count = empty ? 0 : 1;
+    for (int d = 0; d < rank && !empty; d++) {
+        FUZZ_CHECK(count <= size / 4 / (size_t)shape[d], "shape too large for %zu bytes", size);
         count *= (size_t)shape[d];
     }
     FUZZ_CHECK(count <= size / 4, "%zu floats from %zu bytes", count, size);
