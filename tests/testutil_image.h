@@ -5,6 +5,7 @@
 #define SCL_TESTUTIL_IMAGE_H
 
 #include "cli/image.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <stddef.h>

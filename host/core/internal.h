@@ -14,6 +14,13 @@
 #define SCL__MAX_CHANNELS (2147483647 / SCL_PLANE_ALIGN)
 #define SCL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Rows (or columns) out of a 3x3 stride-2 pad-1 window over n: (n + 2 - 3) / 2 + 1 = ceil(n / 2),
+ * written so that n + 1 cannot overflow. Every stride-2 layer (stem, pools, depthwise) and the
+ * network's buffer levels use this one formula. */
+static inline int scl__stride2(int n) {
+    return n - n / 2;
+}
+
 typedef struct scl_program_entry {
     struct scl_program_entry *next;
     char *file;

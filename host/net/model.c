@@ -578,6 +578,6 @@ int64_t scl__layer_macs(const scl_layer *l, int out_h, int out_w) {
 
 int scl__level_size(int size, int level) {
     for (int i = 0; i < level; i++)
-        size -= size / 2; /* (size + 1) / 2, never overflowing */
+        size = scl__stride2(size);
     return size;
 }

@@ -11,9 +11,8 @@ typedef struct dw_extra {
 } dw_extra;
 
 static void dw_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
-    /* (h + 2*1 - 3) / stride + 1 */
-    *oh = op->stride == 1 ? h : h - h / 2;
-    *ow = op->stride == 1 ? w : w - w / 2;
+    *oh = op->stride == 1 ? h : scl__stride2(h);
+    *ow = op->stride == 1 ? w : scl__stride2(w);
 }
 
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)

@@ -97,6 +97,11 @@ scl_status scl__op_created(scl_op *op, scl_status st, const char *fn, scl_op **o
     return SCL_OK;
 }
 
+void scl__op_hw_stride2(const scl_op *op, int h, int w, int *oh, int *ow) {
+    (void)op;
+    *oh = scl__stride2(h), *ow = scl__stride2(w);
+}
+
 size_t scl__round_up(size_t x, size_t m) {
     return m ? (x + m - 1) / m * m : x;
 }

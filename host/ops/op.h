@@ -81,6 +81,9 @@ scl_status scl__op_created(scl_op *op, scl_status st, const char *fn, scl_op **o
 /* Rounds x up to a multiple of m; m = 0 (a size left to the runtime) leaves x as it is. */
 size_t scl__round_up(size_t x, size_t m);
 
+/* output_hw of the families whose every op halves the plane (stem, pools). */
+void scl__op_hw_stride2(const scl_op *op, int h, int w, int *oh, int *ow);
+
 /* Kernels of one op that differ only in vector width (1, 2, 4, 8 or 16), for families whose
  * launches pick the widest width that fits the input's rows. Each is built on first use, and
  * kept: op->kernel points at the last one used and owns none of them. */

@@ -41,12 +41,6 @@ static void pool_default_cfg(scl_device_type type, pool_cfg *cfg) {
     }
 }
 
-static void pool_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
-    (void)op;
-    *oh = h - h / 2; /* (h + 2*1 - 3) / 2 + 1, without h + 1 overflowing */
-    *ow = w - w / 2;
-}
-
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
  * gets the largest work-group it can run. */
 static scl_status use_width(scl_op *op, int vw, size_t *wg_max) {
@@ -101,7 +95,7 @@ static void pool_destroy(scl_op *op) {
     free(x);
 }
 
-static const scl_op_class pool_class = {"pool", pool_hw, pool_launch, pool_destroy};
+static const scl_op_class pool_class = {"pool", scl__op_hw_stride2, pool_launch, pool_destroy};
 
 /* ---- the descriptor: vw th seg group_outputs (shape kind 0 max, 1 avg) ---------------------- */
 

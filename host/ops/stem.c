@@ -13,12 +13,6 @@ typedef struct stem_extra {
     scl_op_variants widths; /* launches pick the vector width per input row */
 } stem_extra;
 
-static void stem_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
-    (void)op;
-    *oh = h - h / 2; /* (h + 2*1 - 3) / 2 + 1, without h + 1 overflowing */
-    *ow = w - w / 2;
-}
-
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
  * gets the largest work-group it can run. */
 static scl_status use_width(scl_op *op, int vw, size_t *wg_max) {
@@ -75,7 +69,7 @@ static void stem_destroy(scl_op *op) {
     free(x);
 }
 
-static const scl_op_class stem_class = {"stem", stem_hw, stem_launch, stem_destroy};
+static const scl_op_class stem_class = {"stem", scl__op_hw_stride2, stem_launch, stem_destroy};
 
 /* ---- the descriptor: vw co seg row_wg local0 local1 ----------------------------------------- */
 
