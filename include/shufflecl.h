@@ -279,6 +279,7 @@ SCL_API void scl_op_last_launch(const scl_op *op, size_t global[3], size_t local
 
 /* How the weights expect pictures to be prepared. */
 typedef enum scl_preprocess {
+    SCL_PREPROCESS_UNKNOWN = 0,     /* an ONNX file that does not say (see docs/models.md) */
     SCL_PREPROCESS_TORCHVISION = 1, /* RGB / 255, then (x - mean) / std with ImageNet's mean, std */
     SCL_PREPROCESS_MEGVII = 2       /* BGR planes, values 0..255 as they are */
 } scl_preprocess;

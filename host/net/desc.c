@@ -182,7 +182,8 @@ scl_status scl__desc_check(const scl_model_desc *d, char *msg, size_t cap) {
     }
     if (!in_range(d->classes, 1, SCL_MODEL_MAX_CLASSES))
         return bad(msg, cap, "classes = %d is not in 1 .. %d", d->classes, SCL_MODEL_MAX_CLASSES);
-    if (d->preprocess != SCL_PREPROCESS_TORCHVISION && d->preprocess != SCL_PREPROCESS_MEGVII)
+    if (d->preprocess != SCL_PREPROCESS_TORCHVISION && d->preprocess != SCL_PREPROCESS_MEGVII &&
+        d->preprocess != SCL_PREPROCESS_UNKNOWN)
         return bad(msg, cap, "preprocess = %d is not a scl_preprocess", (int)d->preprocess);
     return d->family == SCL_FAMILY_V1 ? check_v1(d, msg, cap) : check_v2(d, msg, cap);
 }

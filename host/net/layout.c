@@ -241,7 +241,9 @@ static int looks_like_onnx(const unsigned char *b, size_t n) {
     return n >= 2 && (b[0] & 7) == 2 && (b[0] >> 3) >= 2 && (b[0] >> 3) <= 8;
 }
 
-/* Opens a weights file after telling its format by content. */
+/* Opens a weights file after telling its format by content: SCL_OK with a safetensors file
+ * open, SCL__IS_ONNX for an ONNX model (onnx_import.c reads it), or the failure. */
+#define SCL__IS_ONNX ((scl_status)1000)
 static scl_status open_weights(scl_context *ctx, const char *path, scl__safetensors **out,
                                const char *fn) {
     *out = NULL;
@@ -258,12 +260,7 @@ static scl_status open_weights(scl_context *ctx, const char *path, scl__safetens
         scl_status st = scl__safetensors_open(path, out, msg, sizeof msg);
         return st == SCL_OK ? SCL_OK : scl__fail(ctx, st, "%s", msg);
     }
-    if (looks_like_onnx(b, n))
-        return scl__fail(
-            ctx, SCL_ERROR_UNSUPPORTED,
-            "%s: an ONNX model: ONNX import is not supported yet "
-            "(export the PyTorch state_dict to safetensors: scripts/convert_checkpoint.py)",
-            path);
+    if (looks_like_onnx(b, n)) return SCL__IS_ONNX;
     return scl__fail(ctx, SCL_ERROR_FILE_FORMAT,
                      "%s: neither a safetensors file (an 8-byte header length, then "
                      "'{') nor an ONNX model (a protobuf ModelProto)",
@@ -277,6 +274,11 @@ scl_status scl_model_desc_from_file(scl_context *ctx, const char *path, scl_mode
     scl__safetensors *st;
     scl_status s = open_weights(ctx, path, &st, "scl_model_desc_from_file");
     scl_model_desc d;
+    if (s == SCL__IS_ONNX) {
+        s = scl__onnx_desc(ctx, path, &d);
+        if (s == SCL_OK) scl__desc_out(&d, out);
+        return s;
+    }
     if (s == SCL_OK) s = infer_desc(ctx, st, &d);
     if (s == SCL_OK) scl__desc_out(&d, out);
     scl__safetensors_close(st);
@@ -291,6 +293,7 @@ scl_status scl_network_create_from_file_ex(scl_context *ctx, const char *path,
     *out = NULL;
     scl__safetensors *st;
     scl_status s = open_weights(ctx, path, &st, "scl_network_create_from_file");
+    if (s == SCL__IS_ONNX) return scl__onnx_network(ctx, path, opts, out);
     scl_model_desc d;
     scl_network *net = NULL;
     if (s == SCL_OK) s = infer_desc(ctx, st, &d);

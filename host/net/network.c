@@ -182,6 +182,7 @@ void scl_network_destroy(scl_network *net) {
     if (net->own_out) clReleaseMemObject(net->own_out);
     free(net->ops), free(net->in_maps), free(net->out_maps), free(net->res_maps), free(net->views);
     scl__model_free(net->model);
+    scl__onnx_release(net);
     free(net);
 }
 
@@ -254,6 +255,7 @@ scl_status scl_network_reshape(scl_network *net, int n, int h, int w) {
     if (st != SCL_OK) return st;
     const scl_plan *p = &net->plan;
     if (p->n == n && p->h == h && p->w == w) return SCL_OK;
+    if (net->onnx && (st = scl__onnx_check_shape(net, n, h, w)) != SCL_OK) return st;
     scl__network_release_plan(net);
     st = scl__plan_compute(net->model, n, h, w, &net->plan);
     if (st != SCL_OK)

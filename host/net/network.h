@@ -21,6 +21,9 @@ struct scl_network {
     scl_tensor **views;     /* per buffer; 0 and the last are made per call */
     cl_mem own_in, own_out; /* dense input and logits for scl_network_run */
     size_t own_in_bytes, own_out_bytes;
+    /* made from an ONNX file: the graph, evaluated again at each new input shape */
+    struct scl__onnx *onnx;
+    struct scl__ograph *onnx_graph;
 };
 
 /* weights.c: loads every layer into a new set of ops from a safetensors file (path) or, with
@@ -34,6 +37,21 @@ scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc,
 /* weights.c: loads from an open safetensors file (which the caller still owns). */
 struct scl__safetensors;
 scl_status scl__network_load_file(scl_network *net, struct scl__safetensors *st);
+
+/* weights.c: loads every layer from weights already folded and laid out as the layer expects
+ * (w: the layer's weight shape; b: cout biases, or NULL), one entry per layer (pools: NULL). */
+typedef struct scl__layer_weights {
+    float *w, *b;
+} scl__layer_weights;
+scl_status scl__network_load_given(scl_network *net, const scl__layer_weights *given);
+
+/* onnx_import.c: a network from an ONNX file (architecture proved against the graph, weights
+ * loaded); the description alone; the check a new input shape gets; the graph's release. */
+scl_status scl__onnx_network(scl_context *ctx, const char *path, const scl_network_options *opts,
+                             scl_network **out);
+scl_status scl__onnx_desc(scl_context *ctx, const char *path, scl_model_desc *d);
+scl_status scl__onnx_check_shape(scl_network *net, int n, int h, int w);
+void scl__onnx_release(scl_network *net);
 
 /* network.c: builds the channel-map objects of net->model's layers (after the model changes). */
 scl_status scl__network_make_maps(scl_network *net);

@@ -19,6 +19,8 @@ const char *scl_preprocess_name(scl_preprocess p) {
         return "torchvision";
     case SCL_PREPROCESS_MEGVII:
         return "megvii";
+    case SCL_PREPROCESS_UNKNOWN:
+        break;
     }
     return "unknown";
 }

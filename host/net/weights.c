@@ -14,6 +14,7 @@ typedef struct wsource {
     scl__safetensors *st;
     const char *prefix; /* "module." for DataParallel checkpoints */
     uint64_t seed;
+    const scl__layer_weights *given; /* already folded, one per layer (the ONNX importer's) */
     char msg[1024];
 } wsource;
 
@@ -234,13 +235,19 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
     float *bn = malloc(4 * (size_t)l->cout * sizeof *bn);
     scl_status st =
         (w && b && bn) ? SCL_OK : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    if (st == SCL_OK) st = fetch(ctx, src, l->weight_key, shape, rank, W_CONV, (int)per, w);
     int has_bias = l->bias_key[0] != 0;
-    if (st == SCL_OK && has_bias) {
+    if (st == SCL_OK && src->given) {
+        memcpy(w, src->given[i].w, nw * sizeof *w);
+        has_bias = src->given[i].b != NULL;
+        if (has_bias) memcpy(b, src->given[i].b, (size_t)l->cout * sizeof *b);
+    } else if (st == SCL_OK) {
+        st = fetch(ctx, src, l->weight_key, shape, rank, W_CONV, (int)per, w);
+    }
+    if (st == SCL_OK && has_bias && !src->given) {
         int64_t bshape[1] = {l->cout};
         st = fetch(ctx, src, l->bias_key, bshape, 1, W_BIAS, 1, b);
     }
-    if (st == SCL_OK && l->bn_key[0]) {
+    if (st == SCL_OK && l->bn_key[0] && !src->given) {
         static const char *const parts[] = {"weight", "bias", "running_mean", "running_var"};
         static const wkind kinds[] = {W_GAMMA, W_BETA, W_MEAN, W_VAR};
         int64_t bshape[1] = {l->cout};
@@ -335,6 +342,13 @@ static scl_status load_open(scl_network *net, wsource *src) {
     scl_status st = check_key_sets(net, src);
     if (st == SCL_OK) st = load_all(net, src);
     return st;
+}
+
+scl_status scl__network_load_given(scl_network *net, const scl__layer_weights *given) {
+    wsource src = {0};
+    src.prefix = "";
+    src.given = given;
+    return load_all(net, &src);
 }
 
 scl_status scl__network_load_file(scl_network *net, struct scl__safetensors *file) {
