@@ -95,19 +95,22 @@ int cli_classify(int argc, char **argv) {
     const char **images = calloc((size_t)argc, sizeof *images);
     int nimg = 0, err = 0;
     uint64_t max_pixels = SCL_IMAGE_DEFAULT_MAX_PIXELS;
+    scl_preprocess forced = SCL_PREPROCESS_UNKNOWN;
     if (!images) return cli_error("out of memory");
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             puts(
                 "usage: shufflecl classify MODEL --weights W.safetensors [--labels L.txt] "
                 "[--device D]\n"
-                "                          [--max-pixels N] IMAGE...\n\n"
+                "                          [--max-pixels N] [--preprocess torchvision|megvii] "
+                "IMAGE...\n\n"
                 "Prints the top-5 classes of each PNG, JPEG or PPM picture. MODEL is a preset or\n"
                 "'auto' (the architecture read from W). Pictures are resized (short side 256) and\n"
                 "centre-cropped to 224 x 224, then preprocessed as the weights' layout expects:\n"
                 "torchvision (V2) RGB in [0,1] normalised with ImageNet's mean and std; Megvii "
                 "(V1\n"
-                "and V2) BGR 0..255 as is. Class names: --labels (one a line, as many as the "
+                "and V2) BGR 0..255 as is; --preprocess overrides it (an ONNX file that says\n"
+                "nothing needs it). Class names: --labels (one a line, as many as the "
                 "model\n"
                 "has classes), else ImageNet's for 1000 classes, else only the class indices. A\n"
                 "picture whose header claims more than --max-pixels pixels (default 67108864,\n"
@@ -121,7 +124,13 @@ int cli_classify(int argc, char **argv) {
             device = v;
         else if (cli_opt(argc, argv, &i, "--labels", &v, &err))
             labels_path = v;
-        else if (cli_opt(argc, argv, &i, "--max-pixels", &v, &err)) {
+        else if (cli_opt(argc, argv, &i, "--preprocess", &v, &err)) {
+            if (!err && strcmp(v, "torchvision") && strcmp(v, "megvii")) {
+                free(images);
+                return cli_error("classify: --preprocess takes torchvision or megvii, not '%s'", v);
+            }
+            if (!err) forced = v[0] == 't' ? SCL_PREPROCESS_TORCHVISION : SCL_PREPROCESS_MEGVII;
+        } else if (cli_opt(argc, argv, &i, "--max-pixels", &v, &err)) {
             if (!err && parse_max_pixels(v, &max_pixels)) err = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(images);
@@ -157,7 +166,14 @@ int cli_classify(int argc, char **argv) {
     if (!rc) classes = scl_network_classes(net);
     if (!rc && !(y = malloc((size_t)classes * sizeof *y))) rc = cli_error("out of memory");
     if (!rc && labels_path && !(labels = read_labels(labels_path, classes))) rc = 1;
-    scl_preprocess mode = net ? scl_network_preprocess(net) : SCL_PREPROCESS_TORCHVISION;
+    scl_preprocess mode = forced ? forced
+                          : net  ? scl_network_preprocess(net)
+                                 : SCL_PREPROCESS_TORCHVISION;
+    if (!rc && mode == SCL_PREPROCESS_UNKNOWN)
+        rc = cli_error("%s: the model does not say how its pictures are prepared (no shufflecl."
+                       "preprocess metadata, no recognised names): pass --preprocess "
+                       "torchvision|megvii",
+                       weights);
     for (int i = 0; i < nimg && rc == 0; i++) {
         char msg[1024];
         scl_image img;

@@ -86,8 +86,8 @@ scl_status scl__onnx_open(const char *path, scl__onnx **out, char *msg, size_t c
             (long long)model->ir_version),
             st = SCL_ERROR_FILE_FORMAT;
     else if (opset < 7 || opset > 21)
-        say(msg, cap, "%s: ONNX opset %lld of the default domain is not supported (7 .. 21)",
-            path, (long long)opset),
+        say(msg, cap, "%s: ONNX opset %lld of the default domain is not supported (7 .. 21)", path,
+            (long long)opset),
             st = SCL_ERROR_UNSUPPORTED;
     if (st != SCL_OK) {
         scl__onnx_close(m);
@@ -182,12 +182,12 @@ scl_status scl__onnx_tensor_f32(const scl__onnx *m, const SclOnnx__TensorProto *
         return SCL_ERROR_UNSUPPORTED;
     }
     size_t elem = t->data_type == 1 ? 4 : 8;
-    size_t have = t->has_raw_data ? t->raw_data.len / elem
+    size_t have = t->has_raw_data     ? t->raw_data.len / elem
                   : t->data_type == 1 ? t->n_float_data
                                       : t->n_double_data;
     if (have != n || (t->has_raw_data && t->raw_data.len % elem)) {
-        say(msg, cap, "%s: tensor '%s' holds %zu values, its dims say %zu", m->path, tname(t),
-            have, n);
+        say(msg, cap, "%s: tensor '%s' holds %zu values, its dims say %zu", m->path, tname(t), have,
+            n);
         return SCL_ERROR_FILE_FORMAT;
     }
     for (size_t i = 0; i < n; i++) {
@@ -207,17 +207,17 @@ scl_status scl__onnx_tensor_i64(const scl__onnx *m, const SclOnnx__TensorProto *
     scl_status st = check_tensor(m, t, cap_n, 0, msg, cap);
     if (st != SCL_OK) return st;
     if (t->data_type != 7 && t->data_type != 6) {
-        say(msg, cap, "%s: tensor '%s' has ONNX data type %d where integers were expected",
-            m->path, tname(t), t->data_type);
+        say(msg, cap, "%s: tensor '%s' has ONNX data type %d where integers were expected", m->path,
+            tname(t), t->data_type);
         return SCL_ERROR_UNSUPPORTED;
     }
     size_t count = (size_t)scl__onnx_tensor_count(t), elem = t->data_type == 7 ? 8 : 4;
-    size_t have = t->has_raw_data ? t->raw_data.len / elem
+    size_t have = t->has_raw_data     ? t->raw_data.len / elem
                   : t->data_type == 7 ? t->n_int64_data
                                       : t->n_int32_data;
     if (have != count || (t->has_raw_data && t->raw_data.len % elem)) {
-        say(msg, cap, "%s: tensor '%s' holds %zu values, its dims say %zu", m->path, tname(t),
-            have, count);
+        say(msg, cap, "%s: tensor '%s' holds %zu values, its dims say %zu", m->path, tname(t), have,
+            count);
         return SCL_ERROR_FILE_FORMAT;
     }
     for (size_t i = 0; i < count; i++) {

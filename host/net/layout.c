@@ -241,6 +241,14 @@ static int looks_like_onnx(const unsigned char *b, size_t n) {
     return n >= 2 && (b[0] & 7) == 2 && (b[0] >> 3) >= 2 && (b[0] >> 3) <= 8;
 }
 
+int scl__onnx_sniff(const char *path) {
+    FILE *f = fopen(path, "rb");
+    unsigned char b[16] = {0};
+    size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f) fclose(f);
+    return !(n >= 9 && b[8] == '{') && looks_like_onnx(b, n);
+}
+
 /* Opens a weights file after telling its format by content: SCL_OK with a safetensors file
  * open, SCL__IS_ONNX for an ONNX model (onnx_import.c reads it), or the failure. */
 #define SCL__IS_ONNX ((scl_status)1000)

@@ -192,6 +192,7 @@ scl_status scl_network_load_weights(scl_network *net, const char *path) {
     if (!net || !path)
         return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_network_load_weights: NULL argument");
+    if (scl__onnx_sniff(path)) return scl__onnx_load_into(net, path);
     return scl__network_load(net, path, 0);
 }
 

@@ -50,6 +50,8 @@ scl_status scl__network_load_given(scl_network *net, const scl__layer_weights *g
 scl_status scl__onnx_network(scl_context *ctx, const char *path, const scl_network_options *opts,
                              scl_network **out);
 scl_status scl__onnx_desc(scl_context *ctx, const char *path, scl_model_desc *d);
+scl_status scl__onnx_load_into(scl_network *net, const char *path); /* same architecture */
+int scl__onnx_sniff(const char *path); /* 1: the file starts as an ONNX model, not safetensors */
 scl_status scl__onnx_check_shape(scl_network *net, int n, int h, int w);
 void scl__onnx_release(scl_network *net);
 

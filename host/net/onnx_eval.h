@@ -7,8 +7,8 @@
 #include "net/onnx_graph.h"
 
 #define EV_MAX_RANK 8
-#define EV_MAX_INTS 64            /* elements of a shape-arithmetic tensor */
-#define EV_MAX_ENTRIES (1 << 22)  /* channel entries of one activation (all images) */
+#define EV_MAX_INTS 64           /* elements of a shape-arithmetic tensor */
+#define EV_MAX_ENTRIES (1 << 22) /* channel entries of one activation (all images) */
 
 typedef enum vkind { V_UNSET, V_TENSOR, V_INT, V_ACT, V_LOGITS } vkind;
 
@@ -22,6 +22,7 @@ typedef struct val {
     int rank;
     int64_t dims[EV_MAX_RANK];
     const SclOnnx__TensorProto *t; /* V_TENSOR: an initializer or a Constant's value */
+    int tr;                        /* V_TENSOR: read as its 2-D transpose (a Transpose node's) */
     int64_t *ints;                 /* V_INT */
     ent *e;                        /* V_ACT: one entry per outer element, row-major */
     int nsp;                       /* V_ACT: trailing spatial dims (0, 1 = H*W or 2 = H, W) */
@@ -48,9 +49,9 @@ typedef struct ev {
 /* onnx_graph.c */
 scl_status scl__ev_fail(ev *e, scl_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-val *scl__ev_get(ev *e, const char *name);  /* NULL: undefined */
-val *scl__ev_input(ev *e, size_t i);        /* the node's input i, NULL when absent */
-val *scl__ev_output(ev *e, size_t i);       /* defines the node's output i */
+val *scl__ev_get(ev *e, const char *name); /* NULL: undefined */
+val *scl__ev_input(ev *e, size_t i);       /* the node's input i, NULL when absent */
+val *scl__ev_output(ev *e, size_t i);      /* defines the node's output i */
 const SclOnnx__AttributeProto *scl__ev_attr(ev *e, const char *name);
 int64_t scl__ev_attr_i(ev *e, const char *name, int64_t def);
 int scl__ev_attr_ints(ev *e, const char *name, int64_t *out, int cap); /* -1: absent */

@@ -117,7 +117,9 @@ ent *scl__ev_alloc(ev *e, int64_t n) {
 
 static int64_t *alloc_ints(ev *e, int64_t n) {
     int64_t *x = n >= 0 && n <= EV_MAX_INTS ? malloc((size_t)(n ? n : 1) * sizeof *x) : NULL;
-    if (!x) scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "a shape tensor of %lld elements", (long long)n);
+    if (!x)
+        scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "a shape tensor of %lld elements",
+                     (long long)n);
     return x;
 }
 
@@ -243,22 +245,28 @@ static scl_status ev_int_op(ev *e, const char *op) {
         (void)di;
         int64_t dd[EV_MAX_RANK];
         int ni = iv ? int_operand(e, iv, &ri, dd, idx) : -1;
-        if (ni < 0 || rank != 1) return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "gathers from a shape in an unsupported way");
+        if (ni < 0 || rank != 1)
+            return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL,
+                                "gathers from a shape in an unsupported way");
         for (int i = 0; i < ni; i++) {
             int64_t k = idx[i] < 0 ? idx[i] + n : idx[i];
-            if (k < 0 || k >= n) return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "index %lld out of range", (long long)idx[i]);
+            if (k < 0 || k >= n)
+                return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "index %lld out of range",
+                                    (long long)idx[i]);
             out[m++] = x[k];
         }
         orank = ri;
     } else if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) {
         /* on a scalar or vector: only the rank changes */
         int unsq = op[0] == 'U';
-        if (rank > 1 || (unsq && rank == 1 && n != 1) )
-            return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "reshapes a shape tensor of rank %d", rank);
+        if (rank > 1 || (unsq && rank == 1 && n != 1))
+            return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL,
+                                "reshapes a shape tensor of rank %d", rank);
         memcpy(out, x, (size_t)n * sizeof *x), m = n;
         orank = unsq ? rank + 1 : (n == 1 ? 0 : 1);
         if (unsq && rank == 1) orank = 2;
-        if (orank > 1) return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "makes a shape tensor of rank 2");
+        if (orank > 1)
+            return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "makes a shape tensor of rank 2");
     } else if (!strcmp(op, "Concat")) {
         for (size_t i = 0; i < nd->n_input; i++) {
             int r, k = int_operand(e, scl__ev_input(e, i), &r, d, x);
@@ -272,7 +280,8 @@ static scl_status ev_int_op(ev *e, const char *op) {
             int_operand(e, scl__ev_input(e, 2), &r, tmp, en) != 1 ||
             (nd->n_input > 4 && int_operand(e, scl__ev_input(e, 4), &r, tmp, st) != 1) ||
             st[0] != 1 || rank != 1)
-            return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "slices a shape in an unsupported way");
+            return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL,
+                                "slices a shape in an unsupported way");
         int64_t a = s[0] < 0 ? s[0] + n : s[0], b = en[0] < 0 ? en[0] + n : en[0];
         a = a < 0 ? 0 : a > n ? n : a, b = b < a ? a : b > n ? n : b;
         for (int64_t i = a; i < b; i++)
@@ -303,8 +312,8 @@ scl_status scl__onnx_graph_input(const scl__onnx *m, int decl[3], char *msg, siz
         in && in->type && in->type->value_case == SCL_ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
             ? in->type->tensor_type
             : NULL;
-    int ok = n == 1 && t && t->elem_type == 1 && t->shape && t->shape->n_dim == 4 &&
-             g->n_output == 1;
+    int ok =
+        n == 1 && t && t->elem_type == 1 && t->shape && t->shape->n_dim == 4 && g->n_output == 1;
     for (int i = 0; ok && i < 4; i++) {
         const SclOnnx__TensorShapeProto__Dimension *d = t->shape->dim[i];
         int64_t v = d->value_case == SCL_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
@@ -326,7 +335,8 @@ scl_status scl__onnx_graph_input(const scl__onnx *m, int decl[3], char *msg, siz
 static scl_status ev_constant(ev *e) {
     val *o = scl__ev_output(e, 0);
     const SclOnnx__AttributeProto *a = scl__ev_attr(e, "value");
-    if (!o) return scl__ev_fail(e, SCL_ERROR_FILE_FORMAT, "its output has no name or is defined twice");
+    if (!o)
+        return scl__ev_fail(e, SCL_ERROR_FILE_FORMAT, "its output has no name or is defined twice");
     if (a && a->t) {
         o->kind = V_TENSOR, o->t = a->t;
         return SCL_OK;
@@ -347,7 +357,8 @@ static scl_status ev_node(ev *e) {
     const SclOnnx__NodeProto *nd = e->g->node[e->node];
     const char *op = nd->op_type ? nd->op_type : "";
     if (nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx"))
-        return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "is in domain '%s', not ONNX's", nd->domain);
+        return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "is in domain '%s', not ONNX's",
+                            nd->domain);
     for (size_t i = 0; i < nd->n_input; i++)
         if (nd->input[i][0] && !scl__ev_get(e, nd->input[i]))
             return scl__ev_fail(e, SCL_ERROR_FILE_FORMAT, "its input '%s' is not defined before it",
@@ -364,6 +375,26 @@ static scl_status ev_node(ev *e) {
         }
         return ev_shape(e, x);
     }
+    if (!strcmp(op, "Identity") && x->kind != V_ACT) { /* shared weights come through these */
+        val *o = scl__ev_output(e, 0);
+        if (!o) return scl__ev_fail(e, SCL_ERROR_FILE_FORMAT, "its output has no name");
+        *o = *x;
+        if (x->kind == V_INT) {
+            int64_t n = count_dims(x->dims, x->rank);
+            if (!(o->ints = alloc_ints(e, n))) return SCL_ERROR_UNSUPPORTED_MODEL;
+            memcpy(o->ints, x->ints, (size_t)n * sizeof *o->ints);
+        }
+        return SCL_OK;
+    }
+    if (!strcmp(op, "Transpose") && x->kind == V_TENSOR && x->t->n_dims == 2) {
+        int64_t perm[2] = {1, 0};
+        int np = scl__ev_attr_ints(e, "perm", perm, 2);
+        val *o = scl__ev_output(e, 0);
+        if ((np >= 0 && (np != 2 || perm[0] != 1 || perm[1] != 0)) || !o)
+            return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "transposes a matrix oddly");
+        *o = *x, o->tr ^= 1;
+        return SCL_OK;
+    }
     if (x->kind == V_ACT) {
         scl_status st;
         if (!strcmp(op, "Conv")) return scl__ev_conv(e);
@@ -378,8 +409,8 @@ static scl_status ev_node(ev *e) {
         if (!strcmp(op, "Add") && y && y->kind == V_ACT) return scl__ev_add_act(e, x, y);
         if (scl__ev_move(e, op, x, &st)) return st;
     } else if (x->kind == V_LOGITS || (y && y->kind == V_LOGITS)) {
-        if (!strcmp(op, "Add") && y) return scl__ev_logits_bias(e, x->kind == V_LOGITS ? x : y,
-                                                                 x->kind == V_LOGITS ? y : x);
+        if (!strcmp(op, "Add") && y)
+            return scl__ev_logits_bias(e, x->kind == V_LOGITS ? x : y, x->kind == V_LOGITS ? y : x);
         if (!strcmp(op, "Identity") && x->kind == V_LOGITS) {
             val *o = scl__ev_output(e, 0);
             if (!o) return scl__ev_fail(e, SCL_ERROR_FILE_FORMAT, "its output has no name");
@@ -394,10 +425,11 @@ static scl_status ev_node(ev *e) {
             !strcmp(op, "Identity"))
             return ev_int_op(e, op);
     }
-    return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL,
-                        "op %s%s is not part of a ShuffleNet as shufflecl reads one (docs/models.md "
-                        "lists the ONNX subset)",
-                        op, x->kind == V_TENSOR ? " on constants" : "");
+    return scl__ev_fail(
+        e, SCL_ERROR_UNSUPPORTED_MODEL,
+        "op %s%s is not part of a ShuffleNet as shufflecl reads one (docs/models.md "
+        "lists the ONNX subset)",
+        op, x->kind == V_TENSOR ? " on constants" : "");
 }
 
 static scl_status ev_finish(ev *e) {
@@ -412,9 +444,9 @@ static scl_status ev_finish(ev *e) {
         scl__oprod *pr = &e->out->prod[p];
         if ((pr->kind == SCL__OP_GAPFC) != (p == y->prod) || (p != y->prod && !pr->read)) {
             e->node = pr->node;
-            return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL,
-                                "%s", pr->kind == SCL__OP_GAPFC ? "is a second classifier"
-                                                                : "its output is never used");
+            return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "%s",
+                                pr->kind == SCL__OP_GAPFC ? "is a second classifier"
+                                                          : "its output is never used");
         }
     }
     return SCL_OK;
@@ -429,8 +461,15 @@ static void ev_release(ev *e) {
 scl_status scl__onnx_graph_eval(const scl__onnx *m, int n, int h, int w, scl__ograph *out,
                                 char *msg, size_t cap) {
     memset(out, 0, sizeof *out);
-    ev e = {.m = m, .g = m->model->graph, .n = n, .h = h, .w = w, .node = -1, .out = out,
-            .msg = msg, .cap = cap};
+    ev e = {.m = m,
+            .g = m->model->graph,
+            .n = n,
+            .h = h,
+            .w = w,
+            .node = -1,
+            .out = out,
+            .msg = msg,
+            .cap = cap};
     scl_status st = scl__onnx_graph_input(m, out->decl, msg, cap);
     if (st != SCL_OK) return st;
     size_t names = e.g->n_initializer + e.g->n_input + 16;

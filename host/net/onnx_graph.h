@@ -42,8 +42,8 @@ typedef struct scl__oprod {
 typedef struct scl__ograph {
     int nprod;
     scl__oprod *prod;
-    int n, h, w;          /* the input shape evaluated */
-    int decl[3];          /* the input's declared N, H, W (0 where symbolic) */
+    int n, h, w; /* the input shape evaluated */
+    int decl[3]; /* the input's declared N, H, W (0 where symbolic) */
 } scl__ograph;
 
 /* The input shape a graph declares (0 where symbolic); fails on a graph whose input is not

@@ -60,8 +60,8 @@ static scl_status infer(imp *im, scl_model_desc *d) {
         v1 |= pr->kind == SCL__OP_AVGPOOL;
         if (pr->kind == SCL__OP_STEM) stems++, d->stem_width = pr->cout;
         if (pr->kind == SCL__OP_GAPFC) fc = pr;
-        if (pr->level_in > 5 || (pr->level_in < 2 && pr->kind != SCL__OP_STEM &&
-                                 pr->kind != SCL__OP_MAXPOOL)) {
+        if (pr->level_in > 5 ||
+            (pr->level_in < 2 && pr->kind != SCL__OP_STEM && pr->kind != SCL__OP_MAXPOOL)) {
             char node[256];
             return fail(im, SCL_ERROR_UNSUPPORTED_MODEL,
                         "%s: node %s works at a resolution no ShuffleNet layer has (not three "
@@ -71,15 +71,18 @@ static scl_status infer(imp *im, scl_model_desc *d) {
         int s = pr->level_in - 3;
         if (s >= 0 && s < SCL_MODEL_STAGES) {
             if (pr->kind == SCL__OP_DW && pr->stride == 1) d->stage_repeats[s]++;
-            if (pr->kind != SCL__OP_STEM && pr->kind != SCL__OP_GAPFC && pr->cin > d->stage_widths[s])
+            if (pr->kind != SCL__OP_STEM && pr->kind != SCL__OP_GAPFC &&
+                pr->cin > d->stage_widths[s])
                 d->stage_widths[s] = pr->cin;
         }
         if (pr->kind == SCL__OP_PW && pr->groups > d->groups) d->groups = pr->groups;
     }
     if (stems != 1 || !fc)
-        return fail(im, SCL_ERROR_UNSUPPORTED_MODEL,
-                    "%s: not a ShuffleNet: it has %s%s", stems != 1 ? "no single 3x3 stride-2 stem "
-                    "convolution of the 3 input channels" : "no classifier", NULL);
+        return fail(im, SCL_ERROR_UNSUPPORTED_MODEL, "%s: not a ShuffleNet: it has %s%s",
+                    stems != 1 ? "no single 3x3 stride-2 stem "
+                                 "convolution of the 3 input channels"
+                               : "no classifier",
+                    NULL);
     for (int s = 0; s < SCL_MODEL_STAGES; s++)
         d->stage_repeats[s]++;
     d->family = v1 ? SCL_FAMILY_V1 : SCL_FAMILY_V2;
@@ -101,13 +104,20 @@ typedef struct chan {
 
 static int kind_of(scl_layer_kind k) {
     switch (k) {
-    case SCL_LAYER_STEM: return SCL__OP_STEM;
-    case SCL_LAYER_POINTWISE: return SCL__OP_PW;
-    case SCL_LAYER_DEPTHWISE: return SCL__OP_DW;
-    case SCL_LAYER_MAXPOOL: return SCL__OP_MAXPOOL;
-    case SCL_LAYER_AVGPOOL: return SCL__OP_AVGPOOL;
-    case SCL_LAYER_GAP_FC: return SCL__OP_GAPFC;
-    default: return -1;
+    case SCL_LAYER_STEM:
+        return SCL__OP_STEM;
+    case SCL_LAYER_POINTWISE:
+        return SCL__OP_PW;
+    case SCL_LAYER_DEPTHWISE:
+        return SCL__OP_DW;
+    case SCL_LAYER_MAXPOOL:
+        return SCL__OP_MAXPOOL;
+    case SCL_LAYER_AVGPOOL:
+        return SCL__OP_AVGPOOL;
+    case SCL_LAYER_GAP_FC:
+        return SCL__OP_GAPFC;
+    default:
+        return -1;
     }
 }
 
@@ -141,7 +151,8 @@ static int match_model(const scl_model *m, const scl__ograph *g, int *match, scl
     }
     in = malloc((size_t)cap * sizeof *in), res = malloc((size_t)cap * sizeof *res);
     for (int b = 0; planes && b < m->nbufs; b++) {
-        planes[b] = malloc((size_t)(m->bufs[b].channels ? m->bufs[b].channels : 1) * sizeof **planes);
+        planes[b] =
+            malloc((size_t)(m->bufs[b].channels ? m->bufs[b].channels : 1) * sizeof **planes);
         if (!planes[b]) goto oom;
         for (int c = 0; c < m->bufs[b].channels; c++)
             planes[b][c] = (chan){b == 0 ? -1 : -2, b == 0 ? c : -1};
@@ -233,13 +244,15 @@ static scl_status layer_weights(imp *im, const scl_layer *l, const scl__oprod *p
                                 scl__layer_weights *lw) {
     if (pr->kind == SCL__OP_MAXPOOL || pr->kind == SCL__OP_AVGPOOL) return SCL_OK;
     size_t per = pr->kind == SCL__OP_GAPFC ? (size_t)l->cin
-                 : pr->kind == SCL__OP_DW  ? 9
-                                           : (size_t)(l->cin / l->groups) * (pr->kind == SCL__OP_STEM ? 9 : 1);
+                 : pr->kind == SCL__OP_DW
+                     ? 9
+                     : (size_t)(l->cin / l->groups) * (pr->kind == SCL__OP_STEM ? 9 : 1);
     size_t nw = per * (size_t)l->cout, C = (size_t)l->cout;
     float *w = malloc(nw * sizeof *w), *b = calloc(C, sizeof *b), *bn = malloc(4 * C * sizeof *bn);
     scl_status st = w && b && bn ? SCL_OK : SCL_ERROR_OUT_OF_MEMORY;
     if (st == SCL_OK) st = scl__onnx_tensor_f32(im->m, pr->w, w, nw, im->msg, sizeof im->msg);
-    if (st == SCL_OK && pr->b) st = scl__onnx_tensor_f32(im->m, pr->b, b, C, im->msg, sizeof im->msg);
+    if (st == SCL_OK && pr->b)
+        st = scl__onnx_tensor_f32(im->m, pr->b, b, C, im->msg, sizeof im->msg);
     if (st == SCL_OK && pr->w_ck) { /* (C, K) -> (K, C) */
         float *t = malloc(nw * sizeof *t);
         if (!t) st = SCL_ERROR_OUT_OF_MEMORY;
@@ -353,6 +366,37 @@ scl_status scl__onnx_network(scl_context *ctx, const char *path, const scl_netwo
     }
     *out = net;
     return SCL_OK;
+}
+
+scl_status scl__onnx_load_into(scl_network *net, const char *path) {
+    imp im = {.ctx = net->ctx};
+    int *match = NULL;
+    scl_model_desc d;
+    scl_status st = open_and_prove(&im, path, &d, &match);
+    if (st != SCL_OK) {
+        scl__fail(net->ctx, st, "%s", im.msg);
+    } else {
+        scl_model_desc want = net->model->desc;
+        d.preprocess = want.preprocess; /* the network's own, whatever the file says */
+        char a[256], b[256];
+        if (!scl__desc_equal(&d, &want))
+            st = scl__fail(net->ctx, SCL_ERROR_WEIGHTS, "%s: holds %s, not %s", path,
+                           scl_model_desc_text(&d, a, sizeof a),
+                           scl_model_desc_text(&want, b, sizeof b));
+    }
+    /* the same description builds the same layers in the same order: match holds for net */
+    if (st == SCL_OK) st = load(&im, net, match);
+    scl__ograph *g = st == SCL_OK ? malloc(sizeof *g) : NULL;
+    if (st == SCL_OK && !g) st = scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st == SCL_OK) {
+        scl__onnx_release(net);
+        net->onnx = (scl__onnx *)im.m, im.m = NULL;
+        *g = im.g, im.g.prod = NULL, im.g.nprod = 0;
+        net->onnx_graph = g;
+    }
+    free(match);
+    imp_close(&im);
+    return st;
 }
 
 static int same_refs(const scl__oref *a, const scl__oref *b, int n) {

@@ -85,7 +85,7 @@ static int auto_pad_ok(ev *e) {
 scl_status scl__ev_conv(ev *e) {
     val *x = scl__ev_input(e, 0), *wv = scl__ev_input(e, 1), *bv = scl__ev_input(e, 2);
     if (!is_act4(x)) return FAIL("convolves something other than a 4-D activation");
-    if (!wv || wv->kind != V_TENSOR || wv->t->n_dims != 4)
+    if (!wv || wv->kind != V_TENSOR || wv->t->n_dims != 4 || wv->tr)
         return FAIL("has weights that are not a 4-D constant (initializer)");
     const int64_t *wd = wv->t->dims;
     int64_t C = x->dims[1], M = wd[0], kh = wd[2], kw = wd[3], g = scl__ev_attr_i(e, "group", 1);
@@ -93,7 +93,8 @@ scl_status scl__ev_conv(ev *e) {
         return FAIL("has a bias that is not a constant of %lld values", (long long)M);
     int64_t st[2] = {1, 1}, pd[4] = {0, 0, 0, 0}, dl[2] = {1, 1}, ks[2] = {kh, kw};
     int ns = scl__ev_attr_ints(e, "strides", st, 2), np = scl__ev_attr_ints(e, "pads", pd, 4);
-    int nd = scl__ev_attr_ints(e, "dilations", dl, 2), nk = scl__ev_attr_ints(e, "kernel_shape", ks, 2);
+    int nd = scl__ev_attr_ints(e, "dilations", dl, 2),
+        nk = scl__ev_attr_ints(e, "kernel_shape", ks, 2);
     if (ns == -2 || np == -2 || nd == -2 || nk == -2 || (ns >= 0 && ns != 2) ||
         (np >= 0 && np != 4) || !auto_pad_ok(e) || !ints_are(dl, 2, 1) || ks[0] != kh ||
         ks[1] != kw || g < 1 || C % g || M % g || wd[1] * g != C || M < 1)
@@ -113,8 +114,7 @@ scl_status scl__ev_conv(ev *e) {
         return FAIL("is not a ShuffleNet convolution (kernel %lldx%lld, stride %lld, pads "
                     "%lld, group %lld; expected the 3x3 stride-2 stem, a 1x1 pointwise or a 3x3 "
                     "depthwise with padding 1)",
-                    (long long)kh, (long long)kw, (long long)st[0], (long long)pd[0],
-                    (long long)g);
+                    (long long)kh, (long long)kw, (long long)st[0], (long long)pd[0], (long long)g);
     scl__oref *in = same_per_image(e, x, C);
     if (!in) return SCL_ERROR_UNSUPPORTED_MODEL;
     scl_status s = scl__ev_read(e, x->e, x->dims[0] * C);
@@ -169,9 +169,11 @@ scl_status scl__ev_pool(ev *e, int is_max) {
     if (!x || x->kind != V_ACT || x->rank != 4 || x->nsp != 2 || x->pooled)
         return FAIL("pools something other than a 4-D activation");
     int64_t ks[2] = {0, 0}, st[2] = {1, 1}, pd[4] = {0, 0, 0, 0}, dl[2] = {1, 1};
-    int nk = scl__ev_attr_ints(e, "kernel_shape", ks, 2), ns = scl__ev_attr_ints(e, "strides", st, 2);
+    int nk = scl__ev_attr_ints(e, "kernel_shape", ks, 2),
+        ns = scl__ev_attr_ints(e, "strides", st, 2);
     int np = scl__ev_attr_ints(e, "pads", pd, 4), nd = scl__ev_attr_ints(e, "dilations", dl, 2);
-    int ceil = (int)scl__ev_attr_i(e, "ceil_mode", 0), incl = (int)scl__ev_attr_i(e, "count_include_pad", 0);
+    int ceil = (int)scl__ev_attr_i(e, "ceil_mode", 0),
+        incl = (int)scl__ev_attr_i(e, "count_include_pad", 0);
     if (nk != 2 || ns == -2 || np == -2 || nd == -2 || ceil || !auto_pad_ok(e) ||
         !ints_are(dl, 2, 1) || scl__ev_attr_i(e, "storage_order", 0))
         return FAIL("has pooling attributes that are not supported");
@@ -275,13 +277,14 @@ scl_status scl__ev_relu(ev *e) {
     int np = e->out->nprod;
     int32_t *count = calloc((size_t)np + 1, sizeof *count);
     char **seen = calloc((size_t)np + 1, sizeof *seen);
-    scl_status st = count && seen ? SCL_OK : scl__ev_fail(e, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    scl_status st =
+        count && seen ? SCL_OK : scl__ev_fail(e, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
     for (int64_t i = 0; st == SCL_OK && i < n; i++) {
         const ent *q = &x->e[i];
         scl__oprod *pr = q->src >= 0 ? &e->out->prod[q->src] : NULL;
         if (!pr || pr->read || q->ver != pr->nver || q->b >= B) {
-            st = FAIL("applies to %s", pr ? "a layer's output that is also used without it"
-                                          : "the network input");
+            st = FAIL("applies to %s",
+                      pr ? "a layer's output that is also used without it" : "the network input");
             break;
         }
         if (!seen[q->src] && !(seen[q->src] = calloc((size_t)(B * pr->cout), 1))) {
@@ -330,12 +333,15 @@ scl_status scl__ev_add_act(ev *e, val *a, val *b) {
     int64_t n = scl__ev_outer(a), C = a->dims[1];
     scl__oref *res = malloc((size_t)C * sizeof *res);
     char *set = calloc((size_t)C, 1);
-    scl_status st = res && set ? SCL_OK : scl__ev_fail(e, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    scl_status st =
+        res && set ? SCL_OK : scl__ev_fail(e, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
     for (int64_t i = 0; st == SCL_OK && i < n; i++) {
         const ent *m = &main->e[i], *o = &other->e[i];
         scl__oref r = {o->src, o->ch, o->ver};
-        if (o->b != m->b) st = FAIL("adds channels of different images");
-        else if (!set[m->ch]) res[m->ch] = r, set[m->ch] = 1;
+        if (o->b != m->b)
+            st = FAIL("adds channels of different images");
+        else if (!set[m->ch])
+            res[m->ch] = r, set[m->ch] = 1;
         else if (res[m->ch].src != r.src || res[m->ch].ch != r.ch || res[m->ch].ver != r.ver)
             st = FAIL("adds different channels in different images");
     }
@@ -351,13 +357,15 @@ scl_status scl__ev_add_act(ev *e, val *a, val *b) {
 }
 
 scl_status scl__ev_classifier(ev *e, int gemm) {
-    val *x = scl__ev_input(e, 0), *wv = scl__ev_input(e, 1), *bv = gemm ? scl__ev_input(e, 2) : NULL;
+    val *x = scl__ev_input(e, 0), *wv = scl__ev_input(e, 1),
+        *bv = gemm ? scl__ev_input(e, 2) : NULL;
     if (!x || x->kind != V_ACT || !x->pooled || x->rank != 2)
         return FAIL("is not a classifier on globally pooled features (N x C)");
     if (!wv || wv->kind != V_TENSOR || wv->t->n_dims != 2)
         return FAIL("has weights that are not a 2-D constant");
     int64_t C = x->dims[1];
-    int ck = gemm ? !scl__ev_attr_i(e, "transB", 0) : 1;
+    /* the stored matrix is (cin, cout) when neither transB nor a Transpose node flips it */
+    int ck = (gemm ? !scl__ev_attr_i(e, "transB", 0) : 1) ^ wv->tr;
     int64_t K = ck ? wv->t->dims[1] : wv->t->dims[0], wc = ck ? wv->t->dims[0] : wv->t->dims[1];
     const SclOnnx__AttributeProto *al = scl__ev_attr(e, "alpha"), *be = scl__ev_attr(e, "beta");
     if (wc != C || K < 1 || (gemm && scl__ev_attr_i(e, "transA", 0)) ||

@@ -101,7 +101,8 @@ static scl_status ev_reshape(ev *e, val *x) {
 static scl_status ev_squeeze(ev *e, val *x, int unsq) {
     int64_t ax[EV_MAX_RANK];
     int na = scl__ev_attr_ints(e, "axes", ax, EV_MAX_RANK);
-    if (na < 0 && scl__ev_input(e, 1)) na = scl__ev_ints(e, scl__ev_input(e, 1), ax, EV_MAX_RANK, "axes");
+    if (na < 0 && scl__ev_input(e, 1))
+        na = scl__ev_ints(e, scl__ev_input(e, 1), ax, EV_MAX_RANK, "axes");
     if (na < 0 && unsq) return FAIL("has no axes");
     int64_t d[EV_MAX_RANK];
     int r = 0;
@@ -176,8 +177,10 @@ static scl_status take(ev *e, size_t out, const val *x, int a, const int64_t *id
     for (int i = 0; i < outer; i++) {
         if (i < a) pre *= x->dims[i];
         if (i > a) post *= x->dims[i];
-        if (i != a) d[r++] = x->dims[i];
-        else if (!scalar) d[r++] = n;
+        if (i != a)
+            d[r++] = x->dims[i];
+        else if (!scalar)
+            d[r++] = n;
     }
     val *o = new_act(e, out, x, r, d);
     if (!o) return SCL_ERROR_UNSUPPORTED_MODEL;
@@ -231,8 +234,10 @@ static scl_status ev_slice(ev *e, val *x) {
     if (scl__ev_input(e, 1)) {
         ns = scl__ev_ints(e, scl__ev_input(e, 1), s, EV_MAX_RANK, "starts");
         nt = scl__ev_ints(e, scl__ev_input(e, 2), t, EV_MAX_RANK, "ends");
-        na = scl__ev_input(e, 3) ? scl__ev_ints(e, scl__ev_input(e, 3), ax, EV_MAX_RANK, "axes") : -2;
-        nst = scl__ev_input(e, 4) ? scl__ev_ints(e, scl__ev_input(e, 4), st, EV_MAX_RANK, "steps") : -2;
+        na = scl__ev_input(e, 3) ? scl__ev_ints(e, scl__ev_input(e, 3), ax, EV_MAX_RANK, "axes")
+                                 : -2;
+        nst = scl__ev_input(e, 4) ? scl__ev_ints(e, scl__ev_input(e, 4), st, EV_MAX_RANK, "steps")
+                                  : -2;
     } else { /* opset < 10: attributes */
         ns = scl__ev_attr_ints(e, "starts", s, EV_MAX_RANK);
         nt = scl__ev_attr_ints(e, "ends", t, EV_MAX_RANK);
@@ -259,7 +264,8 @@ static scl_status ev_split(ev *e, val *x) {
     if (a < 0) return SCL_ERROR_UNSUPPORTED_MODEL;
     int64_t sz[EV_MAX_INTS];
     int n = scl__ev_attr_ints(e, "split", sz, EV_MAX_INTS);
-    if (n < 0 && scl__ev_input(e, 1)) n = scl__ev_ints(e, scl__ev_input(e, 1), sz, EV_MAX_INTS, "split");
+    if (n < 0 && scl__ev_input(e, 1))
+        n = scl__ev_ints(e, scl__ev_input(e, 1), sz, EV_MAX_INTS, "split");
     if (n == -2 || (n < 0 && nd->n_output > EV_MAX_INTS)) return FAIL("has too many outputs");
     if (n < 0) {
         n = (int)nd->n_output;
@@ -275,7 +281,8 @@ static scl_status ev_split(ev *e, val *x) {
         if (st != SCL_OK) return st;
         at += sz[i];
     }
-    return at == x->dims[a] ? SCL_OK : FAIL("split sizes do not add up to %lld", (long long)x->dims[a]);
+    return at == x->dims[a] ? SCL_OK
+                            : FAIL("split sizes do not add up to %lld", (long long)x->dims[a]);
 }
 
 static scl_status ev_concat(ev *e, val *x0) {
@@ -287,11 +294,12 @@ static scl_status ev_concat(ev *e, val *x0) {
     d[a] = 0;
     for (size_t i = 0; i < nd->n_input; i++) {
         val *x = scl__ev_input(e, i);
-        if (!x || x->kind != V_ACT || x->rank != x0->rank || x->nsp != x0->nsp ||
-            x->h != x0->h || x->w != x0->w || x->pad || x->pooled != x0->pooled)
+        if (!x || x->kind != V_ACT || x->rank != x0->rank || x->nsp != x0->nsp || x->h != x0->h ||
+            x->w != x0->w || x->pad || x->pooled != x0->pooled)
             return FAIL("joins tensors of different kinds or sizes");
         for (int k = 0; k < x->rank; k++)
-            if (k != a && x->dims[k] != x0->dims[k]) return FAIL("joins tensors of different shapes");
+            if (k != a && x->dims[k] != x0->dims[k])
+                return FAIL("joins tensors of different shapes");
         d[a] += x->dims[a];
     }
     for (int i = 0; i < outer; i++)
@@ -322,6 +330,15 @@ static scl_status ev_pad(ev *e, val *x) {
     if (cv && (cv->kind != V_TENSOR || scl__onnx_tensor_count(cv->t) != 1 ||
                scl__onnx_tensor_f32(e->m, cv->t, &value, 1, msg, sizeof msg) != SCL_OK))
         return FAIL("has a padding value that is not a constant float");
+    int zeros = n == 8;
+    for (int i = 0; zeros && i < 8; i++)
+        zeros = p[i] == 0;
+    if (zeros) { /* torch pads by nothing before some pools: an identity */
+        val *o = new_act(e, 0, x, x->rank - x->nsp, x->dims);
+        if (!o) return SCL_ERROR_UNSUPPORTED_MODEL;
+        memcpy(o->e, x->e, (size_t)scl__ev_outer(x) * sizeof *o->e);
+        return SCL_OK;
+    }
     int ok = x->rank == 4 && x->nsp == 2 && n == 8 && !x->pad && value == 0 &&
              (!mode || (mode->has_s && mode->s.len == 8 && !memcmp(mode->s.data, "constant", 8)));
     for (int i = 0; ok && i < 8; i++)
@@ -340,16 +357,26 @@ int scl__ev_move(ev *e, const char *op, val *x, scl_status *st) {
         *st = FAIL("uses a padded tensor other than in an AveragePool");
         return 1;
     }
-    if (!strcmp(op, "Reshape")) *st = ev_reshape(e, x);
-    else if (!strcmp(op, "Transpose")) *st = ev_transpose(e, x);
-    else if (!strcmp(op, "Gather")) *st = ev_gather(e, x);
-    else if (!strcmp(op, "Slice")) *st = ev_slice(e, x);
-    else if (!strcmp(op, "Split")) *st = ev_split(e, x);
-    else if (!strcmp(op, "Concat")) *st = ev_concat(e, x);
-    else if (!strcmp(op, "Squeeze")) *st = ev_squeeze(e, x, 0);
-    else if (!strcmp(op, "Unsqueeze")) *st = ev_squeeze(e, x, 1);
-    else if (!strcmp(op, "Flatten")) *st = ev_flatten(e, x);
-    else if (!strcmp(op, "Pad")) *st = ev_pad(e, x);
+    if (!strcmp(op, "Reshape"))
+        *st = ev_reshape(e, x);
+    else if (!strcmp(op, "Transpose"))
+        *st = ev_transpose(e, x);
+    else if (!strcmp(op, "Gather"))
+        *st = ev_gather(e, x);
+    else if (!strcmp(op, "Slice"))
+        *st = ev_slice(e, x);
+    else if (!strcmp(op, "Split"))
+        *st = ev_split(e, x);
+    else if (!strcmp(op, "Concat"))
+        *st = ev_concat(e, x);
+    else if (!strcmp(op, "Squeeze"))
+        *st = ev_squeeze(e, x, 0);
+    else if (!strcmp(op, "Unsqueeze"))
+        *st = ev_squeeze(e, x, 1);
+    else if (!strcmp(op, "Flatten"))
+        *st = ev_flatten(e, x);
+    else if (!strcmp(op, "Pad"))
+        *st = ev_pad(e, x);
     else if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
         val *o = new_act(e, 0, x, x->rank - x->nsp, x->dims);
         *st = o ? SCL_OK : SCL_ERROR_UNSUPPORTED_MODEL;

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static long (*shim_calls)(const char *fn);
 static int failures, checks;
@@ -125,7 +126,59 @@ static void check_megvii_v2(scl_context *ctx) {
     scl_network_destroy(tv);
 }
 
-int main(void) {
+/* Counts the launches of one kernel-enqueue pass. */
+static long real_launches(scl_context *ctx, scl_network *net, const char *what, int n, int h,
+                          int w) {
+    check_shape(ctx, net, what, n, h, w);
+    size_t count = (size_t)n * 3 * h * w;
+    float *x = malloc(count * sizeof *x),
+          *y = malloc((size_t)n * scl_network_classes(net) * sizeof *y);
+    random_input(x, count, 5);
+    long before = shim_calls("clEnqueueNDRangeKernel");
+    CHECK(scl_network_run(net, x, n, h, w, y) == SCL_OK, "%s: run: %s", what, scl_last_error(ctx));
+    free(x), free(y);
+    return shim_calls("clEnqueueNDRangeKernel") - before;
+}
+
+/* `launch_count FILE:N:H:W ...`: each file (an ONNX model, say) launches exactly as many kernels
+ * as the network its description builds (the safetensors path's), at that shape. */
+static int check_files(scl_context *ctx, int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        char path[4096];
+        int n = 0, h = 0, w = 0;
+        const char *colon = strchr(argv[i], ':');
+        if (!colon || (size_t)(colon - argv[i]) >= sizeof path ||
+            sscanf(colon, ":%d:%d:%d", &n, &h, &w) != 3) {
+            CHECK(0, "argument %s is not FILE:N:H:W", argv[i]);
+            continue;
+        }
+        snprintf(path, sizeof path, "%.*s", (int)(colon - argv[i]), argv[i]);
+        scl_network *file = NULL, *built = NULL;
+        scl_model_desc d = {.size = sizeof d};
+        CHECK(scl_network_create_from_file(ctx, path, &file) == SCL_OK, "%s: %s", path,
+              scl_last_error(ctx));
+        if (file) CHECK(scl_network_get_desc(file, &d) == SCL_OK, "%s: desc", path);
+        if (file)
+            CHECK(scl_network_create_desc(ctx, &d, &built) == SCL_OK, "%s: create_desc", path);
+        if (built) CHECK(scl_network_random_weights(built, 3) == SCL_OK, "%s: weights", path);
+        if (file && built) {
+            long a = real_launches(ctx, file, path, n, h, w);
+            long b = real_launches(ctx, built, "its description", n, h, w);
+            CHECK(a == b && a == scl_network_launch_count(built),
+                  "%s: %ld launches, the same architecture built from its description %ld", path, a,
+                  b);
+            printf("%s: %ld launches at %dx3x%dx%d, as built from its description\n", path, a, n, h,
+                   w);
+        }
+        scl_network_destroy(file);
+        scl_network_destroy(built);
+    }
+    scl_context_destroy(ctx);
+    printf("%d checks\n%d passed, %d failed\n", checks, checks - failures, failures);
+    return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
     *(void **)&shim_calls = dlsym(RTLD_DEFAULT, "scl_shim_calls");
     if (!shim_calls) {
         printf("launch_count: run me with LD_PRELOAD=libclshim.so (tests/fault/clshim.c)\n0 "
@@ -137,6 +190,7 @@ int main(void) {
         printf("no context: %s\n0 passed, 1 failed\n", scl_last_error(NULL));
         return 1;
     }
+    if (argc > 1) return check_files(ctx, argc, argv);
     int models = 0;
     for (const char *model; (model = scl_model_name(models)) != NULL; models++) {
         scl_network *net = NULL;
