@@ -117,8 +117,33 @@ def seeds_tune():
     put("fuzz_tune", "stale-format", b"\x00shufflecl-tune 1\n")
 
 
+def seeds_onnx():
+    """Tiny ShuffleNets exported by torch.onnx.export: each family, static and dynamic batch,
+    BN folded and kept."""
+    import tempfile
+    import warnings
+
+    import torch
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "torch"))
+    import shufflenet_ref as ref
+    warnings.filterwarnings("ignore")
+    cases = [("tv", "torchvision_v2", [4, 8, 16, 32, 32], 3, None, 13, True, True),
+             ("v1", "megvii_v1", [6, 12, 24, 48], 3, 3, 9, False, True),
+             ("mv2", "megvii_v2", [4, 16, 32, 64, 32], 3, None, 11, True, True),
+             ("tv_bn", "torchvision_v2", [4, 8, 16, 32, 32], 3, None, 17, True, False)]
+    for tag, layout, widths, classes, groups, opset, dyn, fold in cases:
+        net = ref.build_custom(layout, widths, [1, 1, 1], classes, groups, 1)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "m.onnx")
+            kw = {} if fold else dict(do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
+            torch.onnx.export(net, torch.zeros(1, 3, 32, 32), path, opset_version=opset, input_names=["x"],
+                              output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}} if dyn else None,
+                              **kw)
+            put("fuzz_onnx", f"{tag}_opset{opset}.onnx", open(path, "rb").read())
+
+
 def main():
-    for fn in (seeds_safetensors, seeds_npy, seeds_image, seeds_program_cache, seeds_tune):
+    for fn in (seeds_safetensors, seeds_npy, seeds_image, seeds_program_cache, seeds_tune, seeds_onnx):
         fn()
     print("seed corpora written under", os.path.normpath(ROOT), file=sys.stderr)
 

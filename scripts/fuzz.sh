@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-fuzz}
-targets=(fuzz_safetensors fuzz_npy fuzz_image fuzz_program_cache fuzz_tune)
+targets=(fuzz_safetensors fuzz_npy fuzz_image fuzz_program_cache fuzz_tune fuzz_onnx)
 cc=${CC:-$(command -v clang || command -v clang-14 || true)}
 [ -n "$cc" ] || { echo "fuzz.sh: clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p "$build"
