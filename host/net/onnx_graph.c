@@ -180,11 +180,16 @@ static int is_intlike(const val *v) {
 
 /* A V_INT or integer tensor as (rank, dims, values). */
 static int int_operand(ev *e, val *v, int *rank, int64_t *dims, int64_t *data) {
+    if (!v || (v->kind != V_INT && v->kind != V_TENSOR))
+        return scl__ev_ints(e, NULL, data, 0, "operand");
     if (v->kind == V_INT) {
         *rank = v->rank;
         memcpy(dims, v->dims, (size_t)v->rank * sizeof *dims);
     } else {
-        if (v->t->n_dims > 1) return -1;
+        if (v->t->n_dims > 1) {
+            scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "does integer arithmetic on a matrix");
+            return -1;
+        }
         *rank = (int)v->t->n_dims;
         if (*rank) dims[0] = v->t->dims[0];
     }
@@ -270,7 +275,9 @@ static scl_status ev_int_op(ev *e, const char *op) {
     } else if (!strcmp(op, "Concat")) {
         for (size_t i = 0; i < nd->n_input; i++) {
             int r, k = int_operand(e, scl__ev_input(e, i), &r, d, x);
-            if (k < 0 || m + k > EV_MAX_INTS) return SCL_ERROR_UNSUPPORTED_MODEL;
+            if (k < 0) return SCL_ERROR_UNSUPPORTED_MODEL;
+            if (m + k > EV_MAX_INTS)
+                return scl__ev_fail(e, SCL_ERROR_UNSUPPORTED_MODEL, "makes a shape too long");
             memcpy(out + m, x, (size_t)k * sizeof *x), m += k;
         }
     } else { /* Slice */

@@ -103,7 +103,7 @@ static scl_status ev_squeeze(ev *e, val *x, int unsq) {
     int na = scl__ev_attr_ints(e, "axes", ax, EV_MAX_RANK);
     if (na < 0 && scl__ev_input(e, 1))
         na = scl__ev_ints(e, scl__ev_input(e, 1), ax, EV_MAX_RANK, "axes");
-    if (na < 0 && unsq) return FAIL("has no axes");
+    if (na == -2 || (na < 0 && unsq)) return FAIL("has no axes or too many");
     int64_t d[EV_MAX_RANK];
     int r = 0;
     if (unsq) {

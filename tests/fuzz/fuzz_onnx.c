@@ -37,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         scl__onnx_close(m);
     }
     scl_model_desc d = {.size = sizeof d};
-    if (scl_model_desc_from_file(NULL, path, &d) != SCL_OK) FUZZ_NAMES_FILE(scl_last_error(NULL), path);
+    if (scl_model_desc_from_file(NULL, path, &d) != SCL_OK)
+        FUZZ_NAMES_FILE(scl_last_error(NULL), path);
     return 0;
 }

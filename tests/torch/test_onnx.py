@@ -365,6 +365,22 @@ def preprocessing(tool, tmp, report, nets):
            else f"{proc.returncode}: {proc.stdout}{proc.stderr}")
 
 
+def commands(tool, tmp, report):
+    """bench and tune take an ONNX file with MODEL left out (the architecture read from it)."""
+    f = os.path.join(tmp, "tv_op13_dyn.onnx")
+    h, w = MODELS["tv"][5], MODELS["tv"][6]
+    proc = run_tool(tool, ["bench", "--weights", f, "--batch", "1", "--iters", "2", "--warmup", "0",
+                           "--height", str(h), "--width", str(w)])
+    report("bench --weights FILE.onnx (MODEL left out)",
+           None if proc.returncode == 0 and "images/s" in proc.stdout
+           else f"{proc.returncode}: {proc.stdout[-500:]}{proc.stderr[-500:]}")
+    env = dict(os.environ, SHUFFLECL_CACHE_DIR=os.path.join(tmp, "tune-cache"))
+    proc = subprocess.run([tool, "tune", "--weights", f, "--ops", "pool", "--height", str(h), "--width", str(w)],
+                          capture_output=True, text=True, env=env)
+    report("tune --weights FILE.onnx (MODEL left out)",
+           None if proc.returncode == 0 else f"{proc.returncode}: {proc.stdout[-500:]}{proc.stderr[-500:]}")
+
+
 def main():
     tool = os.environ.get("SCL_TOOL")
     if not tool:
@@ -388,6 +404,7 @@ def main():
         launch_counts(report, files)
         malformed(tool, tmp, report, nets)
         preprocessing(tool, tmp, report, nets)
+        commands(tool, tmp, report)
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
