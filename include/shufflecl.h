@@ -329,8 +329,8 @@ SCL_API scl_status scl_model_preset(const char *name, scl_model_desc *out);
 /* One line for people, e.g. "Megvii V2: stem 24, stages 48x4 96x8 192x4, last 1024, 10 classes";
  * a preset's name leads when the description is one. Returns buf (truncated to cap). */
 SCL_API const char *scl_model_desc_text(const scl_model_desc *desc, char *buf, size_t cap);
-/* The architecture a weights file holds, from its tensor names and shapes alone (a safetensors
- * file in one of the layouts above; see scl_network_create_from_file for the errors). `ctx` only
+/* The architecture a weights file holds: from its tensor names and shapes (a safetensors file
+ * in one of the layouts above) or its graph (ONNX); see scl_network_create_from_file. `ctx` only
  * keeps the message (NULL: scl_last_error(NULL)). */
 SCL_API scl_status scl_model_desc_from_file(scl_context *ctx, const char *path,
                                             scl_model_desc *out);
@@ -374,8 +374,10 @@ SCL_API scl_status scl_network_create_desc_ex(scl_context *ctx, const scl_model_
                                               const scl_network_options *opts, scl_network **out);
 /* Architecture and weights from one file, its format told by its content: a safetensors file
  * (8-byte header length, then '{') in a recognised layout, any widths, repeats, groups and
- * class count (scl_model_desc_from_file); an ONNX model is refused (SCL_ERROR_UNSUPPORTED: not
- * supported yet); anything else is SCL_ERROR_FILE_FORMAT naming both formats. A file in no
+ * class count (scl_model_desc_from_file); or an ONNX model exported from one (torch.onnx.export,
+ * opsets 9 to 17 tested; the graph evaluated into layers and proved to be the ShuffleNet its
+ * layers describe: docs/models.md), refused with SCL_ERROR_UNSUPPORTED_MODEL naming the first
+ * node that does not fit; anything else is SCL_ERROR_FILE_FORMAT naming both formats. A file in no
  * recognised layout is SCL_ERROR_UNSUPPORTED_MODEL naming what was expected and the first
  * tensor that fits none (with its shape); one whose units disagree is SCL_ERROR_WEIGHTS naming
  * the tensor. Every message names the file. */
@@ -388,12 +390,13 @@ SCL_API scl_status scl_network_create_from_file_ex(scl_context *ctx, const char 
 SCL_API scl_status scl_network_get_desc(const scl_network *net, scl_model_desc *out);
 SCL_API void scl_network_destroy(scl_network *net);
 
-/* Loads a safetensors file in the model's own key layout (its scl_layout: torchvision's keys for
- * the V2 presets, Megvii's for V1; with or without DataParallel's "module." prefix). F32, F16 and
- * BF16 are accepted. Refused with SCL_ERROR_WEIGHTS and a message naming the file and the tensor:
- * missing or unexpected tensors (all listed), wrong shapes (expected vs found), other dtypes, and
- * NaN or infinity anywhere (never silently loaded). BatchNorm (eps 1e-5) is folded into the conv
- * before it. On any failure the network keeps the weights it had before. */
+/* Loads an ONNX file of exactly this architecture (proved as scl_network_create_from_file
+ * does), or a safetensors file in the model's own key layout (its scl_layout: torchvision's keys
+ * for the V2 presets, Megvii's for V1; with or without DataParallel's "module." prefix). F32, F16
+ * and BF16 are accepted. Refused with SCL_ERROR_WEIGHTS and a message naming the file and the
+ * tensor: missing or unexpected tensors (all listed), wrong shapes (expected vs found), other
+ * dtypes, and NaN or infinity anywhere (never silently loaded). BatchNorm (eps 1e-5) is folded into
+ * the conv before it. On any failure the network keeps the weights it had before. */
 SCL_API scl_status scl_network_load_weights(scl_network *net, const char *path);
 /* Deterministic random weights (for benchmarks and tests) with realistic BN statistics. */
 SCL_API scl_status scl_network_random_weights(scl_network *net, uint64_t seed);
