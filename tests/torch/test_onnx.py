@@ -168,6 +168,18 @@ def parity_cases(tool, tmp, report, files):
     report("classifier as MatMul + Add", err or parity(tool, tmp, path, net, 2, h, w, 8))
     files.append(f"{path}:2:{h}:{w}")
 
+    # every weight in the typed float_data field instead of raw_data
+    def typed(m):
+        for i, t in enumerate(m.graph.initializer):
+            a = numpy_helper.to_array(t)
+            if a.dtype == np.float32:
+                t.CopyFrom(helper.make_tensor(t.name, onnx.TensorProto.FLOAT, a.shape, a.flatten().tolist()))
+    path = edit(os.path.join(tmp, "v1_op13_dyn.onnx"), os.path.join(tmp, "v1_typed.onnx"), typed)
+    err = None if not any(t.raw_data for t in onnx.load(path).graph.initializer
+                          if t.data_type == onnx.TensorProto.FLOAT) else "raw_data left"
+    net, h, w = nets["v1"]
+    report("weights in typed fields (float_data)", err or parity(tool, tmp, path, net, 2, h, w, 10))
+
     # Megvii's AvgPool2d(7) head at 224 x 224 (V2 and V1), with H and W left dynamic
     for tag in ("mv2", "v1"):
         net = Pool7(nets[tag][0]).eval()
