@@ -15,6 +15,7 @@ const scl__op_desc *const scl__op_descs[] = {&scl__pointwise_desc,
                                              &scl__pool_desc,
                                              &scl__head_desc,
                                              &scl__shuffle_desc,
+                                             &scl__unit_desc,
                                              NULL};
 
 int scl__tunable_allows(const scl__tunable *t, int v) {
