@@ -14,7 +14,7 @@
 #define UNIT_MAX_LAYERS 5
 /* Local memory a band may take when the band height is the library's choice: a band's
  * intermediates should stay in a core's own cache (a CPU's local memory is ordinary memory). */
-#define UNIT_AUTO_LOCAL_BYTES (256u * 1024u)
+#define UNIT_AUTO_LOCAL_BYTES (1024u * 1024u)
 
 typedef struct unit_cfg {
     int stride, vec, th; /* th: output rows per band, 0 = chosen per launch */
@@ -52,16 +52,17 @@ static size_t band_floats(const unit_cfg *c, int th, int w, int ow, size_t rs[4]
     return (size_t)c->cin * (rs[0] + rs[3]) + (size_t)c->mid * (rs[1] + rs[2]);
 }
 
-/* Output rows per band: the configured count, else as many as make about two bands per compute
- * unit over the batch, fewer where the band would not fit UNIT_AUTO_LOCAL_BYTES; never over the
- * device's local memory. 0: not even one row fits. */
+/* Output rows per band: the configured count, else as many as make one band per compute unit
+ * over the batch (each band recomputes its halo rows: fewer bands, less work), fewer where the band
+ * would not fit UNIT_AUTO_LOCAL_BYTES; never over the device's local memory. 0: not even one row
+ * fits. */
 static int band_rows(const scl_op *op, int n, int w, int oh, int ow) {
     const unit_cfg *c = op->extra;
     size_t rs[4], lmem = (size_t)op->ctx->info.local_mem_bytes;
     int th = c->th;
     if (th <= 0) {
         int cu = (int)(op->ctx->info.compute_units ? op->ctx->info.compute_units : 1);
-        int bands = (2 * cu + n - 1) / n;
+        int bands = (cu + n - 1) / n;
         bands = bands < 1 ? 1 : bands > oh ? oh : bands;
         th = (oh + bands - 1) / bands;
         while (th > 1 && band_floats(c, th, w, ow, rs) * sizeof(float) > UNIT_AUTO_LOCAL_BYTES)
@@ -239,7 +240,9 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
     if (!c) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     unit_channels(s, c);
     c->vec = vals[0], c->th = vals[1];
-    c->local0 = ctx->info.type == SCL_DEVICE_CPU ? 16 : 64;
+    /* CPU: one work-item per group, walking every task with its explicit vectors (PoCL's
+     * work-item loops around the barriers made 16 work-items 2-3x slower); GPU: 64 */
+    c->local0 = ctx->info.type == SCL_DEVICE_CPU ? 1 : 64;
     float *pw = NULL, *pb = NULL;
     size_t nw = 0, nb = 0;
     if ((st = unit_pack(ctx, c, w, b, &pw, &pb, &nw, &nb)) != SCL_OK) {
