@@ -65,11 +65,48 @@ START_TEST(test_explicit_equals_maps) {
 }
 END_TEST
 
+/* A shape whose stride-2 units need more local memory than a CPU device has (rows 8192 wide): the
+ * fused network runs those units layer by layer and the rest fused, and agrees with the network
+ * that runs every layer on its own. */
+START_TEST(test_fused_fallback) {
+    scl_context *ctx = tu_context();
+    uint64_t seed = 4242;
+    const int h = 8, w = 8192;
+    float *x = tu_random((size_t)3 * h * w, &seed);
+    float *y[2];
+    int launches[2];
+    for (int k = 0; k < 2; k++) {
+        scl_network_options o = {.size = sizeof o,
+                                 .fused_kernels = k ? SCL_SWITCH_OFF : SCL_SWITCH_ON};
+        scl_network *net;
+        TU_OK(ctx, scl_network_create_ex(ctx, "v2_x1_0", &o, &net));
+        TU_OK(ctx, scl_network_random_weights(net, 5));
+        y[k] = malloc(1000 * sizeof *y[k]);
+        TU_OK(ctx, scl_network_run(net, x, 1, h, w, y[k]));
+        launches[k] = scl_network_launch_count(net);
+        scl_network_destroy(net);
+    }
+    double mf = 0, mag = 0;
+    for (int i = 0; i < 1000; i++) {
+        mf = fabs(y[0][i] - y[1][i]) > mf ? fabs(y[0][i] - y[1][i]) : mf;
+        mag = fabs(y[1][i]) > mag ? fabs(y[1][i]) : mag;
+    }
+    ck_assert_msg(mf <= 1e-5 * mag, "fused with fallback differs by up to %g (logits up to %g)", mf,
+                  mag);
+    ck_assert_int_eq(launches[1], 59);
+    ck_assert_int_ge(launches[0], 21);
+    ck_assert_int_le(launches[0], 59);
+    free(y[0]), free(y[1]), free(x);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("explicit");
     TCase *tc = tcase_create("explicit");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_explicit_equals_maps, 0, (int)(sizeof models / sizeof models[0]));
+    tcase_add_test(tc, test_fused_fallback);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static long (*shim_calls)(const char *fn);
 static int failures, checks;
@@ -178,6 +179,8 @@ int main(void) {
             check_shape(ctx, net, model, 1, 224, 224);
             check_launch_target(net, model, fused);
             check_shape(ctx, net, model, 2, 64, 48);
+            /* rows too wide for some units' bands in a CPU's local memory: those fall back */
+            if (strcmp(model, "v2_x1_0") == 0) check_shape(ctx, net, model, 1, 8, 8192);
             printf("%-12s %d launches per inference, %d layers%s\n", model,
                    scl_network_launch_count(net), scl_network_layer_count(net),
                    fused ? "" : " (fusion off)");
