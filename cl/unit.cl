@@ -130,7 +130,7 @@ INLINE void pw_local(__local const float *in, int is, int K, int P, __global con
                      int lsz) {
     const int chunks = (P + VEC - 1) / VEC, tiles = (cout + CO_TILE - 1) / CO_TILE;
     for (int t = lid; t < chunks * tiles; t += lsz) {
-        const int j = t / chunks, px = (t - j * chunks) * VEC;
+        const int px = (t / tiles) * VEC, j = t - (t / tiles) * tiles;
         floatv acc[CO_TILE];
 #pragma unroll
         for (int c = 0; c < CO_TILE; c++)
@@ -149,7 +149,7 @@ INLINE void pw_global(__local const float *in, int is, int K, int P, __global co
                       __global const int *map, int pitch, int start, int lid, int lsz) {
     const int chunks = (P + VEC - 1) / VEC, tiles = (cout + CO_TILE - 1) / CO_TILE;
     for (int t = lid; t < chunks * tiles; t += lsz) {
-        const int j = t / chunks, px = (t - j * chunks) * VEC;
+        const int px = (t / tiles) * VEC, j = t - (t / tiles) * tiles;
         floatv acc[CO_TILE];
 #pragma unroll
         for (int c = 0; c < CO_TILE; c++)
