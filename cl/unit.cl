@@ -78,29 +78,25 @@ typedef int16 intv;
 STORE_PART_FN(store_part_l, __local)
 STORE_PART_FN(store_part_g, __global)
 
-// Floats [a, b) of each of C regions rs apart set to zero.
+// Floats [a, b) of each of C regions rs apart set to zero. One task per channel: a division per
+// float (the flat index) cost more than the 1x1 convs of a small band.
 INLINE void zero_range(__local float *p, int rs, int C, int a, int b, int lid, int lsz) {
-    const int n = b - a;
-    if (n <= 0) return;
-    for (int t = lid; t < C * n; t += lsz) {
-        const int c = t / n;
-        p[c * rs + a + (t - c * n)] = 0.0f;
-    }
+    for (int c = lid; c < C; c += lsz)
+        for (int i = a; i < b; i++)
+            p[c * rs + i] = 0.0f;
 }
 
 // `count` floats from `start` of each of the C planes map[c] of src into the regions of dst.
 INLINE void load_band(__global const float *src, __global const int *map, int pitch, int start,
                       int count, int C, __local float *dst, int rs, int lid, int lsz) {
-    const int chunks = (count + VEC - 1) / VEC;
-    for (int t = lid; t < C * chunks; t += lsz) {
-        const int c = t / chunks, x = (t - c * chunks) * VEC;
-        __global const float *s = src + map[c] * pitch + start + x;
-        __local float *d = dst + c * rs + x;
-        if (x + VEC <= count)
-            STOREV(LOADV(s), d);
-        else
-            for (int i = 0; i < count - x; i++)
-                d[i] = s[i];
+    for (int c = lid; c < C; c += lsz) {
+        __global const float *s = src + map[c] * pitch + start;
+        __local float *d = dst + c * rs;
+        int x = 0;
+        for (; x + VEC <= count; x += VEC)
+            STOREV(LOADV(s + x), d + x);
+        for (; x < count; x++)
+            d[x] = s[x];
     }
 }
 
@@ -171,33 +167,35 @@ INLINE void pw_global(__local const float *in, int is, int K, int P, __global co
 INLINE void dw_local(__local const float *in, int is, int W, int OW, int rows, const int stride,
                      __global const float *wd, __global const float *bd, int C, __local float *out,
                      int os, int lid, int lsz) {
-    const int xchunks = (OW + VEC - 1) / VEC, per = rows * xchunks;
-    for (int t = lid; t < C * per; t += lsz) {
-        const int c = t / per, r = t - c * per, y = r / xchunks, x0 = (r - y * xchunks) * VEC;
-        const intv x = (intv)(x0) + IOTA;
-        const intv left = x == (intv)(0);
-        const intv right = stride == 1 ? x == (intv)(W - 1) : 2 * x + 1 >= (intv)(W);
-        __global const float *w = wd + c * 9;
-        floatv acc = (floatv)bd[c];
+    // one task per output row: the divisions of a flat index stay out of the chunk loop
+    for (int t = lid; t < C * rows; t += lsz) {
+        const int c = t / rows, y = t - c * rows;
+        for (int x0 = 0; x0 < OW; x0 += VEC) {
+            const intv x = (intv)(x0) + IOTA;
+            const intv left = x == (intv)(0);
+            const intv right = stride == 1 ? x == (intv)(W - 1) : 2 * x + 1 >= (intv)(W);
+            __global const float *w = wd + c * 9;
+            floatv acc = (floatv)bd[c];
 #pragma unroll
-        for (int ky = 0; ky < 3; ky++) {
-            __local const float *p = in + c * is + (y * stride + ky) * W + x0 * stride - 1;
-            floatv t0, t1, t2;
-            if (stride == 1) {
-                t0 = LOADV(p), t1 = LOADV(p + 1), t2 = LOADV(p + 2);
-            } else {
-                const floatv a = LOADV(p), b = LOADV(p + VEC);
-                t0 = EVENS_N(VEC, a, b);
-                t1 = ODDS_N(VEC, a, b);
-                t2 = SHIFT_DOWN_N(VEC, t0, p[2 * VEC]);
+            for (int ky = 0; ky < 3; ky++) {
+                __local const float *p = in + c * is + (y * stride + ky) * W + x0 * stride - 1;
+                floatv t0, t1, t2;
+                if (stride == 1) {
+                    t0 = LOADV(p), t1 = LOADV(p + 1), t2 = LOADV(p + 2);
+                } else {
+                    const floatv a = LOADV(p), b = LOADV(p + VEC);
+                    t0 = EVENS_N(VEC, a, b);
+                    t1 = ODDS_N(VEC, a, b);
+                    t2 = SHIFT_DOWN_N(VEC, t0, p[2 * VEC]);
+                }
+                t0 = select(t0, (floatv)(0.0f), left);
+                t2 = select(t2, (floatv)(0.0f), right);
+                acc = MAC(t0, (floatv)w[3 * ky], acc);
+                acc = MAC(t1, (floatv)w[3 * ky + 1], acc);
+                acc = MAC(t2, (floatv)w[3 * ky + 2], acc);
             }
-            t0 = select(t0, (floatv)(0.0f), left);
-            t2 = select(t2, (floatv)(0.0f), right);
-            acc = MAC(t0, (floatv)w[3 * ky], acc);
-            acc = MAC(t1, (floatv)w[3 * ky + 1], acc);
-            acc = MAC(t2, (floatv)w[3 * ky + 2], acc);
+            store_part_l(acc, out + c * os + y * OW + x0, OW - x0);
         }
-        store_part_l(acc, out + c * os + y * OW + x0, OW - x0);
     }
 }
 
