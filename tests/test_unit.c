@@ -16,32 +16,34 @@
 typedef struct unit_case {
     int n, cin, h, w, stride, cout, megvii;
     tu_map_kind in_map, out_map;
-    int vec, th; /* 0 0: the device's default configuration */
+    int vec, th, wg; /* 0 0 0: the device's default configuration */
 } unit_case;
 
 static const unit_case cases[] = {
-    {1, 58, 28, 28, 1, 58, 0, TU_MAP_ODD, TU_MAP_ODD, 0, 0}, /* V2 1x stage 2 */
-    {1, 116, 14, 14, 1, 116, 0, TU_MAP_SHUFFLE, TU_MAP_TABLE, 0, 0},
-    {1, 232, 7, 7, 1, 232, 1, TU_MAP_EVEN, TU_MAP_OFFSET, 0, 0},  /* stage 4, Megvii */
-    {1, 24, 56, 56, 2, 116, 0, TU_MAP_NONE, TU_MAP_OFFSET, 0, 0}, /* stage 2's first unit */
-    {1, 24, 56, 56, 2, 116, 1, TU_MAP_NONE, TU_MAP_COMPOSED, 0, 0},
-    {1, 116, 28, 28, 2, 232, 0, TU_MAP_COMPOSED, TU_MAP_NONE, 0, 0},
-    {1, 232, 14, 14, 2, 464, 1, TU_MAP_TABLE, TU_MAP_SHUFFLE, 0, 0},
-    {3, 24, 7, 7, 1, 24, 0, TU_MAP_NONE, TU_MAP_NONE, 0, 0},
-    {2, 12, 13, 13, 2, 24, 0, TU_MAP_RANDOM, TU_MAP_NONE, 0, 0}, /* odd rows: right padding */
-    {2, 12, 13, 13, 2, 24, 1, TU_MAP_NONE, TU_MAP_RANDOM, 0, 1},
-    {1, 10, 1, 1, 1, 10, 0, TU_MAP_NONE, TU_MAP_NONE, 0, 0},
-    {2, 6, 1, 1, 2, 12, 1, TU_MAP_OFFSET, TU_MAP_NONE, 0, 0},
-    {1, 9, 2, 2, 2, 14, 0, TU_MAP_NONE, TU_MAP_NONE, 0, 0},
-    {1, 20, 5, 9, 1, 20, 0, TU_MAP_UNSHUFFLE, TU_MAP_EVEN, 0, 2},
-    {2, 16, 33, 17, 1, 16, 0, TU_MAP_NONE, TU_MAP_NONE, 16, 3}, /* 17 wide: two vectors a row */
-    {1, 16, 33, 17, 2, 32, 0, TU_MAP_NONE, TU_MAP_ODD, 16, 4},
-    {1, 16, 9, 40, 1, 16, 0, TU_MAP_NONE, TU_MAP_NONE, 4, 1},
-    {1, 16, 9, 40, 2, 32, 1, TU_MAP_NONE, TU_MAP_NONE, 8, 0},
-    {1, 11, 6, 5, 1, 11, 0, TU_MAP_NONE, TU_MAP_NONE, 1, 64},
-    {1, 11, 6, 5, 2, 22, 0, TU_MAP_NONE, TU_MAP_NONE, 2, 2},
-    {3, 58, 28, 28, 1, 58, 0, TU_MAP_COMPOSED_INV, TU_MAP_ODD, 0, 0},
-    {4, 116, 14, 14, 2, 232, 0, TU_MAP_ODD, TU_MAP_OFFSET, 0, 0},
+    {1, 58, 28, 28, 1, 58, 0, TU_MAP_ODD, TU_MAP_ODD, 0, 0, 0}, /* V2 1x stage 2 */
+    {1, 116, 14, 14, 1, 116, 0, TU_MAP_SHUFFLE, TU_MAP_TABLE, 0, 0, 0},
+    {1, 232, 7, 7, 1, 232, 1, TU_MAP_EVEN, TU_MAP_OFFSET, 0, 0, 0},  /* stage 4, Megvii */
+    {1, 24, 56, 56, 2, 116, 0, TU_MAP_NONE, TU_MAP_OFFSET, 0, 0, 0}, /* stage 2's first unit */
+    {1, 24, 56, 56, 2, 116, 1, TU_MAP_NONE, TU_MAP_COMPOSED, 0, 0, 0},
+    {1, 116, 28, 28, 2, 232, 0, TU_MAP_COMPOSED, TU_MAP_NONE, 0, 0, 0},
+    {1, 232, 14, 14, 2, 464, 1, TU_MAP_TABLE, TU_MAP_SHUFFLE, 0, 0, 0},
+    {3, 24, 7, 7, 1, 24, 0, TU_MAP_NONE, TU_MAP_NONE, 0, 0, 0},
+    {2, 12, 13, 13, 2, 24, 0, TU_MAP_RANDOM, TU_MAP_NONE, 0, 0, 0}, /* odd rows: right padding */
+    {2, 12, 13, 13, 2, 24, 1, TU_MAP_NONE, TU_MAP_RANDOM, 0, 1, 0},
+    {1, 10, 1, 1, 1, 10, 0, TU_MAP_NONE, TU_MAP_NONE, 0, 0, 0},
+    {2, 6, 1, 1, 2, 12, 1, TU_MAP_OFFSET, TU_MAP_NONE, 0, 0, 0},
+    {1, 9, 2, 2, 2, 14, 0, TU_MAP_NONE, TU_MAP_NONE, 0, 0, 0},
+    {1, 20, 5, 9, 1, 20, 0, TU_MAP_UNSHUFFLE, TU_MAP_EVEN, 0, 2, 0},
+    {2, 16, 33, 17, 1, 16, 0, TU_MAP_NONE, TU_MAP_NONE, 16, 3, 16}, /* 17 wide: two vectors a row */
+    {1, 16, 33, 17, 2, 32, 0, TU_MAP_NONE, TU_MAP_ODD, 16, 4, 4},
+    {1, 16, 9, 40, 1, 16, 0, TU_MAP_NONE, TU_MAP_NONE, 4, 1, 64},
+    {1, 16, 9, 40, 2, 32, 1, TU_MAP_NONE, TU_MAP_NONE, 8, 0, 0},
+    {1, 11, 6, 5, 1, 11, 0, TU_MAP_NONE, TU_MAP_NONE, 1, 64, 16},
+    {1, 11, 6, 5, 2, 22, 0, TU_MAP_NONE, TU_MAP_NONE, 2, 2, 0},
+    {3, 58, 28, 28, 1, 58, 0, TU_MAP_COMPOSED_INV, TU_MAP_ODD, 0, 0, 0},
+    {4, 116, 14, 14, 2, 232, 0, TU_MAP_ODD, TU_MAP_OFFSET, 0, 0, 0},
+    {1, 58, 28, 28, 1, 58, 0, TU_MAP_TABLE, TU_MAP_ODD, 16, 0, 16}, /* GPU-style groups */
+    {2, 116, 28, 28, 2, 232, 1, TU_MAP_NONE, TU_MAP_EVEN, 16, 5, 64},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -104,11 +106,11 @@ START_TEST(test_unit) {
     float *wt, *bias;
     unit_weights(&shape, &seed, &wt, &bias);
     scl_op *op = NULL;
-    if (uc->vec == 0) {
+    if (uc->vec == 0 && uc->wg == 0) {
         TU_OK(ctx,
               scl__op_unit_create(ctx, uc->stride, uc->cin, uc->cout, uc->megvii, wt, bias, &op));
     } else {
-        int vals[8] = {uc->vec, uc->th};
+        int vals[8] = {uc->vec, uc->th, uc->wg};
         TU_OK(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, vals, &op));
     }
     if (!scl__op_unit_fits(op, uc->n, uc->h, uc->w)) {
@@ -122,7 +124,7 @@ START_TEST(test_unit) {
         return;
     }
     char label[64];
-    snprintf(label, sizeof label, "case %d (vec %d th %d)", _i, uc->vec, uc->th);
+    snprintf(label, sizeof label, "case %d (vec %d th %d wg %d)", _i, uc->vec, uc->th, uc->wg);
     check_unit(ctx, op, uc, wt, bias, seed, label);
     free(wt), free(bias);
     scl_op_destroy(op);
@@ -145,6 +147,7 @@ START_TEST(test_unit_samples) {
                     (_i / 2) % 2,
                     maps[_i % 4],
                     maps[(_i / 4) % 4],
+                    0,
                     0,
                     0};
     scl_context *ctx = tu_context();
@@ -183,7 +186,7 @@ START_TEST(test_unit_reuse) {
         for (int k = 0; k < 4; k++) {
             if (tu_quick() && sizes[k][0] * sizes[k][1] * sizes[k][2] > 400) continue;
             unit_case uc = {sizes[k][0], 16,          sizes[k][1], sizes[k][2], s, shape.cout,
-                            0,           TU_MAP_NONE, TU_MAP_NONE, 0,           0};
+                            0,           TU_MAP_NONE, TU_MAP_NONE, 0,           0, 0};
             check_unit(ctx, op, &uc, wt, bias, seed + (uint64_t)k, "reuse");
         }
         scl_op_destroy(op);
@@ -209,12 +212,15 @@ START_TEST(test_unit_bad_args) {
     TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 1, 8, 8, 0, NULL, bias, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "weights");
     scl__op_shape shape = {0, 8, 8, 1, 1, 0};
-    int bad[8] = {3, 0};
+    int bad[8] = {3, 0, 0};
     TU_EXPECT_FAIL(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, bad, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "vec = 3");
-    int bad_th[8] = {16, 65};
+    int bad_th[8] = {16, 65, 0};
     TU_EXPECT_FAIL(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, bad_th, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "th = 65");
+    int bad_wg[8] = {16, 0, 3};
+    TU_EXPECT_FAIL(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, bad_wg, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "wg = 3");
     ck_assert_ptr_null(op);
     /* input and output sharing planes would race between bands: refused before any launch */
     TU_OK(ctx, scl__op_unit_create(ctx, 1, 8, 8, 0, wt, bias, &op));

@@ -75,9 +75,10 @@ static int band_rows(const scl_op *op, int n, int w, int oh, int ow) {
 }
 
 int scl__op_unit_fits(const scl_op *op, int n, int h, int w) {
+    if (!op) return 0;
     int oh, ow;
     unit_hw(op, h, w, &oh, &ow);
-    return op && band_rows(op, n, w, oh, ow) > 0;
+    return band_rows(op, n, w, oh, ow) > 0;
 }
 
 static scl_status unit_launch(scl_op *op, const scl_op_args *a, const scl_op_io *io) {
@@ -242,7 +243,7 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
     c->vec = vals[0], c->th = vals[1];
     /* CPU: one work-item per group, walking every task with its explicit vectors (PoCL's
      * work-item loops around the barriers made 16 work-items 2-3x slower); GPU: 64 */
-    c->local0 = ctx->info.type == SCL_DEVICE_CPU ? 1 : 64;
+    c->local0 = vals[2] ? (size_t)vals[2] : ctx->info.type == SCL_DEVICE_CPU ? 1 : 64;
     float *pw = NULL, *pb = NULL;
     size_t nw = 0, nb = 0;
     if ((st = unit_pack(ctx, c, w, b, &pw, &pb, &nw, &nb)) != SCL_OK) {
@@ -285,18 +286,24 @@ static void unit_defaults(scl_device_type type, const scl__op_shape *s, int *val
     /* CPU: float16 rows of pixels, as the pointwise kernel (8 zmm accumulators); others: 4 */
     vals[0] = type == SCL_DEVICE_CPU ? 16 : 4;
     vals[1] = 0;
+    vals[2] = 0;
 }
 
 static const int unit_vecs[] = {1, 2, 4, 8, 16};
 static const int unit_th_probes[] = {0, 1, 2, 4, 7};
+static const int unit_wgs[] = {0, 1, 4, 16, 64};
 static const scl__tunable unit_tunables[] = {
     {"vec", "-DVEC", unit_vecs, 5, 0, 0, 0, NULL, 0},
     {"th", NULL, NULL, 0, 0, 64, 1, unit_th_probes, (int)SCL_ARRAY_LEN(unit_th_probes)},
+    /* work-items per group, 0: the device type's (1 on CPUs, 64 elsewhere) */
+    {"wg", NULL, unit_wgs, 5, 0, 0, 0, NULL, 0},
 };
 static const char *const unit_kernels[] = {"unit_s1", "unit_s2"};
 
-const scl__op_desc scl__unit_desc = {"unit",           "unit.cl",  unit_kernels,  2,
-                                     unit_tunables,    2,          unit_defaults, unit_check,
+const scl__op_desc scl__unit_desc = {"unit",           "unit.cl",
+                                     unit_kernels,     2,
+                                     unit_tunables,    (int)SCL_ARRAY_LEN(unit_tunables),
+                                     unit_defaults,    unit_check,
                                      unit_desc_create, unit_counts};
 
 scl_status scl__op_unit_create(scl_context *ctx, int stride, int cin, int cout, int megvii,
