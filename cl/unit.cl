@@ -9,7 +9,8 @@
 // depthwise's one-row halo, recomputed by both neighbouring bands) in local memory, and keeps
 // every intermediate there: nothing but the unit's input and output touches global memory.
 // Whole rows keep each band's pixels contiguous, so the 1x1 convs walk them VEC at a time as
-// pointwise.cl does (a register tile of CO_TILE channels x VEC pixels), and the depthwise only
+// pointwise.cl does (register tiles of CO_TILE channels x VEC pixels, two side by side), and the
+// depthwise only
 // needs a halo of rows; its left and right padding are lanes selected to zero.
 //
 // The phases of a work-group are separated by barriers; in each, its work-items share the tasks
@@ -120,22 +121,48 @@ INLINE void load_band(__global const float *src, __global const int *map, int pi
         }                                                                                          \
     } while (0)
 
+// Two register tiles side by side, pixels px and px + VEC: per input channel two vector loads
+// feed 2 CO_TILE multiply-adds, so the broadcast weight loads no longer outnumber them (with
+// one tile, 9 loads per 8 FMAs kept AVX-512's two load ports busier than its FMA units).
+#define PW_ACC2(a0, a1, in, is, K, wt)                                                             \
+    do {                                                                                           \
+        for (int k_ = 0; k_ < (K); k_++) {                                                         \
+            const floatv x0_ = LOADV((in) + k_ * (is)), x1_ = LOADV((in) + k_ * (is) + VEC);      \
+            _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) {                               \
+                const floatv w_ = (floatv)((wt)[k_ * CO_TILE + c_]);                               \
+                a0[c_] = MAC(x0_, w_, a0[c_]);                                                     \
+                a1[c_] = MAC(x1_, w_, a1[c_]);                                                     \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+// The tasks of a 1x1 conv over P pixels: a pair of pixel vectors (one where the pair would pass
+// P) times a channel tile. Sets px, j, two (1: a pair), a0 and a1 (bias + the sums) for task t.
+#define PW_TASK(t, P, tiles, K, in, is, w, b)                                                      \
+    const int pair_ = (t) / (tiles), j = (t) - pair_ * (tiles), px = pair_ * 2 * VEC;              \
+    const int two = px + VEC < (P);                                                                \
+    floatv a0[CO_TILE], a1[CO_TILE];                                                               \
+    _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) a0[c_] = a1[c_] =                       \
+        (floatv)((b)[j * CO_TILE + c_]);                                                           \
+    if (two)                                                                                       \
+        PW_ACC2(a0, a1, (in) + px, is, K, (w) + j * (K) * CO_TILE);                                \
+    else                                                                                           \
+        PW_ACC(a0, (in) + px, is, K, (w) + j * (K) * CO_TILE)
+
 // 1x1 conv + ReLU over P pixels: K regions of in (is apart) to cout regions of out (os apart).
 INLINE void pw_local(__local const float *in, int is, int K, int P, __global const float *w,
                      __global const float *b, int cout, __local float *out, int os, int lid,
                      int lsz) {
-    const int chunks = (P + VEC - 1) / VEC, tiles = (cout + CO_TILE - 1) / CO_TILE;
-    for (int t = lid; t < chunks * tiles; t += lsz) {
-        const int px = (t / tiles) * VEC, j = t - (t / tiles) * tiles;
-        floatv acc[CO_TILE];
+    const int pairs = (P + 2 * VEC - 1) / (2 * VEC), tiles = (cout + CO_TILE - 1) / CO_TILE;
+    for (int t = lid; t < pairs * tiles; t += lsz) {
+        PW_TASK(t, P, tiles, K, in, is, w, b);
 #pragma unroll
-        for (int c = 0; c < CO_TILE; c++)
-            acc[c] = (floatv)b[j * CO_TILE + c];
-        PW_ACC(acc, in + px, is, K, w + j * K * CO_TILE);
-#pragma unroll
-        for (int c = 0; c < CO_TILE; c++)
-            if (j * CO_TILE + c < cout)
-                store_part_l(fmax(acc[c], 0.0f), out + (j * CO_TILE + c) * os + px, P - px);
+        for (int c = 0; c < CO_TILE; c++) {
+            if (j * CO_TILE + c >= cout) continue;
+            __local float *o = out + (j * CO_TILE + c) * os + px;
+            store_part_l(fmax(a0[c], 0.0f), o, P - px);
+            if (two) store_part_l(fmax(a1[c], 0.0f), o + VEC, P - px - VEC);
+        }
     }
 }
 
@@ -143,19 +170,16 @@ INLINE void pw_local(__local const float *in, int is, int K, int P, __global con
 INLINE void pw_global(__local const float *in, int is, int K, int P, __global const float *w,
                       __global const float *b, int cout, __global float *out,
                       __global const int *map, int pitch, int start, int lid, int lsz) {
-    const int chunks = (P + VEC - 1) / VEC, tiles = (cout + CO_TILE - 1) / CO_TILE;
-    for (int t = lid; t < chunks * tiles; t += lsz) {
-        const int px = (t / tiles) * VEC, j = t - (t / tiles) * tiles;
-        floatv acc[CO_TILE];
+    const int pairs = (P + 2 * VEC - 1) / (2 * VEC), tiles = (cout + CO_TILE - 1) / CO_TILE;
+    for (int t = lid; t < pairs * tiles; t += lsz) {
+        PW_TASK(t, P, tiles, K, in, is, w, b);
 #pragma unroll
-        for (int c = 0; c < CO_TILE; c++)
-            acc[c] = (floatv)b[j * CO_TILE + c];
-        PW_ACC(acc, in + px, is, K, w + j * K * CO_TILE);
-#pragma unroll
-        for (int c = 0; c < CO_TILE; c++)
-            if (j * CO_TILE + c < cout)
-                store_part_g(fmax(acc[c], 0.0f), out + map[j * CO_TILE + c] * pitch + start + px,
-                             P - px);
+        for (int c = 0; c < CO_TILE; c++) {
+            if (j * CO_TILE + c >= cout) continue;
+            __global float *o = out + map[j * CO_TILE + c] * pitch + start + px;
+            store_part_g(fmax(a0[c], 0.0f), o, P - px);
+            if (two) store_part_g(fmax(a1[c], 0.0f), o + VEC, P - px - VEC);
+        }
     }
 }
 

@@ -41,14 +41,14 @@ static size_t round16(size_t x) {
 static size_t band_floats(const unit_cfg *c, int th, int w, int ow, size_t rs[4]) {
     size_t v = (size_t)c->vec, W = (size_t)w, T = (size_t)th;
     if (c->stride == 1) {
-        rs[0] = round16((T + 2) * W + v);
+        rs[0] = round16((T + 2) * W + 2 * v);
         rs[1] = round16(1 + (T + 2) * W + 2 * v + 1);
-        rs[2] = round16(T * W + v);
+        rs[2] = round16(T * W + 2 * v);
         rs[3] = 0;
         return (size_t)c->cin * rs[0] + (size_t)c->mid * (rs[1] + rs[2]);
     }
     rs[0] = rs[1] = round16(1 + (2 * T + 1) * W + 2 * v + 1);
-    rs[2] = rs[3] = round16(T * (size_t)ow + v);
+    rs[2] = rs[3] = round16(T * (size_t)ow + 2 * v);
     return (size_t)c->cin * (rs[0] + rs[3]) + (size_t)c->mid * (rs[1] + rs[2]);
 }
 
