@@ -10,8 +10,7 @@
 // every intermediate there: nothing but the unit's input and output touches global memory.
 // Whole rows keep each band's pixels contiguous, so the 1x1 convs walk them VEC at a time as
 // pointwise.cl does (register tiles of CO_TILE channels x VEC pixels, two side by side), and the
-// depthwise only
-// needs a halo of rows; its left and right padding are lanes selected to zero.
+// depthwise only needs a halo of rows; its left and right padding are lanes selected to zero.
 //
 // The phases of a work-group are separated by barriers; in each, its work-items share the tasks
 // (channel x pixel chunk, or channel tile x pixel chunk) in turn, so any work-group size works.
