@@ -416,9 +416,13 @@ static void print_header(const bench_report *r) {
            p->gflops, p->fma_gflops[0], p->fma_gflops[2], p->fma_gflops[3], p->fma_gflops[4],
            p->gbps, p->read_gbps, p->copy_gbps, p->from_cache ? " [cached; --remeasure-peak]" : "");
     printf("start-up   context %.1f ms; %s\n", r->context_ms, r->driver_cache);
-    printf("mode       %s\n", r->set.explicit_shuffle
-                                  ? "explicit: every shuffle, split and concat is a copy launch"
-                                  : "zero-copy: shuffles, splits and concats are channel maps");
+    const char *fusion = getenv("SHUFFLECL_FUSION");
+    int fused = !r->set.explicit_shuffle &&
+                !(fusion && (strcmp(fusion, "off") == 0 || strcmp(fusion, "0") == 0));
+    printf("mode       %s; %s\n",
+           r->set.explicit_shuffle ? "explicit: every shuffle, split and concat is a copy launch"
+                                   : "zero-copy: shuffles, splits and concats are channel maps",
+           fused ? "V2 units fused (--no-fuse: layer by layer)" : "every layer its own launch");
 }
 
 /* Nothing runs faster than the FMA ceiling: a launch that does says the ceiling was measured

@@ -35,7 +35,8 @@ int bench_rows_init(scl_network *net, int n, int h, int w, bench_batch *b) {
             (r->info.size = sizeof r->info,
              scl_network_layer_info(net, li.first_layer, h, w, &r->info)) != SCL_OK)
             return cli_error("bench: no information on launch %d", i);
-        r->op = scl_op_kind_name(r->info.kind);
+        /* a launch of several layers is a fused unit: its own kind in the totals */
+        r->op = li.layers > 1 ? "unit" : scl_op_kind_name(r->info.kind);
         r->in_h = r->info.in_h, r->in_w = r->info.in_w;
         snprintf(r->kernel, sizeof r->kernel, "%s", li.kernel);
         r->weight_bytes = (size_t)li.weight_bytes;

@@ -360,7 +360,8 @@ typedef enum scl_switch {
 typedef struct scl_network_options {
     size_t size;
     scl_precision precision;
-    scl_switch fused_kernels; /* accepted and kept, no effect yet: every layer is its own launch */
+    scl_switch fused_kernels; /* each V2 unit one launch (default: on unless the environment
+                                 has SHUFFLECL_FUSION=off); off: every layer its own launch */
 } scl_network_options;
 
 /* A named preset (scl_model_name), or NULL/"auto" refused: use scl_network_create_from_file. */

@@ -28,7 +28,7 @@ run() {
     echo "$name: clean ($((SECONDS - start)) s)"
   fi
 }
-for t in test_pointwise test_depthwise test_stem_head test_pool; do
+for t in test_pointwise test_depthwise test_stem_head test_pool test_unit; do
   run "$t" "$build/tests/$t"
 done
 

@@ -25,6 +25,9 @@ static void shapes_of(const scl__op_desc *d, scl__op_shape s[2]) {
     } else if (d == &scl__head_desc) {
         s[0] = (scl__op_shape){0, 1024, 1000, 1, 1, 0};
         s[1] = (scl__op_shape){0, 7, 3, 1, 1, 0};
+    } else if (d == &scl__unit_desc) {
+        s[0] = (scl__op_shape){0, 58, 58, 1, 1, 0};
+        s[1] = (scl__op_shape){1, 7, 20, 1, 2, 0};
     } else {
         s[0] = (scl__op_shape){0, 116, 116, 2, 1, 0};
         s[1] = (scl__op_shape){1, 12, 12, 3, 1, 0};

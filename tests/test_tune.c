@@ -315,7 +315,9 @@ END_TEST
 
 static int run_net(scl_context *ctx, const float *x, float *y) {
     scl_network *net;
-    TU_OK(ctx, scl_network_create(ctx, "v2_x0_5", &net));
+    /* layer by layer: a fused unit's layers do not use the per-layer entries */
+    scl_network_options o = {.size = sizeof o, .fused_kernels = SCL_SWITCH_OFF};
+    TU_OK(ctx, scl_network_create_ex(ctx, "v2_x0_5", &o, &net));
     TU_OK(ctx, scl_network_random_weights(net, 3));
     TU_OK(ctx, scl_network_run(net, x, 1, 64, 64, y));
     scl_network_stats s = {.size = sizeof(scl_network_stats)};

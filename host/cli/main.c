@@ -193,7 +193,25 @@ static void usage(FILE *f) {
         "\nenvironment:\n"
         "  SHUFFLECL_DEVICE     default device (P:D, name substring, cpu, gpu)\n"
         "  SHUFFLECL_CACHE_DIR  program binary cache directory, or 'off'\n"
-        "  SHUFFLECL_CL_DIR     read kernels from this directory instead of the embedded copies\n");
+        "  SHUFFLECL_CL_DIR     read kernels from this directory instead of the embedded copies\n"
+        "  SHUFFLECL_FUSION     'off': every layer its own launch (as --no-fuse)\n"
+        "\nevery command also takes --no-fuse: run each ShuffleNet V2 unit layer by layer instead\n"
+        "of as one fused launch (the ablation; results agree to float rounding)\n");
+}
+
+/* --no-fuse, anywhere after the command: removed from argv and passed on to the library as
+ * SHUFFLECL_FUSION=off, which every network made in this process then reads. 1 if it was there. */
+static int take_no_fuse(int *argc, char **argv) {
+    int found = 0, out = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--no-fuse") == 0)
+            found = 1;
+        else
+            argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return found;
 }
 
 int main(int argc, char **argv) {
@@ -209,6 +227,8 @@ int main(int argc, char **argv) {
         printf("shufflecl %s\n", scl_version());
         return 0;
     }
+    if (take_no_fuse(&argc, argv) && setenv("SHUFFLECL_FUSION", "off", 1) != 0)
+        return cli_error("--no-fuse: cannot set SHUFFLECL_FUSION");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     return cli_error("unknown command '%s' (run shufflecl --help)", argv[1]);

@@ -25,6 +25,7 @@ typedef struct value {
 typedef struct builder {
     scl_model *m;
     int explicit_copies;
+    int spare;  /* fusable: stride-1 units write spare trunk planes (scl__model_build_fusable) */
     int failed; /* out of memory somewhere: reported once at the end */
 } builder;
 
@@ -133,6 +134,36 @@ static value slice(value v, int first, int n) {
     return s;
 }
 
+/* Fusable builds: layers [first, nlayers) are one unit of the given stride. */
+static void mark_unit(builder *b, int first, int stride, int megvii) {
+    scl_model *m = b->m;
+    if (!b->spare || b->failed || first >= m->nlayers) return;
+    m->layers[first].unit_len = m->nlayers - first;
+    m->layers[first].unit_stride = stride;
+    m->layers[first].unit_megvii = megvii;
+}
+
+/* A stage's trunk written by its stride-2 unit: c channels in identity planes, and in fusable
+ * builds `spare` more planes after them (*spare gets their table). */
+static value stage_trunk(builder *b, int c, int spare, int level, int **spare_map) {
+    if (!b->spare) return fresh(b, c, level);
+    value v = {new_buf(b, c + spare, level), c, strided(b, c, 0, 1)};
+    free(*spare_map);
+    *spare_map = strided(b, spare, c, 1);
+    return v;
+}
+
+/* After a fusable stride-1 unit whose branch read planes `read` (n of them) and wrote *spare:
+ * the read planes, dead now, become the spare ones, and `map` (the next trunk's entries that
+ * held `read`) gets the written planes. */
+static void swap_spare(int *map, int *spare, int n) {
+    if (!map || !spare) return;
+    for (int i = 0; i < n; i++) {
+        int t = map[i];
+        map[i] = spare[i], spare[i] = t;
+    }
+}
+
 /* The channel shuffle of torchvision's V2 (view (2, C/2), transpose): channel 2j+i of the result
  * is channel i*C/2 + j of the input, i.e. result map[2j+i] = map[i*C/2 + j]. */
 static int *shuffle2(builder *b, const int *map, int channels) {
@@ -198,6 +229,7 @@ static void build_v2(builder *b, const scl_model_desc *s) {
     free(x.map), free(stem.map);
     value trunk = pool;
     int level = 2;
+    int *spare = NULL; /* fusable builds: the trunk's spare planes */
     for (int st = 0; st < 3; st++) {
         int c = s->stage_widths[st], half = c / 2;
         for (int u = 0; u < s->stage_repeats[st]; u++) {
@@ -230,10 +262,11 @@ static void build_v2(builder *b, const scl_model_desc *s) {
                 if (b->failed) return;
                 continue;
             }
+            int first = b->m->nlayers;
             if (u == 0) {
                 /* stride 2: both branches read the whole input and write their concat slots */
                 level++;
-                next = fresh(b, c, level);
+                next = stage_trunk(b, c, half, level, &spare);
                 int *slot1 = strided(b, half, 0, 1), *slot2 = strided(b, half, half, 1);
                 value d = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p1, 0, 1, trunk, trunk.channels,
                                          trunk.channels, 2, 0, level);
@@ -246,6 +279,7 @@ static void build_v2(builder *b, const scl_model_desc *s) {
                 layer_into(b, SCL_LAYER_POINTWISE, p2, 5, 6, f, half, 1, 1, SCL_OP_RELU, next.buf,
                            slot2);
                 free(slot1), free(slot2), free(d.map), free(e.map), free(f.map);
+                mark_unit(b, first, 2, 0);
             } else {
                 /* stride 1: the branch reads x2 and overwrites x2's planes; x1 stays put */
                 value x2 = slice(trunk, half, half);
@@ -254,9 +288,11 @@ static void build_v2(builder *b, const scl_model_desc *s) {
                 value f =
                     layer_to_fresh(b, SCL_LAYER_DEPTHWISE, p2, 3, 4, e, half, half, 1, 0, level);
                 layer_into(b, SCL_LAYER_POINTWISE, p2, 5, 6, f, half, 1, 1, SCL_OP_RELU, trunk.buf,
-                           x2.map);
+                           b->spare ? spare : x2.map);
                 free(e.map), free(f.map);
                 next = (value){trunk.buf, c, copy_map(b, trunk.map, c)};
+                if (b->spare && next.map) swap_spare(next.map + half, spare, half);
+                mark_unit(b, first, 1, 0);
             }
             /* the unit's channel_shuffle(groups=2): only the map changes */
             int *shuffled = next.map ? shuffle2(b, next.map, c) : NULL;
@@ -264,8 +300,13 @@ static void build_v2(builder *b, const scl_model_desc *s) {
             next.map = shuffled;
             free(trunk.map);
             trunk = next;
-            if (b->failed) return;
+            if (b->failed) break;
         }
+    }
+    free(spare);
+    if (b->failed) {
+        free(trunk.map);
+        return;
     }
     value conv5 = layer_to_fresh(b, SCL_LAYER_POINTWISE, "conv5", 0, 1, trunk, s->last_width, 1, 1,
                                  SCL_OP_RELU, level);
@@ -398,7 +439,8 @@ static value concat_copies(builder *b, const char *unit, value x1, value x2, int
 
 /* Megvii's stride-2 unit: concat(branch_proj(x), branch_main(x)), C_in + (C - C_in) channels,
  * each branch writing its own slot of the next trunk. */
-static value megvii_v2_down(builder *b, const char *unit, value trunk, int c, int level) {
+static value megvii_v2_down(builder *b, const char *unit, value trunk, int c, int level,
+                            int **spare) {
     char pm[64], pp[64];
     snprintf(pm, sizeof pm, "%s.branch_main", unit);
     snprintf(pp, sizeof pp, "%s.branch_proj", unit);
@@ -408,15 +450,17 @@ static value megvii_v2_down(builder *b, const char *unit, value trunk, int c, in
     if (b->explicit_copies) {
         pv = fresh(b, cin, level), mv = fresh(b, c - cin, level);
     } else {
-        next = fresh(b, c, level), pv = next, mv = next;
+        next = stage_trunk(b, c, half, level, spare), pv = next, mv = next;
         pv.map = strided(b, cin, 0, 1), mv.map = strided(b, c - cin, cin, 1);
     }
+    int first = b->m->nlayers;
     value d = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pp, 0, 1, trunk, cin, cin, 2, 0, level);
     layer_into(b, SCL_LAYER_POINTWISE, pp, 2, 3, d, cin, 1, 1, SCL_OP_RELU, pv.buf, pv.map);
     value e =
         layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 0, 1, trunk, half, 1, 1, SCL_OP_RELU, level - 1);
     value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pm, 3, 4, e, half, half, 2, 0, level);
     layer_into(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, c - cin, 1, 1, SCL_OP_RELU, mv.buf, mv.map);
+    mark_unit(b, first, 2, 1);
     if (b->explicit_copies) next = concat_copies(b, unit, pv, mv, level);
     free(pv.map), free(mv.map), free(d.map), free(e.map), free(f.map);
     return next;
@@ -424,7 +468,7 @@ static value megvii_v2_down(builder *b, const char *unit, value trunk, int c, in
 
 /* Megvii's stride-1 unit: out = concat(x[0::2], branch_main(x[1::2])) and no shuffle. The
  * branch overwrites the odd planes it read, so the new trunk is the even planes then the odd. */
-static value megvii_v2_unit(builder *b, const char *unit, value trunk, int level) {
+static value megvii_v2_unit(builder *b, const char *unit, value trunk, int level, int *spare) {
     char pm[64];
     snprintf(pm, sizeof pm, "%s.branch_main", unit);
     int c = trunk.channels, half = c / 2;
@@ -440,6 +484,7 @@ static value megvii_v2_unit(builder *b, const char *unit, value trunk, int level
         free(even.map), free(odd.map);
         even = xp, odd = xm;
     }
+    int first = b->m->nlayers;
     value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, pm, 0, 1, odd, half, 1, 1, SCL_OP_RELU, level);
     value f = layer_to_fresh(b, SCL_LAYER_DEPTHWISE, pm, 3, 4, e, half, half, 1, 0, level);
     if (b->explicit_copies) {
@@ -449,10 +494,12 @@ static value megvii_v2_unit(builder *b, const char *unit, value trunk, int level
         free(g.map);
     } else {
         layer_into(b, SCL_LAYER_POINTWISE, pm, 5, 6, f, half, 1, 1, SCL_OP_RELU, trunk.buf,
-                   odd.map);
+                   b->spare ? spare : odd.map);
         if (next.map && even.map && odd.map)
             for (int i = 0; i < half; i++)
                 next.map[i] = even.map[i], next.map[half + i] = odd.map[i];
+        if (b->spare && next.map) swap_spare(next.map + half, spare, half);
+        mark_unit(b, first, 1, 1);
     }
     free(even.map), free(odd.map), free(e.map), free(f.map);
     return next;
@@ -468,17 +515,20 @@ static void build_megvii_v2(builder *b, const scl_model_desc *s) {
     b->m->layers[b->m->nlayers - 1].name[7] = '\0';
     free(x.map), free(stem.map);
     int level = 2, k = 0;
+    int *spare = NULL; /* fusable builds: the trunk's spare planes */
     for (int st = 0; st < SCL_MODEL_STAGES; st++)
         for (int u = 0; u < s->stage_repeats[st]; u++, k++) {
             char unit[32];
             snprintf(unit, sizeof unit, "features.%d", k);
-            if (!trunk.map) b->failed = 1;
+            if (!trunk.map || (b->spare && u > 0 && !spare)) b->failed = 1;
             if (b->failed) break;
-            value next = u == 0 ? megvii_v2_down(b, unit, trunk, s->stage_widths[st], ++level)
-                                : megvii_v2_unit(b, unit, trunk, level);
+            value next = u == 0
+                             ? megvii_v2_down(b, unit, trunk, s->stage_widths[st], ++level, &spare)
+                             : megvii_v2_unit(b, unit, trunk, level, spare);
             free(trunk.map);
             trunk = next;
         }
+    free(spare);
     value last = layer_to_fresh(b, SCL_LAYER_POINTWISE, "conv_last", 0, 1, trunk, s->last_width, 1,
                                 1, SCL_OP_RELU, level);
     free(trunk.map);
@@ -489,7 +539,8 @@ static void build_megvii_v2(builder *b, const scl_model_desc *s) {
     free(last.map), free(logits.map);
 }
 
-scl_status scl__model_build_desc(const scl_model_desc *d, int explicit_copies, scl_model **out) {
+static scl_status build(const scl_model_desc *d, int explicit_copies, int fusable,
+                        scl_model **out) {
     *out = NULL;
     scl_model *m = calloc(1, sizeof *m);
     if (!m) return SCL_ERROR_OUT_OF_MEMORY;
@@ -502,7 +553,9 @@ scl_status scl__model_build_desc(const scl_model_desc *d, int explicit_copies, s
     m->family = d->family;
     m->groups = d->groups;
     m->classes = d->classes;
-    builder b = {m, explicit_copies, 0};
+    /* only V2 has a fused unit; V1 is built as it always was */
+    m->fusable = fusable && !explicit_copies && d->layout != SCL_LAYOUT_MEGVII_V1;
+    builder b = {m, explicit_copies, m->fusable, 0};
     new_buf(&b, 3, 0); /* buffer 0: the input */
     if (d->layout == SCL_LAYOUT_TORCHVISION_V2)
         build_v2(&b, d);
@@ -516,6 +569,14 @@ scl_status scl__model_build_desc(const scl_model_desc *d, int explicit_copies, s
     }
     *out = m;
     return SCL_OK;
+}
+
+scl_status scl__model_build_desc(const scl_model_desc *d, int explicit_copies, scl_model **out) {
+    return build(d, explicit_copies, 0, out);
+}
+
+scl_status scl__model_build_fusable(const scl_model_desc *d, int fusable, scl_model **out) {
+    return build(d, 0, fusable, out);
 }
 
 scl_status scl__model_build(const char *name, int explicit_copies, scl_model **out) {

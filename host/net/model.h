@@ -27,6 +27,10 @@ typedef struct scl_layer {
     char bias_key[96];               /* fc bias ("" when none) */
     int in_buf, out_buf, res_buf;    /* buffer ids; res_buf -1 when no residual */
     int *in_map, *out_map, *res_map; /* planes: cin, cout and cout entries */
+    /* On the first layer of a V2 unit built for fusion: the unit's layers (3 at stride 1, 5 at
+     * stride 2: these and the next ones), its stride and channel split (Megvii's stride-2 unit
+     * keeps cin channels in its first branch); unit_len 0 elsewhere. */
+    int unit_len, unit_stride, unit_megvii;
 } scl_layer;
 
 /* A buffer: planes at a resolution `level` stride-2 steps below the input (the input is level 0:
@@ -46,6 +50,7 @@ typedef struct scl_model {
     scl_layer *layers;
     int nbufs, buf_cap;
     scl_bufdef *bufs;
+    int fusable; /* built for fused units (scl__model_build_fusable) */
 } scl_model;
 
 /* The names of every preset, NULL-terminated. */
@@ -69,6 +74,12 @@ const char *scl__layout_name(scl_layout l); /* "torchvision V2", "Megvii V1", "M
  * and concat becomes a copy launch instead of a map: the baseline that the bench's ablation
  * compares against. Only SCL_ERROR_OUT_OF_MEMORY can fail. */
 scl_status scl__model_build_desc(const scl_model_desc *d, int explicit_copies, scl_model **out);
+/* As scl__model_build_desc (no explicit copies), with V2 units laid out for fusion when
+ * `fusable`: each unit's first layer names its group (scl_layer.unit_len), and a stride-1 unit's
+ * branch writes spare planes of the trunk instead of the planes it reads (a fused unit's bands
+ * read rows that neighbouring bands write), the trunk holding half a stage's width more planes;
+ * the planes just read become the next unit's spare. Layer by layer it computes the same. */
+scl_status scl__model_build_fusable(const scl_model_desc *d, int fusable, scl_model **out);
 /* The same for a preset's name; SCL_ERROR_UNSUPPORTED_MODEL for an unknown one. */
 scl_status scl__model_build(const char *name, int explicit_copies, scl_model **out);
 void scl__model_free(scl_model *m);

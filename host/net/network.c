@@ -16,6 +16,23 @@ const char *scl_model_name(int i) {
     return i >= 0 && i < n ? scl__model_names[i] : NULL;
 }
 
+/* The output map of the unit starting at layer i: its last layer's, or at stride 2 both
+ * branches' concat slots (branch a's last layer, then branch b's). */
+static scl_status unit_out_map(scl_network *net, int i) {
+    const scl_layer *ls = &net->model->layers[i];
+    if (ls->unit_stride == 1)
+        return scl_chanmap_create_table(net->ctx, ls[2].cout, ls[2].out_map,
+                                        &net->unit_out_maps[i]);
+    int ca = ls[1].cout, cb = ls[4].cout;
+    int *t = malloc((size_t)(ca + cb) * sizeof *t);
+    if (!t) return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a network");
+    memcpy(t, ls[1].out_map, (size_t)ca * sizeof *t);
+    memcpy(t + ca, ls[4].out_map, (size_t)cb * sizeof *t);
+    scl_status st = scl_chanmap_create_table(net->ctx, ca + cb, t, &net->unit_out_maps[i]);
+    free(t);
+    return st;
+}
+
 scl_status scl__network_make_maps(scl_network *net) {
     scl_model *m = net->model;
     net->ops = calloc((size_t)m->nlayers, sizeof *net->ops);
@@ -23,7 +40,10 @@ scl_status scl__network_make_maps(scl_network *net) {
     net->out_maps = calloc((size_t)m->nlayers, sizeof *net->out_maps);
     net->res_maps = calloc((size_t)m->nlayers, sizeof *net->res_maps);
     net->views = calloc((size_t)m->nbufs, sizeof *net->views);
-    if (!net->ops || !net->in_maps || !net->out_maps || !net->res_maps || !net->views)
+    net->units = calloc((size_t)m->nlayers, sizeof *net->units);
+    net->unit_out_maps = calloc((size_t)m->nlayers, sizeof *net->unit_out_maps);
+    if (!net->ops || !net->in_maps || !net->out_maps || !net->res_maps || !net->views ||
+        !net->units || !net->unit_out_maps)
         return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a network");
     for (int i = 0; i < m->nlayers; i++) {
         const scl_layer *l = &m->layers[i];
@@ -32,9 +52,17 @@ scl_status scl__network_make_maps(scl_network *net) {
             st = scl_chanmap_create_table(net->ctx, l->cout, l->out_map, &net->out_maps[i]);
         if (st == SCL_OK && l->res_map)
             st = scl_chanmap_create_table(net->ctx, l->cout, l->res_map, &net->res_maps[i]);
+        if (st == SCL_OK && l->unit_len) st = unit_out_map(net, i);
         if (st != SCL_OK) return st;
     }
     return SCL_OK;
+}
+
+/* Whether a network fuses its units: the option, else SHUFFLECL_FUSION ("off" or "0": not). */
+static int want_fusion(scl_switch opt) {
+    if (opt != SCL_SWITCH_DEFAULT) return opt == SCL_SWITCH_ON;
+    const char *env = getenv("SHUFFLECL_FUSION");
+    return !(env && (strcmp(env, "off") == 0 || strcmp(env, "0") == 0));
 }
 
 /* The caller's options (NULL: the defaults) checked and copied into *own. */
@@ -89,7 +117,8 @@ scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc,
     if (!net) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a network");
     net->ctx = ctx;
     net->opts = o;
-    st = scl__model_build_desc(&d, 0, &net->model);
+    net->fuse = want_fusion(o.fused_kernels);
+    st = scl__model_build_fusable(&d, net->fuse, &net->model);
     if (st != SCL_OK) scl__fail(ctx, st, "out of host memory building a network");
     if (st == SCL_OK) st = scl__network_make_maps(net);
     if (st != SCL_OK) {
@@ -163,7 +192,30 @@ static void release_ops(scl_network *net) {
         scl_op_destroy(net->ops[i]);
         net->ops[i] = NULL;
     }
+    if (net->units) scl__network_release_units(net, net->units);
     net->weight_bytes = 0;
+}
+
+void scl__network_release_units(scl_network *net, scl__unit_state *units) {
+    for (int i = 0; i < net->model->nlayers; i++) {
+        scl_op_destroy(units[i].op);
+        free(units[i].w), free(units[i].b);
+        memset(&units[i], 0, sizeof units[i]);
+    }
+}
+
+/* Drops the channel-map objects of every layer and the arrays of scl__network_make_maps. */
+static void free_maps(scl_network *net) {
+    for (int i = 0; net->model && i < net->model->nlayers; i++) {
+        if (net->in_maps) scl_chanmap_destroy(net->in_maps[i]);
+        if (net->out_maps) scl_chanmap_destroy(net->out_maps[i]);
+        if (net->res_maps) scl_chanmap_destroy(net->res_maps[i]);
+        if (net->unit_out_maps) scl_chanmap_destroy(net->unit_out_maps[i]);
+    }
+    free(net->ops), free(net->in_maps), free(net->out_maps), free(net->res_maps), free(net->views);
+    free(net->units), free(net->unit_out_maps);
+    net->ops = NULL, net->in_maps = net->out_maps = net->res_maps = NULL, net->views = NULL;
+    net->units = NULL, net->unit_out_maps = NULL;
 }
 
 void scl_network_destroy(scl_network *net) {
@@ -172,15 +224,10 @@ void scl_network_destroy(scl_network *net) {
     if (net->model) {
         scl__network_release_plan(net);
         release_ops(net);
-        for (int i = 0; i < net->model->nlayers; i++) {
-            if (net->in_maps) scl_chanmap_destroy(net->in_maps[i]);
-            if (net->out_maps) scl_chanmap_destroy(net->out_maps[i]);
-            if (net->res_maps) scl_chanmap_destroy(net->res_maps[i]);
-        }
     }
     if (net->own_in) clReleaseMemObject(net->own_in);
     if (net->own_out) clReleaseMemObject(net->own_out);
-    free(net->ops), free(net->in_maps), free(net->out_maps), free(net->res_maps), free(net->views);
+    free_maps(net);
     scl__model_free(net->model);
     scl__onnx_release(net);
     free(net);
@@ -292,16 +339,23 @@ static scl_status enqueue_layers(scl_network *net, cl_mem in, cl_mem out, int n,
     if (st == SCL_OK) st = scl__tensor_view(ctx, out, n, m->classes, 1, 1, 1, &vout);
     for (int i = 0; i < m->nlayers && st == SCL_OK; i++) {
         const scl_layer *l = &m->layers[i];
+        /* a fused unit: one launch for its layers, through the unit's own output map */
+        int fused = l->unit_len && scl__network_unit_fused(net, i, n, h, w);
+        if (l->unit_len && !fused) st = scl__network_unit_fallback(net, i);
+        if (st != SCL_OK) break;
+        scl_op *op = fused ? net->units[i].op : net->ops[i];
+        const scl_layer *last = fused ? &m->layers[i + l->unit_len - 1] : l;
         scl_op_args a = {.size = sizeof(scl_op_args)};
         a.in = l->in_buf == 0 ? vin : net->views[l->in_buf];
-        a.out = l->out_buf == ob ? vout : net->views[l->out_buf];
+        a.out = last->out_buf == ob ? vout : net->views[last->out_buf];
         a.in_map = net->in_maps[i];
-        a.out_map = net->out_maps[i];
+        a.out_map = fused ? net->unit_out_maps[i] : net->out_maps[i];
         if (l->res_buf >= 0) a.residual = net->views[l->res_buf], a.residual_map = net->res_maps[i];
         if (i == 0) a.num_wait_events = nwait, a.wait_events = wait;
+        if (fused) i += l->unit_len - 1;
         if (!events && i == m->nlayers - 1) a.event = last_event;
-        st = scl__op_enqueue_events(net->ops[i], &a, events);
-        if (events) events += net->ops[i]->nlaunch;
+        st = scl__op_enqueue_events(op, &a, events);
+        if (events) events += op->nlaunch;
         if (st != SCL_OK) scl__prefix_error(ctx, "%s layer %s: ", m->name, l->name);
     }
     scl_tensor_destroy(vin);
@@ -448,19 +502,14 @@ scl_status scl_network_set_explicit_copies(scl_network *net, int on) {
         return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_network_set_explicit_copies: choose the mode before loading weights");
     scl_model *m;
-    scl_status st = scl__model_build_desc(&net->model->desc, on, &m);
+    scl_status st = on ? scl__model_build_desc(&net->model->desc, 1, &m)
+                       : scl__model_build_fusable(&net->model->desc, net->fuse, &m);
     if (st != SCL_OK)
         return scl__fail(net->ctx, st, "out of host memory rebuilding %s", net->model->name);
     char name[32];
     snprintf(name, sizeof name, "%s", net->model->name);
     scl__network_release_plan(net);
-    for (int i = 0; i < net->model->nlayers; i++) {
-        scl_chanmap_destroy(net->in_maps[i]);
-        scl_chanmap_destroy(net->out_maps[i]);
-        scl_chanmap_destroy(net->res_maps[i]);
-    }
-    free(net->ops), free(net->in_maps), free(net->out_maps), free(net->res_maps), free(net->views);
-    net->ops = NULL, net->in_maps = net->out_maps = net->res_maps = NULL, net->views = NULL;
+    free_maps(net);
     scl__model_free(net->model);
     net->model = m;
     return scl__network_make_maps(net);

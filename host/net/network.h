@@ -7,12 +7,23 @@
 #include "net/plan.h"
 #include "ops/op.h"
 
+/* A fused V2 unit (net/model.c groups its layers; ops/unit.h runs them): its op and the
+ * layers' folded weights, kept for the per-layer fallback at shapes the op cannot run. */
+typedef struct scl__unit_state {
+    scl_op *op;
+    float *w, *b;
+} scl__unit_state;
+
 struct scl_network {
     scl_context *ctx;
     scl_model *model;
-    scl_network_options opts; /* as given, checked (fused_kernels kept for later) */
-    scl_op **ops;             /* one per layer, made when weights arrive */
+    scl_network_options opts; /* as given, checked */
+    int fuse;                 /* fused units wanted (options, else SHUFFLECL_FUSION) */
+    scl_op **ops;             /* one per layer, made when weights arrive (a fused unit's layers:
+                                 only where it falls back, made then) */
+    scl__unit_state *units;   /* per layer: set on the first layer of a fused unit */
     scl_chanmap **in_maps, **out_maps, **res_maps;
+    scl_chanmap **unit_out_maps; /* per layer: a unit's output map (both branches' slots) */
     size_t weight_bytes;
     int tuned_layers;
     /* the shape reshaped for: its plan, device slots and per-buffer views */
@@ -54,6 +65,15 @@ scl_status scl__onnx_load_into(scl_network *net, const char *path); /* same arch
 int scl__onnx_sniff(const char *path); /* 1: the file starts as an ONNX model, not safetensors */
 scl_status scl__onnx_check_shape(scl_network *net, int n, int h, int w);
 void scl__onnx_release(scl_network *net);
+
+/* weights.c: makes the per-layer ops of the fused unit starting at layer i from its kept
+ * weights, for a shape its op cannot run (no-op when they exist). */
+scl_status scl__network_unit_fallback(scl_network *net, int i);
+/* report.c: 1 if layer i starts a unit that runs as one fused launch at an n x 3 x h x w input
+ * (before weights: where the model groups one). */
+int scl__network_unit_fused(const scl_network *net, int i, int n, int h, int w);
+/* Frees every unit's op and kept weights (the array stays). */
+void scl__network_release_units(scl_network *net, scl__unit_state *units);
 
 /* network.c: builds the channel-map objects of net->model's layers (after the model changes). */
 scl_status scl__network_make_maps(scl_network *net);

@@ -2,6 +2,7 @@
  * MACs and bytes moved, NDRange) and its statistics, all from the model's shapes and the ops. */
 #include "net/network.h"
 #include "ops/head.h"
+#include "ops/unit.h"
 
 #include <string.h>
 
@@ -105,9 +106,37 @@ static int64_t layer_weights(const scl_layer *l) {
     }
 }
 
-/* Kernels a layer launches per inference: its op's count, or before weights the count its op
- * would have with the default configuration on this device. */
-static int layer_launches(const scl_network *net, int i) {
+int scl__network_unit_fused(const scl_network *net, int i, int n, int h, int w) {
+    const scl_model *m = net->model;
+    const scl_layer *l = &m->layers[i];
+    if (!l->unit_len) return 0;
+    const scl_op *op = net->units ? net->units[i].op : NULL;
+    if (!op) return !(net->ops && net->ops[0]); /* before weights: every grouped unit fuses */
+    int level = m->bufs[l->in_buf].level;
+    return scl__op_unit_fits(op, n, scl__level_size(h, level), scl__level_size(w, level));
+}
+
+/* The first layer of the fused unit that layer i belongs to at n x h x w, or -1. */
+static int fused_unit_of(const scl_network *net, int i, int n, int h, int w) {
+    const scl_layer *ls = net->model->layers;
+    for (int g = i; g >= 0 && g > i - 5; g--)
+        if (ls[g].unit_len && g + ls[g].unit_len > i)
+            return scl__network_unit_fused(net, g, n, h, w) ? g : -1;
+    return -1;
+}
+
+/* The shape launches are counted at: the planned one, else batch 1 at 224 x 224. */
+static void count_shape(const scl_network *net, int *n, int *h, int *w) {
+    const scl_plan *p = &net->plan;
+    *n = p->n ? p->n : 1, *h = p->n ? p->h : 224, *w = p->n ? p->w : 224;
+}
+
+/* Kernels a layer launches per inference at n x h x w: one for the first layer of a fused unit
+ * and none for its others; else its op's count, or before weights the count its op would have
+ * with the default configuration on this device. */
+static int layer_launches(const scl_network *net, int i, int n, int h, int w) {
+    int g = fused_unit_of(net, i, n, h, w);
+    if (g >= 0) return g == i ? 1 : 0;
     if (net->ops && net->ops[i]) return net->ops[i]->nlaunch;
     if (net->model->layers[i].kind != SCL_LAYER_GAP_FC) return 1;
     scl_head_cfg cfg;
@@ -115,19 +144,59 @@ static int layer_launches(const scl_network *net, int i) {
     return cfg.fused ? 1 : 2;
 }
 
-int scl_network_launch_count(const scl_network *net) {
+static int launches_at(const scl_network *net, int n, int h, int w) {
     int total = 0;
     for (int i = 0; net && i < net->model->nlayers; i++)
-        total += layer_launches(net, i);
+        total += layer_launches(net, i, n, h, w);
     return total;
+}
+
+int scl_network_launch_count(const scl_network *net) {
+    if (!net) return 0;
+    int n, h, w;
+    count_shape(net, &n, &h, &w);
+    return launches_at(net, n, h, w);
+}
+
+/* The single launch of the fused unit starting at layer i: the layers it covers, their MACs and
+ * weights, and the bytes it moves: the unit's input once and its outputs (nothing in between). */
+static void fill_unit_launch(const scl_network *net, int i, int n, int h, int w,
+                             scl_launch_info *o) {
+    const scl_layer *ls = &net->model->layers[i];
+    const scl_op *op = net->units ? net->units[i].op : NULL;
+    int len = ls->unit_len, io[4], cout = 0;
+    o->first_layer = i, o->layers = len;
+    for (int j = 0; j < len; j++) {
+        layer_hw(net->model, &ls[j], h, w, io);
+        o->macs += scl__layer_macs(&ls[j], io[2], io[3]) * n;
+        o->weight_bytes += layer_weights(&ls[j]) * (int64_t)sizeof(float);
+    }
+    cout = ls->unit_stride == 1 ? ls[2].cout : ls[1].cout + ls[4].cout;
+    layer_hw(net->model, ls, h, w, io); /* the unit's input */
+    double in_px = (double)io[0] * io[1];
+    layer_hw(net->model, &ls[len - 1], h, w, io);
+    double act = ls->cin * in_px + (double)cout * io[2] * io[3];
+    o->bytes = (int64_t)(act * n * sizeof(float)) + o->weight_bytes;
+    snprintf(o->kernel, sizeof o->kernel, "%s", op ? op->kernel_name : "");
+    if (op) {
+        o->dims = op->dims;
+        for (int d = 0; d < 3; d++) {
+            o->global[d] = d < (int)op->dims ? op->global[d] : 1;
+            o->local[d] = op->use_local && d < (int)op->dims ? op->local[d] : 0;
+        }
+    }
 }
 
 /* Launch j of layer i (j < layer_launches) at batch n and an h x w input. */
 static void fill_launch(const scl_network *net, int i, int j, int n, int h, int w,
                         scl_launch_info *o) {
+    if (fused_unit_of(net, i, n, h, w) == i) {
+        fill_unit_launch(net, i, n, h, w, o);
+        return;
+    }
     const scl_layer *l = &net->model->layers[i];
     const scl_op *op = net->ops ? net->ops[i] : NULL;
-    int k = layer_launches(net, i), last = j == k - 1, io[4];
+    int k = layer_launches(net, i, n, h, w), last = j == k - 1, io[4];
     layer_hw(net->model, l, h, w, io);
     double in_px = (double)io[0] * io[1], out_px = (double)io[2] * io[3], f = sizeof(float);
     o->first_layer = i, o->layers = 1;
@@ -166,7 +235,7 @@ scl_status scl_network_launch_info(const scl_network *net, int index, scl_launch
             net->ctx, SCL_ERROR_INVALID_ARGUMENT,
             "scl_network_launch_info: no shape yet: call scl_network_reshape (or run) first");
     for (int i = 0, at = 0; i < net->model->nlayers; i++) {
-        int k = layer_launches(net, i);
+        int k = layer_launches(net, i, p->n, p->h, p->w);
         if (index >= at && index < at + k) {
             scl_launch_info li = {.size = sizeof(scl_launch_info)};
             memset(&li, 0, sizeof li);
@@ -202,7 +271,7 @@ scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w,
                                        (l->res_buf >= 0 ? (double)l->cout * out_px : 0)) *
                                       sizeof(float));
     }
-    s.launches = scl_network_launch_count(net);
+    s.launches = launches_at(net, n, h, w);
     s.weight_bytes = net->weight_bytes;
     s.tuned_layers = net->tuned_layers;
     /* the planner is pure: asking about a shape never replaces the network's own plan */

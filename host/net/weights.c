@@ -3,6 +3,7 @@
  * into the conv before it; one op made per layer. */
 #include "io/safetensors.h"
 #include "net/network.h"
+#include "ops/unit.h"
 
 #include <float.h>
 #include <math.h>
@@ -220,18 +221,16 @@ static scl_status fold_overflow(scl_context *ctx, const wsource *src, const scl_
         src->st ? scl__safetensors_path(src->st) : "random", l->bn_key, l->weight_key, c, what, v);
 }
 
-/* Loads one layer's weights, folds its BN, and makes its op. */
-static scl_status load_layer(scl_network *net, wsource *src, int i) {
-    scl_context *ctx = net->ctx;
-    const scl_layer *l = &net->model->layers[i];
-    if (l->kind == SCL_LAYER_MAXPOOL) return scl_op_maxpool_create(ctx, l->cin, &net->ops[i]);
-    if (l->kind == SCL_LAYER_AVGPOOL) return scl_op_avgpool_create(ctx, l->cin, &net->ops[i]);
-    if (l->kind == SCL_LAYER_SHUFFLE)
-        return scl_op_shuffle_create(ctx, l->cin, l->groups, l->inverse, &net->ops[i]);
+/* Loads one conv or fc layer's weights (layer i's given ones when the source has them) and folds
+ * its BN: *wo (*nwo floats) and *bo (cout), to
+ * free by the caller even on failure; *has_bias: a bias to use (BN folded or the fc's own). */
+static scl_status fold_layer(scl_context *ctx, wsource *src, const scl_layer *l, int i, float **wo,
+                             float **bo, size_t *nwo, int *has_bias_out) {
     int64_t shape[4];
     int rank = weight_shape(l, shape);
     size_t nw = shape_count(shape, rank), per = nw / (size_t)l->cout;
     float *w = malloc(nw * sizeof *w), *b = calloc((size_t)l->cout, sizeof *b);
+    *wo = w, *bo = b, *nwo = nw;
     float *bn = malloc(4 * (size_t)l->cout * sizeof *bn);
     scl_status st =
         (w && b && bn) ? SCL_OK : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
@@ -278,29 +277,94 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
                 has_bias = 1;
             }
     }
-    if (st == SCL_OK) {
-        switch (l->kind) {
-        case SCL_LAYER_STEM:
-            st = scl_op_stem_create(ctx, l->cout, w, b, &net->ops[i]);
-            break;
-        case SCL_LAYER_POINTWISE:
-            /* the public creates look the device's tuning table up themselves */
-            st = scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b,
-                                         &net->ops[i]);
-            break;
-        case SCL_LAYER_DEPTHWISE:
-            st = scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, &net->ops[i]);
-            break;
-        case SCL_LAYER_GAP_FC:
-            st = scl_op_gap_fc_create(ctx, l->cin, l->cout, w, has_bias ? b : NULL, &net->ops[i]);
-            break;
-        default:
-            break;
-        }
-        if (st == SCL_OK) net->weight_bytes += (nw + (size_t)l->cout) * sizeof(float);
-    }
-    free(w), free(b), free(bn);
+    free(bn);
+    *has_bias_out = has_bias;
     return st;
+}
+
+/* The op of a conv or fc layer from its folded weights. */
+static scl_status layer_op(scl_context *ctx, const scl_layer *l, const float *w, const float *b,
+                           int has_bias, scl_op **out) {
+    switch (l->kind) {
+    case SCL_LAYER_STEM:
+        return scl_op_stem_create(ctx, l->cout, w, b, out);
+    case SCL_LAYER_POINTWISE:
+        /* the public creates look the device's tuning table up themselves */
+        return scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, out);
+    case SCL_LAYER_DEPTHWISE:
+        return scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, out);
+    case SCL_LAYER_GAP_FC:
+        return scl_op_gap_fc_create(ctx, l->cin, l->cout, w, has_bias ? b : NULL, out);
+    default:
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "layer %s has no weights", l->name);
+    }
+}
+
+/* Loads one layer's weights, folds its BN, and makes its op. */
+static scl_status load_layer(scl_network *net, wsource *src, int i) {
+    scl_context *ctx = net->ctx;
+    const scl_layer *l = &net->model->layers[i];
+    if (l->kind == SCL_LAYER_MAXPOOL) return scl_op_maxpool_create(ctx, l->cin, &net->ops[i]);
+    if (l->kind == SCL_LAYER_AVGPOOL) return scl_op_avgpool_create(ctx, l->cin, &net->ops[i]);
+    if (l->kind == SCL_LAYER_SHUFFLE)
+        return scl_op_shuffle_create(ctx, l->cin, l->groups, l->inverse, &net->ops[i]);
+    float *w = NULL, *b = NULL;
+    size_t nw = 0;
+    int has_bias = 0;
+    scl_status st = fold_layer(ctx, src, l, i, &w, &b, &nw, &has_bias);
+    if (st == SCL_OK) st = layer_op(ctx, l, w, b, has_bias, &net->ops[i]);
+    if (st == SCL_OK) net->weight_bytes += (nw + (size_t)l->cout) * sizeof(float);
+    free(w), free(b);
+    return st;
+}
+
+/* Loads the layers of the unit starting at layer i into one fused op, keeping their folded
+ * weights (concatenated in layer order, as the op takes them) for the per-layer fallback. */
+static scl_status load_unit(scl_network *net, wsource *src, int i, scl__unit_state *u) {
+    const scl_layer *ls = &net->model->layers[i];
+    size_t tw = 0, tb = 0;
+    scl_status st = SCL_OK;
+    for (int j = 0; j < ls->unit_len && st == SCL_OK; j++) {
+        float *w = NULL, *b = NULL;
+        size_t nw = 0;
+        int has_bias = 0;
+        st = fold_layer(net->ctx, src, &ls[j], i + j, &w, &b, &nw, &has_bias);
+        float *uw = st == SCL_OK ? realloc(u->w, (tw + nw) * sizeof *uw) : NULL;
+        if (uw) u->w = uw;
+        float *ub = uw ? realloc(u->b, (tb + (size_t)ls[j].cout) * sizeof *ub) : NULL;
+        if (ub) u->b = ub;
+        if (st == SCL_OK && (!uw || !ub))
+            st = scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+        if (st == SCL_OK) {
+            memcpy(u->w + tw, w, nw * sizeof *w);
+            memcpy(u->b + tb, b, (size_t)ls[j].cout * sizeof *b);
+            tw += nw, tb += (size_t)ls[j].cout;
+        }
+        free(w), free(b);
+    }
+    int cout = ls->unit_stride == 1 ? ls[2].cout : ls[1].cout + ls[4].cout;
+    if (st == SCL_OK)
+        st = scl__op_unit_create(net->ctx, ls->unit_stride, ls->cin, cout, ls->unit_megvii, u->w,
+                                 u->b, &u->op);
+    if (st == SCL_OK) net->weight_bytes += (tw + tb) * sizeof(float);
+    return st;
+}
+
+scl_status scl__network_unit_fallback(scl_network *net, int i) {
+    const scl_layer *ls = &net->model->layers[i];
+    const scl__unit_state *u = &net->units[i];
+    size_t at_w = 0, at_b = 0;
+    for (int j = 0; j < ls->unit_len; j++) {
+        int64_t shape[4];
+        size_t nw = shape_count(shape, weight_shape(&ls[j], shape));
+        if (!net->ops[i + j] && u->w) {
+            scl_status st =
+                layer_op(net->ctx, &ls[j], u->w + at_w, u->b + at_b, 1, &net->ops[i + j]);
+            if (st != SCL_OK) return st;
+        }
+        at_w += nw, at_b += (size_t)ls[j].cout;
+    }
+    return SCL_OK;
 }
 
 /* Loads every layer into a new set of ops; the network keeps its previous weights unless all of
@@ -308,24 +372,36 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
 static scl_status load_all(scl_network *net, wsource *src) {
     int nl = net->model->nlayers;
     scl_op **old = net->ops;
+    scl__unit_state *old_units = net->units;
     size_t old_bytes = net->weight_bytes;
     net->ops = calloc((size_t)nl, sizeof *net->ops);
-    if (!net->ops) {
-        net->ops = old;
+    net->units = calloc((size_t)nl, sizeof *net->units);
+    if (!net->ops || !net->units) {
+        free(net->ops), free(net->units);
+        net->ops = old, net->units = old_units;
         return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a network");
     }
     net->weight_bytes = 0;
     unsigned tuned_before = net->ctx->tuned_ops;
     scl_status st = SCL_OK;
-    for (int i = 0; i < nl && st == SCL_OK; i++)
-        st = load_layer(net, src, i);
+    for (int i = 0; i < nl && st == SCL_OK; i++) {
+        int len = net->model->layers[i].unit_len;
+        if (len) {
+            st = load_unit(net, src, i, &net->units[i]);
+            i += len - 1;
+        } else {
+            st = load_layer(net, src, i);
+        }
+    }
     if (st == SCL_OK) net->tuned_layers = (int)(net->ctx->tuned_ops - tuned_before);
     scl_op **drop = st == SCL_OK ? old : net->ops;
-    if (st != SCL_OK) net->ops = old, net->weight_bytes = old_bytes;
+    scl__unit_state *drop_units = st == SCL_OK ? old_units : net->units;
+    if (st != SCL_OK) net->ops = old, net->units = old_units, net->weight_bytes = old_bytes;
     if (st == SCL_OK && net->ctx->queue) clFinish(net->ctx->queue); /* old ops may be in flight */
     for (int i = 0; i < nl; i++)
         scl_op_destroy(drop[i]);
-    free(drop);
+    scl__network_release_units(net, drop_units);
+    free(drop), free(drop_units);
     return st;
 }
 

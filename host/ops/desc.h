@@ -50,7 +50,7 @@ typedef struct scl__op_desc {
 } scl__op_desc;
 
 extern const scl__op_desc scl__pointwise_desc, scl__depthwise_desc, scl__stem_desc, scl__pool_desc,
-    scl__head_desc, scl__shuffle_desc;
+    scl__head_desc, scl__shuffle_desc, scl__unit_desc;
 /* Every descriptor, NULL-terminated. */
 extern const scl__op_desc *const scl__op_descs[];
 

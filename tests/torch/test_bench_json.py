@@ -296,6 +296,35 @@ def check_op(tool, info):
     check("--op unknown refused", p.returncode != 0 and "pointwise" in p.stderr, p.stderr)
 
 
+def check_fused(tool, tmp, d, info):
+    """The default: each V2 unit one fused launch (the main run above is --no-fuse, so that every
+    layer is a launch of its own). One launch per unit and per other layer, the same MACs and
+    weights, and fewer activation bytes: a unit's intermediates never leave the work-group."""
+    path = os.path.join(tmp, "fused.json")
+    p = bench(tool, "--batch", "1", "--iters", "1", "--warmup", "0", "--profile", "--json", path)
+    if not check("bench (fused) runs", p.returncode == 0, p.stderr):
+        return
+    with open(path) as f:
+        e = json.load(f)
+    errors = validate(e, SCHEMA)
+    check("fused: schema", not errors, "\n  ".join(errors[:20]))
+    if errors:
+        return
+    r, base = e["results"][0], d["results"][0]
+    prof = r["batches"][0]["profile"]
+    kinds = r["batches"][0]["totals_by_kind"]
+    units = kinds.get("unit", {}).get("launches", 0)
+    check("fused: 16 unit launches", units == 16, str(kinds))
+    check("fused: launches", r["launches"] == base["launches"] - 38 and r["launches"] <= 22,
+          f"{r['launches']} fused, {base['launches']} layer by layer")
+    check("fused: every MAC reported", sum(p["macs"] for p in prof) == info["macs"])
+    check("fused: every weight reported",
+          sum(p["weight_bytes"] for p in prof) == base["memory"]["weight_bytes"])
+    act = sum(p["bytes"] - p["weight_bytes"] for p in prof)
+    moved = sum(p["bytes"] - p["weight_bytes"] for p in base["batches"][0]["profile"])
+    check("fused: fewer activation bytes", 0 < act < moved, f"{act} vs {moved}")
+
+
 def check_svg(path):
     ns = "{http://www.w3.org/2000/svg}"
     root = ET.parse(path).getroot()
@@ -313,14 +342,15 @@ def main():
     tmp = tempfile.mkdtemp(prefix="bench-", dir=os.environ.get("SCL_TEST_TMPDIR") or None)
     check_option_errors(tool)
 
-    p = run([tool, "info", MODEL, "--json", "--height", str(SIZE), "--width", str(SIZE)])
+    p = run([tool, "info", MODEL, "--json", "--height", str(SIZE), "--width", str(SIZE),
+             "--no-fuse"])
     if not check("shufflecl info", p.returncode == 0, p.stderr):
         return 1
     info = json.loads(p.stdout)
 
     jpath, spath = os.path.join(tmp, "r.json"), os.path.join(tmp, "r.svg")
     p = bench(tool, "--batch", ",".join(map(str, BATCHES)), "--iters", "3", "--warmup", "1",
-              "--profile", "--json", jpath, "--svg", spath)
+              "--profile", "--json", jpath, "--svg", spath, "--no-fuse")
     print(p.stdout[:4000])
     if not check("bench runs", p.returncode == 0, p.stderr):
         return 1
@@ -334,6 +364,7 @@ def main():
         return 1
     check_report(d, info)
     check_explicit(tool, tmp, d, info)
+    check_fused(tool, tmp, d, info)
     check_svg(spath)
     check_op(tool, info)
     return 0

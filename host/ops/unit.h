@@ -1,0 +1,24 @@
+/* unit.h: the fused ShuffleNet V2 unit (cl/unit.cl): every layer of a unit's branches in one
+ * launch, for the network (net/weights.c groups a unit's layers into one op where it can). */
+#ifndef SCL_OP_UNIT_H
+#define SCL_OP_UNIT_H
+
+#include "core/internal.h"
+
+/* A unit's layers, in the order the model lists them (net/model.c), BN folded in:
+ *   stride 1: 1x1 conv cin -> cout + ReLU, depthwise 3x3 (cout), 1x1 conv cout -> cout + ReLU;
+ *   stride 2: branch a: depthwise 3x3 s2 (cin), 1x1 conv cin -> couta + ReLU; branch b: 1x1 conv
+ *   cin -> cout / 2 + ReLU, depthwise 3x3 s2 (cout / 2), 1x1 conv cout / 2 -> cout - couta + ReLU,
+ *   where couta is cout / 2 (torchvision, megvii 0) or cin (Megvii's branch_proj, megvii 1).
+ * Branch a writes output channels 0 .. couta-1, branch b the rest (the concat's order).
+ * w holds each layer's weights one after the other (1x1: cout x cin row-major; depthwise: C x
+ * 9), b each layer's biases (one per output channel). The op's input has cin channels, its
+ * output cout, and its input must not share planes with its output. */
+scl_status scl__op_unit_create(scl_context *ctx, int stride, int cin, int cout, int megvii,
+                               const float *w, const float *b, scl_op **out);
+
+/* 1 if op can run an n x cin x h x w input on its device (the band of one output row fits the
+ * local memory); else the caller runs the unit layer by layer. */
+int scl__op_unit_fits(const scl_op *op, int n, int h, int w);
+
+#endif
