@@ -113,7 +113,10 @@ static void cache_key(const scl_context *ctx, const char *src, size_t len, const
     scl__sha256_init(&s);
     const uint32_t fmt = CACHE_FORMAT;
     scl__sha256_update(&s, &fmt, sizeof fmt);
-    const char *parts[] = {scl_version(),
+    /* "saved after launches": binaries written at build time by earlier libraries of the same
+     * version lack the launches' machine code; another key leaves them unread */
+    const char *parts[] = {"saved after launches",
+                           scl_version(),
                            options,
                            ctx->info.name,
                            ctx->info.driver_version,
