@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 START_TEST(test_device_list) {
@@ -322,6 +323,7 @@ END_TEST
 static long new_cache_file(const char *dir, char *except, size_t cap) {
     DIR *d = opendir(dir);
     long size = -1;
+    char found[4096] = "";
     struct dirent *e;
     while (d && (e = readdir(d))) {
         char path[4096];
@@ -331,9 +333,10 @@ static long new_cache_file(const char *dir, char *except, size_t cap) {
             stat(path, &sb) != 0)
             continue;
         size = (long)sb.st_size;
-        snprintf(except, cap, "%s", path);
+        snprintf(found, sizeof found, "%s", path);
     }
     if (d) closedir(d);
+    if (size >= 0) snprintf(except, cap, "%s", found);
     return size;
 }
 
@@ -346,9 +349,12 @@ static void launch_maxpool(scl_context *ctx, cl_program prog) {
     int map = 0;
     cl_mem in = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof host,
                                host, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
     cl_mem out = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, sizeof host, NULL, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
     cl_mem m =
         clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof map, &map, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
     const cl_int i64 = 64, h = 8, w = 8, o16 = 16, o = 4, one = 1, seg = 4;
     const void *vals[] = {&in,  &m,   &i64, &i64, &h,   &w,   &out, &m,
                           &o16, &o16, &o,   &o,   &one, &one, &seg};
@@ -374,13 +380,17 @@ START_TEST(test_program_saved_after_launch) {
     fresh_cache_dir("launched", dir, sizeof dir);
     scl_context *ctx = tu_context();
     TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
-    /* options of this process only: PoCL's own cache has no work-group function for them */
+    /* options of this run only (PoCL's own cache outlives processes, and pids are reused): it
+     * has no work-group function for them yet */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long run = (long long)now.tv_sec * 1000000000ll + now.tv_nsec;
     cl_program idle, ran;
-    snprintf(opt, sizeof opt, "-DSAVE_TEST=%ld", (long)getpid());
+    snprintf(opt, sizeof opt, "-DSAVE_TEST=%lld%ld0 -DVW=8", run, (long)getpid());
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", opt, &idle));
     TU_OK(ctx, scl_context_save_programs(ctx));
     long idle_size = new_cache_file(dir, seen, sizeof seen);
-    snprintf(opt, sizeof opt, "-DSAVE_TEST=%ld -DVW=16", (long)getpid());
+    snprintf(opt, sizeof opt, "-DSAVE_TEST=%lld%ld1 -DVW=8", run, (long)getpid());
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", opt, &ran));
     launch_maxpool(ctx, ran);
     TU_OK(ctx, scl_context_save_programs(ctx));
