@@ -398,7 +398,9 @@ START_TEST(test_program_saved_after_launch) {
     ck_assert_msg(idle_size > 0 && ran_size > 0, "cache files: %ld, %ld bytes", idle_size,
                   ran_size);
     if (strstr(ctx->info.platform_name, "Portable Computing Language"))
-        ck_assert_msg(ran_size > idle_size, "launched %ld bytes, not launched %ld", ran_size,
+        /* the launch's work-group function is tens of KB; the two programs' binaries differ
+         * by about a hundred bytes otherwise */
+        ck_assert_msg(ran_size > idle_size + 8192, "launched %ld bytes, not launched %ld", ran_size,
                       idle_size);
     scl_context_destroy(ctx);
     /* and it loads: a second context finds it */
