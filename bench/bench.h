@@ -87,6 +87,9 @@ typedef struct bench_model {
     int tuned_ops;                        /* layers made with the device's tuned configuration */
     size_t weight_bytes, min_bytes_moved; /* min_bytes_moved per image */
     double build_cold_ms, build_warm_ms, first_inference_ms;
+    /* the cold context: its creation, its first inference, its destruction (which saves the
+     * program binaries); cold start = context + cold build + cold first inference */
+    double context_cold_ms, first_inference_cold_ms, save_ms;
     scl_cache_stats cold_cache, warm_cache;
     bench_batch batches[BENCH_MAX_BATCHES];
     int nbatches;

@@ -19,6 +19,14 @@ SCL_API scl_status scl_context_build(scl_context *ctx, const char *file, const c
 SCL_API scl_status scl_context_build_source(scl_context *ctx, const char *name, const char *source,
                                             const char *options, cl_program *out);
 
+/* Writes the binary of every program this context compiled (not those it read from the disk
+ * cache) to the disk cache, once the queued launches finish. The context does so itself when it
+ * is destroyed; a long-lived context may call this after its first inference, so that other
+ * processes find the binaries sooner. A binary holds the machine code that the driver has made
+ * for the program by then (on PoCL: a work-group function for each work-group size launched),
+ * so it is best saved after the first inference; each program is saved once. */
+SCL_API scl_status scl_context_save_programs(scl_context *ctx);
+
 /* The program cache directory in use (NULL when the disk cache is off). */
 SCL_API const char *scl_context_cache_dir(const scl_context *ctx);
 

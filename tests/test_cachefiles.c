@@ -90,6 +90,7 @@ static void expect_rebuilt(const char *dir, const char *path, const char *needle
     scl_context *ctx = context_in(dir, &log);
     cl_program p;
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "", &p));
+    TU_OK(ctx, scl_context_save_programs(ctx));
     scl_cache_stats s = {.size = sizeof(scl_cache_stats)};
     scl_context_cache_stats(ctx, &s);
     ck_assert_msg(s.disk_rejects == 1 && s.compiles == 1 && s.disk_hits == 0 && s.disk_writes == 1,
@@ -183,6 +184,8 @@ static void *write_main(void *arg) {
     cl_program p;
     if ((w->st = scl_context_set_cache_dir(ctx, w->dir)) == SCL_OK)
         w->st = scl_context_build(ctx, "pool.cl", w->options, &p);
+    /* written now, as close to the other writers as the builds are */
+    if (w->st == SCL_OK) w->st = scl_context_save_programs(ctx);
     if (w->st != SCL_OK) snprintf(w->err, sizeof w->err, "%s", scl_last_error(ctx));
     w->stats.size = sizeof w->stats;
     scl_context_cache_stats(ctx, &w->stats);
@@ -261,6 +264,7 @@ START_TEST(test_uncreatable_cache_dir) {
     cl_program p;
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "", &p)); /* still builds */
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DOTHER=1", &p));
+    TU_OK(ctx, scl_context_save_programs(ctx)); /* the cache is written here */
     ck_assert_msg(strstr(log.text, "cannot create the program cache directory") &&
                       strstr(log.text, sub),
                   "no warning naming %s: %s", sub, log.text);

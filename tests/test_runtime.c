@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 START_TEST(test_device_list) {
@@ -277,12 +278,22 @@ START_TEST(test_program_cache) {
     scl_context_cache_stats(ctx, &s);
     ck_assert_uint_eq(s.compiles, 1);
     ck_assert_uint_eq(s.memory_hits, 1);
+    /* the binary is written when the program is saved (after the runs), not when it is built */
+    ck_assert_uint_eq(s.disk_writes, 0);
+    ck_assert_int_eq(cache_files(dir, NULL, 0), 0);
+    TU_OK(ctx, scl_context_save_programs(ctx));
+    scl_context_cache_stats(ctx, &s);
     ck_assert_uint_eq(s.disk_writes, 1);
     ck_assert_int_eq(cache_files(dir, NULL, 0), 1);
-    /* other options are another program */
+    /* each program once */
+    TU_OK(ctx, scl_context_save_programs(ctx));
+    scl_context_cache_stats(ctx, &s);
+    ck_assert_uint_eq(s.disk_writes, 1);
+    /* other options are another program, saved when the context is destroyed */
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "-DUNUSED=2", &p2));
     ck_assert_ptr_ne(p1, p2);
     scl_context_destroy(ctx);
+    ck_assert_int_eq(cache_files(dir, NULL, 0), 2);
 
     /* a second context (as a second process would) loads the binary instead of compiling */
     ctx = tu_context();
@@ -304,6 +315,102 @@ START_TEST(test_program_cache) {
     ck_assert_uint_eq(s.disk_hits, 0);
     ck_assert_uint_eq(s.compiles, 1);
     ck_assert_uint_eq(s.disk_writes, 0);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
+/* Size of the one cache file in dir that is not `except` (its name gets copied there). */
+static long new_cache_file(const char *dir, char *except, size_t cap) {
+    DIR *d = opendir(dir);
+    long size = -1;
+    char found[4096] = "";
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (!strstr(e->d_name, ".bin") || strstr(e->d_name, ".tmp") || strcmp(path, except) == 0 ||
+            stat(path, &sb) != 0)
+            continue;
+        size = (long)sb.st_size;
+        snprintf(found, sizeof found, "%s", path);
+    }
+    if (d) closedir(d);
+    if (size >= 0) snprintf(except, cap, "%s", found);
+    return size;
+}
+
+/* Launches maxpool3x3s2 of prog once on a 1 x 1 x 8 x 8 input, with a work-group of 1 x 4. */
+static void launch_maxpool(scl_context *ctx, cl_program prog) {
+    cl_int e;
+    cl_kernel k = clCreateKernel(prog, "maxpool3x3s2", &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    float host[64] = {0};
+    int map = 0;
+    cl_mem in = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof host,
+                               host, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    cl_mem out = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, sizeof host, NULL, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    cl_mem m =
+        clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof map, &map, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    const cl_int i64 = 64, h = 8, w = 8, o16 = 16, o = 4, one = 1, seg = 4;
+    const void *vals[] = {&in,  &m,   &i64, &i64, &h,   &w,   &out, &m,
+                          &o16, &o16, &o,   &o,   &one, &one, &seg};
+    const size_t sizes[] = {sizeof in, sizeof m, 4, 4, 4, 4, sizeof out, sizeof m,
+                            4,         4,        4, 4, 4, 4, 4};
+    for (cl_uint i = 0; i < 15; i++)
+        ck_assert_int_eq(clSetKernelArg(k, i, sizes[i], vals[i]), CL_SUCCESS);
+    const size_t global[3] = {1, 4, 1}, local[3] = {1, 4, 1};
+    ck_assert_int_eq(clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, global, local, 0, NULL, NULL),
+                     CL_SUCCESS);
+    ck_assert_int_eq(clFinish(ctx->queue), CL_SUCCESS);
+    clReleaseKernel(k);
+    clReleaseMemObject(in), clReleaseMemObject(out), clReleaseMemObject(m);
+}
+
+/* The finding: binaries were written when the program was built, before any launch, so on PoCL
+ * they held no work-group function of a launch and every process compiled those again when
+ * PoCL's own cache was off (seconds per network). A program saved after a launch now carries
+ * the launch's machine code: on PoCL its binary is larger than one of a program never
+ * launched (other drivers may keep the same binary either way). */
+START_TEST(test_program_saved_after_launch) {
+    char dir[2048], seen[4096] = "", opt[64];
+    fresh_cache_dir("launched", dir, sizeof dir);
+    scl_context *ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
+    /* options of this run only (PoCL's own cache outlives processes, and pids are reused): it
+     * has no work-group function for them yet */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long run = (long long)now.tv_sec * 1000000000ll + now.tv_nsec;
+    cl_program idle, ran;
+    snprintf(opt, sizeof opt, "-DSAVE_TEST=%lld%ld0 -DVW=8", run, (long)getpid());
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", opt, &idle));
+    TU_OK(ctx, scl_context_save_programs(ctx));
+    long idle_size = new_cache_file(dir, seen, sizeof seen);
+    snprintf(opt, sizeof opt, "-DSAVE_TEST=%lld%ld1 -DVW=8", run, (long)getpid());
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", opt, &ran));
+    launch_maxpool(ctx, ran);
+    TU_OK(ctx, scl_context_save_programs(ctx));
+    long ran_size = new_cache_file(dir, seen, sizeof seen);
+    ck_assert_msg(idle_size > 0 && ran_size > 0, "cache files: %ld, %ld bytes", idle_size,
+                  ran_size);
+    if (strstr(ctx->info.platform_name, "Portable Computing Language"))
+        /* the launch's work-group function is tens of KB; the two programs' binaries differ
+         * by about a hundred bytes otherwise */
+        ck_assert_msg(ran_size > idle_size + 8192, "launched %ld bytes, not launched %ld", ran_size,
+                      idle_size);
+    scl_context_destroy(ctx);
+    /* and it loads: a second context finds it */
+    ctx = tu_context();
+    TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
+    TU_OK(ctx, scl_context_build(ctx, "pool.cl", opt, &ran));
+    scl_cache_stats s = {.size = sizeof(scl_cache_stats)};
+    scl_context_cache_stats(ctx, &s);
+    ck_assert_uint_eq(s.disk_hits, 1);
+    launch_maxpool(ctx, ran);
     scl_context_destroy(ctx);
 }
 END_TEST
@@ -337,6 +444,7 @@ static void corrupt_and_rebuild(const char *how) {
     ctx = tu_context();
     TU_OK(ctx, scl_context_set_cache_dir(ctx, dir));
     TU_OK(ctx, scl_context_build(ctx, "pool.cl", "", &p));
+    TU_OK(ctx, scl_context_save_programs(ctx));
     scl_cache_stats s = {.size = sizeof(scl_cache_stats)};
     scl_context_cache_stats(ctx, &s);
     ck_assert_msg(s.disk_rejects == 1 && s.compiles == 1 && s.disk_hits == 0 && s.disk_writes == 1,
@@ -501,6 +609,7 @@ int main(void) {
     tcase_add_test(tc, test_tensor_roundtrip);
     tcase_add_test(tc, test_wrap_context);
     tcase_add_test(tc, test_program_cache);
+    tcase_add_test(tc, test_program_saved_after_launch);
     tcase_add_test(tc, test_cache_corrupt);
     tcase_add_test(tc, test_build_errors);
     tcase_add_test(tc, test_cl_dir_override);

@@ -135,6 +135,8 @@ scl_status scl_context_wrap(cl_context context, cl_command_queue queue, scl_cont
 void scl_context_destroy(scl_context *ctx) {
     if (!ctx) return;
     if (ctx->queue) clFinish(ctx->queue);
+    /* now, after every launch: the binaries hold the machine code those made (program.c) */
+    scl__programs_save(ctx);
     scl__programs_release(ctx);
     scl__tune_release(ctx);
     if (ctx->identity_map) clReleaseMemObject(ctx->identity_map);

@@ -26,7 +26,9 @@ typedef struct scl_program_entry {
     char *file;
     char *options;
     cl_program program;
-    int anonymous; /* built from caller source: never answered from the cache */
+    int anonymous;         /* built from caller source: never answered from the cache */
+    int unsaved;           /* compiled here, its binary not yet in the disk cache (program.c) */
+    unsigned char key[32]; /* its disk cache key */
 } scl_program_entry;
 
 struct scl_context {
@@ -121,6 +123,8 @@ scl_status scl__cl_source(scl_context *ctx, const char *file, const char **text,
  * the file itself, each after a #line naming it, in one malloc'd string the caller frees. */
 scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **text, size_t *len);
 void scl__programs_release(scl_context *ctx);
+/* Writes the binary of every program compiled in ctx and not yet saved to the disk cache. */
+void scl__programs_save(scl_context *ctx);
 /* Checks the bytes of a program-cache file against its format, the expected key and the
  * checksum: returns the binary's length (> 0; it starts at buf + *offset), or 0 if rejected.
  * Internal, for cache_read and its fuzz target. */

@@ -113,7 +113,10 @@ static void cache_key(const scl_context *ctx, const char *src, size_t len, const
     scl__sha256_init(&s);
     const uint32_t fmt = CACHE_FORMAT;
     scl__sha256_update(&s, &fmt, sizeof fmt);
-    const char *parts[] = {scl_version(),
+    /* "saved after launches": binaries written at build time by earlier libraries of the same
+     * version lack the launches' machine code; another key leaves them unread */
+    const char *parts[] = {"saved after launches",
+                           scl_version(),
                            options,
                            ctx->info.name,
                            ctx->info.driver_version,
@@ -281,8 +284,8 @@ static scl_status compile_source(scl_context *ctx, const char *name, const char 
     return SCL_OK;
 }
 
-static scl_status remember(scl_context *ctx, const char *file, const char *options,
-                           cl_program prog) {
+static scl_status remember(scl_context *ctx, const char *file, const char *options, cl_program prog,
+                           const unsigned char *unsaved_key) {
     scl_program_entry *ent = calloc(1, sizeof *ent);
     if (ent) ent->file = scl__strdup(file), ent->options = scl__strdup(options);
     if (!ent || !ent->file || !ent->options) {
@@ -292,6 +295,7 @@ static scl_status remember(scl_context *ctx, const char *file, const char *optio
         return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
     }
     ent->program = prog;
+    if (unsaved_key) ent->unsaved = 1, memcpy(ent->key, unsaved_key, sizeof ent->key);
     ent->next = ctx->programs;
     ctx->programs = ent;
     return SCL_OK;
@@ -335,13 +339,12 @@ scl_status scl_context_build(scl_context *ctx, const char *file, const char *opt
             free(bin);
         }
     }
-    if (!prog) {
-        st = compile_source(ctx, file, src, len, options, &prog);
-        if (st == SCL_OK && ctx->cache_dir) cache_write(ctx, key, prog);
-    }
+    /* compiled here: saved later (scl__programs_save), not now */
+    int compiled = !prog;
+    if (compiled) st = compile_source(ctx, file, src, len, options, &prog);
     free(src);
     if (st != SCL_OK) return st;
-    if ((st = remember(ctx, file, options, prog)) != SCL_OK) return st;
+    if ((st = remember(ctx, file, options, prog, compiled ? key : NULL)) != SCL_OK) return st;
     *out = prog;
     return SCL_OK;
 }
@@ -358,9 +361,33 @@ scl_status scl_context_build_source(scl_context *ctx, const char *name, const ch
     /* kept in the list only so that it is released with the context */
     char tag[300];
     snprintf(tag, sizeof tag, "<source>%s", name);
-    if ((st = remember(ctx, tag, options, prog)) != SCL_OK) return st;
+    if ((st = remember(ctx, tag, options, prog, NULL)) != SCL_OK) return st;
     ctx->programs->anonymous = 1;
     *out = prog;
+    return SCL_OK;
+}
+
+/* A program's binary is written when it is saved, not when it is built: on PoCL the export
+ * compiles a generic work-group function for every kernel of the program (seconds for a program,
+ * none of it used by a launch, which gets its own function for its work-group size), and it
+ * holds the machine code of the launches made so far, then fixed for that program object. So
+ * the first run pays none of it, and a binary saved after the runs makes the next process start
+ * warm even with PoCL's own cache off. */
+void scl__programs_save(scl_context *ctx) {
+    for (scl_program_entry *p = ctx->programs; p; p = p->next) {
+        if (!p->unsaved) continue;
+        p->unsaved = 0;
+        if (ctx->cache_dir) cache_write(ctx, p->key, p->program);
+    }
+}
+
+scl_status scl_context_save_programs(scl_context *ctx) {
+    if (!ctx)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_context_save_programs: ctx is NULL");
+    /* the launches queued so far have been compiled by the time they finish */
+    SCL_CL_TRY(ctx, clFinish(ctx->queue), "scl_context_save_programs: clFinish");
+    scl__programs_save(ctx);
     return SCL_OK;
 }
 

@@ -74,7 +74,14 @@ static scl_status pw_launch(scl_op *op, const scl_op_args *a, const scl_op_io *i
     op->global[0] = (size_t)chunks;
     op->global[1] = (size_t)op->groups * (size_t)tiles;
     op->global[2] = (size_t)in->n;
-    scl__op_local0(op, cfg->local0);
+    /* one work-group size for every plane, small ones too (dim 0 rounded up to it, the spare
+     * work-items leave at once): PoCL generates the machine code of a kernel per work-group
+     * size at its first launch, 0.1-0.3 s each */
+    op->use_local = cfg->local0 > 0;
+    if (op->use_local) {
+        op->local[0] = cfg->local0, op->local[1] = 1, op->local[2] = 1;
+        op->global[0] = scl__round_up(op->global[0], cfg->local0);
+    }
     return scl__op_run(op, a);
 }
 
