@@ -251,11 +251,11 @@ run_check() {
     echo
     echo "tests:"
     cat "$work/c-tests.txt" "$work/py-tests.log" 2> /dev/null | sed 's/^/    /'
-    echo "images/s (host clock) and device ms, batch 1 / 8 / 32:"
+    echo "benches at batch 1, 8 and 32 (columns as in shufflecl bench: host ms, device ms, ...):"
     local f
     for f in "$work"/bench-*.log; do
       echo "$(basename "$f" .log):"
-      grep -E '^ *(1|8|32) ' "$f" | sed 's/^/    /' || true
+      grep -E '^ *(batch +iters|1|8|32) ' "$f" | sed 's/^/    /' || true
     done
     echo "failures: $failures"
   } >> "$summary"
