@@ -515,8 +515,8 @@ int cli_bench(int argc, char **argv) {
     int help = 0;
     if (parse_options(argc, argv, &set, &help)) return 1;
     if (help) return puts(usage_text), 0;
-    if (writable(set.json_path) || writable(set.svg_path)) return 1;
     if (set.device && strcmp(set.device, "all") == 0) return bench_all_devices(&set);
+    if (writable(set.json_path) || writable(set.svg_path)) return 1;
     bench_report r;
     memset(&r, 0, sizeof r);
     r.set = set;
