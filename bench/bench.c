@@ -24,7 +24,8 @@ static const char usage_text[] =
     "  --warmup N          untimed runs per batch size before timing (default 2)\n"
     "  --height H, --width W  input size, each 1 to 16384 (default 224 x 224)\n"
     "  --device D          P:D, a name substring, cpu or gpu (default: SHUFFLECL_DEVICE, else\n"
-    "                      the first GPU, else the first device)\n"
+    "                      the first GPU, else the first device); 'all': each device in turn,\n"
+    "                      then one table of them all\n"
     "  --weights W         safetensors weights (default: deterministic random weights)\n"
     "  --profile           per-launch device times, rates and totals per op kind\n"
     "  --json FILE         everything measured, as JSON (schema: docs/bench.md)\n"
@@ -476,60 +477,73 @@ static void utc_now(char *buf, size_t cap) {
         snprintf(buf, cap, "unknown");
 }
 
-int cli_bench(int argc, char **argv) {
-    bench_report r;
-    memset(&r, 0, sizeof r);
-    r.device.size = sizeof r.device;
-    int help = 0;
-    if (parse_options(argc, argv, &r.set, &help)) return 1;
-    if (help) return puts(usage_text), 0;
-    if (writable(r.set.json_path) || writable(r.set.svg_path)) return 1;
-    int all = strcmp(r.set.model, "all") == 0, count = 0;
+int bench_report_run(bench_report *r) {
+    int all = strcmp(r->set.model, "all") == 0, count = 0;
     while (all && scl_model_name(count))
         count++;
     if (!all) count = 1;
-    r.models = calloc((size_t)count, sizeof *r.models);
-    if (!r.models) return cli_error("out of memory");
-    utc_now(r.date, sizeof r.date);
+    r->models = calloc((size_t)count, sizeof *r->models);
+    if (!r->models) return cli_error("out of memory");
+    r->ncap = count;
+    r->device.size = sizeof r->device;
+    utc_now(r->date, sizeof r->date);
 
     scl_context *ctx = NULL;
     double t0 = bench_now_ms();
-    int rc = cli_context(r.set.device, &ctx);
-    r.context_ms = bench_now_ms() - t0;
-    if (!rc && scl_context_device_info(ctx, &r.device) != SCL_OK)
+    int rc = cli_context(r->set.device, &ctx);
+    r->context_ms = bench_now_ms() - t0;
+    if (!rc && scl_context_device_info(ctx, &r->device) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
-    if (!rc && r.set.op_family) {
+    if (!rc && r->set.op_family) {
         scl_network *net = NULL;
-        rc = make_network(ctx, &r.set, all ? "v2_x1_0" : r.set.model, &net);
-        if (!rc) rc = bench_op_run(ctx, net, &r.set, r.set.op_family);
+        rc = make_network(ctx, &r->set, all ? "v2_x1_0" : r->set.model, &net);
+        if (!rc) rc = bench_op_run(ctx, net, &r->set, r->set.op_family);
         scl_network_destroy(net);
         scl_context_destroy(ctx);
-        free(r.models);
         return rc;
     }
     if (!rc) {
-        r.driver_cache = driver_cache_note(&r.device);
+        r->driver_cache = driver_cache_note(&r->device);
         progress("measuring the device ceiling (FMA rate, bandwidth)");
-        rc = bench_peak_get(ctx, scl_context_cache_dir(ctx), r.set.remeasure_peak, &r.peak);
+        rc = bench_peak_get(ctx, scl_context_cache_dir(ctx), r->set.remeasure_peak, &r->peak);
         progress_done();
     }
     for (int i = 0; i < count && !rc; i++) {
-        r.models[i].name = all ? scl_model_name(i) : r.set.model;
-        rc = bench_model_run(ctx, &r.set, i, count, &r.models[i]);
-        r.nmodels = i + 1;
+        r->models[i].name = all ? scl_model_name(i) : r->set.model;
+        rc = bench_model_run(ctx, &r->set, i, count, &r->models[i]);
+        r->nmodels = i + 1;
     }
     if (!rc) {
-        print_header(&r);
-        for (int i = 0; i < r.nmodels; i++)
-            print_model(&r, &r.models[i]);
-        check_ceiling(&r);
+        print_header(r);
+        for (int i = 0; i < r->nmodels; i++)
+            print_model(r, &r->models[i]);
+        check_ceiling(r);
     }
-    if (!rc && r.set.json_path) rc = bench_write_json(&r, r.set.json_path);
-    if (!rc && r.set.svg_path) rc = bench_write_svg(&r, r.set.svg_path);
-    for (int i = 0; i < count; i++)
-        for (int b = 0; b < BENCH_MAX_BATCHES; b++)
-            free(r.models[i].batches[b].rows);
-    free(r.models);
+    if (!rc && r->set.json_path) rc = bench_write_json(r, r->set.json_path);
+    if (!rc && r->set.svg_path) rc = bench_write_svg(r, r->set.svg_path);
     scl_context_destroy(ctx);
+    return rc;
+}
+
+void bench_report_free(bench_report *r) {
+    for (int i = 0; r->models && i < r->ncap; i++)
+        for (int b = 0; b < BENCH_MAX_BATCHES; b++)
+            free(r->models[i].batches[b].rows);
+    free(r->models);
+    r->models = NULL;
+}
+
+int cli_bench(int argc, char **argv) {
+    bench_settings set;
+    int help = 0;
+    if (parse_options(argc, argv, &set, &help)) return 1;
+    if (help) return puts(usage_text), 0;
+    if (set.device && strcmp(set.device, "all") == 0) return bench_all_devices(&set);
+    if (writable(set.json_path) || writable(set.svg_path)) return 1;
+    bench_report r;
+    memset(&r, 0, sizeof r);
+    r.set = set;
+    int rc = bench_report_run(&r);
+    bench_report_free(&r);
     return rc;
 }

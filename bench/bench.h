@@ -102,9 +102,16 @@ typedef struct bench_report {
     double context_ms;
     const char *driver_cache; /* a note on the driver's own kernel cache, or NULL */
     bench_model *models;
-    int nmodels;
-    char date[32]; /* UTC, ISO 8601 */
+    int nmodels, ncap; /* measured, allocated */
+    char date[32];     /* UTC, ISO 8601 */
 } bench_report;
+
+/* One report on r->set's device: measured, printed, written as JSON and SVG when asked; then
+ * bench_report_free, whatever it returned. */
+int bench_report_run(bench_report *r);
+void bench_report_free(bench_report *r);
+/* --device all: a report on each device in turn, then one table of them all (bench_devices.c). */
+int bench_all_devices(const bench_settings *set);
 
 /* Times one batch size of `net` (warm-up, calibration, timed runs, profile) into *out. */
 int bench_run_batch(scl_context *ctx, scl_network *net, const bench_settings *set, int batch,

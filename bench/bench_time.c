@@ -1,6 +1,7 @@
 /* bench_time.c: timing one batch size: random input on the device, warm-up, calibration,
  * timed runs on the host clock and on the device's profiling clock, and the per-layer profile. */
 #include "bench.h"
+#include "quirks.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -81,23 +82,27 @@ static int run_host(scl_context *ctx, scl_network *net, const run_bufs *b, doubl
  * host time), and the device time would swing with the host's load. */
 static int run_device(scl_context *ctx, scl_network *net, const run_bufs *b, double *ms) {
     cl_command_queue q = scl_context_cl_queue(ctx);
-    cl_event gate, marker = NULL, last = NULL;
-    cl_int e;
-    gate = clCreateUserEvent(scl_context_cl_context(ctx), &e);
-    if (e != CL_SUCCESS) return cli_error("clCreateUserEvent: %s", scl_status_string(e));
+    cl_event gate = NULL, marker = NULL, last = NULL;
+    cl_int e = CL_SUCCESS;
+    /* Where completing a user event deadlocks (PoCL basic), no hold: there the device time also
+     * holds whatever the device waited on the host's enqueueing (docs/bench.md). */
+    if (!cli_user_event_deadlocks(scl_context_cl_device(ctx))) {
+        gate = clCreateUserEvent(scl_context_cl_context(ctx), &e);
+        if (e != CL_SUCCESS) return cli_error("clCreateUserEvent: %s", scl_status_string(e));
+    }
     int rc = 0;
-    e = clEnqueueMarkerWithWaitList(q, 1, &gate, &marker);
+    e = clEnqueueMarkerWithWaitList(q, gate ? 1 : 0, gate ? &gate : NULL, &marker);
     if (e != CL_SUCCESS) rc = cli_error("clEnqueueMarkerWithWaitList: %s", scl_status_string(e));
     if (!rc && scl_network_enqueue(net, b->in, b->out, b->n, b->h, b->w, 0, NULL, &last) != SCL_OK)
         rc = cli_error("%s", scl_last_error(ctx));
     /* released whatever happened above, or the queue would never drain */
-    e = clSetUserEventStatus(gate, CL_COMPLETE);
+    e = gate ? clSetUserEventStatus(gate, CL_COMPLETE) : CL_SUCCESS;
     if (e != CL_SUCCESS && !rc) rc = cli_error("clSetUserEventStatus: %s", scl_status_string(e));
     e = clFinish(q);
     if (e != CL_SUCCESS && !rc) rc = cli_error("clFinish: %s", scl_status_string(e));
     if (!rc && (*ms = bench_event_ms(marker, 0, last)) < 0)
         rc = cli_error("clGetEventProfilingInfo failed on the inference's events");
-    clReleaseEvent(gate);
+    if (gate) clReleaseEvent(gate);
     if (marker) clReleaseEvent(marker);
     if (last) clReleaseEvent(last);
     return rc;

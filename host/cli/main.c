@@ -1,5 +1,6 @@
 /* main.c: the shufflecl command-line tool: dispatch to subcommands and the helpers they share. */
 #include "cli.h"
+#include "selftest.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -116,14 +117,51 @@ static const char *type_name(scl_device_type t) {
     }
 }
 
+/* devices --check: the self-test on each device in turn; 1 if any fails. */
+static int check_devices(const scl_device_info *d, int count) {
+    cli_selftest t;
+    char msg[1024];
+    if (cli_selftest_prepare(&t, msg, sizeof msg)) return cli_error("devices --check: %s", msg);
+    int failed = 0;
+    printf("\nself-test: %s with seeded random weights, %dx3x%dx%d, against a float64 forward "
+           "pass (limit %.0e)\n",
+           t.model, t.n, t.h, t.w, CLI_SELFTEST_TOL);
+    for (int i = 0; i < count; i++) {
+        char spec[24];
+        snprintf(spec, sizeof spec, "%d:%d", d[i].platform_index, d[i].device_index);
+        fflush(stdout);
+        double rel;
+        int bad = cli_selftest_run(&t, spec, &rel, msg, sizeof msg);
+        if (!bad)
+            printf("%-5s %-40.40s passed, relative error %.2e\n", spec, d[i].name, rel);
+        else if (msg[0])
+            printf("%-5s %-40.40s FAILED: %s\n", spec, d[i].name, msg);
+        else
+            printf("%-5s %-40.40s FAILED: relative error %.2e\n", spec, d[i].name, rel);
+        failed += bad;
+    }
+    cli_selftest_free(&t);
+    if (failed) return cli_error("devices --check: %d of %d devices failed", failed, count);
+    return 0;
+}
+
 int cli_devices(int argc, char **argv) {
+    int check = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            puts("usage: shufflecl devices\n\n"
+            puts("usage: shufflecl devices [--check]\n\n"
                  "Lists every OpenCL platform and device. Select one elsewhere with --device P:D,\n"
                  "a name substring, or cpu/gpu; SHUFFLECL_DEVICE sets the default (else the first\n"
-                 "GPU, else the first device).");
+                 "GPU, else the first device).\n\n"
+                 "  --check   also run a self-test on each device: ShuffleNet V2 0.5x with seeded\n"
+                 "            random weights on a 2 x 3 x 64 x 64 input, against the tool's own\n"
+                 "            float64 forward pass (relative error under 1e-4); exit status 1\n"
+                 "            if any device fails. A plain listing compiles nothing.");
             return 0;
+        }
+        if (strcmp(argv[i], "--check") == 0) {
+            check = 1;
+            continue;
         }
         return cli_error("devices: unexpected argument '%s' (see shufflecl devices --help)",
                          argv[i]);
@@ -161,8 +199,9 @@ int cli_devices(int argc, char **argv) {
         printf("    max work-group  %zu\n", d[i].max_work_group_size);
         printf("    fp16 / fp64     %s / %s\n", d[i].fp16 ? "yes" : "no", d[i].fp64 ? "yes" : "no");
     }
+    int rc = check ? check_devices(d, count) : 0;
     free(d);
-    return 0;
+    return rc;
 }
 
 typedef struct command {
