@@ -135,6 +135,8 @@ scl_status scl__kernel_create(scl_context *ctx, const char *file, const char *op
                               const char *kernel, cl_kernel *out);
 
 /* ---- cache and tuning files (fileio.c) ---- */
+/* Makes dir and its parents (0755); 0 when it exists afterwards (program.c). */
+int scl__mkdirs(const char *dir);
 /* Program cache files larger than this are refused as rejects (a binary is a few MiB). */
 #define SCL__CACHE_MAX_BYTES ((int64_t)256 << 20)
 /* Opens path for reading if it is a regular file of at most max_bytes, without ever blocking.

@@ -136,7 +136,7 @@ static void cache_path(const scl_context *ctx, const unsigned char key[32], char
     snprintf(path, cap, "%s/%s.bin", ctx->cache_dir, hex);
 }
 
-static int mkdirs(const char *dir) {
+int scl__mkdirs(const char *dir) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", dir);
     for (char *p = tmp + 1; *p; p++) {
@@ -209,7 +209,7 @@ static void cache_write(scl_context *ctx, const unsigned char key[32], cl_progra
         free(bin);
         return;
     }
-    if (mkdirs(ctx->cache_dir) != 0) {
+    if (scl__mkdirs(ctx->cache_dir) != 0) {
         if (!ctx->cache_dir_warned)
             scl__log(ctx, SCL_LOG_WARN,
                      "cannot create the program cache directory %s: %s; "

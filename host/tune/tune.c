@@ -283,6 +283,10 @@ scl_status scl__tune_save(scl_context *ctx, const scl__tune_table *t, char *path
     scl_status st = scl__tune_source_hash(ctx, hash);
     if (st != SCL_OK) return st;
     scl__tune_path(ctx, path, cap);
+    /* the cache directory exists once a program was saved; a tuning run may come first */
+    if (scl__mkdirs(ctx->cache_dir) != 0)
+        return scl__fail(ctx, SCL_ERROR_FILE_IO, "cannot make the cache directory %s: %s",
+                         ctx->cache_dir, strerror(errno));
     /* a temporary name of this writer's own, renamed over the table when complete */
     FILE *f = scl__atomic_create(path, tmp, sizeof tmp);
     if (!f) return scl__fail(ctx, SCL_ERROR_FILE_IO, "cannot write the tuning file %s", path);
