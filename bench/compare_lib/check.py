@@ -15,7 +15,9 @@ class Checks:
         import numpy as np
         refs = self.data[name]["refs"]
         c = {"ok": False, "per_batch": {}}
-        if not r.get("ok") or not r.get("logits_dir"):
+        if r.get("unavailable"):
+            c.update(unavailable=True, error=r["error"])
+        elif not r.get("ok") or not r.get("logits_dir"):
             c["error"] = r.get("error", "failed")
         else:
             ok = True
@@ -69,6 +71,8 @@ class Checks:
                     lines.append(f"{name:<11}  {LABELS[fw]:<14}  {c['max_rel_err']:11.2e}  "
                                  f"{c['top1_agree']:>3}/{c['rows']:<3}  "
                                  + ("PASS" if c["ok"] else "FAIL" + (": " + c["error"] if c.get("error") else "")))
+                elif c.get("unavailable"):
+                    lines.append(f"{name:<11}  {LABELS[fw]:<14}  {'-':>11}  {'-':>7}  {c['error']}")
                 else:
                     lines.append(f"{name:<11}  {LABELS[fw]:<14}  {'-':>11}  {'-':>7}  FAILED: {c.get('error', '?')}")
         return lines
