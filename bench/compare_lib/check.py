@@ -45,7 +45,8 @@ class Checks:
             self.check[name][fw] = c
         log(f"  {'check':<9} {name:<11} {(LABELS[fw] + (' infer' if infer else '')):<14} "
             + (f"rel err {c['max_rel_err']:.2e}, top-1 {c['top1_agree']}/{c['rows']}: "
-               f"{'PASS' if c['ok'] else 'FAIL'}" if "max_rel_err" in c else "FAILED: " + c["error"]))
+               f"{'PASS' if c['ok'] else 'FAIL'}" if "max_rel_err" in c
+               else c["error"] if c.get("unavailable") else "FAILED: " + c["error"]))
 
     def cross_check_ocl(self, name):
         """The OpenCL logits must not be bit-identical to the CPU target's: identical logits would

@@ -90,7 +90,7 @@ def render(doc):
                     cells.append("-")
                     continue
                 unit = " ms" if better == "low" else " img/s"
-                cells.append(f"{ratio_phrase(scl[key], b[0], better)} than {label(doc, b[1])} "
+                cells.append(f"{ratio_phrase(scl[key], b[0], better)} than {LABELS.get(b[1], b[1])} "
                              f"({scl[key]:.{2 if better == 'low' else 0}f} against "
                              f"{b[0]:.{2 if better == 'low' else 0}f}{unit})")
             vs.append(f"| {name} | " + " | ".join(cells) + " |")

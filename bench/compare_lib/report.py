@@ -7,7 +7,7 @@ import platform
 import subprocess
 import sys
 
-from .common import BATCHES, LABELS, REL_TOL, SCRIPT, THREADS
+from .common import BATCHES, COLD_FRAMEWORKS, LABELS, REL_TOL, SCRIPT, THREADS
 from .markdown import render
 
 
@@ -97,10 +97,11 @@ def text_report(c, a, started, summary, timing_load, total_load, scl_dev, cv_ver
                "(Nx) = shufflecl's speed-up: N > 1, shufflecl is faster; N < 1, slower.")
     out += c.table(summary)
     notes = []
-    if "opencv-ocl" in a.frameworks or "shufflecl" in a.frameworks:
+    if any(fw in COLD_FRAMEWORKS for fw in a.frameworks):
         notes.append("first warm: load + first batch-1 run in a fresh process after its imports, "
                      "kernel caches filled. "
-                     "first cold: the same with shufflecl's, OpenCV's and PoCL's kernel caches empty"
+                     "first cold: the same with shufflecl's, OpenCV's, PoCL's and Mesa's kernel "
+                     "caches empty"
                      + ("" if a.cold else " (not measured: --quick / --no-cold)")
                      + "; * = no kernel cache, the warm number.")
     for name in a.models:

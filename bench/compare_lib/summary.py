@@ -55,6 +55,8 @@ class Summary:
 
         def cell(o, key, fmt, fw):
             if o is None:
+                if key != "b1_median_ms":
+                    return "-"
                 return "unavailable" if fw in self.unavailable else "failed"
             v = o.get(key)
             if v is None:
