@@ -15,7 +15,9 @@ class Checks:
         import numpy as np
         refs = self.data[name]["refs"]
         c = {"ok": False, "per_batch": {}}
-        if not r.get("ok") or not r.get("logits_dir"):
+        if r.get("unavailable"):
+            c.update(unavailable=True, error=r["error"])
+        elif not r.get("ok") or not r.get("logits_dir"):
             c["error"] = r.get("error", "failed")
         else:
             ok = True
@@ -43,7 +45,8 @@ class Checks:
             self.check[name][fw] = c
         log(f"  {'check':<9} {name:<11} {(LABELS[fw] + (' infer' if infer else '')):<14} "
             + (f"rel err {c['max_rel_err']:.2e}, top-1 {c['top1_agree']}/{c['rows']}: "
-               f"{'PASS' if c['ok'] else 'FAIL'}" if "max_rel_err" in c else "FAILED: " + c["error"]))
+               f"{'PASS' if c['ok'] else 'FAIL'}" if "max_rel_err" in c
+               else c["error"] if c.get("unavailable") else "FAILED: " + c["error"]))
 
     def cross_check_ocl(self, name):
         """The OpenCL logits must not be bit-identical to the CPU target's: identical logits would
@@ -69,6 +72,8 @@ class Checks:
                     lines.append(f"{name:<11}  {LABELS[fw]:<14}  {c['max_rel_err']:11.2e}  "
                                  f"{c['top1_agree']:>3}/{c['rows']:<3}  "
                                  + ("PASS" if c["ok"] else "FAIL" + (": " + c["error"] if c.get("error") else "")))
+                elif c.get("unavailable"):
+                    lines.append(f"{name:<11}  {LABELS[fw]:<14}  {'-':>11}  {'-':>7}  {c['error']}")
                 else:
                     lines.append(f"{name:<11}  {LABELS[fw]:<14}  {'-':>11}  {'-':>7}  FAILED: {c.get('error', '?')}")
         return lines

@@ -10,7 +10,8 @@ import tempfile
 import time
 
 from .check import Checks
-from .common import DEFAULT_MODELS, FRAMEWORKS, LABELS, REF_DIR, REPO, log
+from .common import DEFAULT_MODELS, FRAMEWORKS, LABELS, REF_DIR, REPO, VENV_FRAMEWORKS, log
+from .engines import DEFAULT_VENV, Engines
 from .phases import Phases
 from .report import report
 from .runner import CpuMeter
@@ -20,7 +21,7 @@ from .tool import ToolRuns
 from .worker import worker_main
 
 
-class Compare(Session, ToolRuns, Checks, Phases, Summary):
+class Compare(Session, Engines, ToolRuns, Checks, Phases, Summary):
     """One run: the session's state with every part's methods."""
 
 
@@ -28,9 +29,10 @@ def parse_args(argv):
     """The options, checked (p.error exits with status 2 on a bad one)."""
     p = argparse.ArgumentParser(
         prog="bench/compare",
-        description="shufflecl against OpenCV DNN (OpenCL and CPU targets) and PyTorch (eager, "
-                    "traced TorchScript): logits check, batch-1 latency, images/s at batch 8 and 32, "
-                    "first inference; one table. See docs/compare.md.")
+        description="shufflecl against ONNX Runtime, OpenVINO, MNN, ncnn (CPU and Vulkan), "
+                    "TorchScript, PyTorch eager and OpenCV DNN (CPU and OpenCL): logits check, "
+                    "batch-1 latency, images/s at batch 8 and 32, first inference; one table. "
+                    "See docs/compare.md.")
     p.add_argument("models", nargs="*", metavar="MODEL",
                    help=f"models (default: {' '.join(DEFAULT_MODELS)})")
     p.add_argument("--shufflecl", default=os.path.join(REPO, "build", "shufflecl"),
@@ -76,9 +78,21 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="one round, short timing, no cold first "
                                                         "inference (about 3 minutes on 2 quiet cores)")
     p.add_argument("--json", metavar="FILE", help="write every number measured as JSON")
+    p.add_argument("--markdown", metavar="FILE", help="write the README's tables (Markdown)")
+    p.add_argument("--markdown-from", metavar="JSON",
+                   help="only print the Markdown tables of a saved --json FILE, and exit")
+    p.add_argument("--venv", default=DEFAULT_VENV,
+                   help="the virtual environment of the PyPI engines (default: %(default)s); "
+                        "created, and the missing packages installed by pip, unless --no-install")
+    p.add_argument("--no-install", dest="install", action="store_false",
+                   help="install nothing (no pip into --venv, no apt-get for ncnn's Vulkan): an "
+                        "engine that is missing is reported as unavailable")
     p.add_argument("--workdir", help="keep weights, ONNX, logits and logs here (default: a temporary "
                                      "directory, removed at the end)")
     a = p.parse_args(argv)
+    if a.markdown_from:
+        return a
+    a.venv = os.path.abspath(os.path.expanduser(a.venv))
     a.models = a.models or DEFAULT_MODELS
     a.frameworks = [f.strip() for f in a.frameworks.split(",") if f.strip()]
     bad = [f for f in a.frameworks if f not in FRAMEWORKS]
@@ -111,11 +125,31 @@ def parse_args(argv):
     return a
 
 
+def markdown_from(path):
+    import json
+    from .markdown import render
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+        text = render(doc)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print(f"bench/compare: {path}: not a bench/compare JSON document ({type(e).__name__}: {e})",
+              file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) == 2 and argv[0] == "--worker":
         return worker_main(argv[1])
+    if argv and argv[0] == "--venv-tool":
+        from .venv_side import main as venv_main
+        return venv_main(argv[1:])
     a = parse_args(argv)
+    if a.markdown_from:
+        return markdown_from(a.markdown_from)
     keep = a.workdir is not None
     a.workdir = os.path.abspath(a.workdir) if keep else tempfile.mkdtemp(prefix="shufflecl_compare_")
     os.makedirs(os.path.join(a.workdir, "runs"), exist_ok=True)
@@ -133,7 +167,12 @@ def main(argv=None):
             fn()
             phases[key] = time.perf_counter() - t0
             log(f"  [{phases[key]:.0f} s]")
-        phase("prepare", "preparing models (random weights, seed %d)..." % a.seed, c.prepare)
+        if any(fw in VENV_FRAMEWORKS for fw in a.frameworks):
+            phase("engines", f"the PyPI engines' environment ({a.venv})...", c.setup_engines)
+        phase("prepare", "preparing models (random weights, seed %d; ONNX, MNN, ncnn)..." % a.seed,
+              c.prepare)
+        if c.venv_py:
+            phase("probe", "the PyPI engines' versions and backends...", c.probe_engines)
         if a.tune and "shufflecl" in a.frameworks:
             phase("tune", "shufflecl tune (batch 1) into shufflecl's cache...", c.phase_tune)
         if a.cold:

@@ -5,7 +5,7 @@ import shutil
 import tempfile
 import time
 
-from .common import LABELS, NOISY_FRAC, log
+from .common import COLD_FRAMEWORKS, LABELS, NOISY_FRAC, log
 from .runner import wait_quiet
 
 
@@ -13,11 +13,11 @@ class Phases:
     """Mixed into the session; uses its workers, tool runs and checks."""
 
     def phase_cold(self):
-        """First inference with every on-disk kernel cache empty (shufflecl's, OpenCV's, PoCL's).
-        PyTorch and OpenCV's CPU path keep no kernel cache: their cold number is their warm one."""
+        """First inference with every on-disk kernel cache empty (shufflecl's, OpenCV's, PoCL's,
+        Mesa's). The CPU engines keep no kernel cache: their cold number is their warm one."""
         for name in self.models:
-            for fw in ("shufflecl", "opencv-ocl"):
-                if fw not in self.fws:
+            for fw in COLD_FRAMEWORKS:
+                if fw not in self.fws or fw in self.unavailable:
                     continue
                 cold_dir = tempfile.mkdtemp(prefix=f"cold_{fw}_", dir=self.work)
                 if self.a.wait_quiet:
@@ -30,12 +30,12 @@ class Phases:
 
     def phase_prime(self):
         """shufflecl's logits (`shufflecl infer` at each batch size) and one first inference of
-        OpenCV's OpenCL worker: fills the kernel caches the warm first inference is meant to find."""
+        each engine with a kernel cache: fills the caches the warm first inference is meant to find."""
         for name in self.models:
             if "shufflecl" in self.fws:
                 self.evaluate_check(name, "shufflecl", self.shufflecl_check(name), infer=True)
-            for fw in ("shufflecl", "opencv-ocl"):
-                if fw not in self.fws:
+            for fw in COLD_FRAMEWORKS:
+                if fw not in self.fws or fw in self.unavailable:
                     continue
                 r = self.run_worker(fw, name, "first")
                 log(f"  {'prime':<9} {name:<11} {LABELS[fw]:<14} "
@@ -56,6 +56,10 @@ class Phases:
                 order = self.fws[k:] + self.fws[:k]
                 for fw in order:
                     slot = self.results[name][fw]
+                    if fw in self.unavailable:
+                        if r == 0:
+                            self.evaluate_check(name, fw, self.run_worker(fw, name, "time"))
+                        continue
                     if r > 0 and not self.check[name].get(fw, {}).get("ok") and not self.a.time_failed:
                         continue          # its check failed in round 1: its speed means nothing
                     save = r == 0

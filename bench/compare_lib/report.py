@@ -7,7 +7,8 @@ import platform
 import subprocess
 import sys
 
-from .common import BATCHES, LABELS, REL_TOL, SCRIPT, THREADS
+from .common import BATCHES, COLD_FRAMEWORKS, LABELS, REL_TOL, SCRIPT, THREADS
+from .markdown import render
 
 
 def machine_info():
@@ -56,10 +57,20 @@ def text_report(c, a, started, summary, timing_load, total_load, scl_dev, cv_ver
                f"shufflecl {tool.get('version', '?')} ({tool.get('git_commit', '?')}), "
                f"OpenCV {cv_version}, "
                f"PyTorch {c.versions.get('torch')}, torchvision {c.versions.get('torchvision')}")
+    v = c.versions
+    if any(k.startswith("venv:") for k in v):
+        out.append(f"from PyPI (in {a.venv}, Python {v.get('venv:python')}): "
+                   f"ONNX Runtime {v.get('venv:onnxruntime')}, OpenVINO {v.get('venv:openvino')}, "
+                   f"MNN {v.get('venv:MNN')}, ncnn {v.get('venv:ncnn')}, pnnx {v.get('venv:pnnx')}, "
+                   f"numpy {v.get('venv:numpy')}")
+    if "deb:mesa-vulkan-drivers" in v:
+        devs = (c.engine_probe or {}).get("vulkan_devices") or ["none"]
+        out.append(f"Vulkan for ncnn: {', '.join(devs)} (Debian libvulkan1 "
+                   f"{v.get('deb:libvulkan1')}, mesa-vulkan-drivers {v.get('deb:mesa-vulkan-drivers')})")
     if scl_dev:
         out.append(f"device: {scl_dev.get('name')} ({scl_dev.get('platform')}, driver "
                    f"{scl_dev.get('driver_version')}, {scl_dev.get('compute_units')} compute units); "
-                   f"host {mi['cpu']}, {mi['cpus']} CPUs; PyTorch and OpenCV CPU use {THREADS} threads")
+                   f"host {mi['cpu']}, {mi['cpus']} CPUs; every CPU engine uses {THREADS} threads")
     ocl_devs = sorted({v["device"] for n in a.models for v in c.ocl_verify[n] if v["device"]})
     if "opencv-ocl" in a.frameworks:
         ok_all = all(not v["problems"] for n in a.models for v in c.ocl_verify[n])
@@ -86,10 +97,11 @@ def text_report(c, a, started, summary, timing_load, total_load, scl_dev, cv_ver
                "(Nx) = shufflecl's speed-up: N > 1, shufflecl is faster; N < 1, slower.")
     out += c.table(summary)
     notes = []
-    if "opencv-ocl" in a.frameworks or "shufflecl" in a.frameworks:
+    if any(fw in COLD_FRAMEWORKS for fw in a.frameworks):
         notes.append("first warm: load + first batch-1 run in a fresh process after its imports, "
                      "kernel caches filled. "
-                     "first cold: the same with shufflecl's, OpenCV's and PoCL's kernel caches empty"
+                     "first cold: the same with shufflecl's, OpenCV's, PoCL's and Mesa's kernel "
+                     "caches empty"
                      + ("" if a.cold else " (not measured: --quick / --no-cold)")
                      + "; * = no kernel cache, the warm number.")
     for name in a.models:
@@ -102,7 +114,10 @@ def text_report(c, a, started, summary, timing_load, total_load, scl_dev, cv_ver
                      f"timing (load average {timing_load['loadavg_start'][0]:.2f} at the start, "
                      f"{timing_load['loadavg_end'][0]:.2f} at the end)"
                      + ("; WARNING: a busy machine, the numbers are noisy" if frac > 0.05 else ""))
-    if any(not c.check[n].get(fw, {}).get("ok") for n in a.models for fw in a.frameworks):
+    for fw, why in c.unavailable.items():
+        notes.append(f"{LABELS[fw]}: unavailable: {why}")
+    if any(not c.check[n].get(fw, {}).get("ok") for n in a.models for fw in a.frameworks
+           if fw not in c.unavailable):
         notes.append("(!) = its logits check failed (see above): its speed is not comparable")
     for name, b in c.bench.items():
         if b.get("ok"):
@@ -129,10 +144,10 @@ def text_report(c, a, started, summary, timing_load, total_load, scl_dev, cv_ver
     return out
 
 
-def write_json(c, a, argv, started, summary, timing_load, total_load, cv_version, mi):
-    """Every number measured, to a.json (schema: docs/compare.md)."""
-    doc = {
-        "schema": "shufflecl-compare", "schema_version": 1,
+def build_doc(c, a, argv, started, summary, timing_load, total_load, cv_version, mi):
+    """Every number measured (schema: docs/compare.md)."""
+    return {
+        "schema": "shufflecl-compare", "schema_version": 2,
         "date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": " ".join([os.path.relpath(SCRIPT, os.getcwd())] + argv),
         "machine": mi, "versions": {**c.versions, "opencv": cv_version},
@@ -145,7 +160,10 @@ def write_json(c, a, argv, started, summary, timing_load, total_load, cv_version
                      "warmup": a.warmup, "max_seconds": a.max_seconds, "seed": a.seed,
                      "cold": a.cold, "threads": THREADS,
                      "opencv_opencl_device": a.opencv_device, "rel_tol": REL_TOL,
-                     "tune": a.tune, "user_cache": a.user_cache, "wait_quiet": a.wait_quiet},
+                     "tune": a.tune, "user_cache": a.user_cache, "wait_quiet": a.wait_quiet,
+                     "venv": a.venv},
+        "unavailable": c.unavailable,
+        "engine_probe": c.engine_probe,
         "load": {"timing": timing_load, "total": total_load, "waited_quiet_s": c.waited},
         "phase_seconds": c.phase_s,
         "tuning": c.tuning,
@@ -157,8 +175,6 @@ def write_json(c, a, argv, started, summary, timing_load, total_load, cv_version
         "exports": {n: {str(b): e for b, e in c.data[n]["export"].items()} for n in a.models},
         "runs": {n: {fw: c.results[n][fw] for fw in a.frameworks} for n in a.models},
     }
-    with open(a.json, "w") as f:
-        json.dump(doc, f, indent=1, default=str)
 
 
 def report(c, a, argv, started, summary, timing_load, total_load):
@@ -168,9 +184,16 @@ def report(c, a, argv, started, summary, timing_load, total_load):
     mi = machine_info()
     out = text_report(c, a, started, summary, timing_load, total_load, scl_dev, cv_version, mi)
     print("\n".join(out))
+    doc = build_doc(c, a, argv, started, summary, timing_load, total_load, cv_version, mi)
     if a.json:
-        write_json(c, a, argv, started, summary, timing_load, total_load, cv_version, mi)
-    failed = any(not c.check[n].get(fw, {}).get("ok") for n in a.models for fw in a.frameworks) \
+        with open(a.json, "w") as f:
+            json.dump(doc, f, indent=1, default=str)
+    if a.markdown:
+        # Through JSON and back: the same document --markdown-from reads.
+        with open(a.markdown, "w") as f:
+            f.write(render(json.loads(json.dumps(doc, default=str))))
+    failed = any(not c.check[n].get(fw, {}).get("ok") for n in a.models for fw in a.frameworks
+                 if fw not in c.unavailable) \
         or any(not x.get("ok") for x in c.check_infer.values())
     return 1 if failed else 0
 

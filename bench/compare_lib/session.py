@@ -11,6 +11,10 @@ import time
 
 from .common import (BATCHES, CHECK_BASE, OCL_FALLBACK_PATTERNS, REF_DIR, SCRIPT, THREADS, log)
 from .onnx_export import export_onnx
+
+# Engines that read the constant-shape ONNX graphs (MNN and ncnn read them converted).
+ONNX_READERS = ["opencv-ocl", "opencv-cpu", "onnxruntime", "openvino", "mnn-cpu", "mnn-opencl",
+                "ncnn-cpu", "ncnn-vulkan"]
 from .runner import LAST_RUN_OTHER_CPU, run_cmd, tail
 
 
@@ -34,6 +38,11 @@ class Session:
         self.seq = 0
         self.waited = 0.0
         self.tuning = {}
+        self.unavailable = {}   # framework -> why it cannot run here (reported, not a failure)
+        self.versions = {}
+        self.venv_py = None
+        self.pnnx = None
+        self.engine_probe = None
         self.scl_cache = os.path.join(self.work, "shufflecl_cache")
         os.makedirs(self.scl_cache, exist_ok=True)
 
@@ -53,6 +62,12 @@ class Session:
                 env["POCL_KERNEL_CACHE"] = "0"
         elif fw == "opencv-cpu":
             env["OPENCV_OPENCL_DEVICE"] = "disabled"
+        elif fw == "ncnn-vulkan":
+            env["LP_NUM_THREADS"] = str(THREADS)      # llvmpipe's threads (its default: every CPU)
+            # Mesa keeps the shaders it compiled on disk: a cache of this run's own, empty when cold.
+            env["MESA_SHADER_CACHE_DIR"] = cold_dir or os.path.join(self.work, "mesa_cache")
+        elif fw == "mnn-opencl" and cold_dir:
+            env["POCL_KERNEL_CACHE"] = "0"
         elif fw == "shufflecl":
             if cold_dir:
                 env["SHUFFLECL_CACHE_DIR"] = cold_dir
@@ -78,10 +93,10 @@ class Session:
         # One thread: a little slower on a quiet machine, but not stalled by a busy one (two
         # OpenMP threads wait for each other whenever another process holds a core).
         torch.set_num_threads(1)
-        self.versions = {
+        self.versions.update({
             "python": platform.python_version(), "torch": torch.__version__,
             "numpy": np.__version__,
-        }
+        })
         import torchvision
         self.versions["torchvision"] = torchvision.__version__
         for name in self.models:
@@ -105,17 +120,22 @@ class Session:
                 info["inputs"][b] = os.path.join(d, f"input_b{b}.npy")
                 ref.write_npy(info["inputs"][b], x)
                 info["refs"][b] = ref64[idx]
-                if "opencv-ocl" in self.fws or "opencv-cpu" in self.fws:
+                if any(fw in self.fws for fw in ONNX_READERS):
                     path = os.path.join(d, f"{name}_b{b}.onnx")
                     ok, msg = export_onnx(model, name, x, path)
                     info["export"][b] = {"bit_exact": ok, "detail": msg}
                     if ok:
                         info["onnx"][b] = path
             self.data[name] = info
+            self.convert_models(name, info)
             exports = ", ".join(f"b{b} {'bit-exact' if e['bit_exact'] else 'FAILED: ' + e['detail']}"
                                 for b, e in info["export"].items())
+            conv = ", ".join([f"MNN b{','.join(map(str, info['mnn']))}"] * bool(info["mnn"])
+                             + ["ncnn"] * bool(info["ncnn"])
+                             + [f"{k} FAILED" for k in info["convert_errors"]])
             log(f"  {name}: weights, inputs, float64 reference"
                 + (f", ONNX ({exports})" if exports else "")
+                + (f", converted: {conv}" if conv else "")
                 + f" [{time.perf_counter() - t0:.1f} s]")
 
     # ---- one worker ------------------------------------------------------------------------
@@ -129,11 +149,15 @@ class Session:
         """mode "first": load + first batch-1 run only; "time": that, then every batch size timed.
         With save_logits, the first run's logits at each batch size go to logits_dir()."""
         info = self.data[name]
+        if fw in self.unavailable:
+            return {"ok": False, "unavailable": True, "error": "unavailable: " + self.unavailable[fw]}
         stem = f"{mode}_{name}_{fw}"
         spec = {
             "framework": fw, "model": name, "mode": mode, "batches": BATCHES,
             "inputs": {str(b): p for b, p in info["inputs"].items()},
             "onnx": {str(b): p for b, p in info["onnx"].items()},
+            "mnn": {str(b): p for b, p in info.get("mnn", {}).items()},
+            "ncnn": info.get("ncnn"),
             "state_dict": info["state_dict"], "weights": info["weights"],
             "scl_lib": self.a.shufflecl_lib, "device": self.a.device,
             "warmup": self.a.warmup, "min_iters": self.a.min_iters, "seconds": self.a.seconds,
@@ -142,13 +166,19 @@ class Session:
         }
         if save_logits:
             spec["logits_dir"] = self.logits_dir(name, fw)
-        if fw.startswith("opencv") and any(b not in info["onnx"] for b in BATCHES):
+        if fw in ONNX_READERS and any(b not in info["onnx"] for b in BATCHES):
             return {"ok": False, "error": "no bit-exact ONNX export for every batch size"}
+        if fw.startswith("mnn") and any(b not in info.get("mnn", {}) for b in BATCHES):
+            return {"ok": False, "error": "no MNN model for every batch size: "
+                    + info.get("convert_errors", {}).get("mnn", "not converted")}
+        if fw.startswith("ncnn") and not info.get("ncnn"):
+            return {"ok": False, "error": "no ncnn model: "
+                    + info.get("convert_errors", {}).get("ncnn", "not converted")}
         spec_path = self.new_path(stem, ".spec.json")
         with open(spec_path, "w") as f:
             json.dump(spec, f)
         log_path = self.new_path(stem, ".log")
-        rc, wall = run_cmd([sys.executable, SCRIPT, "--worker", spec_path],
+        rc, wall = run_cmd([self.interpreter_for(fw), SCRIPT, "--worker", spec_path],
                            self.env_for(fw, cold_dir), log_path)
         try:
             with open(spec["out"]) as f:

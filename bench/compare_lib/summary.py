@@ -3,7 +3,7 @@ table printed from it."""
 
 import statistics
 
-from .common import BATCHES, LABELS
+from .common import BATCHES, COLD_FRAMEWORKS, LABELS
 
 
 class Summary:
@@ -28,7 +28,7 @@ class Summary:
                 firsts = [r["first_inference_ms"] for r in runs]
                 out["first_warm_ms"] = statistics.median(firsts)
                 cold = self.cold[name].get(fw)
-                if fw in ("shufflecl", "opencv-ocl"):
+                if fw in COLD_FRAMEWORKS:
                     out["first_cold_ms"] = cold["first_inference_ms"] if cold and cold.get("ok") else None
                     out["first_cold_same_as_warm"] = False
                 else:
@@ -53,9 +53,11 @@ class Summary:
     def table(self, summary):
         lines = []
 
-        def cell(o, key, fmt):
+        def cell(o, key, fmt, fw):
             if o is None:
-                return "failed"
+                if key != "b1_median_ms":
+                    return "-"
+                return "unavailable" if fw in self.unavailable else "failed"
             v = o.get(key)
             if v is None:
                 return "-"
@@ -71,11 +73,13 @@ class Summary:
         for name in self.models:
             for i, fw in enumerate(self.fws):
                 o = summary[name][fw]
-                label = LABELS[fw] + ("" if self.check[name].get(fw, {}).get("ok") else " (!)")
-                rows.append([name if i == 0 else "", label,
-                             cell(o, "b1_median_ms", "{:.2f}"), cell(o, "b1_min_ms", "{:.2f}"),
-                             cell(o, "b8_images_per_s", "{:.1f}"), cell(o, "b32_images_per_s", "{:.1f}"),
-                             cell(o, "first_warm_ms", "{:.0f}"), cell(o, "first_cold_ms", "{:.0f}")])
+                ok = self.check[name].get(fw, {}).get("ok") or fw in self.unavailable
+                label = LABELS[fw] + ("" if ok else " (!)")
+                rows.append([name if i == 0 else "", label] + [
+                    cell(o, key, fmt, fw) for key, fmt in (
+                        ("b1_median_ms", "{:.2f}"), ("b1_min_ms", "{:.2f}"),
+                        ("b8_images_per_s", "{:.1f}"), ("b32_images_per_s", "{:.1f}"),
+                        ("first_warm_ms", "{:.0f}"), ("first_cold_ms", "{:.0f}"))])
         widths = [max(len(r[i]) for r in rows + [hdr]) for i in range(len(hdr))]
         fmt_row = lambda r: "  ".join(c.ljust(widths[i]) if i < 2 else c.rjust(widths[i])
                                       for i, c in enumerate(r)).rstrip()

@@ -24,6 +24,18 @@ def worker_main(spec_path):
         elif fw.startswith("opencv"):
             from .fw_opencv import OpenCVWorker
             api = OpenCVWorker(spec, result)
+        elif fw == "onnxruntime":
+            from .fw_onnx import OrtWorker
+            api = OrtWorker(spec, result)
+        elif fw == "openvino":
+            from .fw_onnx import OpenVinoWorker
+            api = OpenVinoWorker(spec, result)
+        elif fw.startswith("mnn"):
+            from .fw_mnn import MnnWorker
+            api = MnnWorker(spec, result)
+        elif fw.startswith("ncnn"):
+            from .fw_ncnn import NcnnWorker
+            api = NcnnWorker(spec, result)
         else:
             from .fw_torch import TorchWorker
             api = TorchWorker(spec, result)
