@@ -47,6 +47,22 @@ static scl__oref *same_per_image(ev *e, const val *x, int64_t C) {
     return r;
 }
 
+/* A new producer reading x's C channels (the same in every image, each read at its final
+ * version), its node and level set; -1 with *st set when refused. */
+static int new_prod(ev *e, const val *x, int64_t C, scl_status *st) {
+    scl__oref *in = same_per_image(e, x, C);
+    *st = in ? scl__ev_read(e, x->e, x->dims[0] * C) : SCL_ERROR_UNSUPPORTED_MODEL;
+    int p = *st == SCL_OK ? add_prod(e) : -1;
+    if (p < 0) {
+        free(in);
+        if (*st == SCL_OK) *st = scl__ev_fail(e, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+        return -1;
+    }
+    scl__oprod *pr = &e->out->prod[p];
+    pr->node = e->node, pr->in = in, pr->level_in = x->level, pr->cin = (int)C;
+    return p;
+}
+
 static int is_act4(const val *x) {
     return x && x->kind == V_ACT && x->rank == 4 && x->nsp == 2 && !x->pooled && !x->pad;
 }
@@ -115,17 +131,11 @@ scl_status scl__ev_conv(ev *e) {
                     "%lld, group %lld; expected the 3x3 stride-2 stem, a 1x1 pointwise or a 3x3 "
                     "depthwise with padding 1)",
                     (long long)kh, (long long)kw, (long long)st[0], (long long)pd[0], (long long)g);
-    scl__oref *in = same_per_image(e, x, C);
-    if (!in) return SCL_ERROR_UNSUPPORTED_MODEL;
-    scl_status s = scl__ev_read(e, x->e, x->dims[0] * C);
-    int p = s == SCL_OK ? add_prod(e) : -1;
-    if (p < 0) {
-        free(in);
-        return s != SCL_OK ? s : scl__ev_fail(e, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    }
+    scl_status s;
+    int p = new_prod(e, x, C, &s);
+    if (p < 0) return s;
     scl__oprod *pr = &e->out->prod[p];
-    pr->kind = kind, pr->node = e->node, pr->cin = (int)C, pr->cout = (int)M;
-    pr->groups = (int)g, pr->stride = (int)st[0], pr->level_in = x->level, pr->in = in;
+    pr->kind = kind, pr->cout = (int)M, pr->groups = (int)g, pr->stride = (int)st[0];
     pr->w = wv->t, pr->b = bv ? bv->t : NULL;
     int s2 = st[0] == 2;
     val *o = act_out(e, x, M, s2 ? (x->h - 1) / 2 + 1 : x->h, s2 ? (x->w - 1) / 2 + 1 : x->w,
@@ -192,20 +202,14 @@ scl_status scl__ev_pool(ev *e, int is_max) {
         return FAIL("is not a 3x3 stride-2 pool with a 1-pixel border%s",
                     is_max ? "" : " counted in the average (count_include_pad)");
     int64_t C = x->dims[1];
-    scl__oref *in = same_per_image(e, x, C);
-    if (!in) return SCL_ERROR_UNSUPPORTED_MODEL;
-    scl_status s = scl__ev_read(e, x->e, x->dims[0] * C);
-    int p = s == SCL_OK ? add_prod(e) : -1;
-    if (p < 0) {
-        free(in);
-        return s != SCL_OK ? s : scl__ev_fail(e, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    }
+    scl_status s;
+    int p = new_prod(e, x, C, &s);
+    if (p < 0) return s;
     scl__oprod *pr = &e->out->prod[p];
-    pr->kind = is_max ? SCL__OP_MAXPOOL : SCL__OP_AVGPOOL, pr->node = e->node;
-    pr->cin = pr->cout = (int)C, pr->stride = 2, pr->level_in = x->level, pr->in = in;
+    pr->kind = is_max ? SCL__OP_MAXPOOL : SCL__OP_AVGPOOL, pr->cout = (int)C, pr->stride = 2;
     pr->nonneg = 1;
     for (int64_t c = 0; c < C; c++)
-        if (in[c].src < 0 || !e->out->prod[in[c].src].nonneg) pr->nonneg = 0;
+        if (pr->in[c].src < 0 || !e->out->prod[pr->in[c].src].nonneg) pr->nonneg = 0;
     val tmp = *x;
     tmp.pad = 0;
     val *o = act_out(e, &tmp, C, (x->h - 1) / 2 + 1, (x->w - 1) / 2 + 1, x->level + 1);
@@ -374,17 +378,11 @@ scl_status scl__ev_classifier(ev *e, int gemm) {
                     (long long)wv->t->dims[0], (long long)wv->t->dims[1], (long long)C);
     if (bv && (bv->kind != V_TENSOR || scl__onnx_tensor_count(bv->t) != K || bv->t->n_dims > 2))
         return FAIL("has a bias that is not a constant of %lld values", (long long)K);
-    scl__oref *in = same_per_image(e, x, C);
-    if (!in) return SCL_ERROR_UNSUPPORTED_MODEL;
-    scl_status s = scl__ev_read(e, x->e, x->dims[0] * C);
-    int p = s == SCL_OK ? add_prod(e) : -1;
-    if (p < 0) {
-        free(in);
-        return s != SCL_OK ? s : scl__ev_fail(e, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    }
+    scl_status s;
+    int p = new_prod(e, x, C, &s);
+    if (p < 0) return s;
     scl__oprod *pr = &e->out->prod[p];
-    pr->kind = SCL__OP_GAPFC, pr->node = e->node, pr->cin = (int)C, pr->cout = (int)K;
-    pr->level_in = x->level, pr->in = in, pr->w = wv->t, pr->b = bv ? bv->t : NULL;
+    pr->kind = SCL__OP_GAPFC, pr->cout = (int)K, pr->w = wv->t, pr->b = bv ? bv->t : NULL;
     pr->w_ck = ck, pr->gap_node = x->gap_node, pr->gap_fixed = x->gap_fixed;
     val *o = scl__ev_output(e, 0);
     if (!o) return scl__ev_fail(e, SCL_ERROR_FILE_FORMAT, "its output has no name");
