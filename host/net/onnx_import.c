@@ -339,6 +339,20 @@ scl_status scl__onnx_desc(scl_context *ctx, const char *path, scl_model_desc *d)
     return st == SCL_OK ? SCL_OK : scl__fail(ctx, st, "%s", im.msg);
 }
 
+/* Loads the proved graph's weights into net and hands the file and the graph over to it: each
+ * new input shape is evaluated again (scl__onnx_check_shape). On failure net keeps what it had. */
+static scl_status load_and_keep(imp *im, scl_network *net, const int *match) {
+    scl_status st = load(im, net, match);
+    scl__ograph *g = st == SCL_OK ? malloc(sizeof *g) : NULL;
+    if (st == SCL_OK && !g) st = scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st != SCL_OK) return st;
+    scl__onnx_release(net);
+    net->onnx = (scl__onnx *)im->m, im->m = NULL;
+    *g = im->g, im->g.prod = NULL, im->g.nprod = 0;
+    net->onnx_graph = g;
+    return SCL_OK;
+}
+
 scl_status scl__onnx_network(scl_context *ctx, const char *path, const scl_network_options *opts,
                              scl_network **out) {
     imp im = {.ctx = ctx};
@@ -348,16 +362,7 @@ scl_status scl__onnx_network(scl_context *ctx, const char *path, const scl_netwo
     scl_status st = open_and_prove(&im, path, &d, &match);
     if (st != SCL_OK) scl__fail(ctx, st, "%s", im.msg);
     if (st == SCL_OK) st = scl__network_create(ctx, &d, opts, &net, "scl_network_create_from_file");
-    if (st == SCL_OK) st = load(&im, net, match);
-    if (st == SCL_OK) {
-        /* the graph stays: each new input shape is evaluated again (scl__onnx_check_shape) */
-        net->onnx_graph = malloc(sizeof *net->onnx_graph);
-        if (!net->onnx_graph) st = scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    }
-    if (st == SCL_OK) {
-        net->onnx = (scl__onnx *)im.m, im.m = NULL;
-        *net->onnx_graph = im.g, im.g.prod = NULL, im.g.nprod = 0;
-    }
+    if (st == SCL_OK) st = load_and_keep(&im, net, match);
     free(match);
     imp_close(&im);
     if (st != SCL_OK) {
@@ -385,15 +390,7 @@ scl_status scl__onnx_load_into(scl_network *net, const char *path) {
                            scl_model_desc_text(&want, b, sizeof b));
     }
     /* the same description builds the same layers in the same order: match holds for net */
-    if (st == SCL_OK) st = load(&im, net, match);
-    scl__ograph *g = st == SCL_OK ? malloc(sizeof *g) : NULL;
-    if (st == SCL_OK && !g) st = scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
-    if (st == SCL_OK) {
-        scl__onnx_release(net);
-        net->onnx = (scl__onnx *)im.m, im.m = NULL;
-        *g = im.g, im.g.prod = NULL, im.g.nprod = 0;
-        net->onnx_graph = g;
-    }
+    if (st == SCL_OK) st = load_and_keep(&im, net, match);
     free(match);
     imp_close(&im);
     return st;
