@@ -11,7 +11,6 @@ Run by CTest with SCL_TOOL (the shufflecl binary) and SCL_TEST_TMPDIR set."""
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,8 +20,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shufflenet_ref as ref  # noqa: E402
+from clitest import check_error, run_tool  # noqa: E402
 
-PREFIX = "shufflecl: error: "
 
 # (tag, layout, widths, repeats, classes, groups, batch, height, width, module prefix)
 CASES = [
@@ -32,22 +31,6 @@ CASES = [
     ("megvii_v2_x0_5", "megvii_v2", [24, 48, 96, 192, 1024], [4, 8, 4], 1000, None, 2, 64, 64, False),
     ("megvii_v2_custom", "megvii_v2", [16, 64, 128, 256, 512], [2, 3, 2], 5, None, 1, 57, 71, True),
 ]
-
-
-def run_tool(tool, args):
-    return subprocess.run([tool, *args], capture_output=True, text=True)
-
-
-def check_error(proc, needles):
-    """None when proc failed cleanly with one error line holding every needle."""
-    print(f"       {proc.stderr.strip()}")
-    if proc.returncode <= 0:
-        return f"exit status {proc.returncode} (expected a failure)"
-    lines = proc.stderr.strip().splitlines()
-    if len(lines) != 1 or not lines[0].startswith(PREFIX):
-        return f"stderr is not one '{PREFIX}' line: {proc.stderr!r}"
-    missing = [n for n in needles if n not in lines[0]]
-    return f"stderr lacks {missing}: {lines[0]!r}" if missing else None
 
 
 def run_case(tool, tmp, tag, layout, widths, repeats, classes, groups, batch, height, width, prefix, seed):

@@ -24,9 +24,9 @@ from onnx import helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shufflenet_ref as ref  # noqa: E402
+from clitest import check_error, run_tool  # noqa: E402
 
 warnings.filterwarnings("ignore")
-PREFIX = "shufflecl: error: "
 
 # (tag, layout, widths, repeats, classes, groups, height, width)
 MODELS = {
@@ -71,22 +71,6 @@ def export(net, path, opset, dynamic, h, w, batch=1, **kw):
     torch.onnx.export(net.float(), torch.zeros(batch, 3, h, w), path, opset_version=opset,
                       input_names=["x"], output_names=["y"], dynamic_axes=axes, **kw)
     return path
-
-
-def run_tool(tool, args):
-    return subprocess.run([tool, *args], capture_output=True, text=True)
-
-
-def check_error(proc, needles):
-    """None when proc failed cleanly with one error line holding every needle."""
-    print(f"       {proc.stderr.strip()[:400]}")
-    if proc.returncode <= 0:
-        return f"exit status {proc.returncode} (expected a failure)"
-    lines = proc.stderr.strip().splitlines()
-    if len(lines) != 1 or not lines[0].startswith(PREFIX):
-        return f"stderr is not one '{PREFIX}' line: {proc.stderr!r}"
-    missing = [n for n in needles if n not in lines[0]]
-    return f"stderr lacks {missing}: {lines[0]!r}" if missing else None
 
 
 def parity(tool, tmp, path, net, batch, h, w, seed, model=("auto",)):
