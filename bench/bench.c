@@ -175,9 +175,10 @@ static void progress_done(void) {
 static int make_network(scl_context *ctx, const bench_settings *set, const char *model,
                         scl_network **net) {
     *net = NULL;
+    scl_network_options opts = cli_network_options();
     if (strcmp(model, "auto") == 0) {
         if (cli_network(ctx, "bench", model, set->weights, 0, net)) return 1;
-    } else if (scl_network_create(ctx, model, net) != SCL_OK) {
+    } else if (scl_network_create_ex(ctx, model, &opts, net) != SCL_OK) {
         return cli_error("%s", scl_last_error(ctx));
     }
     if (!set->explicit_shuffle || scl_network_set_explicit_copies(*net, 1) == SCL_OK) return 0;

@@ -42,6 +42,46 @@
 #define SCL_VSTORE_8(v, p) vstore8((v), 0, (p))
 #define SCL_VSTORE_16(v, p) vstore16((v), 0, (p))
 
+// Storage of the activations and weights in global memory (docs/kernels.md, "precision"):
+// float, or with SCL_HALF=1 16-bit halves (core OpenCL 1.2: a half pointer may be declared
+// without cl_khr_fp16, and vload_half/vstore_half convert to and from float), every sum still
+// accumulated in float. `data_t` is the element type of such a buffer; DLOAD_N / DSTORE_N move n
+// of them as n floats (DLOAD / DSTORE one). Stores round to nearest even, as the host's
+// conversion of the weights does. The caller's input (the stem's) and the logits (the head's)
+// stay float: those kernels use VLOAD_N / VSTORE_N for them.
+#ifndef SCL_HALF
+#define SCL_HALF 0
+#endif
+#define DLOAD_N(n, p) CAT(SCL_DLOAD_, n)(p)
+#define DSTORE_N(n, v, p) CAT(SCL_DSTORE_, n)(v, p)
+#define DLOAD(p) DLOAD_N(1, p)
+#define DSTORE(v, p) DSTORE_N(1, v, p)
+#if SCL_HALF
+typedef half data_t;
+#define SCL_DLOAD_1(p) vload_half(0, (p))
+#define SCL_DLOAD_2(p) vload_half2(0, (p))
+#define SCL_DLOAD_4(p) vload_half4(0, (p))
+#define SCL_DLOAD_8(p) vload_half8(0, (p))
+#define SCL_DLOAD_16(p) vload_half16(0, (p))
+#define SCL_DSTORE_1(v, p) vstore_half_rte((v), 0, (p))
+#define SCL_DSTORE_2(v, p) vstore_half2_rte((v), 0, (p))
+#define SCL_DSTORE_4(v, p) vstore_half4_rte((v), 0, (p))
+#define SCL_DSTORE_8(v, p) vstore_half8_rte((v), 0, (p))
+#define SCL_DSTORE_16(v, p) vstore_half16_rte((v), 0, (p))
+#else
+typedef float data_t;
+#define SCL_DLOAD_1 SCL_VLOAD_1
+#define SCL_DLOAD_2 SCL_VLOAD_2
+#define SCL_DLOAD_4 SCL_VLOAD_4
+#define SCL_DLOAD_8 SCL_VLOAD_8
+#define SCL_DLOAD_16 SCL_VLOAD_16
+#define SCL_DSTORE_1 SCL_VSTORE_1
+#define SCL_DSTORE_2 SCL_VSTORE_2
+#define SCL_DSTORE_4 SCL_VSTORE_4
+#define SCL_DSTORE_8 SCL_VSTORE_8
+#define SCL_DSTORE_16 SCL_VSTORE_16
+#endif
+
 // The even / odd lanes of the 2n floats a, b (a first): lane i is element 2i / 2i+1. At n = 1
 // the two floats are a and b themselves.
 #define EVENS_N(n, a, b) CAT(SCL_EVENS_, n)(a, b)

@@ -30,10 +30,10 @@
 #error "VW must be 1, 2, 4, 8 or 16"
 #endif
 typedef VTYPE(VW) floatv;
-#define VSTORE(v, p) VSTORE_N(VW, v, p)
+#define VSTORE(v, p) DSTORE_N(VW, v, p)
 
 // Outputs x .. x+VW-1 of rows oy0 .. oy0+TH-1: whole vectors, no masks.
-static inline void chunk(__global const float *src, __global float *dst, const float *w, float b,
+static inline void chunk(__global const data_t *src, __global data_t *dst, const float *w, float b,
                          int H, int OH, int W, int OW, int oy0, int x, const int edge) {
     floatv acc[TH];
 #pragma unroll
@@ -43,7 +43,7 @@ static inline void chunk(__global const float *src, __global float *dst, const f
         const int iy = oy0 * STRIDE - 1 + r;
         if (iy < 0 || iy >= H) continue; // a padding row adds nothing
         floatv t0, t1, t2;
-        STENCIL_TAPS(VW)(src + iy * W, x, STRIDE, edge, &t0, &t1, &t2);
+        STENCIL_TAPS_DATA(VW)(src + iy * W, x, STRIDE, edge, &t0, &t1, &t2);
 #pragma unroll
         for (int t = 0; t < TH; t++) {
             const int ky = r - t * STRIDE; // the kernel row this input row is for output row t
@@ -62,7 +62,7 @@ static inline void chunk(__global const float *src, __global float *dst, const f
 }
 
 // Output x of rows oy0 .. oy0+TH-1, taps outside the input reading zero (the borders).
-static inline void column(__global const float *src, __global float *dst,
+static inline void column(__global const data_t *src, __global data_t *dst,
                           const float *w, float b, int H, int OH, int W, int OW, int oy0, int x) {
     float acc[TH];
 #pragma unroll
@@ -73,7 +73,7 @@ static inline void column(__global const float *src, __global float *dst,
         const int iy = oy0 * STRIDE - 1 + r;
         if (iy < 0 || iy >= H) continue;
         float t0, t1, t2;
-        stencil_column_taps(src + iy * W, ix, W, &t0, &t1, &t2);
+        stencil_column_taps_data(src + iy * W, ix, W, &t0, &t1, &t2);
 #pragma unroll
         for (int t = 0; t < TH; t++) {
             const int ky = r - t * STRIDE;
@@ -84,7 +84,7 @@ static inline void column(__global const float *src, __global float *dst,
 #pragma unroll
     for (int t = 0; t < TH; t++) {
         if (oy0 + t >= OH) break;
-        dst[(oy0 + t) * OW + x] = RELU ? fmax(acc[t], 0.0f) : acc[t];
+        DSTORE(RELU ? fmax(acc[t], 0.0f) : acc[t], dst + (oy0 + t) * OW + x);
     }
 }
 
@@ -96,19 +96,19 @@ static inline void column(__global const float *src, __global float *dst,
 
 // Arguments: input (data, map, floats per image, floats per plane, H, W), output (likewise, OH,
 // OW), channels, images x channels, outputs per work-item along W, weights (C x 3 x 3), bias (C).
-__kernel void DW_KERNEL(__global const float *in, __global const int *in_map, int in_bstride,
-                        int in_pitch, int H, int W, __global float *out,
+__kernel void DW_KERNEL(__global const data_t *in, __global const int *in_map, int in_bstride,
+                        int in_pitch, int H, int W, __global data_t *out,
                         __global const int *out_map, int out_bstride, int out_pitch, int OH,
-                        int OW, int C, int NC, int seg, __global const float *wts,
+                        int OW, int C, int NC, int seg, __global const data_t *wts,
                         __global const float *bias) {
     const int xs = get_global_id(0) * seg, oy0 = get_global_id(1) * TH, nc = get_global_id(2);
     // Geometry is rounded up to whole work-groups: the spare work-items leave here.
     if (xs >= OW || oy0 >= OH || nc >= NC) return;
     const int n = nc / C, c = nc % C;
-    __global const float *src = in + n * in_bstride + in_map[c] * in_pitch;
-    __global float *dst = out + n * out_bstride + out_map[c] * out_pitch;
+    __global const data_t *src = in + n * in_bstride + in_map[c] * in_pitch;
+    __global data_t *dst = out + n * out_bstride + out_map[c] * out_pitch;
     float w[9];
-    for (int i = 0; i < 9; i++) w[i] = wts[c * 9 + i];
+    for (int i = 0; i < 9; i++) w[i] = DLOAD(wts + c * 9 + i);
     const float b = bias[c];
     // each kind of chunk its own call, so that its edge is a literal there
     const stencil_row row = stencil_row_init(xs, seg, W, OW, VW, STRIDE);

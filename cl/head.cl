@@ -37,32 +37,32 @@ typedef VTYPE(KV) floatk;
 
 // The mean of hw floats at p. Only the plane's own floats are read: its padding up to the
 // pitch holds anything (NaN in the tests).
-static inline float plane_mean(__global const float *p, int hw, float inv_hw) {
+static inline float plane_mean(__global const data_t *p, int hw, float inv_hw) {
     float16 v = 0.0f;
     int i = 0;
-    for (; i + 16 <= hw; i += 16) v += vload16(0, p + i);
+    for (; i + 16 <= hw; i += 16) v += DLOAD_N(16, p + i);
     float8 h8 = v.lo + v.hi;
     float4 h4 = h8.lo + h8.hi;
     float s = (h4.x + h4.y) + (h4.z + h4.w);
-    for (; i < hw; i++) s += p[i];
+    for (; i < hw; i++) s += DLOAD(p + i);
     return s * inv_hw;
 }
 
 // One mean per work-item: plane (n, c) for work-item (c, n), into pooled[n * C + c].
-__kernel void gap(__global const float *in, __global const int *in_map, int in_bstride,
-                  int in_pitch, int HW, __global float *pooled, int N, int C) {
+__kernel void gap(__global const data_t *in, __global const int *in_map, int in_bstride,
+                  int in_pitch, int HW, __global data_t *pooled, int N, int C) {
     const int c = get_global_id(0), n = get_global_id(1);
     if (c >= C || n >= N) return;
-    pooled[n * C + c] = plane_mean(in + n * in_bstride + in_map[c] * in_pitch, HW, 1.0f / HW);
+    DSTORE(plane_mean(in + n * in_bstride + in_map[c] * in_pitch, HW, 1.0f / HW), pooled + n * C + c);
 }
 
 // Arguments: input (data, map, floats per image, floats per plane, H*W), output (data, map,
 // floats per image, floats per plane), images, channels, classes, padded classes (a multiple
 // of KV * KN), transposed weights (see BLOCKED), bias (KP).
-__kernel void gap_fc(__global const float *in, __global const int *in_map, int in_bstride,
+__kernel void gap_fc(__global const data_t *in, __global const int *in_map, int in_bstride,
                      int in_pitch, int HW, __global float *out, __global const int *out_map,
                      int out_bstride, int out_pitch, int N, int C, int K, int KP,
-                     __global const float *wt, __global const float *bias) {
+                     __global const data_t *wt, __global const float *bias) {
     // dim 0 runs over images so that the work-items of one group share their class tile's
     // weights in cache
     const int n0 = get_global_id(0) * NB, k0 = get_global_id(1) * (KV * KN);
@@ -74,18 +74,18 @@ __kernel void gap_fc(__global const float *in, __global const int *in_map, int i
 #pragma unroll
         for (int i = 0; i < KN; i++) acc[j][i] = KLOAD(bias + k0 + i * KV);
     const int nn = min(NB, N - n0); // images of this block; the rest compute zeros, unstored
-    __global const float *img = in + n0 * in_bstride;
+    __global const data_t *img = in + n0 * in_bstride;
 
     for (int c = 0; c < C; c++) {
-        __global const float *plane = img + in_map[c] * in_pitch;
+        __global const data_t *plane = img + in_map[c] * in_pitch;
         float m[NB];
 #pragma unroll
         for (int j = 0; j < NB; j++)
             m[j] = j < nn ? plane_mean(plane + j * in_bstride, HW, inv_hw) : 0.0f;
-        __global const float *wr = BLOCKED ? wt + k0 * C + c * (KV * KN) : wt + c * KP + k0;
+        __global const data_t *wr = BLOCKED ? wt + k0 * C + c * (KV * KN) : wt + c * KP + k0;
 #pragma unroll
         for (int i = 0; i < KN; i++) {
-            const floatk wv = KLOAD(wr + i * KV);
+            const floatk wv = DLOAD_N(KV, wr + i * KV);
 #pragma unroll
             for (int j = 0; j < NB; j++) acc[j][i] += m[j] * wv;
         }

@@ -40,8 +40,8 @@
 #error "VEC must be 1, 2, 4, 8 or 16"
 #endif
 typedef VTYPE(VEC) floatv;
-#define LOADV(p) VLOAD_N(VEC, p)
-#define STOREV(v, p) VSTORE_N(VEC, v, p)
+#define LOADV(p) DLOAD_N(VEC, p)
+#define STOREV(v, p) DSTORE_N(VEC, v, p)
 
 // One fused multiply-add where the hardware has it: PoCL compiles mad() to a separate multiply
 // and add, which halved the CPU's throughput. Devices without fast FMA keep mad().
@@ -57,17 +57,17 @@ typedef VTYPE(VEC) floatv;
 #define MAC_ROW(acc, x, wk)                                                                        \
     do {                                                                                           \
         _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++)                                     \
-            acc[c_] = MAC(x, (floatv)((wk)[c_]), acc[c_]);                                         \
+            acc[c_] = MAC(x, (floatv)DLOAD((wk) + c_), acc[c_]);                                         \
     } while (0)
 
 // in/out/res: data, map (logical channel -> plane), floats per image, floats per plane.
 // w: packed [tile][k][CO_TILE] with zeros past each group's last channel; bias: [tile][CO_TILE].
 // K: input channels per group; coutg: output channels per group; tiles: tiles per group.
-__kernel void pointwise(__global const float *restrict in, __global const int *restrict in_map,
-                        int in_bstride, int in_pitch, __global float *out,
+__kernel void pointwise(__global const data_t *restrict in, __global const int *restrict in_map,
+                        int in_bstride, int in_pitch, __global data_t *out,
                         __global const int *restrict out_map, int out_bstride, int out_pitch,
-                        __global const float *res, __global const int *restrict res_map,
-                        int res_bstride, int res_pitch, __global const float *restrict w,
+                        __global const data_t *res, __global const int *restrict res_map,
+                        int res_bstride, int res_pitch, __global const data_t *restrict w,
                         __global const float *restrict bias, int chunks, int K, int coutg,
                         int tiles) {
     const int px = get_global_id(0);
@@ -78,9 +78,9 @@ __kernel void pointwise(__global const float *restrict in, __global const int *r
     const int co0 = g * coutg + j * CO_TILE;
     const int valid = min(CO_TILE, coutg - j * CO_TILE);
 
-    __global const float *src = in + n * in_bstride + px * VEC;
+    __global const data_t *src = in + n * in_bstride + px * VEC;
     __global const int *imap = in_map + g * K;
-    __global const float *wt = w + t * K * CO_TILE;
+    __global const data_t *wt = w + t * K * CO_TILE;
 
     floatv acc[CO_TILE];
 #pragma unroll

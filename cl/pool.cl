@@ -34,8 +34,8 @@
 #error "VW must be 1, 2, 4, 8 or 16"
 #endif
 typedef VTYPE(VW) vec_t;
-#define LOADV(p) VLOAD_N(VW, p)
-#define STOREV(v, p) VSTORE_N(VW, v, p)
+#define LOADV(p) DLOAD_N(VW, p)
+#define STOREV(v, p) DSTORE_N(VW, v, p)
 #define EVENS(a, b) EVENS_N(VW, a, b)
 #define ODDS(a, b) ODDS_N(VW, a, b)
 #define LANE_IN_LOW(v, s) SHIFT_UP_N(VW, v, s)  // lane i <- v[i-1], lane 0 <- s
@@ -61,7 +61,7 @@ typedef VTYPE(VW) vec_t;
 #define LAST 2
 
 // Outputs x .. x+VW-1 of output rows oy0 .. oy0+TH-1 (those below OH).
-INLINE void pool_chunk(__global const float *src, __global float *dst, int H, int OH, int W, int OW,
+INLINE void pool_chunk(__global const data_t *src, __global data_t *dst, int H, int OH, int W, int OW,
                        int oy0, int x, const int where, const int is_max) {
     vec_t lo[TH], hi[TH];
     float tail[TH];
@@ -74,9 +74,9 @@ INLINE void pool_chunk(__global const float *src, __global float *dst, int H, in
     for (int r = 0; r < 2 * TH + 1; r++) {
         const int iy = 2 * oy0 - 1 + r;
         if (iy < 0 || iy >= H) continue; // a padding row never wins and adds nothing
-        __global const float *p = src + iy * W + c0;
+        __global const data_t *p = src + iy * W + c0;
         const vec_t a = LOADV(p), b = LOADV(p + VW);
-        const float s = where == MID ? p[2 * VW] : PAD_VALUE(is_max);
+        const float s = where == MID ? DLOAD(p + 2 * VW) : PAD_VALUE(is_max);
 #pragma unroll
         for (int t = 0; t < TH; t++) {
             const int ky = r - 2 * t; // which kernel row this input row is for output row t
@@ -106,7 +106,7 @@ INLINE void pool_chunk(__global const float *src, __global float *dst, int H, in
 }
 
 // Output x of output rows oy0 .. oy0+TH-1, one guarded tap at a time.
-INLINE void pool_column(__global const float *src, __global float *dst, int H, int OH, int W,
+INLINE void pool_column(__global const data_t *src, __global data_t *dst, int H, int OH, int W,
                         int OW, int oy0, int x, const int is_max) {
     float acc[TH];
 #pragma unroll
@@ -117,10 +117,10 @@ INLINE void pool_column(__global const float *src, __global float *dst, int H, i
     for (int r = 0; r < 2 * TH + 1; r++) {
         const int iy = 2 * oy0 - 1 + r;
         if (iy < 0 || iy >= H) continue;
-        __global const float *row = src + iy * W;
-        float h = row[ix];
-        if (ix >= 1) h = FOLD(is_max, h, row[ix - 1]);
-        if (ix + 1 < W) h = FOLD(is_max, h, row[ix + 1]);
+        __global const data_t *row = src + iy * W;
+        float h = DLOAD(row + ix);
+        if (ix >= 1) h = FOLD(is_max, h, DLOAD(row + ix - 1));
+        if (ix + 1 < W) h = FOLD(is_max, h, DLOAD(row + ix + 1));
 #pragma unroll
         for (int t = 0; t < TH; t++) {
             const int ky = r - 2 * t;
@@ -130,21 +130,21 @@ INLINE void pool_column(__global const float *src, __global float *dst, int H, i
 #pragma unroll
     for (int t = 0; t < TH; t++) {
         if (oy0 + t >= OH) break;
-        dst[(oy0 + t) * OW + x] = FINISH(is_max, acc[t]);
+        DSTORE(FINISH(is_max, acc[t]), dst + (oy0 + t) * OW + x);
     }
 }
 
 // One work-item: outputs [xs, xs+seg) of output rows oy0 .. oy0+TH-1 of one (image, channel).
-INLINE void pool_item(__global const float *in, __global const int *in_map, int in_bstride,
-                      int in_pitch, int H, int W, __global float *out, __global const int *out_map,
+INLINE void pool_item(__global const data_t *in, __global const int *in_map, int in_bstride,
+                      int in_pitch, int H, int W, __global data_t *out, __global const int *out_map,
                       int out_bstride, int out_pitch, int OH, int OW, int C, int NC, int seg,
                       const int is_max) {
     const int xs = get_global_id(0) * seg, oy0 = get_global_id(1) * TH, nc = get_global_id(2);
     // The grid is rounded up to whole work-groups: the spare work-items leave here.
     if (xs >= OW || oy0 >= OH || nc >= NC) return;
     const int n = nc / C, c = nc - n * C;
-    __global const float *src = in + n * in_bstride + in_map[c] * in_pitch;
-    __global float *dst = out + n * out_bstride + out_map[c] * out_pitch;
+    __global const data_t *src = in + n * in_bstride + in_map[c] * in_pitch;
+    __global data_t *dst = out + n * out_bstride + out_map[c] * out_pitch;
     const int xe = min(xs + seg, OW);
     // MID chunks start at 1 or later (output 0 has tap 0 in the padding) and at most at xmid,
     // the last start whose scalar column 2x+2VW-1 is inside (x >= 1 is tested separately, so
@@ -185,16 +185,16 @@ INLINE void pool_item(__global const float *in, __global const int *in_map, int 
 
 // Arguments: input (data, channel map, floats per image, floats per plane, H, W), output
 // (likewise, OH, OW), channels, images x channels, outputs per work-item along W.
-__kernel void maxpool3x3s2(__global const float *in, __global const int *in_map, int in_bstride,
-                           int in_pitch, int H, int W, __global float *out,
+__kernel void maxpool3x3s2(__global const data_t *in, __global const int *in_map, int in_bstride,
+                           int in_pitch, int H, int W, __global data_t *out,
                            __global const int *out_map, int out_bstride, int out_pitch, int OH,
                            int OW, int C, int NC, int seg) {
     pool_item(in, in_map, in_bstride, in_pitch, H, W, out, out_map, out_bstride, out_pitch, OH, OW,
               C, NC, seg, 1);
 }
 
-__kernel void avgpool3x3s2(__global const float *in, __global const int *in_map, int in_bstride,
-                           int in_pitch, int H, int W, __global float *out,
+__kernel void avgpool3x3s2(__global const data_t *in, __global const int *in_map, int in_bstride,
+                           int in_pitch, int H, int W, __global data_t *out,
                            __global const int *out_map, int out_bstride, int out_pitch, int OH,
                            int OW, int C, int NC, int seg) {
     pool_item(in, in_map, in_bstride, in_pitch, H, W, out, out_map, out_bstride, out_pitch, OH, OW,

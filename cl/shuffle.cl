@@ -13,11 +13,11 @@
 #if !VALID_WIDTH(VEC)
 #error "VEC must be 1, 2, 4, 8 or 16"
 #endif
-#define COPYV(s, d) VSTORE_N(VEC, VLOAD_N(VEC, s), d)
+#define COPYV(s, d) DSTORE_N(VEC, DLOAD_N(VEC, s), d)
 
-__kernel void channel_shuffle(__global const float *restrict in,
+__kernel void channel_shuffle(__global const data_t *restrict in,
                               __global const int *restrict in_map, int in_bstride, int in_pitch,
-                              __global float *restrict out, __global const int *restrict out_map,
+                              __global data_t *restrict out, __global const int *restrict out_map,
                               int out_bstride, int out_pitch, int chunks, int A, int B) {
     const int px = get_global_id(0);
     if (px >= chunks) return;

@@ -19,12 +19,12 @@
 #error "VW must be 1, 2, 4, 8 or 16"
 #endif
 typedef VTYPE(VW) floatv;
-#define VSTORE(v, p) VSTORE_N(VW, v, p)
+#define VSTORE(v, p) DSTORE_N(VW, v, p)
 
 // Outputs x .. x+VW-1 of row oy for CO channels. w: the CO x 3 x 3 x 3 weights of the group.
 static inline void chunk(__global const float *src0, __global const float *src1,
-                         __global const float *src2, __global float *const *dst,
-                         __global const float *w, const float *b, int H, int W, int OW, int oy,
+                         __global const float *src2, __global data_t *const *dst,
+                         __global const data_t *w, const float *b, int H, int W, int OW, int oy,
                          int x, const int edge) {
     floatv acc[CO];
 #pragma unroll
@@ -38,10 +38,11 @@ static inline void chunk(__global const float *src0, __global const float *src1,
             if (iy < 0 || iy >= H) continue; // a padding row adds nothing
             floatv t0, t1, t2;
             STENCIL_TAPS(VW)(src + iy * W, x, 2, edge, &t0, &t1, &t2);
-            __global const float *wk = w + ci * 9 + ky * 3;
+            __global const data_t *wk = w + ci * 9 + ky * 3;
 #pragma unroll
             for (int k = 0; k < CO; k++)
-                acc[k] += wk[k * 27] * t0 + wk[k * 27 + 1] * t1 + wk[k * 27 + 2] * t2;
+                acc[k] += DLOAD(wk + k * 27) * t0 + DLOAD(wk + k * 27 + 1) * t1 +
+                          DLOAD(wk + k * 27 + 2) * t2;
         }
     }
 #pragma unroll
@@ -51,8 +52,8 @@ static inline void chunk(__global const float *src0, __global const float *src1,
 
 // Output x of row oy for CO channels, taps outside the input reading zero.
 static inline void column(__global const float *src0, __global const float *src1,
-                          __global const float *src2, __global float *const *dst,
-                          __global const float *w, const float *b, int H, int W, int OW, int oy,
+                          __global const float *src2, __global data_t *const *dst,
+                          __global const data_t *w, const float *b, int H, int W, int OW, int oy,
                           int x) {
     float acc[CO];
 #pragma unroll
@@ -67,24 +68,25 @@ static inline void column(__global const float *src0, __global const float *src1
             if (iy < 0 || iy >= H) continue;
             float t0, t1, t2;
             stencil_column_taps(src + iy * W, ix, W, &t0, &t1, &t2);
-            __global const float *wk = w + ci * 9 + ky * 3;
+            __global const data_t *wk = w + ci * 9 + ky * 3;
 #pragma unroll
             for (int k = 0; k < CO; k++)
-                acc[k] += wk[k * 27] * t0 + wk[k * 27 + 1] * t1 + wk[k * 27 + 2] * t2;
+                acc[k] += DLOAD(wk + k * 27) * t0 + DLOAD(wk + k * 27 + 1) * t1 +
+                          DLOAD(wk + k * 27 + 2) * t2;
         }
     }
 #pragma unroll
     for (int k = 0; k < CO; k++)
-        if (dst[k]) dst[k][oy * OW + x] = fmax(acc[k], 0.0f);
+        if (dst[k]) DSTORE(fmax(acc[k], 0.0f), dst[k] + oy * OW + x);
 }
 
 // Arguments: input (data, map of its 3 channels, floats per image, floats per plane, H, W),
 // output (likewise, OH, OW), output channels, images x channel groups of CO, outputs per
 // work-item along W, weights and bias padded to whole groups of CO channels.
 __kernel void stem3x3s2(__global const float *in, __global const int *in_map, int in_bstride,
-                        int in_pitch, int H, int W, __global float *out,
+                        int in_pitch, int H, int W, __global data_t *out,
                         __global const int *out_map, int out_bstride, int out_pitch, int OH,
-                        int OW, int COUT, int NG, int seg, __global const float *wts,
+                        int OW, int COUT, int NG, int seg, __global const data_t *wts,
                         __global const float *bias) {
     const int xs = get_global_id(0) * seg, oy = get_global_id(1), ng = get_global_id(2);
     // Geometry is rounded up to whole work-groups: the spare work-items leave here.
@@ -95,14 +97,14 @@ __kernel void stem3x3s2(__global const float *in, __global const int *in_map, in
     __global const float *src1 = img + in_map[1] * in_pitch;
     __global const float *src2 = img + in_map[2] * in_pitch;
     // the padding channels of the last group compute (zero weights) but store nowhere
-    __global float *dst[CO];
+    __global data_t *dst[CO];
     float b[CO];
 #pragma unroll
     for (int k = 0; k < CO; k++) {
         dst[k] = co0 + k < COUT ? out + n * out_bstride + out_map[co0 + k] * out_pitch : 0;
         b[k] = bias[co0 + k];
     }
-    __global const float *w = wts + co0 * 27;
+    __global const data_t *w = wts + co0 * 27;
     // each kind of chunk its own call, so that its edge is a literal there
     const stencil_row row = stencil_row_init(xs, seg, W, OW, VW, 2);
     for (int x = xs; x < row.xe;) {

@@ -27,49 +27,69 @@
 
 // The three tap vectors of outputs x .. x+n-1 in one input row, zero in the padding; edge LEFT
 // or RIGHT shifts the padding tap in instead of loading it.
-#define SCL_STENCIL_TAPS_FN(n)                                                                   \
-    INLINE void stencil_taps_##n(__global const float *row, int x, const int stride,             \
+#define SCL_STENCIL_TAPS_FN(name, T, LD, n)                                                        \
+    INLINE void name##_##n(__global const T *row, int x, const int stride,             \
                                  const int edge, VTYPE(n) *t0, VTYPE(n) *t1, VTYPE(n) *t2) {     \
-        __global const float *p = row + x * stride; /* tap 1 of output x */                      \
+        __global const T *p = row + x * stride; /* tap 1 of output x */                      \
         if (n == 1) {                                                                            \
-            *t0 = VLOAD_N(n, p - 1), *t1 = VLOAD_N(n, p), *t2 = VLOAD_N(n, p + 1);               \
+            *t0 = LD(n, p - 1), *t1 = LD(n, p), *t2 = LD(n, p + 1);               \
         } else if (stride == 1) {                                                                \
             /* three overlapping loads (one cache line or two); the edge chunks shift instead */ \
-            *t1 = VLOAD_N(n, p);                                                                 \
-            *t0 = edge == LEFT ? SHIFT_UP_N(n, *t1, 0.0f) : VLOAD_N(n, p - 1);                   \
-            *t2 = edge == RIGHT ? SHIFT_DOWN_N(n, *t1, 0.0f) : VLOAD_N(n, p + 1);                \
+            *t1 = LD(n, p);                                                                 \
+            *t0 = edge == LEFT ? SHIFT_UP_N(n, *t1, 0.0f) : LD(n, p - 1);                   \
+            *t2 = edge == RIGHT ? SHIFT_DOWN_N(n, *t1, 0.0f) : LD(n, p + 1);                \
         } else if (edge == LEFT) {                                                               \
-            const VTYPE(n) a = VLOAD_N(n, p), b = VLOAD_N(n, p + n);                             \
+            const VTYPE(n) a = LD(n, p), b = LD(n, p + n);                             \
             *t1 = EVENS_N(n, a, b);                                                              \
             *t2 = ODDS_N(n, a, b);                                                               \
             *t0 = SHIFT_UP_N(n, *t2, 0.0f);                                                      \
         } else {                                                                                 \
-            const VTYPE(n) a = VLOAD_N(n, p - 1), b = VLOAD_N(n, p - 1 + n);                     \
+            const VTYPE(n) a = LD(n, p - 1), b = LD(n, p - 1 + n);                     \
             *t0 = EVENS_N(n, a, b);                                                              \
             *t1 = ODDS_N(n, a, b);                                                               \
             if (edge == RIGHT) {                                                                 \
                 *t2 = SHIFT_DOWN_N(n, *t0, 0.0f);                                                \
             } else {                                                                             \
-                const VTYPE(n) c = VLOAD_N(n, p), d = VLOAD_N(n, p + n);                         \
+                const VTYPE(n) c = LD(n, p), d = LD(n, p + n);                         \
                 *t2 = ODDS_N(n, c, d);                                                           \
             }                                                                                    \
         }                                                                                        \
     }
-SCL_STENCIL_TAPS_FN(1)
-SCL_STENCIL_TAPS_FN(2)
-SCL_STENCIL_TAPS_FN(4)
-SCL_STENCIL_TAPS_FN(8)
-SCL_STENCIL_TAPS_FN(16)
+SCL_STENCIL_TAPS_FN(stencil_taps, float, VLOAD_N, 1)
+SCL_STENCIL_TAPS_FN(stencil_taps, float, VLOAD_N, 2)
+SCL_STENCIL_TAPS_FN(stencil_taps, float, VLOAD_N, 4)
+SCL_STENCIL_TAPS_FN(stencil_taps, float, VLOAD_N, 8)
+SCL_STENCIL_TAPS_FN(stencil_taps, float, VLOAD_N, 16)
+#if SCL_HALF
+SCL_STENCIL_TAPS_FN(stencil_taps_data, data_t, DLOAD_N, 1)
+SCL_STENCIL_TAPS_FN(stencil_taps_data, data_t, DLOAD_N, 2)
+SCL_STENCIL_TAPS_FN(stencil_taps_data, data_t, DLOAD_N, 4)
+SCL_STENCIL_TAPS_FN(stencil_taps_data, data_t, DLOAD_N, 8)
+SCL_STENCIL_TAPS_FN(stencil_taps_data, data_t, DLOAD_N, 16)
+#endif
 #define STENCIL_TAPS(n) CAT(stencil_taps_, n)
+// The same for rows of stored activations (data_t, common.cl): halves under SCL_HALF.
+#if SCL_HALF
+#define STENCIL_TAPS_DATA(n) CAT(stencil_taps_data_, n)
+#else
+#define STENCIL_TAPS_DATA(n) CAT(stencil_taps_, n)
+#endif
 
 // The taps of the one output whose tap 0 is column ix of a row of W (tap 1, ix + 1, is always
 // inside), those outside the row reading zero.
-INLINE void stencil_column_taps(__global const float *row, int ix, int W, float *t0, float *t1,
-                                float *t2) {
-    *t0 = ix >= 0 ? row[ix] : 0.0f;
-    *t1 = row[ix + 1];
-    *t2 = ix + 2 < W ? row[ix + 2] : 0.0f;
-}
+#define SCL_STENCIL_COLUMN_FN(name, T, LD1)                                                       \
+    INLINE void name(__global const T *row, int ix, int W, float *t0, float *t1, float *t2) {      \
+        *t0 = ix >= 0 ? LD1(row + ix) : 0.0f;                                                      \
+        *t1 = LD1(row + ix + 1);                                                                   \
+        *t2 = ix + 2 < W ? LD1(row + ix + 2) : 0.0f;                                               \
+    }
+#define SCL_FLOAT_LOAD1(p) (*(p))
+SCL_STENCIL_COLUMN_FN(stencil_column_taps, float, SCL_FLOAT_LOAD1)
+#if SCL_HALF
+SCL_STENCIL_COLUMN_FN(stencil_column_taps_data, data_t, DLOAD)
+#else
+#define stencil_column_taps_data stencil_column_taps
+#endif
 
 // A work-item's walk over outputs xs .. xe-1 of a row of OW outputs read from W inputs.
 typedef struct stencil_row {

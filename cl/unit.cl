@@ -64,19 +64,19 @@ typedef int16 intv;
 
 // The first n lanes of v at p (all of them when n >= VEC): stores never pass the band's last
 // pixel, which may be the first of another work-group's band.
-#define STORE_PART_FN(name, AS)                                                                    \
-    INLINE void name(floatv v, AS float *p, int n) {                                               \
+#define STORE_PART_FN(name, AS, T, ST_N)                                                           \
+    INLINE void name(floatv v, AS T *p, int n) {                                                   \
         if (n >= VEC) {                                                                            \
-            STOREV(v, p);                                                                          \
+            ST_N(VEC, v, p);                                                                       \
             return;                                                                                \
         }                                                                                          \
         float t[VEC];                                                                              \
         VSTORE_N(VEC, v, t);                                                                       \
         for (int i = 0; i < n; i++)                                                                \
-            p[i] = t[i];                                                                           \
+            ST_N(1, t[i], p + i);                                                                  \
     }
-STORE_PART_FN(store_part_l, __local)
-STORE_PART_FN(store_part_g, __global)
+STORE_PART_FN(store_part_l, __local, float, VSTORE_N)
+STORE_PART_FN(store_part_g, __global, data_t, DSTORE_N)
 
 // Floats [a, b) of each of C regions rs apart set to zero. One task per channel: a division per
 // float (the flat index) cost more than the 1x1 convs of a small band.
@@ -87,16 +87,16 @@ INLINE void zero_range(__local float *p, int rs, int C, int a, int b, int lid, i
 }
 
 // `count` floats from `start` of each of the C planes map[c] of src into the regions of dst.
-INLINE void load_band(__global const float *src, __global const int *map, int pitch, int start,
+INLINE void load_band(__global const data_t *src, __global const int *map, int pitch, int start,
                       int count, int C, __local float *dst, int rs, int lid, int lsz) {
     for (int c = lid; c < C; c += lsz) {
-        __global const float *s = src + map[c] * pitch + start;
+        __global const data_t *s = src + map[c] * pitch + start;
         __local float *d = dst + c * rs;
         int x = 0;
         for (; x + VEC <= count; x += VEC)
-            STOREV(LOADV(s + x), d + x);
+            STOREV(DLOAD_N(VEC, s + x), d + x);
         for (; x < count; x++)
-            d[x] = s[x];
+            d[x] = DLOAD(s + x);
     }
 }
 
@@ -109,14 +109,14 @@ INLINE void load_band(__global const float *src, __global const int *map, int pi
         for (; k_ + 2 <= (K); k_ += 2) {                                                           \
             const floatv x0_ = LOADV((in) + k_ * (is)), x1_ = LOADV((in) + (k_ + 1) * (is));       \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x0_, (floatv)((wt)[k_ * CO_TILE + c_]), acc[c_]);                              \
+                MAC(x0_, (floatv)DLOAD((wt) + k_ * CO_TILE + c_), acc[c_]);                              \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x1_, (floatv)((wt)[(k_ + 1) * CO_TILE + c_]), acc[c_]);                        \
+                MAC(x1_, (floatv)DLOAD((wt) + (k_ + 1) * CO_TILE + c_), acc[c_]);                        \
         }                                                                                          \
         for (; k_ < (K); k_++) {                                                                   \
             const floatv x_ = LOADV((in) + k_ * (is));                                             \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x_, (floatv)((wt)[k_ * CO_TILE + c_]), acc[c_]);                               \
+                MAC(x_, (floatv)DLOAD((wt) + k_ * CO_TILE + c_), acc[c_]);                               \
         }                                                                                          \
     } while (0)
 
@@ -128,7 +128,7 @@ INLINE void load_band(__global const float *src, __global const int *map, int pi
         for (int k_ = 0; k_ < (K); k_++) {                                                         \
             const floatv x0_ = LOADV((in) + k_ * (is)), x1_ = LOADV((in) + k_ * (is) + VEC);      \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) {                               \
-                const floatv w_ = (floatv)((wt)[k_ * CO_TILE + c_]);                               \
+                const floatv w_ = (floatv)DLOAD((wt) + k_ * CO_TILE + c_);                               \
                 a0[c_] = MAC(x0_, w_, a0[c_]);                                                     \
                 a1[c_] = MAC(x1_, w_, a1[c_]);                                                     \
             }                                                                                      \
@@ -149,7 +149,7 @@ INLINE void load_band(__global const float *src, __global const int *map, int pi
         PW_ACC(a0, (in) + px, is, K, (w) + j * (K) * CO_TILE)
 
 // 1x1 conv + ReLU over P pixels: K regions of in (is apart) to cout regions of out (os apart).
-INLINE void pw_local(__local const float *in, int is, int K, int P, __global const float *w,
+INLINE void pw_local(__local const float *in, int is, int K, int P, __global const data_t *w,
                      __global const float *b, int cout, __local float *out, int os, int lid,
                      int lsz) {
     const int pairs = (P + 2 * VEC - 1) / (2 * VEC), tiles = (cout + CO_TILE - 1) / CO_TILE;
@@ -166,8 +166,8 @@ INLINE void pw_local(__local const float *in, int is, int K, int P, __global con
 }
 
 // The same into global planes map[c] (from `start`) of out.
-INLINE void pw_global(__local const float *in, int is, int K, int P, __global const float *w,
-                      __global const float *b, int cout, __global float *out,
+INLINE void pw_global(__local const float *in, int is, int K, int P, __global const data_t *w,
+                      __global const float *b, int cout, __global data_t *out,
                       __global const int *map, int pitch, int start, int lid, int lsz) {
     const int pairs = (P + 2 * VEC - 1) / (2 * VEC), tiles = (cout + CO_TILE - 1) / CO_TILE;
     for (int t = lid; t < pairs * tiles; t += lsz) {
@@ -175,7 +175,7 @@ INLINE void pw_global(__local const float *in, int is, int K, int P, __global co
 #pragma unroll
         for (int c = 0; c < CO_TILE; c++) {
             if (j * CO_TILE + c >= cout) continue;
-            __global float *o = out + map[j * CO_TILE + c] * pitch + start + px;
+            __global data_t *o = out + map[j * CO_TILE + c] * pitch + start + px;
             store_part_g(fmax(a0[c], 0.0f), o, P - px);
             if (two) store_part_g(fmax(a1[c], 0.0f), o + VEC, P - px - VEC);
         }
@@ -188,7 +188,7 @@ INLINE void pw_global(__local const float *in, int is, int K, int P, __global co
 // lanes of two loads and one more float. Lanes whose tap is the left or right padding are
 // selected to zero; lanes past the row are computed but never stored.
 INLINE void dw_local(__local const float *in, int is, int W, int OW, int rows, const int stride,
-                     __global const float *wd, __global const float *bd, int C, __local float *out,
+                     __global const data_t *wd, __global const float *bd, int C, __local float *out,
                      int os, int lid, int lsz) {
     // one task per output row: the divisions of a flat index stay out of the chunk loop
     for (int t = lid; t < C * rows; t += lsz) {
@@ -197,7 +197,7 @@ INLINE void dw_local(__local const float *in, int is, int W, int OW, int rows, c
             const intv x = (intv)(x0) + IOTA;
             const intv left = x == (intv)(0);
             const intv right = stride == 1 ? x == (intv)(W - 1) : 2 * x + 1 >= (intv)(W);
-            __global const float *w = wd + c * 9;
+            __global const data_t *w = wd + c * 9;
             floatv acc = (floatv)bd[c];
 #pragma unroll
             for (int ky = 0; ky < 3; ky++) {
@@ -213,9 +213,9 @@ INLINE void dw_local(__local const float *in, int is, int W, int OW, int rows, c
                 }
                 t0 = select(t0, (floatv)(0.0f), left);
                 t2 = select(t2, (floatv)(0.0f), right);
-                acc = MAC(t0, (floatv)w[3 * ky], acc);
-                acc = MAC(t1, (floatv)w[3 * ky + 1], acc);
-                acc = MAC(t2, (floatv)w[3 * ky + 2], acc);
+                acc = MAC(t0, (floatv)DLOAD(w + 3 * ky), acc);
+                acc = MAC(t1, (floatv)DLOAD(w + 3 * ky + 1), acc);
+                acc = MAC(t2, (floatv)DLOAD(w + 3 * ky + 2), acc);
             }
             store_part_l(acc, out + c * os + y * OW + x0, OW - x0);
         }
@@ -226,10 +226,10 @@ INLINE void dw_local(__local const float *in, int is, int W, int OW, int rows, c
 // Weights w and biases b hold the three layers at the given offsets (pw: packed per tile).
 // Local: l0 the band's input (cin regions rs0 apart), l1 the first conv's output with its halo
 // rows (mid, rs1), l2 the depthwise's output (mid, rs2).
-__kernel void unit_s1(__global const float *restrict in, __global const int *restrict in_map,
-                      int in_bs, int in_pitch, __global float *out,
+__kernel void unit_s1(__global const data_t *restrict in, __global const int *restrict in_map,
+                      int in_bs, int in_pitch, __global data_t *out,
                       __global const int *restrict out_map, int out_bs, int out_pitch, int H, int W,
-                      int TH, int cin, int mid, int cout, __global const float *restrict w,
+                      int TH, int cin, int mid, int cout, __global const data_t *restrict w,
                       __global const float *restrict b, int w1, int b1, int wd, int bd, int w2,
                       int b2, __local float *l0, __local float *l1, __local float *l2, int rs0,
                       int rs1, int rs2) {
@@ -257,11 +257,11 @@ __kernel void unit_s1(__global const float *restrict in, __global const int *res
 // couta channels (out_map[0 .. couta)); branch b: 1x1 conv to mid, depthwise, 1x1 conv to coutb
 // (out_map[couta ..)). Local: l0 the input rows (cin, rs0), l1 branch b's first conv (mid, rs1),
 // l2 its depthwise (mid, rs2), l3 branch a's depthwise (cin, rs3).
-__kernel void unit_s2(__global const float *restrict in, __global const int *restrict in_map,
-                      int in_bs, int in_pitch, __global float *out,
+__kernel void unit_s2(__global const data_t *restrict in, __global const int *restrict in_map,
+                      int in_bs, int in_pitch, __global data_t *out,
                       __global const int *restrict out_map, int out_bs, int out_pitch, int H, int W,
                       int OH, int OW, int TH, int cin, int mid, int couta, int coutb,
-                      __global const float *restrict w, __global const float *restrict b, int wda,
+                      __global const data_t *restrict w, __global const float *restrict b, int wda,
                       int bda, int wpa, int bpa, int w1, int b1, int wd, int bd, int w2, int b2,
                       __local float *l0, __local float *l1, __local float *l2, __local float *l3,
                       int rs0, int rs1, int rs2, int rs3) {
@@ -284,7 +284,7 @@ __kernel void unit_s2(__global const float *restrict in, __global const int *res
     dw_local(l1 + 1, rs1, W, OW, th, 2, w + wd, b + bd, mid, l2, rs2, lid, lsz);
     zero_range(l2, rs2, mid, th * OW, rs2, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    __global float *o = out + n * out_bs;
+    __global data_t *o = out + n * out_bs;
     pw_global(l3, rs3, cin, th * OW, w + wpa, b + bpa, couta, o, out_map, out_pitch, y0 * OW, lid,
               lsz);
     pw_global(l2, rs2, mid, th * OW, w + w2, b + b2, coutb, o, out_map + couta, out_pitch, y0 * OW,

@@ -188,7 +188,7 @@ SCL_API scl_status scl_tensor_download(const scl_tensor *t, float *data, size_t 
 /* Sets every element, padding included, to `value` (tests poison outputs with NaN). */
 SCL_API scl_status scl_tensor_fill(scl_tensor *t, float value);
 SCL_API cl_mem scl_tensor_cl_mem(const scl_tensor *t);
-SCL_API size_t scl_tensor_pitch(const scl_tensor *t); /* floats between planes */
+SCL_API size_t scl_tensor_pitch(const scl_tensor *t); /* elements between planes */
 
 /* ---- channel maps ------------------------------------------------------------------------ */
 
@@ -345,7 +345,13 @@ typedef struct scl_network scl_network;
 typedef enum scl_precision {
     SCL_PRECISION_DEFAULT = 0, /* float32 */
     SCL_PRECISION_FLOAT32 = 1,
-    SCL_PRECISION_FLOAT16 = 2 /* not yet: refused with SCL_ERROR_UNSUPPORTED */
+    /* "half": 16-bit arithmetic, for devices with cl_khr_fp16. Not offered yet: refused with
+     * SCL_ERROR_UNSUPPORTED (saying whether the device has cl_khr_fp16). */
+    SCL_PRECISION_FLOAT16 = 2,
+    /* "half-storage": weights and activations stored as 16-bit halves (vload_half/vstore_half,
+     * core OpenCL, so every device), every sum accumulated in float; biases, the caller's
+     * input and the logits stay float32. About 1e-3 relative error (docs/precision.md). */
+    SCL_PRECISION_HALF_STORAGE = 3
 } scl_precision;
 
 typedef enum scl_switch {

@@ -34,6 +34,16 @@ SCL_API const char *scl_context_cache_dir(const scl_context *ctx);
  * maps (off, the default): the baseline of the bench's ablation. Before weights are loaded. */
 SCL_API scl_status scl_network_set_explicit_copies(scl_network *net, int on);
 
+/* ---- half-precision storage ---- */
+
+/* A tensor stored as `storage`: SCL_PRECISION_FLOAT32 (DEFAULT), as scl_tensor_create makes, or
+ * SCL_PRECISION_HALF_STORAGE (16-bit halves). Uploads and downloads take floats either way,
+ * converted with round to nearest even. */
+SCL_API scl_status scl_tensor_create_ex(scl_context *ctx, int n, int c, int h, int w,
+                                        scl_precision storage, scl_tensor **out);
+/* SCL_PRECISION_FLOAT32 or SCL_PRECISION_HALF_STORAGE. */
+SCL_API scl_precision scl_tensor_storage(const scl_tensor *t);
+
 /* ---- op families: the descriptors of their configuration spaces ---- */
 
 /* The shape of one op: `kind` is 0, except pool (0 max, 1 avg) and shuffle (1 inverse); stride
@@ -41,6 +51,9 @@ SCL_API scl_status scl_network_set_explicit_copies(scl_network *net, int on);
 typedef struct scl_op_shape {
     size_t size; /* sizeof(scl_op_shape), set by the caller */
     int kind, cin, cout, groups, stride, flags;
+    /* SCL_PRECISION_DEFAULT / FLOAT32, or HALF_STORAGE: the op's weights and the tensors it
+     * reads and writes hold halves (the stem's input and the head's logits stay float). */
+    scl_precision precision;
 } scl_op_shape;
 
 /* Families 0 .. scl_op_family_count() - 1: "pointwise", "depthwise", "stem", "pool", "head",
@@ -94,6 +107,12 @@ SCL_API scl_status scl_tune_model(scl_context *ctx, const char *model, int n, in
 SCL_API scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
                                  const char *families, scl_tune_progress progress, void *user,
                                  scl_tune_report *report);
+/* The same for the ops of a network of that precision (SCL_PRECISION_HALF_STORAGE tunes the
+ * half-storage kernels, kept in their own entries of the tuning file). */
+SCL_API scl_status scl_tune_desc_ex(scl_context *ctx, const scl_model_desc *desc, int n, int h,
+                                    int w, const char *families, scl_precision precision,
+                                    scl_tune_progress progress, void *user,
+                                    scl_tune_report *report);
 
 #ifdef __cplusplus
 }

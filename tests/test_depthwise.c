@@ -62,7 +62,7 @@ static scl_op *make_op(scl_context *ctx, const dw_case *dc, int sample, const fl
         TU_OK(ctx, scl_op_depthwise_create(ctx, dc->c, dc->stride, flags, wt, bias, &op));
         return op;
     }
-    scl__op_shape shape = {0, dc->c, dc->c, dc->c, dc->stride, flags};
+    scl__op_shape shape = {0, dc->c, dc->c, dc->c, dc->stride, flags, 0};
     int samples[TU_SAMPLES][8];
     int ns = tu_desc_samples(ctx, &scl__depthwise_desc, &shape, samples);
     TU_OK(ctx, scl__depthwise_desc.create(ctx, &shape, wt, bias, samples[sample % ns], &op));
@@ -115,7 +115,7 @@ START_TEST(test_depthwise_samples) {
     dw_case dc = {1 + _i % 2,  shapes[k][0], shapes[k][1], shapes[k][2],       1 + _i % 2,
                   _i % 3 != 0, _i % 4 != 1,  maps[_i % 4], maps[(_i / 4) % 4], CFG_SAMPLE};
     scl_context *ctx = tu_context();
-    scl__op_shape shape = {0, dc.c, dc.c, dc.c, dc.stride, dc.relu ? SCL_OP_RELU : 0};
+    scl__op_shape shape = {0, dc.c, dc.c, dc.c, dc.stride, dc.relu ? SCL_OP_RELU : 0, 0};
     int samples[TU_SAMPLES][8];
     if (_i >= tu_desc_samples(ctx, &scl__depthwise_desc, &shape, samples)) {
         scl_context_destroy(ctx);

@@ -11,26 +11,26 @@
 /* Shapes each family is checked with: one ShuffleNet-like, one odd. */
 static void shapes_of(const scl__op_desc *d, scl__op_shape s[2]) {
     if (d == &scl__pointwise_desc) {
-        s[0] = (scl__op_shape){0, 116, 116, 1, 1, SCL_OP_RELU};
-        s[1] = (scl__op_shape){0, 60, 240, 3, 1, SCL_OP_RELU | SCL_OP_RESIDUAL};
+        s[0] = (scl__op_shape){0, 116, 116, 1, 1, SCL_OP_RELU, 0};
+        s[1] = (scl__op_shape){0, 60, 240, 3, 1, SCL_OP_RELU | SCL_OP_RESIDUAL, 0};
     } else if (d == &scl__depthwise_desc) {
-        s[0] = (scl__op_shape){0, 58, 58, 58, 1, 0};
-        s[1] = (scl__op_shape){0, 5, 5, 5, 2, SCL_OP_RELU};
+        s[0] = (scl__op_shape){0, 58, 58, 58, 1, 0, 0};
+        s[1] = (scl__op_shape){0, 5, 5, 5, 2, SCL_OP_RELU, 0};
     } else if (d == &scl__stem_desc) {
-        s[0] = (scl__op_shape){0, 3, 24, 1, 2, SCL_OP_RELU};
-        s[1] = (scl__op_shape){0, 3, 5, 1, 2, SCL_OP_RELU};
+        s[0] = (scl__op_shape){0, 3, 24, 1, 2, SCL_OP_RELU, 0};
+        s[1] = (scl__op_shape){0, 3, 5, 1, 2, SCL_OP_RELU, 0};
     } else if (d == &scl__pool_desc) {
-        s[0] = (scl__op_shape){0, 24, 24, 24, 2, 0};
-        s[1] = (scl__op_shape){1, 7, 7, 7, 2, 0};
+        s[0] = (scl__op_shape){0, 24, 24, 24, 2, 0, 0};
+        s[1] = (scl__op_shape){1, 7, 7, 7, 2, 0, 0};
     } else if (d == &scl__head_desc) {
-        s[0] = (scl__op_shape){0, 1024, 1000, 1, 1, 0};
-        s[1] = (scl__op_shape){0, 7, 3, 1, 1, 0};
+        s[0] = (scl__op_shape){0, 1024, 1000, 1, 1, 0, 0};
+        s[1] = (scl__op_shape){0, 7, 3, 1, 1, 0, 0};
     } else if (d == &scl__unit_desc) {
-        s[0] = (scl__op_shape){0, 58, 58, 1, 1, 0};
-        s[1] = (scl__op_shape){1, 7, 20, 1, 2, 0};
+        s[0] = (scl__op_shape){0, 58, 58, 1, 1, 0, 0};
+        s[1] = (scl__op_shape){1, 7, 20, 1, 2, 0, 0};
     } else {
-        s[0] = (scl__op_shape){0, 116, 116, 2, 1, 0};
-        s[1] = (scl__op_shape){1, 12, 12, 3, 1, 0};
+        s[0] = (scl__op_shape){0, 116, 116, 2, 1, 0, 0};
+        s[1] = (scl__op_shape){1, 12, 12, 3, 1, 0, 0};
     }
 }
 

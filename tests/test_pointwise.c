@@ -108,7 +108,7 @@ START_TEST(test_pointwise_cases) {
     ref_pointwise(xd, pc->n, pc->cin, pc->cout, pc->groups, hw, wd, bd, rd, pc->flags & SCL_OP_RELU,
                   ref);
 
-    scl__op_shape shape = {0, pc->cin, pc->cout, pc->groups, 1, pc->flags};
+    scl__op_shape shape = {0, pc->cin, pc->cout, pc->groups, 1, pc->flags, 0};
     int samples[TU_SAMPLES][8];
     int ns = tu_desc_samples(ctx, &scl__pointwise_desc, &shape, samples);
     for (int conf = 0; conf < 4; conf++) {
@@ -228,7 +228,7 @@ START_TEST(test_shuffle_op) {
     scl_tensor *out = tu_tensor(ctx, sc->n, out_planes, sc->h, sc->w, NULL);
     double *xd = tu_to_double(x, count), *ref = malloc(count * sizeof(double));
     ref_shuffle(xd, sc->n, sc->c, hw, sc->groups, sc->inverse, ref);
-    scl__op_shape shape = {sc->inverse, sc->c, sc->c, sc->groups, 1, 0};
+    scl__op_shape shape = {sc->inverse, sc->c, sc->c, sc->groups, 1, 0, 0};
     int samples[TU_SAMPLES][8];
     int ns = tu_desc_samples(ctx, &scl__shuffle_desc, &shape, samples);
     for (int conf = 0; conf < 3; conf++) {

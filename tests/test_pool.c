@@ -37,7 +37,7 @@ static scl_op *make_op(scl_context *ctx, int is_max, int c, int k, char *cfg, si
               is_max ? scl_op_maxpool_create(ctx, c, &op) : scl_op_avgpool_create(ctx, c, &op));
         return op;
     }
-    scl__op_shape shape = {!is_max, c, c, c, 2, 0};
+    scl__op_shape shape = {!is_max, c, c, c, 2, 0, 0};
     int samples[TU_SAMPLES][8];
     const int *v = samples[(k - 1) % tu_desc_samples(ctx, &scl__pool_desc, &shape, samples)];
     scl__desc_format(&scl__pool_desc, v, cfg, cap);

@@ -27,7 +27,7 @@ static scl_op *make_stem(scl_context *ctx, int cout, int sample, const float *wt
         TU_OK(ctx, scl_op_stem_create(ctx, cout, wt, bias, &op));
         return op;
     }
-    scl__op_shape shape = {0, 3, cout, 1, 2, SCL_OP_RELU};
+    scl__op_shape shape = {0, 3, cout, 1, 2, SCL_OP_RELU, 0};
     int samples[TU_SAMPLES][8];
     const int *v = samples[sample % tu_desc_samples(ctx, &scl__stem_desc, &shape, samples)];
     scl__desc_format(&scl__stem_desc, v, cfg, cap);
@@ -99,7 +99,7 @@ static scl_op *make_head(scl_context *ctx, int c, int classes, int sample, const
         TU_OK(ctx, scl_op_gap_fc_create(ctx, c, classes, wt, bias, &op));
         return op;
     }
-    scl__op_shape shape = {0, c, classes, 1, 1, 0};
+    scl__op_shape shape = {0, c, classes, 1, 1, 0, 0};
     int samples[TU_SAMPLES][8];
     const int *v = samples[sample % tu_desc_samples(ctx, &scl__head_desc, &shape, samples)];
     scl__desc_format(&scl__head_desc, v, cfg, cap);
@@ -177,7 +177,7 @@ START_TEST(test_stem_samples) {
                     _i % 2 ? TU_MAP_OFFSET : TU_MAP_NONE,
                     STEM_SAMPLE};
     scl_context *ctx = tu_context();
-    scl__op_shape shape = {0, 3, sc.cout, 1, 2, SCL_OP_RELU};
+    scl__op_shape shape = {0, 3, sc.cout, 1, 2, SCL_OP_RELU, 0};
     int samples[TU_SAMPLES][8];
     int ns = tu_desc_samples(ctx, &scl__stem_desc, &shape, samples);
     if (_i < ns) {
@@ -208,7 +208,7 @@ START_TEST(test_head_samples) {
     const int *sz = sizes[_i % 4];
     int n = sz[0], c = sz[1], h = sz[2], w = sz[3], classes = 10 + 13 * (_i % 3), has_bias = _i % 2;
     scl_context *ctx = tu_context();
-    scl__op_shape shape = {0, c, classes, 1, 1, 0};
+    scl__op_shape shape = {0, c, classes, 1, 1, 0, 0};
     int samples[TU_SAMPLES][8];
     int ns = tu_desc_samples(ctx, &scl__head_desc, &shape, samples);
     if (_i < ns) {

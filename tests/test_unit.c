@@ -70,7 +70,7 @@ static void check_unit(scl_context *ctx, scl_op *op, const unit_case *uc, const 
              tu_map_name(uc->out_map));
     float *y = tu_run_op(ctx, op, x, uc->n, uc->cin, uc->h, uc->w, uc->in_map, uc->cout, oh, ow,
                          uc->out_map, what);
-    scl__op_shape shape = {uc->megvii, uc->cin, uc->cout, 1, s, 0};
+    scl__op_shape shape = {uc->megvii, uc->cin, uc->cout, 1, s, 0, 0};
     size_t nw, nb;
     scl__unit_desc.weight_counts(&shape, &nw, &nb);
     double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, nw), *bd = tu_to_double(bias, nb);
@@ -102,13 +102,13 @@ START_TEST(test_unit) {
     if (tu_quick() && (size_t)uc->n * uc->cin * uc->h * uc->w > 20000) return;
     scl_context *ctx = tu_context();
     uint64_t seed = 5100 + (uint64_t)_i * 17;
-    scl__op_shape shape = {uc->megvii, uc->cin, uc->cout, 1, uc->stride, 0};
+    scl__op_shape shape = {uc->megvii, uc->cin, uc->cout, 1, uc->stride, 0, 0};
     float *wt, *bias;
     unit_weights(&shape, &seed, &wt, &bias);
     scl_op *op = NULL;
     if (uc->vec == 0 && uc->wg == 0) {
-        TU_OK(ctx,
-              scl__op_unit_create(ctx, uc->stride, uc->cin, uc->cout, uc->megvii, wt, bias, &op));
+        TU_OK(ctx, scl__op_unit_create(ctx, uc->stride, uc->cin, uc->cout, uc->megvii, 0, wt, bias,
+                                       &op));
     } else {
         int vals[8] = {uc->vec, uc->th, uc->wg};
         TU_OK(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, vals, &op));
@@ -151,7 +151,7 @@ START_TEST(test_unit_samples) {
                     0,
                     0};
     scl_context *ctx = tu_context();
-    scl__op_shape shape = {uc.megvii, uc.cin, uc.cout, 1, uc.stride, 0};
+    scl__op_shape shape = {uc.megvii, uc.cin, uc.cout, 1, uc.stride, 0, 0};
     int samples[TU_SAMPLES][8];
     if (_i >= tu_desc_samples(ctx, &scl__unit_desc, &shape, samples)) {
         scl_context_destroy(ctx);
@@ -176,12 +176,12 @@ END_TEST
 START_TEST(test_unit_reuse) {
     scl_context *ctx = tu_context();
     for (int s = 1; s <= 2; s++) {
-        scl__op_shape shape = {0, 16, s == 1 ? 16 : 32, 1, s, 0};
+        scl__op_shape shape = {0, 16, s == 1 ? 16 : 32, 1, s, 0, 0};
         uint64_t seed = 77 + (uint64_t)s;
         float *wt, *bias;
         unit_weights(&shape, &seed, &wt, &bias);
         scl_op *op = NULL;
-        TU_OK(ctx, scl__op_unit_create(ctx, s, 16, shape.cout, 0, wt, bias, &op));
+        TU_OK(ctx, scl__op_unit_create(ctx, s, 16, shape.cout, 0, 0, wt, bias, &op));
         const int sizes[][3] = {{1, 28, 28}, {2, 7, 7}, {1, 3, 40}, {3, 28, 28}};
         for (int k = 0; k < 4; k++) {
             if (tu_quick() && sizes[k][0] * sizes[k][1] * sizes[k][2] > 400) continue;
@@ -200,18 +200,18 @@ START_TEST(test_unit_bad_args) {
     scl_context *ctx = tu_context();
     float wt[4096] = {0}, bias[256] = {0};
     scl_op *op = (scl_op *)1;
-    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 3, 8, 8, 0, wt, bias, &op),
+    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 3, 8, 8, 0, 0, wt, bias, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "stride = 3");
     ck_assert_ptr_null(op);
-    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 1, 0, 8, 0, wt, bias, &op),
+    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 1, 0, 8, 0, 0, wt, bias, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "cin = 0");
-    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 2, 8, 15, 0, wt, bias, &op),
+    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 2, 8, 15, 0, 0, wt, bias, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "cout = 15");
-    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 2, 16, 16, 1, wt, bias, &op),
+    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 2, 16, 16, 1, 0, wt, bias, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "no channels");
-    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 1, 8, 8, 0, NULL, bias, &op),
+    TU_EXPECT_FAIL(ctx, scl__op_unit_create(ctx, 1, 8, 8, 0, 0, NULL, bias, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "weights");
-    scl__op_shape shape = {0, 8, 8, 1, 1, 0};
+    scl__op_shape shape = {0, 8, 8, 1, 1, 0, 0};
     int bad[8] = {3, 0, 0};
     TU_EXPECT_FAIL(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, bad, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "vec = 3");
@@ -223,7 +223,7 @@ START_TEST(test_unit_bad_args) {
                    SCL_ERROR_INVALID_ARGUMENT, "wg = 3");
     ck_assert_ptr_null(op);
     /* input and output sharing planes would race between bands: refused before any launch */
-    TU_OK(ctx, scl__op_unit_create(ctx, 1, 8, 8, 0, wt, bias, &op));
+    TU_OK(ctx, scl__op_unit_create(ctx, 1, 8, 8, 0, 0, wt, bias, &op));
     scl_tensor *t = tu_tensor(ctx, 1, 8, 6, 6, NULL);
     TU_OK(ctx, scl_tensor_fill(t, NAN));
     scl_op_args a = {.size = sizeof(scl_op_args), .in = t, .out = t};

@@ -18,6 +18,14 @@ int cli_is_help(const char *arg);
 /* Makes a context on `device` (NULL: default), logging warnings to stderr. */
 int cli_context(const char *device, scl_context **ctx);
 
+/* The precision of every network this process makes: --precision, anywhere after the command
+ * (infer, classify, bench, tune); float32 by default. */
+extern scl_precision cli_precision;
+/* "float32", "half-storage" or "half". */
+const char *cli_precision_name(scl_precision p);
+/* The options every command's networks are made with (cli_precision, the rest defaults). */
+scl_network_options cli_network_options(void);
+
 /* The network a command names: a preset; or, for MODEL "auto" or none (NULL), the architecture
  * of the weights file. A preset with a file of another architecture is refused, saying what the
  * file holds. With `load` the weights are loaded as well. Prints the error and returns 1. */

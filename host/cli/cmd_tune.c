@@ -83,7 +83,7 @@ int cli_tune(int argc, char **argv) {
     printf("tuning %s at %dx3x%dx%d on %s\n", scl_model_desc_text(&d, text, sizeof text), n, h, w,
            info.name);
     scl_tune_report r = {.size = sizeof(scl_tune_report)};
-    scl_status st = scl_tune_desc(ctx, &d, n, h, w, families, progress, NULL, &r);
+    scl_status st = scl_tune_desc_ex(ctx, &d, n, h, w, families, cli_precision, progress, NULL, &r);
     int rc = 0;
     if (st != SCL_OK) {
         rc = cli_error("%s", scl_last_error(ctx));

@@ -65,9 +65,26 @@ static const char *other_arch(const char *model, const char *weights, char *buf,
     return buf;
 }
 
+scl_precision cli_precision = SCL_PRECISION_FLOAT32;
+
+const char *cli_precision_name(scl_precision p) {
+    return p == SCL_PRECISION_HALF_STORAGE ? "half-storage"
+           : p == SCL_PRECISION_FLOAT16    ? "half"
+                                           : "float32";
+}
+
+scl_network_options cli_network_options(void) {
+    scl_network_options o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.precision = cli_precision;
+    return o;
+}
+
 int cli_network(scl_context *ctx, const char *cmd, const char *model, const char *weights, int load,
                 scl_network **net) {
     *net = NULL;
+    scl_network_options opts = cli_network_options();
     int from_file = !model || strcmp(model, "auto") == 0;
     if (from_file && !weights)
         return cli_error(
@@ -81,14 +98,14 @@ int cli_network(scl_context *ctx, const char *cmd, const char *model, const char
             cmd, weights, other, model);
     scl_status st;
     if (from_file && load) {
-        st = scl_network_create_from_file(ctx, weights, net);
+        st = scl_network_create_from_file_ex(ctx, weights, &opts, net);
     } else if (from_file) {
         scl_model_desc d;
         d.size = sizeof d;
         st = scl_model_desc_from_file(ctx, weights, &d);
-        if (st == SCL_OK) st = scl_network_create_desc(ctx, &d, net);
+        if (st == SCL_OK) st = scl_network_create_desc_ex(ctx, &d, &opts, net);
     } else {
-        st = scl_network_create(ctx, model, net);
+        st = scl_network_create_ex(ctx, model, &opts, net);
         if (st == SCL_OK && load) st = scl_network_load_weights(*net, weights);
     }
     if (st == SCL_OK) return 0;
@@ -235,7 +252,10 @@ static void usage(FILE *f) {
         "  SHUFFLECL_CL_DIR     read kernels from this directory instead of the embedded copies\n"
         "  SHUFFLECL_FUSION     'off': every layer its own launch (as --no-fuse)\n"
         "\nevery command also takes --no-fuse: run each ShuffleNet V2 unit layer by layer instead\n"
-        "of as one fused launch (the ablation; results agree to float rounding)\n");
+        "of as one fused launch (the ablation; results agree to float rounding)\n"
+        "infer, classify, bench and tune take --precision float32|half-storage|half: half-storage\n"
+        "keeps weights and activations in 16 bits (float arithmetic, ~1e-3 relative error);\n"
+        "half (16-bit arithmetic) is not available yet\n");
 }
 
 /* --no-fuse, anywhere after the command: removed from argv and passed on to the library as
@@ -253,6 +273,44 @@ static int take_no_fuse(int *argc, char **argv) {
     return found;
 }
 
+/* --precision P (or --precision=P), anywhere after the command: removed from argv into
+ * cli_precision. 0 when absent or valid, else 1 (with the error printed). */
+static int take_precision(int *argc, char **argv) {
+    int out = 1, bad = 0, seen = 0;
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--precision") == 0) {
+            if (i + 1 >= *argc)
+                return cli_error("--precision needs a value: float32, half-storage "
+                                 "or half");
+            v = argv[++i];
+        } else if (strncmp(argv[i], "--precision=", 12) == 0) {
+            v = argv[i] + 12;
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        seen = 1;
+        if (strcmp(v, "float32") == 0)
+            cli_precision = SCL_PRECISION_FLOAT32;
+        else if (strcmp(v, "half-storage") == 0)
+            cli_precision = SCL_PRECISION_HALF_STORAGE;
+        else if (strcmp(v, "half") == 0)
+            cli_precision = SCL_PRECISION_FLOAT16;
+        else
+            bad = cli_error("--precision %s: must be float32, half-storage or half", v);
+    }
+    argv[out] = NULL;
+    *argc = out;
+    if (bad) return 1;
+    static const char *const takes[] = {"infer", "classify", "bench", "tune"};
+    int ok = 0;
+    for (size_t i = 0; i < sizeof takes / sizeof takes[0]; i++)
+        ok |= *argc > 1 && strcmp(argv[1], takes[i]) == 0;
+    if (seen && !ok) return cli_error("--precision: only infer, classify, bench and tune take it");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -266,6 +324,7 @@ int main(int argc, char **argv) {
         printf("shufflecl %s\n", scl_version());
         return 0;
     }
+    if (take_precision(&argc, argv)) return 1;
     if (take_no_fuse(&argc, argv) && setenv("SHUFFLECL_FUSION", "off", 1) != 0)
         return cli_error("--no-fuse: cannot set SHUFFLECL_FUSION");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -56,8 +56,14 @@ struct scl_tensor {
     scl_context *ctx;
     cl_mem mem;
     int n, c, h, w;
-    size_t pitch; /* floats between planes: h*w rounded up to SCL_PLANE_ALIGN */
+    size_t pitch; /* elements between planes: h*w rounded up to SCL_PLANE_ALIGN */
+    int half;     /* elements are 16-bit halves (SCL_PRECISION_HALF_STORAGE), else floats */
 };
+
+/* Bytes per element of t. */
+static inline size_t scl__tensor_elem(const scl_tensor *t) {
+    return t->half ? 2 : 4;
+}
 
 struct scl_chanmap {
     scl_context *ctx;
@@ -177,5 +183,17 @@ size_t scl__pitch(int h, int w);
  * and output, and activation buffers that share memory. */
 scl_status scl__tensor_view(scl_context *ctx, cl_mem mem, int n, int c, int h, int w, size_t pitch,
                             scl_tensor **out);
+
+/* ---- binary16 (half.c) ---- */
+/* *half = 1 for SCL_PRECISION_HALF_STORAGE, 0 for DEFAULT / FLOAT32; FLOAT16 (half arithmetic)
+ * is SCL_ERROR_UNSUPPORTED, saying whether ctx's device has cl_khr_fp16; anything else
+ * SCL_ERROR_INVALID_ARGUMENT. `what` names the field in messages ("<fn>: <what> = ..."). */
+scl_status scl__storage_of(scl_context *ctx, scl_precision p, const char *fn, const char *what,
+                           int *half);
+/* Round to nearest even, as vstore_half_rte; NaN stays NaN, overflow is infinity. */
+uint16_t scl__half_from_float(float f);
+float scl__half_to_float(uint16_t h);
+void scl__half_from_floats(uint16_t *dst, const float *src, size_t n);
+void scl__half_to_floats(float *dst, const uint16_t *src, size_t n);
 
 #endif

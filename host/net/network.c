@@ -79,16 +79,10 @@ static scl_status take_options(scl_context *ctx, const scl_network_options *opts
                          fn, opts->size, min);
     memcpy(own, opts, opts->size < sizeof *own ? opts->size : sizeof *own);
     own->size = sizeof *own;
-    if (own->precision == SCL_PRECISION_FLOAT16)
-        return scl__fail(ctx, SCL_ERROR_UNSUPPORTED,
-                         "%s: scl_network_options.precision = float16 is not "
-                         "supported yet (float32 only)",
-                         fn);
-    if (own->precision != SCL_PRECISION_DEFAULT && own->precision != SCL_PRECISION_FLOAT32)
-        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                         "%s: scl_network_options.precision = %d is not a "
-                         "scl_precision",
-                         fn, (int)own->precision);
+    int half;
+    scl_status st =
+        scl__storage_of(ctx, own->precision, fn, "scl_network_options.precision", &half);
+    if (st != SCL_OK) return st;
     if (own->fused_kernels < SCL_SWITCH_DEFAULT || own->fused_kernels > SCL_SWITCH_OFF)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: scl_network_options.fused_kernels = %d is not a "
@@ -118,6 +112,7 @@ scl_status scl__network_create(scl_context *ctx, const scl_model_desc *desc,
     net->ctx = ctx;
     net->opts = o;
     net->fuse = want_fusion(o.fused_kernels);
+    net->half = o.precision == SCL_PRECISION_HALF_STORAGE;
     st = scl__model_build_fusable(&d, net->fuse, &net->model);
     if (st != SCL_OK) scl__fail(ctx, st, "out of host memory building a network");
     if (st == SCL_OK) st = scl__network_make_maps(net);
@@ -278,6 +273,7 @@ static scl_status allocate(scl_network *net) {
         scl_status st = scl__tensor_view(ctx, net->slots[p->slot_of[b]], p->n, m->bufs[b].channels,
                                          lh, lw, scl__pitch(lh, lw), &net->views[b]);
         if (st != SCL_OK) return st;
+        net->views[b]->half = net->half;
     }
     return SCL_OK;
 }
@@ -305,7 +301,7 @@ scl_status scl_network_reshape(scl_network *net, int n, int h, int w) {
     if (p->n == n && p->h == h && p->w == w) return SCL_OK;
     if (net->onnx && (st = scl__onnx_check_shape(net, n, h, w)) != SCL_OK) return st;
     scl__network_release_plan(net);
-    st = scl__plan_compute(net->model, n, h, w, &net->plan);
+    st = scl__plan_compute_elem(net->model, n, h, w, scl__network_elem(net), &net->plan);
     if (st != SCL_OK)
         return scl__fail(net->ctx, st, "scl_network_reshape: cannot plan %dx3x%dx%d (%s)", n, h, w,
                          st == SCL_ERROR_OUT_OF_MEMORY

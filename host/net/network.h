@@ -19,6 +19,7 @@ struct scl_network {
     scl_model *model;
     scl_network_options opts; /* as given, checked */
     int fuse;                 /* fused units wanted (options, else SHUFFLECL_FUSION) */
+    int half;                 /* half storage: weights and activations are halves */
     scl_op **ops;             /* one per layer, made when weights arrive (a fused unit's layers:
                                  only where it falls back, made then) */
     scl__unit_state *units;   /* per layer: set on the first layer of a fused unit */
@@ -36,6 +37,11 @@ struct scl_network {
     struct scl__onnx *onnx;
     struct scl__ograph *onnx_graph;
 };
+
+/* Bytes per stored weight or activation element of net. */
+static inline size_t scl__network_elem(const scl_network *net) {
+    return net->half ? 2 : 4;
+}
 
 /* weights.c: loads every layer into a new set of ops from a safetensors file (path) or, with
  * path NULL, from the seeded generator; the network keeps its previous weights on failure. */

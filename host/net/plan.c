@@ -46,7 +46,8 @@ static int best_slot(const scl_plan *p, const int *free_after, int from, size_t 
     return best;
 }
 
-scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *out) {
+scl_status scl__plan_compute_elem(const scl_model *m, int n, int h, int w, size_t elem,
+                                  scl_plan *out) {
     memset(out, 0, sizeof *out);
     if (!m || n < 1 || h < 1 || w < 1) return SCL_ERROR_INVALID_ARGUMENT;
     int nb = m->nbufs;
@@ -68,8 +69,7 @@ scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *
         if (floats > INT_MAX)
             st = SCL_ERROR_INVALID_ARGUMENT;
         else
-            out->buf_bytes[b] =
-                (size_t)n * (size_t)m->bufs[b].channels * scl__pitch(lh, lw) * sizeof(float);
+            out->buf_bytes[b] = (size_t)n * (size_t)m->bufs[b].channels * scl__pitch(lh, lw) * elem;
     }
     if (st == SCL_OK) {
         liveness(m, first, last);
@@ -90,4 +90,8 @@ scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *
     free(first), free(last), free(free_after);
     if (st != SCL_OK) scl__plan_free(out);
     return st;
+}
+
+scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *out) {
+    return scl__plan_compute_elem(m, n, h, w, sizeof(float), out);
 }

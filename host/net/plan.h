@@ -20,6 +20,9 @@ typedef struct scl_plan {
  * SCL_ERROR_INVALID_ARGUMENT when a buffer would hold 2^31 floats or more (kernels index with
  * ints); SCL_ERROR_OUT_OF_MEMORY. On failure *out is
  * left empty. */
+/* The same for elements of elem bytes (2: half storage); scl__plan_compute plans floats. */
+scl_status scl__plan_compute_elem(const scl_model *m, int n, int h, int w, size_t elem,
+                                  scl_plan *out);
 scl_status scl__plan_compute(const scl_model *m, int n, int h, int w, scl_plan *out);
 void scl__plan_free(scl_plan *p);
 

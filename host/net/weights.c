@@ -3,6 +3,7 @@
  * into the conv before it; one op made per layer. */
 #include "io/safetensors.h"
 #include "net/network.h"
+#include "ops/desc.h"
 #include "ops/unit.h"
 
 #include <float.h>
@@ -282,38 +283,75 @@ static scl_status fold_layer(scl_context *ctx, wsource *src, const scl_layer *l,
     return st;
 }
 
-/* The op of a conv or fc layer from its folded weights. */
-static scl_status layer_op(scl_context *ctx, const scl_layer *l, const float *w, const float *b,
-                           int has_bias, scl_op **out) {
+/* Under half storage every weight must be a finite half: a folded weight past 65504 would be
+ * stored as infinity and give a silently wrong answer. */
+static scl_status check_half_range(scl_context *ctx, const char *layer, const float *w, size_t nw) {
+    for (size_t k = 0; k < nw; k++)
+        if (fabsf(w[k]) > 65504.0f)
+            return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                             "layer %s: weight %zu is %g after folding its batch norm, beyond "
+                             "the half range (65504): half-storage cannot hold it; use float32",
+                             layer, k, (double)w[k]);
+    return SCL_OK;
+}
+
+/* The op of a conv or fc layer from its folded weights (nw of them), stored as the network
+ * says (float32 or half). Made as the public creates make them, tuning table included. */
+static scl_status layer_op(scl_network *net, const scl_layer *l, const float *w, size_t nw,
+                           const float *b, int has_bias, scl_op **out) {
+    scl_context *ctx = net->ctx;
+    int half = net->half;
+    if (half && l->kind != SCL_LAYER_MAXPOOL && l->kind != SCL_LAYER_AVGPOOL) {
+        scl_status st = check_half_range(ctx, l->name, w, nw);
+        if (st != SCL_OK) return st;
+    }
+    const scl__op_desc *d;
+    scl__op_shape s = {0, l->cin, l->cout, 1, 1, 0, half};
     switch (l->kind) {
     case SCL_LAYER_STEM:
-        return scl_op_stem_create(ctx, l->cout, w, b, out);
+        d = &scl__stem_desc, s.cin = 3, s.stride = 2, s.flags = SCL_OP_RELU;
+        break;
     case SCL_LAYER_POINTWISE:
-        /* the public creates look the device's tuning table up themselves */
-        return scl_op_pointwise_create(ctx, l->cin, l->cout, l->groups, l->flags, w, b, out);
+        d = &scl__pointwise_desc, s.groups = l->groups, s.flags = l->flags;
+        break;
     case SCL_LAYER_DEPTHWISE:
-        return scl_op_depthwise_create(ctx, l->cout, l->stride, l->flags, w, b, out);
+        d = &scl__depthwise_desc, s.cin = s.groups = l->cout, s.stride = l->stride;
+        s.flags = l->flags;
+        break;
     case SCL_LAYER_GAP_FC:
-        return scl_op_gap_fc_create(ctx, l->cin, l->cout, w, has_bias ? b : NULL, out);
+        d = &scl__head_desc;
+        break;
     default:
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "layer %s has no weights", l->name);
     }
+    return scl__desc_create(ctx, d, &s, w, l->kind == SCL_LAYER_GAP_FC && !has_bias ? NULL : b,
+                            out);
+}
+
+/* A pool or shuffle layer's op (no weights), stored as the network says. */
+static scl_status plain_op(scl_network *net, const scl_layer *l, scl_op **out) {
+    scl__op_shape s = {0, l->cin, l->cin, l->cin, 2, 0, net->half};
+    if (l->kind == SCL_LAYER_SHUFFLE) {
+        s.kind = l->inverse ? 1 : 0, s.groups = l->groups, s.stride = 1;
+        return scl__desc_create(net->ctx, &scl__shuffle_desc, &s, NULL, NULL, out);
+    }
+    s.kind = l->kind == SCL_LAYER_AVGPOOL;
+    return scl__desc_create(net->ctx, &scl__pool_desc, &s, NULL, NULL, out);
 }
 
 /* Loads one layer's weights, folds its BN, and makes its op. */
 static scl_status load_layer(scl_network *net, wsource *src, int i) {
     scl_context *ctx = net->ctx;
     const scl_layer *l = &net->model->layers[i];
-    if (l->kind == SCL_LAYER_MAXPOOL) return scl_op_maxpool_create(ctx, l->cin, &net->ops[i]);
-    if (l->kind == SCL_LAYER_AVGPOOL) return scl_op_avgpool_create(ctx, l->cin, &net->ops[i]);
-    if (l->kind == SCL_LAYER_SHUFFLE)
-        return scl_op_shuffle_create(ctx, l->cin, l->groups, l->inverse, &net->ops[i]);
+    if (l->kind == SCL_LAYER_MAXPOOL || l->kind == SCL_LAYER_AVGPOOL ||
+        l->kind == SCL_LAYER_SHUFFLE)
+        return plain_op(net, l, &net->ops[i]);
     float *w = NULL, *b = NULL;
     size_t nw = 0;
     int has_bias = 0;
     scl_status st = fold_layer(ctx, src, l, i, &w, &b, &nw, &has_bias);
-    if (st == SCL_OK) st = layer_op(ctx, l, w, b, has_bias, &net->ops[i]);
-    if (st == SCL_OK) net->weight_bytes += (nw + (size_t)l->cout) * sizeof(float);
+    if (st == SCL_OK) st = layer_op(net, l, w, nw, b, has_bias, &net->ops[i]);
+    if (st == SCL_OK) net->weight_bytes += nw * scl__network_elem(net) + (size_t)l->cout * 4;
     free(w), free(b);
     return st;
 }
@@ -343,10 +381,11 @@ static scl_status load_unit(scl_network *net, wsource *src, int i, scl__unit_sta
         free(w), free(b);
     }
     int cout = ls->unit_stride == 1 ? ls[2].cout : ls[1].cout + ls[4].cout;
+    if (st == SCL_OK && net->half) st = check_half_range(net->ctx, ls->name, u->w, tw);
     if (st == SCL_OK)
-        st = scl__op_unit_create(net->ctx, ls->unit_stride, ls->cin, cout, ls->unit_megvii, u->w,
-                                 u->b, &u->op);
-    if (st == SCL_OK) net->weight_bytes += (tw + tb) * sizeof(float);
+        st = scl__op_unit_create(net->ctx, ls->unit_stride, ls->cin, cout, ls->unit_megvii,
+                                 net->half, u->w, u->b, &u->op);
+    if (st == SCL_OK) net->weight_bytes += tw * scl__network_elem(net) + tb * sizeof(float);
     return st;
 }
 
@@ -359,7 +398,7 @@ scl_status scl__network_unit_fallback(scl_network *net, int i) {
         size_t nw = shape_count(shape, weight_shape(&ls[j], shape));
         if (!net->ops[i + j] && u->w) {
             scl_status st =
-                layer_op(net->ctx, &ls[j], u->w + at_w, u->b + at_b, 1, &net->ops[i + j]);
+                layer_op(net, &ls[j], u->w + at_w, nw, u->b + at_b, 1, &net->ops[i + j]);
             if (st != SCL_OK) return st;
         }
         at_w += nw, at_b += (size_t)ls[j].cout;

@@ -140,6 +140,7 @@ static scl_status dw_desc_create(scl_context *ctx, const scl__op_shape *s, const
                                  const float *b, const int *vals, scl_op **out) {
     scl_dw_cfg cfg;
     to_cfg(vals, &cfg);
+    cfg.half = s->half;
     return scl__op_depthwise_create_cfg(ctx, s->cout, s->stride, s->flags, w, b, &cfg, out);
 }
 
@@ -154,7 +155,7 @@ const scl__op_desc scl__depthwise_desc = {"depthwise",    "depthwise.cl",
                                           dw_desc_create, dw_counts};
 
 void scl__dw_default_cfg(const scl_context *ctx, int stride, scl_dw_cfg *cfg) {
-    scl__op_shape s = {0, 0, 0, 1, stride, 0};
+    scl__op_shape s = {0, 0, 0, 1, stride, 0, 0};
     int v[SCL__MAX_TUNABLES];
     dw_defaults(ctx ? ctx->info.type : SCL_DEVICE_CPU, &s, v);
     to_cfg(v, cfg);
@@ -176,7 +177,7 @@ scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stri
                          "%s: flags = %#x, only SCL_OP_RELU is supported", fn, (unsigned)flags);
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
-    scl__op_shape shape = {0, channels, channels, channels, stride, flags};
+    scl__op_shape shape = {0, channels, channels, channels, stride, flags, cfg->half};
     int vals[SCL__MAX_TUNABLES];
     from_cfg(cfg, vals);
     scl_status st = scl__desc_validate(ctx, &scl__depthwise_desc, &shape, vals, fn);
@@ -185,8 +186,8 @@ scl_status scl__op_depthwise_create_cfg(scl_context *ctx, int channels, int stri
     if (!x) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     x->cfg = *cfg;
     scl_op *op;
-    st =
-        scl__op_new(ctx, &dw_class, fn, weights, (size_t)channels * 9, bias, (size_t)channels, &op);
+    st = scl__op_new(ctx, &dw_class, fn, cfg->half, weights, (size_t)channels * 9, bias,
+                     (size_t)channels, &op);
     if (st != SCL_OK) {
         free(x);
         return st;
@@ -207,6 +208,6 @@ scl_status scl_op_depthwise_create(scl_context *ctx, int channels, int stride, i
                                    const float *weights, const float *bias, scl_op **out) {
     if (!ctx)
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_depthwise_create: ctx is NULL");
-    scl__op_shape s = {0, channels, channels, channels, stride, flags};
+    scl__op_shape s = {0, channels, channels, channels, stride, flags, 0};
     return scl__desc_create(ctx, &scl__depthwise_desc, &s, weights, bias, out);
 }

@@ -14,6 +14,7 @@ typedef struct scl_dw_cfg {
                         vector fits the row, building that kernel on first use */
     int plane_wg;    /* with local {0, 0}: work-groups of whole planes instead of the runtime's */
     size_t local[2]; /* work-group size over (W segments, row blocks); {0, 0}: see plane_wg */
+    int half;        /* half storage (not a tunable: the op's precision) */
 } scl_dw_cfg;
 
 /* The configuration scl_op_depthwise_create uses on ctx's device type. */

@@ -59,6 +59,10 @@ scl_status scl__desc_validate(scl_context *ctx, const scl__op_desc *d, const scl
     return d->check ? d->check(ctx, s, vals, fn) : SCL_OK;
 }
 
+const char *scl__desc_precision(const scl__op_shape *s) {
+    return s->half ? "f16s" : "f32";
+}
+
 void scl__desc_key(const scl__op_shape *s, int key[SCL__MAX_KEY]) {
     key[0] = s->kind, key[1] = s->cin, key[2] = s->cout;
     key[3] = s->groups, key[4] = s->stride, key[5] = s->flags;
@@ -94,7 +98,8 @@ int scl__desc_resolve(scl_context *ctx, const scl__op_desc *d, const scl__op_sha
     int key[SCL__MAX_KEY];
     scl__desc_key(s, key);
     /* ops are made before the input size is known: any size (tune.h says which entry wins) */
-    const scl__tune_entry *e = scl__tune_find(t, d->family, "f32", key, SCL__MAX_KEY, 0, 0);
+    const scl__tune_entry *e =
+        scl__tune_find(t, d->family, scl__desc_precision(s), key, SCL__MAX_KEY, 0, 0);
     if (!e) return 0;
     if (e->nval != d->ntunables) {
         scl__log(ctx, SCL_LOG_WARN,
@@ -133,11 +138,13 @@ typedef struct scl__op_sizes {
 } scl__op_sizes;
 
 /* 1 if the table has an entry for the shape measured at a given size. */
-static int has_sized(const scl__tune_table *t, const scl__op_desc *d, const int *key) {
+static int has_sized(const scl__tune_table *t, const scl__op_desc *d, const scl__op_shape *s,
+                     const int *key) {
     for (int i = 0; t && i < t->n; i++) {
         const scl__tune_entry *e = &t->e[i];
-        if (e->h && strcmp(e->family, d->family) == 0 && strcmp(e->precision, "f32") == 0 &&
-            e->nkey == SCL__MAX_KEY && memcmp(e->key, key, sizeof e->key[0] * SCL__MAX_KEY) == 0)
+        if (e->h && strcmp(e->family, d->family) == 0 &&
+            strcmp(e->precision, scl__desc_precision(s)) == 0 && e->nkey == SCL__MAX_KEY &&
+            memcmp(e->key, key, sizeof e->key[0] * SCL__MAX_KEY) == 0)
             return 1;
     }
     return 0;
@@ -148,7 +155,7 @@ static void attach_sizes(scl_op *op, const scl__op_desc *d, const scl__op_shape 
                          const float *w, const float *b) {
     int key[SCL__MAX_KEY];
     scl__desc_key(s, key);
-    if (!has_sized(scl__tune_get(op->ctx), d, key)) return;
+    if (!has_sized(scl__tune_get(op->ctx), d, s, key)) return;
     size_t nw = 0, nb = 0;
     d->weight_counts(s, &nw, &nb);
     scl__op_sizes *z = calloc(1, sizeof *z);
@@ -176,7 +183,8 @@ static scl_op *make_variant(scl_op *op, int h, int w) {
     int key[SCL__MAX_KEY];
     scl__desc_key(&z->s, key);
     const scl__tune_entry *e =
-        t ? scl__tune_find(t, z->d->family, "f32", key, SCL__MAX_KEY, h, w) : NULL;
+        t ? scl__tune_find(t, z->d->family, scl__desc_precision(&z->s), key, SCL__MAX_KEY, h, w)
+          : NULL;
     if (!e) return NULL;
     char why[SCL_ERRMSG_CAP];
     if (e->nval != z->d->ntunables || !quiet_valid(ctx, z->d, &z->s, e->val, why)) {

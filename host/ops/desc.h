@@ -26,6 +26,7 @@ typedef struct scl__tunable {
 typedef struct scl__op_shape {
     int kind; /* pool: 0 max, 1 avg; shuffle: 1 inverse; others 0 */
     int cin, cout, groups, stride, flags;
+    int half; /* 1: half storage (the op's weights and tensors hold halves), 0: float32 */
 } scl__op_shape;
 
 typedef struct scl__op_desc {
@@ -65,6 +66,8 @@ int scl__tunable_allows(const scl__tunable *t, int v);
 int scl__tunable_nprobes(const scl__tunable *t);
 int scl__tunable_probe(const scl__tunable *t, int i);
 
+/* The precision column of the shape's tuning entries: "f32", or "f16s" for half storage. */
+const char *scl__desc_precision(const scl__op_shape *s);
 /* The tuning key of a shape (SCL__MAX_KEY ints: kind cin cout groups stride flags). */
 void scl__desc_key(const scl__op_shape *s, int key[SCL__MAX_KEY]);
 

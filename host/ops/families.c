@@ -3,6 +3,7 @@
  * them (`shufflecl bench --op FAMILY` iterates these). */
 #include "ops/desc.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const scl__op_desc *family_at(int family) {
@@ -39,9 +40,14 @@ static scl_status shape_in(scl_context *ctx, const char *fn, const scl_op_shape 
                            scl__op_shape *s) {
     if (!in) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: shape is NULL", fn);
     scl_op_shape own;
-    scl_status st = scl__sized_in(ctx, fn, "scl_op_shape", &own, in, sizeof own, sizeof own);
+    /* the layout before `precision` was added is still accepted (float32) */
+    size_t min = offsetof(scl_op_shape, flags) + sizeof own.flags;
+    scl_status st = scl__sized_in(ctx, fn, "scl_op_shape", &own, in, sizeof own, min);
     if (st != SCL_OK) return st;
-    *s = (scl__op_shape){own.kind, own.cin, own.cout, own.groups, own.stride, own.flags};
+    int half = 0;
+    if ((st = scl__storage_of(ctx, own.precision, fn, "scl_op_shape.precision", &half)) != SCL_OK)
+        return st;
+    *s = (scl__op_shape){own.kind, own.cin, own.cout, own.groups, own.stride, own.flags, half};
     return SCL_OK;
 }
 

@@ -26,7 +26,8 @@ static scl_status run_gap(scl_op *op, const scl_op_args *a, const scl_op_io *io)
     size_t need = (size_t)in->n * (size_t)op->cin;
     if (x->pooled_cap < need) {
         cl_int e;
-        cl_mem m = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, need * sizeof(float), NULL, &e);
+        cl_mem m = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE,
+                                  need * (op->half ? sizeof(uint16_t) : sizeof(float)), NULL, &e);
         if (e != CL_SUCCESS) return scl__cl_fail(ctx, e, "gap_fc op: clCreateBuffer(pooled means)");
         /* launches already enqueued keep the old buffer alive through their own reference */
         if (x->pooled) clReleaseMemObject(x->pooled);
@@ -167,6 +168,7 @@ static scl_status head_desc_create(scl_context *ctx, const scl__op_shape *s, con
                                    const float *b, const int *vals, scl_op **out) {
     scl_head_cfg cfg;
     to_cfg(vals, &cfg);
+    cfg.half = s->half;
     return scl__op_gap_fc_create_cfg(ctx, s->cin, s->cout, w, b, &cfg, out);
 }
 
@@ -190,7 +192,7 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     if (st != SCL_OK) return st;
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
-    scl__op_shape shape = {0, cin, classes, 1, 1, 0};
+    scl__op_shape shape = {0, cin, classes, 1, 1, 0, cfg->half};
     int vals[SCL__MAX_TUNABLES];
     from_cfg(cfg, vals);
     st = scl__desc_validate(ctx, &scl__head_desc, &shape, vals, fn);
@@ -217,7 +219,7 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     x->cfg = *cfg;
     x->kp = (int)kp;
     scl_op *op;
-    st = scl__op_new(ctx, &head_class, fn, wt, (size_t)cin * kp, b, kp, &op);
+    st = scl__op_new(ctx, &head_class, fn, cfg->half, wt, (size_t)cin * kp, b, kp, &op);
     free(wt);
     if (st != SCL_OK) {
         free(x);
@@ -227,11 +229,12 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     op->cin = cin;
     op->cout = classes;
     op->out_h_fixed = 1;
+    op->out_float = 1; /* the logits */
     char opts[128];
     snprintf(opts, sizeof opts, "-DKV=%d -DKN=%d -DNB=%d -DBLOCKED=%d", cfg->kv, cfg->kn, cfg->nb,
              cfg->blocked ? 1 : 0);
     if ((st = scl__op_kernel(op, "head.cl", "gap_fc", opts)) == SCL_OK && !cfg->fused) {
-        st = scl__kernel_create(ctx, "head.cl", opts, "gap", &x->gap);
+        st = scl__kernel_create(ctx, "head.cl", op->options, "gap", &x->gap);
         op->nlaunch = 2;
         snprintf(op->pre_kernel_name, sizeof op->pre_kernel_name, "gap");
     }
@@ -249,6 +252,6 @@ scl_status scl_op_gap_fc_create(scl_context *ctx, int cin, int classes, const fl
                                 const float *bias, scl_op **out) {
     if (!ctx)
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_gap_fc_create: ctx is NULL");
-    scl__op_shape s = {0, cin, classes, 1, 1, 0};
+    scl__op_shape s = {0, cin, classes, 1, 1, 0, 0};
     return scl__desc_create(ctx, &scl__head_desc, &s, weights, bias, out);
 }

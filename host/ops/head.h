@@ -15,6 +15,7 @@ typedef struct scl_head_cfg {
     int blocked;     /* weights tile by tile (CPUs: each work-item streams one block) rather
                         than channel by channel (GPUs: neighbouring work-items coalesce) */
     size_t local[2]; /* FC work-group size over (image blocks, class tiles); {0, 0}: runtime's */
+    int half;        /* half storage (not a tunable: the op's precision) */
 } scl_head_cfg;
 
 void scl__head_default_cfg(const scl_context *ctx, scl_head_cfg *cfg);

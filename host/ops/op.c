@@ -6,18 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static scl_status upload(scl_context *ctx, const float *data, size_t n, cl_mem *out,
+/* n values to a new read-only buffer: floats, or with half set their halves (weights of a
+ * half-storage op); NULL data uploads zeros. */
+static scl_status upload(scl_context *ctx, const float *data, size_t n, int half, cl_mem *out,
                          const char *what) {
     cl_int e;
-    float *zeros = NULL;
-    if (!data) {
-        if (!(zeros = calloc(n, sizeof(float))))
+    size_t el = half ? sizeof(uint16_t) : sizeof(float);
+    void *staged = NULL;
+    if (!data || half) {
+        if (!(staged = calloc(n, el)))
             return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for %s", what);
-        data = zeros;
+        if (data) scl__half_from_floats(staged, data, n);
     }
-    *out = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * sizeof(float),
-                          (void *)data, &e);
-    free(zeros);
+    *out = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * el,
+                          staged ? staged : (void *)data, &e);
+    free(staged);
     if (e != CL_SUCCESS) {
         *out = NULL;
         char msg[128];
@@ -27,7 +30,7 @@ static scl_status upload(scl_context *ctx, const float *data, size_t n, cl_mem *
     return SCL_OK;
 }
 
-scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn,
+scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn, int half,
                        const float *weights, size_t nw, const float *bias, size_t nb,
                        scl_op **out) {
     if (nw > INT_MAX || nb > INT_MAX) /* kernels index weights with ints */
@@ -40,9 +43,11 @@ scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn
     op->ctx = ctx;
     op->cls = cls;
     op->nlaunch = 1;
+    op->half = half;
     scl_status st = SCL_OK;
-    if (nw) st = upload(ctx, weights, nw, &op->weights, "weights");
-    if (st == SCL_OK && nb) st = upload(ctx, bias, nb, &op->bias, "bias");
+    /* the biases stay float: one per channel, they cost nothing and keep their precision */
+    if (nw) st = upload(ctx, weights, nw, half, &op->weights, "weights");
+    if (st == SCL_OK && nb) st = upload(ctx, bias, nb, 0, &op->bias, "bias");
     if (st != SCL_OK) {
         scl__prefix_error(ctx, "%s: ", fn);
         scl_op_destroy(op);
@@ -55,7 +60,17 @@ scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn
 scl_status scl__op_kernel(scl_op *op, const char *file, const char *kernel, const char *options) {
     snprintf(op->kernel_name, sizeof op->kernel_name, "%s", kernel);
     snprintf(op->options, sizeof op->options, "%s", options);
-    return scl__kernel_create(op->ctx, file, options, kernel, &op->kernel);
+    scl__op_storage_option(op);
+    return scl__kernel_create(op->ctx, file, op->options, kernel, &op->kernel);
+}
+
+void scl__op_storage_option(scl_op *op) {
+    static const char opt[] = " -DSCL_HALF=1";
+    size_t len = strlen(op->options);
+    if (!op->half ||
+        (len >= sizeof opt - 1 && strcmp(op->options + len - (sizeof opt - 1), opt) == 0))
+        return;
+    snprintf(op->options + len, sizeof op->options - len, "%s", opt);
 }
 
 scl_status scl__op_arg(scl_op *op, cl_uint i, size_t size, const void *value) {
@@ -117,6 +132,7 @@ scl_status scl__op_use_variant(scl_op *op, scl_op_variants *v, const char *file,
                                size_t *wg_max) {
     int i = log2i(vw);
     if (!v->kernels[i]) {
+        scl__op_storage_option(op);
         scl_status st =
             scl__kernel_create(op->ctx, file, op->options, op->kernel_name, &v->kernels[i]);
         if (st != SCL_OK) return st;
@@ -213,11 +229,17 @@ void scl__op_local0(scl_op *op, size_t local0) {
 }
 
 static scl_status check_operand(scl_op *op, const char *role, const scl_tensor *t,
-                                const scl_chanmap *m, int channels) {
+                                const scl_chanmap *m, int channels, int want_half) {
     scl_context *ctx = op->ctx;
     if (!t)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s op: the %s tensor is NULL",
                          op->cls->family, role);
+    if (t->half != want_half)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s op: the %s tensor stores %s, the op reads and writes %s "
+                         "(scl_tensor_create_ex makes either)",
+                         op->cls->family, role, t->half ? "halves" : "floats",
+                         want_half ? "halves" : "floats");
     if (t->ctx != ctx || (m && m->ctx != ctx))
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s op: the %s %s belongs to another context", op->cls->family, role,
@@ -263,8 +285,10 @@ scl_status scl_op_enqueue(scl_op *op, const scl_op_args *args) {
     if (vst != SCL_OK) return vst;
     const scl_op_args *a = &copy;
     const char *fam = op->cls->family;
-    scl_status st = check_operand(op, "input", a->in, a->in_map, op->cin);
-    if (st == SCL_OK) st = check_operand(op, "output", a->out, a->out_map, op->cout);
+    scl_status st =
+        check_operand(op, "input", a->in, a->in_map, op->cin, op->half && !op->in_float);
+    if (st == SCL_OK)
+        st = check_operand(op, "output", a->out, a->out_map, op->cout, op->half && !op->out_float);
     if (st != SCL_OK) return st;
     int oh, ow;
     op->cls->output_hw(op, a->in->h, a->in->w, &oh, &ow);
@@ -284,7 +308,8 @@ scl_status scl_op_enqueue(scl_op *op, const scl_op_args *args) {
                          "only on disjoint planes)",
                          fam);
     if (op->flags & SCL_OP_RESIDUAL) {
-        if ((st = check_operand(op, "residual", a->residual, a->residual_map, op->cout)) != SCL_OK)
+        if ((st = check_operand(op, "residual", a->residual, a->residual_map, op->cout,
+                                op->half)) != SCL_OK)
             return st;
         if (a->residual->n != a->out->n || a->residual->h != oh || a->residual->w != ow)
             return scl__fail(ctx, SCL_ERROR_SHAPE_MISMATCH,

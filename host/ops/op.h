@@ -31,7 +31,10 @@ struct scl_op {
     cl_uint dims;
     size_t global[3], local[3];
     int use_local;
-    int tuned;                   /* made with a configuration from the tuning table */
+    int tuned;     /* made with a configuration from the tuning table */
+    int half;      /* half storage: weights and activations are halves (kernels: -DSCL_HALF=1) */
+    int in_float;  /* the input stays float under half storage (the stem: the caller's image) */
+    int out_float; /* the output stays float under half storage (the head: the logits) */
     struct scl__op_sizes *sizes; /* per-input-size tuned variants (ops/desc.c), or NULL */
     void *extra;
     /* Ops that run two kernels per enqueue (the two-phase head) record the first here; the
@@ -57,10 +60,12 @@ int scl__op_tuned(const scl_op *op);
 /* The build options of op's kernel (the last one used, for families with several). */
 const char *scl__op_options(const scl_op *op);
 
-/* Allocates an op and uploads weights (nw floats) and bias (nb floats, or zeros when bias is
- * NULL and nb > 0). */
-scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn,
+/* Allocates an op and uploads weights (nw values: floats, or with half their halves) and bias
+ * (nb floats, or zeros when bias is NULL and nb > 0). */
+scl_status scl__op_new(scl_context *ctx, const scl_op_class *cls, const char *fn, int half,
                        const float *weights, size_t nw, const float *bias, size_t nb, scl_op **out);
+/* Appends -DSCL_HALF=1 to op->options for a half-storage op (once). */
+void scl__op_storage_option(scl_op *op);
 /* Builds file with options and creates the named kernel into op. */
 scl_status scl__op_kernel(scl_op *op, const char *file, const char *kernel, const char *options);
 /* Sets kernel argument i, recording which argument failed. */

@@ -120,8 +120,8 @@ static scl_status pack(scl_context *ctx, const pw_cfg *c, int groups, const floa
 }
 
 static scl_status create(scl_context *ctx, int cin, int cout, int groups, int flags, const float *w,
-                         const float *b, int vec, int co_tile, size_t local0, const char *fn,
-                         scl_op **out) {
+                         const float *b, int vec, int co_tile, size_t local0, int half,
+                         const char *fn, scl_op **out) {
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
     scl_status st = scl__check_range(ctx, fn, "cin", cin, 1, SCL__MAX_CHANNELS);
@@ -135,7 +135,7 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
     if (flags & ~(SCL_OP_RELU | SCL_OP_RESIDUAL))
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: unknown flags 0x%x", fn,
                          (unsigned)(flags & ~(SCL_OP_RELU | SCL_OP_RESIDUAL)));
-    scl__op_shape shape = {0, cin, cout, groups, 1, flags};
+    scl__op_shape shape = {0, cin, cout, groups, 1, flags, half};
     int vals[] = {vec, co_tile};
     st = scl__desc_validate(ctx, &scl__pointwise_desc, &shape, vals, fn);
     if (st != SCL_OK) return st;
@@ -166,7 +166,7 @@ static scl_status create(scl_context *ctx, int cin, int cout, int groups, int fl
         return st;
     }
     scl_op *op;
-    st = scl__op_new(ctx, &pw_class, fn, pw, nw, pb, nb, &op);
+    st = scl__op_new(ctx, &pw_class, fn, half, pw, nw, pb, nb, &op);
     free(pw), free(pb);
     if (st != SCL_OK) {
         free(cfg);
@@ -195,7 +195,7 @@ static size_t local0_for(int vec) {
 scl_status scl__op_pointwise_create_cfg(scl_context *ctx, int cin, int cout, int groups, int flags,
                                         const float *w, const float *b, int vec, int co_tile,
                                         scl_op **out) {
-    return create(ctx, cin, cout, groups, flags, w, b, vec, co_tile, local0_for(vec),
+    return create(ctx, cin, cout, groups, flags, w, b, vec, co_tile, local0_for(vec), 0,
                   "scl__op_pointwise_create_cfg", out);
 }
 
@@ -228,7 +228,7 @@ static void pw_defaults(scl_device_type type, const scl__op_shape *s, int *vals)
 static scl_status pw_desc_create(scl_context *ctx, const scl__op_shape *s, const float *w,
                                  const float *b, const int *vals, scl_op **out) {
     return create(ctx, s->cin, s->cout, s->groups, s->flags, w, b, vals[0], vals[1],
-                  local0_for(vals[0]), "scl_op_pointwise_create", out);
+                  local0_for(vals[0]), s->half, "scl_op_pointwise_create", out);
 }
 
 static void pw_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
@@ -246,6 +246,6 @@ scl_status scl_op_pointwise_create(scl_context *ctx, int cin, int cout, int grou
                                    const float *weights, const float *bias, scl_op **out) {
     if (!ctx)
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_pointwise_create: ctx is NULL");
-    scl__op_shape s = {0, cin, cout, groups, 1, flags};
+    scl__op_shape s = {0, cin, cout, groups, 1, flags, 0};
     return scl__desc_create(ctx, &scl__pointwise_desc, &s, weights, bias, out);
 }

@@ -126,14 +126,14 @@ static scl_status pool_check(scl_context *ctx, const scl__op_shape *s, const int
     return scl__check_seg(ctx, fn, v[2], v[0]);
 }
 
-static scl_status pool_create(scl_context *ctx, int channels, int avg, const pool_cfg *cfg,
-                              scl_op **out);
+static scl_status pool_create(scl_context *ctx, int channels, int avg, int half,
+                              const pool_cfg *cfg, scl_op **out);
 
 static scl_status pool_desc_create(scl_context *ctx, const scl__op_shape *s, const float *w,
                                    const float *b, const int *vals, scl_op **out) {
     (void)w, (void)b;
     pool_cfg cfg = {.vw = vals[0], .th = vals[1], .seg = vals[2], .group_outputs = vals[3]};
-    return pool_create(ctx, s->cin, s->kind, &cfg, out);
+    return pool_create(ctx, s->cin, s->kind, s->half, &cfg, out);
 }
 
 static void pool_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
@@ -147,14 +147,14 @@ const scl__op_desc scl__pool_desc = {"pool",           "pool.cl",
                                      pool_defaults,    pool_check,
                                      pool_desc_create, pool_counts};
 
-static scl_status pool_create(scl_context *ctx, int channels, int avg, const pool_cfg *cfg,
-                              scl_op **out) {
+static scl_status pool_create(scl_context *ctx, int channels, int avg, int half,
+                              const pool_cfg *cfg, scl_op **out) {
     const char *fn = avg ? "scl_op_avgpool_create" : "scl_op_maxpool_create";
     if (!ctx || !out) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     *out = NULL;
     scl_status st = scl__check_range(ctx, fn, "channels", channels, 1, SCL__MAX_CHANNELS);
     if (st != SCL_OK) return st;
-    scl__op_shape shape = {avg, channels, channels, channels, 2, 0};
+    scl__op_shape shape = {avg, channels, channels, channels, 2, 0, half};
     int vals[] = {cfg->vw, cfg->th, cfg->seg, cfg->group_outputs};
     st = scl__desc_validate(ctx, &scl__pool_desc, &shape, vals, fn);
     if (st != SCL_OK) return st;
@@ -162,7 +162,7 @@ static scl_status pool_create(scl_context *ctx, int channels, int avg, const poo
     if (!x) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     x->cfg = *cfg;
     scl_op *op;
-    st = scl__op_new(ctx, &pool_class, fn, NULL, 0, NULL, 0, &op);
+    st = scl__op_new(ctx, &pool_class, fn, half, NULL, 0, NULL, 0, &op);
     if (st != SCL_OK) {
         free(x);
         return st;
@@ -183,14 +183,14 @@ scl_status scl__op_pool_create_cfg(scl_context *ctx, int channels, int avg, int 
         pool_default_cfg(ctx->info.type, &def);
         cfg.group_outputs = def.group_outputs;
     }
-    return pool_create(ctx, channels, avg, &cfg, out);
+    return pool_create(ctx, channels, avg, 0, &cfg, out);
 }
 
 static scl_status public_create(scl_context *ctx, int channels, int avg, scl_op **out) {
     if (!ctx)
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL",
                          avg ? "scl_op_avgpool_create" : "scl_op_maxpool_create");
-    scl__op_shape s = {avg, channels, channels, channels, 2, 0};
+    scl__op_shape s = {avg, channels, channels, channels, 2, 0, 0};
     return scl__desc_create(ctx, &scl__pool_desc, &s, NULL, NULL, out);
 }
 

@@ -91,7 +91,7 @@ static scl_status shuffle_create(scl_context *ctx, const scl__op_shape *s, const
     cfg->vec = vals[0];
     cfg->local0 = (size_t)vals[1];
     scl_op *op;
-    st = scl__op_new(ctx, &shuffle_class, fn, NULL, 0, NULL, 0, &op);
+    st = scl__op_new(ctx, &shuffle_class, fn, s->half, NULL, 0, NULL, 0, &op);
     if (st != SCL_OK) {
         free(cfg);
         return st;
@@ -129,6 +129,6 @@ scl_status scl_op_shuffle_create(scl_context *ctx, int channels, int groups, int
                                  scl_op **out) {
     if (!ctx)
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_shuffle_create: ctx is NULL");
-    scl__op_shape s = {inverse ? 1 : 0, channels, channels, groups, 1, 0};
+    scl__op_shape s = {inverse ? 1 : 0, channels, channels, groups, 1, 0, 0};
     return scl__desc_create(ctx, &scl__shuffle_desc, &s, NULL, NULL, out);
 }

@@ -141,6 +141,7 @@ static scl_status stem_desc_create(scl_context *ctx, const scl__op_shape *s, con
                                    const float *b, const int *vals, scl_op **out) {
     scl_stem_cfg cfg;
     to_cfg(vals, &cfg);
+    cfg.half = s->half;
     return scl__op_stem_create_cfg(ctx, s->cout, w, b, &cfg, out);
 }
 
@@ -164,7 +165,7 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
         return SCL_ERROR_INVALID_ARGUMENT;
     if (!weights) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: weights are NULL", fn);
     if (!cfg) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: cfg is NULL", fn);
-    scl__op_shape shape = {0, 3, cout, 1, 2, SCL_OP_RELU};
+    scl__op_shape shape = {0, 3, cout, 1, 2, SCL_OP_RELU, cfg->half};
     int vals[SCL__MAX_TUNABLES];
     from_cfg(cfg, vals);
     scl_status st = scl__desc_validate(ctx, &scl__stem_desc, &shape, vals, fn);
@@ -182,7 +183,7 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
     if (bias) memcpy(b, bias, (size_t)cout * sizeof *b);
     x->cfg = *cfg;
     scl_op *op;
-    st = scl__op_new(ctx, &stem_class, fn, w, padded * 27, b, padded, &op);
+    st = scl__op_new(ctx, &stem_class, fn, cfg->half, w, padded * 27, b, padded, &op);
     free(w);
     if (st != SCL_OK) {
         free(x);
@@ -191,6 +192,7 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
     op->extra = x;
     op->cin = 3;
     op->cout = cout;
+    op->in_float = 1; /* the caller's image */
     op->stride = 2;
     op->flags = SCL_OP_RELU;
     snprintf(op->kernel_name, sizeof op->kernel_name, "stem3x3s2");
@@ -204,6 +206,6 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
 scl_status scl_op_stem_create(scl_context *ctx, int cout, const float *weights, const float *bias,
                               scl_op **out) {
     if (!ctx) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_op_stem_create: ctx is NULL");
-    scl__op_shape s = {0, 3, cout, 1, 2, SCL_OP_RELU};
+    scl__op_shape s = {0, 3, cout, 1, 2, SCL_OP_RELU, 0};
     return scl__desc_create(ctx, &scl__stem_desc, &s, weights, bias, out);
 }

@@ -15,6 +15,7 @@ typedef struct scl_stem_cfg {
                         vector fits the row, building that kernel on first use */
     int row_wg;      /* with local {0, 0}: work-groups of whole rows instead of the runtime's */
     size_t local[2]; /* work-group size over (W segments, rows); {0, 0}: see row_wg */
+    int half;        /* half storage (not a tunable: the op's precision) */
 } scl_stem_cfg;
 
 void scl__stem_default_cfg(const scl_context *ctx, scl_stem_cfg *cfg);

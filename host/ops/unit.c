@@ -251,7 +251,7 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
         return st;
     }
     scl_op *op;
-    st = scl__op_new(ctx, &unit_class, fn, pw, nw, pb, nb, &op);
+    st = scl__op_new(ctx, &unit_class, fn, s->half, pw, nw, pb, nb, &op);
     free(pw), free(pb);
     if (st != SCL_OK) {
         free(c);
@@ -307,9 +307,9 @@ const scl__op_desc scl__unit_desc = {"unit",           "unit.cl",
                                      unit_desc_create, unit_counts};
 
 scl_status scl__op_unit_create(scl_context *ctx, int stride, int cin, int cout, int megvii,
-                               const float *w, const float *b, scl_op **out) {
+                               int half, const float *w, const float *b, scl_op **out) {
     if (!ctx)
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl__op_unit_create: ctx is NULL");
-    scl__op_shape s = {megvii ? 1 : 0, cin, cout, 1, stride, 0};
+    scl__op_shape s = {megvii ? 1 : 0, cin, cout, 1, stride, 0, half};
     return scl__desc_create(ctx, &scl__unit_desc, &s, w, b, out);
 }

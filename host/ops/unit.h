@@ -13,9 +13,9 @@
  * Branch a writes output channels 0 .. couta-1, branch b the rest (the concat's order).
  * w holds each layer's weights one after the other (1x1: cout x cin row-major; depthwise: C x
  * 9), b each layer's biases (one per output channel). The op's input has cin channels, its
- * output cout, and its input must not share planes with its output. */
+ * output cout, and its input must not share planes with its output. half: half storage. */
 scl_status scl__op_unit_create(scl_context *ctx, int stride, int cin, int cout, int megvii,
-                               const float *w, const float *b, scl_op **out);
+                               int half, const float *w, const float *b, scl_op **out);
 
 /* 1 if op can run an n x cin x h x w input on its device (the band of one output row fits the
  * local memory); else the caller runs the unit layer by layer. */

@@ -1,16 +1,18 @@
-/* tensor.c: NCHW float32 tensors on the device, planes padded to SCL_PLANE_ALIGN floats so
- * kernels can load whole vectors without tail cases. */
+/* tensor.c: NCHW tensors on the device, of floats or (half storage) 16-bit halves, planes padded
+ * to SCL_PLANE_ALIGN elements so kernels can load whole vectors without tail cases. The host
+ * side always speaks float: uploads and downloads of a half tensor convert (core/half.c). */
 #include "core/internal.h"
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 size_t scl__pitch(int h, int w) {
     size_t hw = (size_t)h * (size_t)w;
     return (hw + SCL_PLANE_ALIGN - 1) / SCL_PLANE_ALIGN * SCL_PLANE_ALIGN;
 }
 
-scl_status scl_tensor_create(scl_context *ctx, int n, int c, int h, int w, scl_tensor **out) {
+static scl_status create(scl_context *ctx, int n, int c, int h, int w, int half, scl_tensor **out) {
     if (!ctx || !out)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "scl_tensor_create: NULL argument");
     *out = NULL;
@@ -25,9 +27,10 @@ scl_status scl_tensor_create(scl_context *ctx, int n, int c, int h, int w, scl_t
                          h, w);
     scl_tensor *t = calloc(1, sizeof *t);
     if (!t) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a tensor");
+    t->half = half;
     cl_int e;
-    t->mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, (size_t)n * c * pitch * sizeof(float),
-                            NULL, &e);
+    t->mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE,
+                            (size_t)n * c * pitch * scl__tensor_elem(t), NULL, &e);
     if (e != CL_SUCCESS) {
         free(t);
         return scl__cl_fail(ctx, e, "scl_tensor_create: clCreateBuffer");
@@ -35,6 +38,27 @@ scl_status scl_tensor_create(scl_context *ctx, int n, int c, int h, int w, scl_t
     t->ctx = ctx, t->n = n, t->c = c, t->h = h, t->w = w, t->pitch = pitch;
     *out = t;
     return SCL_OK;
+}
+
+scl_status scl_tensor_create(scl_context *ctx, int n, int c, int h, int w, scl_tensor **out) {
+    return create(ctx, n, c, h, w, 0, out);
+}
+
+scl_status scl_tensor_create_ex(scl_context *ctx, int n, int c, int h, int w, scl_precision storage,
+                                scl_tensor **out) {
+    if (storage != SCL_PRECISION_DEFAULT && storage != SCL_PRECISION_FLOAT32 &&
+        storage != SCL_PRECISION_HALF_STORAGE) {
+        if (out) *out = NULL;
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_tensor_create_ex: storage = %d, must be SCL_PRECISION_FLOAT32 or "
+                         "SCL_PRECISION_HALF_STORAGE",
+                         (int)storage);
+    }
+    return create(ctx, n, c, h, w, storage == SCL_PRECISION_HALF_STORAGE, out);
+}
+
+scl_precision scl_tensor_storage(const scl_tensor *t) {
+    return t && t->half ? SCL_PRECISION_HALF_STORAGE : SCL_PRECISION_FLOAT32;
 }
 
 void scl_tensor_destroy(scl_tensor *t) {
@@ -69,36 +93,57 @@ static scl_status check_io(const scl_tensor *t, const void *data, size_t count, 
 }
 
 /* One rectangular copy moves every plane: rows are planes, the buffer's row pitch is the
- * padded pitch, the host's is H*W. */
-static scl_status copy_rect(const scl_tensor *t, float *host, int write, const char *fn) {
-    size_t hw = (size_t)t->h * t->w * sizeof(float);
+ * padded pitch, the host's is H*W. host holds elements of the tensor's own size. */
+static scl_status copy_rect(const scl_tensor *t, void *host, int write, const char *fn) {
+    size_t el = scl__tensor_elem(t), hw = (size_t)t->h * t->w * el;
     size_t origin[3] = {0, 0, 0};
     size_t region[3] = {hw, (size_t)t->n * t->c, 1};
-    cl_int e =
-        write ? clEnqueueWriteBufferRect(t->ctx->queue, t->mem, CL_TRUE, origin, origin, region,
-                                         t->pitch * sizeof(float), 0, hw, 0, host, 0, NULL, NULL)
-              : clEnqueueReadBufferRect(t->ctx->queue, t->mem, CL_TRUE, origin, origin, region,
-                                        t->pitch * sizeof(float), 0, hw, 0, host, 0, NULL, NULL);
+    cl_int e = write
+                   ? clEnqueueWriteBufferRect(t->ctx->queue, t->mem, CL_TRUE, origin, origin,
+                                              region, t->pitch * el, 0, hw, 0, host, 0, NULL, NULL)
+                   : clEnqueueReadBufferRect(t->ctx->queue, t->mem, CL_TRUE, origin, origin, region,
+                                             t->pitch * el, 0, hw, 0, host, 0, NULL, NULL);
     if (e != CL_SUCCESS) return scl__cl_fail(t->ctx, e, fn);
     return SCL_OK;
 }
 
+/* The halves of a half tensor's count elements, staged on the host. */
+static scl_status half_stage(const scl_tensor *t, size_t count, uint16_t **out, const char *fn) {
+    *out = malloc(count * sizeof **out);
+    if (!*out) return scl__fail(t->ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
+    return SCL_OK;
+}
+
 scl_status scl_tensor_upload(scl_tensor *t, const float *data, size_t count) {
-    scl_status st = check_io(t, data, count, "scl_tensor_upload");
-    if (st != SCL_OK) return st;
-    return copy_rect(t, (float *)data, 1, "scl_tensor_upload");
+    const char *fn = "scl_tensor_upload";
+    scl_status st = check_io(t, data, count, fn);
+    if (st != SCL_OK || !t->half) return st != SCL_OK ? st : copy_rect(t, (float *)data, 1, fn);
+    uint16_t *h;
+    if ((st = half_stage(t, count, &h, fn)) != SCL_OK) return st;
+    scl__half_from_floats(h, data, count);
+    st = copy_rect(t, h, 1, fn);
+    free(h);
+    return st;
 }
 
 scl_status scl_tensor_download(const scl_tensor *t, float *data, size_t count) {
-    scl_status st = check_io(t, data, count, "scl_tensor_download");
-    if (st != SCL_OK) return st;
-    return copy_rect(t, data, 0, "scl_tensor_download");
+    const char *fn = "scl_tensor_download";
+    scl_status st = check_io(t, data, count, fn);
+    if (st != SCL_OK || !t->half) return st != SCL_OK ? st : copy_rect(t, data, 0, fn);
+    uint16_t *h;
+    if ((st = half_stage(t, count, &h, fn)) != SCL_OK) return st;
+    if ((st = copy_rect(t, h, 0, fn)) == SCL_OK) scl__half_to_floats(data, h, count);
+    free(h);
+    return st;
 }
 
 scl_status scl_tensor_fill(scl_tensor *t, float value) {
     if (!t) return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl_tensor_fill: tensor is NULL");
-    cl_int e = clEnqueueFillBuffer(t->ctx->queue, t->mem, &value, sizeof value, 0,
-                                   (size_t)t->n * t->c * t->pitch * sizeof(float), 0, NULL, NULL);
+    uint16_t h = scl__half_from_float(value);
+    const void *pattern = t->half ? (const void *)&h : (const void *)&value;
+    size_t el = scl__tensor_elem(t);
+    cl_int e = clEnqueueFillBuffer(t->ctx->queue, t->mem, pattern, el, 0,
+                                   (size_t)t->n * t->c * t->pitch * el, 0, NULL, NULL);
     if (e == CL_SUCCESS) e = clFinish(t->ctx->queue);
     if (e != CL_SUCCESS) return scl__cl_fail(t->ctx, e, "scl_tensor_fill");
     return SCL_OK;

@@ -12,7 +12,7 @@
 /* One line of the table: "<family> <precision> <H>x<W>|* : <key ints> : <values> [# ms ms]". */
 typedef struct scl__tune_entry {
     char family[16];
-    char precision[8]; /* "f32" for now */
+    char precision[8]; /* "f32", or "f16s" (half storage) */
     int h, w;          /* the input size it was measured at; 0 0 ("*"): any size */
     int nkey, key[SCL__TUNE_MAX_INTS];
     int nval, val[SCL__TUNE_MAX_INTS];

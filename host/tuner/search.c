@@ -89,8 +89,14 @@ static float *random_floats(size_t n, uint64_t seed) {
     return x;
 }
 
-static scl_status make_io(scl_context *ctx, int n, int cin, int h, int w, int cout, int oh, int ow,
-                          int res, bench_io *io) {
+/* The candidate's tensors, stored as the shape says (the stem's input and the head's logits
+ * stay float, as in the network). */
+static scl_status make_io(scl_context *ctx, const scl__op_desc *d, const scl__op_shape *s, int n,
+                          int h, int w, int oh, int ow, bench_io *io) {
+    int cin = s->cin, cout = s->cout, res = (s->flags & SCL_OP_RESIDUAL) != 0;
+    scl_precision half = s->half ? SCL_PRECISION_HALF_STORAGE : SCL_PRECISION_FLOAT32;
+    scl_precision in_p = d == &scl__stem_desc ? SCL_PRECISION_FLOAT32 : half;
+    scl_precision out_p = d == &scl__head_desc ? SCL_PRECISION_FLOAT32 : half;
     memset(io, 0, sizeof *io);
     size_t nin = (size_t)n * cin * h * w;
     io->count = (size_t)n * cout * oh * ow;
@@ -100,10 +106,10 @@ static scl_status make_io(scl_context *ctx, int n, int cin, int h, int w, int co
         free(x);
         return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
     }
-    scl_status st = scl_tensor_create(ctx, n, cin, h, w, &io->in);
+    scl_status st = scl_tensor_create_ex(ctx, n, cin, h, w, in_p, &io->in);
     if (st == SCL_OK) st = scl_tensor_upload(io->in, x, nin);
-    if (st == SCL_OK) st = scl_tensor_create(ctx, n, cout, oh, ow, &io->out);
-    if (st == SCL_OK && res) st = scl_tensor_create(ctx, n, cout, oh, ow, &io->res);
+    if (st == SCL_OK) st = scl_tensor_create_ex(ctx, n, cout, oh, ow, out_p, &io->out);
+    if (st == SCL_OK && res) st = scl_tensor_create_ex(ctx, n, cout, oh, ow, half, &io->res);
     if (st == SCL_OK && res) st = scl_tensor_upload(io->res, x, io->count);
     free(x);
     return st;
@@ -119,6 +125,7 @@ typedef struct tuner {
     scl_tune_progress progress;
     void *user;
     scl_tune_report *rep;
+    int half;                  /* tuning the half-storage ops */
     scl__tune_table *kept;     /* winners that beat the default: written */
     scl__tune_table *measured; /* every shape measured in this run, kept or not */
 } tuner;
@@ -134,29 +141,39 @@ static void say(tuner *t, const char *fmt, ...) {
 }
 
 /* A layer as its op family sees it: descriptor, shape, weight count. 0 for layers not tuned. */
-static int layer_op(const scl_layer *l, const scl__op_desc **d, scl__op_shape *s, size_t *nw) {
+static int layer_kind(const scl_layer *l, const scl__op_desc **d, scl__op_shape *s, size_t *nw);
+
+static int layer_op(const scl_layer *l, int half, const scl__op_desc **d, scl__op_shape *s,
+                    size_t *nw) {
+    if (!layer_kind(l, d, s, nw)) return 0;
+    s->half = half;
+    return 1;
+}
+
+static int layer_kind(const scl_layer *l, const scl__op_desc **d, scl__op_shape *s, size_t *nw) {
     switch (l->kind) {
     case SCL_LAYER_POINTWISE:
-        *d = &scl__pointwise_desc, *s = (scl__op_shape){0, l->cin, l->cout, l->groups, 1, l->flags};
+        *d = &scl__pointwise_desc,
+        *s = (scl__op_shape){0, l->cin, l->cout, l->groups, 1, l->flags, 0};
         *nw = (size_t)l->cout * (size_t)(l->cin / l->groups);
         return 1;
     case SCL_LAYER_DEPTHWISE:
         *d = &scl__depthwise_desc;
-        *s = (scl__op_shape){0, l->cout, l->cout, l->cout, l->stride, l->flags};
+        *s = (scl__op_shape){0, l->cout, l->cout, l->cout, l->stride, l->flags, 0};
         *nw = (size_t)l->cout * 9;
         return 1;
     case SCL_LAYER_STEM:
-        *d = &scl__stem_desc, *s = (scl__op_shape){0, 3, l->cout, 1, 2, SCL_OP_RELU};
+        *d = &scl__stem_desc, *s = (scl__op_shape){0, 3, l->cout, 1, 2, SCL_OP_RELU, 0};
         *nw = (size_t)l->cout * 27;
         return 1;
     case SCL_LAYER_MAXPOOL:
     case SCL_LAYER_AVGPOOL:
         *d = &scl__pool_desc;
-        *s = (scl__op_shape){l->kind == SCL_LAYER_AVGPOOL, l->cin, l->cin, l->cin, 2, 0};
+        *s = (scl__op_shape){l->kind == SCL_LAYER_AVGPOOL, l->cin, l->cin, l->cin, 2, 0, 0};
         *nw = 0;
         return 1;
     case SCL_LAYER_GAP_FC:
-        *d = &scl__head_desc, *s = (scl__op_shape){0, l->cin, l->cout, 1, 1, 0};
+        *d = &scl__head_desc, *s = (scl__op_shape){0, l->cin, l->cout, 1, 1, 0, 0};
         *nw = (size_t)l->cout * (size_t)l->cin;
         return 1;
     default:
@@ -193,10 +210,10 @@ static scl_status tune_layer(tuner *t, const scl_layer *l, int n, int h, int w) 
     const scl__op_desc *d;
     scl__op_shape s;
     size_t nw;
-    if (!layer_op(l, &d, &s, &nw)) return SCL_OK;
+    if (!layer_op(l, t->half, &d, &s, &nw)) return SCL_OK;
     scl__tune_entry e = {.h = h, .w = w, .nkey = SCL__MAX_KEY, .default_ms = -1, .tuned_ms = -1};
     snprintf(e.family, sizeof e.family, "%s", d->family);
-    snprintf(e.precision, sizeof e.precision, "f32");
+    snprintf(e.precision, sizeof e.precision, "%s", scl__desc_precision(&s));
     scl__desc_key(&s, e.key);
     if (scl__tune_find(t->measured, e.family, e.precision, e.key, e.nkey, h, w)) return SCL_OK;
     int(*cand)[SCL__MAX_TUNABLES] = malloc(MAX_CANDIDATES * sizeof *cand);
@@ -213,7 +230,7 @@ static scl_status tune_layer(tuner *t, const scl_layer *l, int n, int h, int w) 
     if (st == SCL_OK) st = d->create(ctx, &s, nw ? wts : NULL, bias, cand[0], &dflt);
     if (st == SCL_OK) {
         scl_op_output_hw(dflt, h, w, &oh, &ow);
-        st = make_io(ctx, n, s.cin, h, w, s.cout, oh, ow, (s.flags & SCL_OP_RESIDUAL) != 0, &io);
+        st = make_io(ctx, d, &s, n, h, w, oh, ow, &io);
     }
     double def_ms = INFINITY, best_ratio = INFINITY, first = 0;
     int best = -1;
@@ -272,7 +289,7 @@ static scl_status save(tuner *t) {
 }
 
 scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n, int h, int w,
-                            const char *families, scl_tune_progress progress, void *user,
+                            const char *families, int half, scl_tune_progress progress, void *user,
                             scl_tune_report *report) {
     if (!ctx || !model || !report || n < 1 || h < 1 || w < 1)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: bad arguments");
@@ -297,14 +314,14 @@ scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n
     scl_model *m;
     scl_status st = scl__model_build_desc(model, 0, &m);
     if (st != SCL_OK) return scl__fail(ctx, st, "tune: out of host memory building the model");
-    tuner t = {ctx, progress, user, report, scl__tune_new(), scl__tune_new()};
+    tuner t = {ctx, progress, user, report, half, scl__tune_new(), scl__tune_new()};
     if (!t.kept || !t.measured) st = scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
     for (int i = 0; i < m->nlayers && st == SCL_OK; i++) {
         const scl_layer *l = &m->layers[i];
         const scl__op_desc *d;
         scl__op_shape s;
         size_t nw;
-        if (!layer_op(l, &d, &s, &nw) || !family_wanted(families, d->family)) continue;
+        if (!layer_op(l, t.half, &d, &s, &nw) || !family_wanted(families, d->family)) continue;
         int level = m->bufs[l->in_buf].level;
         st = tune_layer(&t, l, n, scl__level_size(h, level), scl__level_size(w, level));
     }
@@ -319,13 +336,16 @@ scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n
 
 /* Tunes into the caller's versioned report (as much of it as its size says). */
 static scl_status tune_sized(scl_context *ctx, const scl_model_desc *d, int n, int h, int w,
-                             const char *families, scl_tune_progress progress, void *user,
-                             scl_tune_report *report) {
+                             const char *families, scl_precision precision,
+                             scl_tune_progress progress, void *user, scl_tune_report *report) {
+    int half;
+    scl_status pst = scl__storage_of(ctx, precision, "tune", "precision", &half);
+    if (pst != SCL_OK) return pst;
     if (!report) return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "tune: report is NULL");
     scl_tune_report r = {.size = sizeof r};
     if (report->size < sizeof r)
         return scl__sized_out(ctx, "tune", "scl_tune_report", report, &r, sizeof r, sizeof r);
-    scl_status st = scl__tune_search(ctx, d, n, h, w, families, progress, user, &r);
+    scl_status st = scl__tune_search(ctx, d, n, h, w, families, half, progress, user, &r);
     scl_status cst = scl__sized_out(ctx, "tune", "scl_tune_report", report, &r, sizeof r, sizeof r);
     return st != SCL_OK ? st : cst;
 }
@@ -337,12 +357,19 @@ scl_status scl_tune_model(scl_context *ctx, const char *model, int n, int h, int
     if (!scl__desc_preset(model, &d))
         return scl__fail(ctx, SCL_ERROR_UNSUPPORTED_MODEL, "tune: unknown model '%s'",
                          model ? model : "(null)");
-    return tune_sized(ctx, &d, n, h, w, families, progress, user, report);
+    return tune_sized(ctx, &d, n, h, w, families, SCL_PRECISION_FLOAT32, progress, user, report);
 }
 
 scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
                          const char *families, scl_tune_progress progress, void *user,
                          scl_tune_report *report) {
+    return scl_tune_desc_ex(ctx, desc, n, h, w, families, SCL_PRECISION_FLOAT32, progress, user,
+                            report);
+}
+
+scl_status scl_tune_desc_ex(scl_context *ctx, const scl_model_desc *desc, int n, int h, int w,
+                            const char *families, scl_precision precision,
+                            scl_tune_progress progress, void *user, scl_tune_report *report) {
     scl_model_desc d;
     char msg[512];
     if (!ctx || !scl__desc_in(desc, &d))
@@ -350,5 +377,5 @@ scl_status scl_tune_desc(scl_context *ctx, const scl_model_desc *desc, int n, in
                          "scl_tune_desc: NULL argument or desc->size too small");
     scl_status st = scl__desc_check(&d, msg, sizeof msg);
     if (st != SCL_OK) return scl__fail(ctx, st, "scl_tune_desc: %s", msg);
-    return tune_sized(ctx, &d, n, h, w, families, progress, user, report);
+    return tune_sized(ctx, &d, n, h, w, families, precision, progress, user, report);
 }

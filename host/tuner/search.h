@@ -12,7 +12,7 @@
  * the device's tuning file, keeping the entries it holds for other shapes and sizes. Needs a
  * profiling queue and a cache directory. */
 scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n, int h, int w,
-                            const char *families, scl_tune_progress progress, void *user,
+                            const char *families, int half, scl_tune_progress progress, void *user,
                             scl_tune_report *report);
 
 #endif
