@@ -43,32 +43,6 @@ static void remove_tmp(void) {
     tmp_count = 0;
 }
 
-/* Writes `ws` as F32 safetensors, every key prefixed with `prefix`. */
-static void write_state(const char *path, const ref_weights *ws, const char *prefix) {
-    int n = ws->count;
-    char **names = calloc((size_t)n, sizeof *names);
-    int *ranks = calloc((size_t)n, sizeof *ranks);
-    int64_t(*shapes)[8] = calloc((size_t)n, sizeof *shapes);
-    const float **data = calloc((size_t)n, sizeof *data);
-    ck_assert(names && ranks && shapes && data);
-    for (int i = 0; i < n; i++) {
-        names[i] = malloc(strlen(prefix) + strlen(ws->w[i].name) + 1);
-        ck_assert_ptr_nonnull(names[i]);
-        strcpy(names[i], prefix);
-        strcat(names[i], ws->w[i].name);
-        ranks[i] = ws->w[i].rank;
-        memcpy(shapes[i], ws->w[i].shape, sizeof shapes[i]);
-        data[i] = ws->w[i].data;
-    }
-    char msg[1024];
-    scl_status st = scl__st_write_f32(path, n, (const char *const *)names, ranks,
-                                      (const int64_t(*)[8])shapes, data, msg, sizeof msg);
-    ck_assert_msg(st == SCL_OK, "writing %s: %s", path, msg);
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names), free(ranks), free(shapes), free(data);
-}
-
 /* IEEE binary16 of f, rounded to nearest even (finite f of moderate size only). */
 static uint16_t to_f16(float f) {
     uint32_t x;
@@ -303,7 +277,7 @@ START_TEST(test_against_reference) {
     ck_assert_ptr_nonnull(model);
     ref_weights *ws = random_state(model, 1000 + (uint64_t)_i);
     const char *path = tmp_path("ref", model);
-    write_state(path, ws, "");
+    tu_write_state(path, ws, "");
     scl_context *ctx = tu_context();
     scl_network *net = NULL;
     TU_OK(ctx, scl_network_create(ctx, model, &net));
@@ -360,7 +334,7 @@ START_TEST(test_wrong_model) {
     /* same keys, other widths: the first misshaped tensor is named with both shapes */
     ref_weights *small = random_state("v2_x0_5", 5), *big = ref_network_weights("v2_x1_0");
     const char *path = tmp_path("wrong", "v2_x0_5");
-    write_state(path, small, "");
+    tu_write_state(path, small, "");
     scl_context *ctx = tu_context();
     scl_network *net = NULL;
     ck_assert_int_eq(load(ctx, "v2_x1_0", path, &net), SCL_ERROR_WEIGHTS);
@@ -382,7 +356,7 @@ START_TEST(test_wrong_model) {
     scl_network_destroy(net);
     ref_weights *v1 = random_state("v1_g3_x0_5", 6);
     const char *p1 = tmp_path("wrong", "v1_g3_x0_5");
-    write_state(p1, v1, "");
+    tu_write_state(p1, v1, "");
     ck_assert_int_eq(load(ctx, "v2_x0_5", p1, &net), SCL_ERROR_WEIGHTS);
     msg = scl_last_error(ctx);
     assert_has(msg, p1);
@@ -407,7 +381,7 @@ START_TEST(test_missing_and_unexpected) {
     *victim = ws->w[ws->count - 1];
     ws->count--;
     const char *path = tmp_path("missing", "v2_x0_5");
-    write_state(path, ws, "");
+    tu_write_state(path, ws, "");
     ck_assert_int_eq(load(ctx, "v2_x0_5", path, &net), SCL_ERROR_WEIGHTS);
     const char *msg = scl_last_error(ctx);
     assert_has(msg, path);
@@ -428,7 +402,7 @@ START_TEST(test_missing_and_unexpected) {
     memcpy(extra->data, ref_weights_find(ws, "stage2.1.branch2.6.bias")->data,
            ref_weight_count(extra) * sizeof *extra->data);
     path = tmp_path("extra", "v2_x0_5");
-    write_state(path, ws, "");
+    tu_write_state(path, ws, "");
     ck_assert_int_eq(load(ctx, "v2_x0_5", path, &net), SCL_ERROR_WEIGHTS);
     msg = scl_last_error(ctx);
     assert_has(msg, path);
@@ -448,7 +422,7 @@ START_TEST(test_not_finite) {
     ck_assert_ptr_nonnull(w);
     w->data[13] = NAN; /* channel 1, row 1, column 1 */
     const char *path = tmp_path("nan", "v1_g3_x0_5");
-    write_state(path, ws, "");
+    tu_write_state(path, ws, "");
     ck_assert_int_eq(load(ctx, "v1_g3_x0_5", path, &net), SCL_ERROR_WEIGHTS);
     const char *msg = scl_last_error(ctx);
     assert_has(msg, path);
@@ -466,7 +440,7 @@ START_TEST(test_not_finite) {
     ck_assert_ptr_nonnull(w);
     w->data[0] = INFINITY;
     path = tmp_path("inf", "v1_g3_x0_5");
-    write_state(path, ws, "");
+    tu_write_state(path, ws, "");
     ck_assert_int_eq(load(ctx, "v1_g3_x0_5", path, &net), SCL_ERROR_WEIGHTS);
     msg = scl_last_error(ctx);
     assert_has(msg, "'features.0.branch_main_2.1.running_var'");
@@ -482,7 +456,7 @@ END_TEST
 static void expect_fold_refused(scl_context *ctx, scl_network *net, ref_weights *ws,
                                 const char *tag, const char *bn, const float *x, const float *y0) {
     const char *path = tmp_path(tag, "v2_x0_5");
-    write_state(path, ws, "");
+    tu_write_state(path, ws, "");
     TU_EXPECT_FAIL(ctx, scl_network_load_weights(net, path), SCL_ERROR_WEIGHTS, path);
     char want[128];
     snprintf(want, sizeof want, "BatchNorm '%s'", bn);
@@ -506,7 +480,7 @@ START_TEST(test_bn_fold_overflow) {
     scl_network *net = NULL;
     ref_weights *ws = random_state("v2_x0_5", 12);
     const char *good = tmp_path("good", "v2_x0_5");
-    write_state(good, ws, "");
+    tu_write_state(good, ws, "");
     ck_assert_int_eq(load(ctx, "v2_x0_5", good, &net), SCL_OK);
     uint64_t seed = 4;
     float *x = tu_random(3 * 16 * 16, &seed), y0[REF_CLASSES];
@@ -538,8 +512,8 @@ START_TEST(test_module_prefix) {
     const char *model = "v1_g8_x0_5";
     ref_weights *ws = random_state(model, 9);
     const char *plain = tmp_path("plain", model), *prefixed = tmp_path("module", model);
-    write_state(plain, ws, "");
-    write_state(prefixed, ws, "module.");
+    tu_write_state(plain, ws, "");
+    tu_write_state(prefixed, ws, "module.");
     scl_context *ctx = tu_context();
     scl_network *a = NULL, *b = NULL;
     TU_OK(ctx, load(ctx, model, plain, &a));
@@ -554,7 +528,7 @@ START_TEST(test_module_prefix) {
     /* a prefixed file that lacks a tensor names it with its prefix */
     ref_weight *last = &ws->w[--ws->count];
     const char *partial = tmp_path("module_partial", model);
-    write_state(partial, ws, "module.");
+    tu_write_state(partial, ws, "module.");
     ws->count++;
     scl_network_destroy(b);
     ck_assert_int_eq(load(ctx, model, partial, &b), SCL_ERROR_WEIGHTS);
@@ -573,7 +547,7 @@ START_TEST(test_f16_weights) {
     const char *model = "v2_x0_5";
     ref_weights *ws = random_state(model, 11);
     const char *p32 = tmp_path("f32", model), *p16 = tmp_path("f16", model);
-    write_state(p32, ws, "");
+    tu_write_state(p32, ws, "");
     write_state_f16(p16, ws); /* ws now holds the F16 values */
     scl_context *ctx = tu_context();
     scl_network *a = NULL, *b = NULL;

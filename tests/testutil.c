@@ -3,6 +3,7 @@
 
 #include "ops/desc.h"
 #include "ref_network.h"
+#include "st_writer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -100,9 +101,17 @@ void tu_gather(const float *physical, int n, int c, int hw, const scl_chanmap *m
         }
 }
 
+static scl_precision tu_storage_now = SCL_PRECISION_FLOAT32;
+
+scl_precision tu_set_storage(scl_precision p) {
+    scl_precision was = tu_storage_now;
+    tu_storage_now = p;
+    return was;
+}
+
 scl_tensor *tu_tensor(scl_context *ctx, int n, int c, int h, int w, const float *data) {
     scl_tensor *t = NULL;
-    TU_OK(ctx, scl_tensor_create(ctx, n, c, h, w, &t));
+    TU_OK(ctx, scl_tensor_create_ex(ctx, n, c, h, w, tu_storage_now, &t));
     if (data) TU_OK(ctx, scl_tensor_upload(t, data, (size_t)n * c * h * w));
     return t;
 }
@@ -349,4 +358,30 @@ ref_weights *tu_random_state(ref_weights *ws, uint64_t seed) {
         }
     }
     return ws;
+}
+
+/* Writes `ws` as F32 safetensors, every key prefixed with `prefix`. */
+void tu_write_state(const char *path, const ref_weights *ws, const char *prefix) {
+    int n = ws->count;
+    char **names = calloc((size_t)n, sizeof *names);
+    int *ranks = calloc((size_t)n, sizeof *ranks);
+    int64_t(*shapes)[8] = calloc((size_t)n, sizeof *shapes);
+    const float **data = calloc((size_t)n, sizeof *data);
+    ck_assert(names && ranks && shapes && data);
+    for (int i = 0; i < n; i++) {
+        names[i] = malloc(strlen(prefix) + strlen(ws->w[i].name) + 1);
+        ck_assert_ptr_nonnull(names[i]);
+        strcpy(names[i], prefix);
+        strcat(names[i], ws->w[i].name);
+        ranks[i] = ws->w[i].rank;
+        memcpy(shapes[i], ws->w[i].shape, sizeof shapes[i]);
+        data[i] = ws->w[i].data;
+    }
+    char msg[1024];
+    scl_status st = scl__st_write_f32(path, n, (const char *const *)names, ranks,
+                                      (const int64_t(*)[8])shapes, data, msg, sizeof msg);
+    ck_assert_msg(st == SCL_OK, "writing %s: %s", path, msg);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names), free(ranks), free(shapes), free(data);
 }

@@ -33,6 +33,9 @@ void tu_gather(const float *physical, int n, int c, int hw, const scl_chanmap *m
 
 /* A tensor made, uploaded and checked in one call. */
 scl_tensor *tu_tensor(scl_context *ctx, int n, int c, int h, int w, const float *data);
+/* The storage of the tensors tu_tensor (and so tu_place, tu_run_op) makes from now on
+ * (SCL_PRECISION_FLOAT32 at start); returns the previous one. */
+scl_precision tu_set_storage(scl_precision p);
 /* Downloads a tensor into a malloc'd dense buffer. */
 float *tu_download(const scl_tensor *t);
 double *tu_to_double(const float *x, size_t n);
@@ -129,5 +132,7 @@ int tu_run(Suite *s);
  * convs with unit-variance fan-in scaling, BN statistics around 1 and 0) and returns ws. */
 typedef struct ref_weights ref_weights;
 ref_weights *tu_random_state(ref_weights *ws, uint64_t seed);
+/* Writes ws as F32 safetensors, every key prefixed with `prefix`. */
+void tu_write_state(const char *path, const ref_weights *ws, const char *prefix);
 
 #endif

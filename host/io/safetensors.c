@@ -2,6 +2,8 @@
  * validated entry by entry, tensors found by name and converted to float32. */
 #include "io/safetensors.h"
 
+#include "core/internal.h"
+
 #include "io/json.h"
 
 #include <errno.h>
@@ -568,22 +570,6 @@ static uint16_t st_le16(const unsigned char *b) {
     return (uint16_t)(b[0] | b[1] << 8);
 }
 
-/* IEEE half to single, exact: every half (subnormals included) is representable as a float. */
-static uint32_t st_half_bits(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-    if (exp == 0x1f) return sign | 0x7f800000u | mant << 13;
-    if (exp != 0) return sign | (exp + 112) << 23 | mant << 13; /* rebias 15 -> 127 */
-    if (mant == 0) return sign;
-    /* A subnormal half is mant * 2^-24: normalise it, since it is a normal float. */
-    int e = -14;
-    while (!(mant & 0x400)) {
-        mant <<= 1;
-        e--;
-    }
-    return sign | (uint32_t)(e + 127) << 23 | (mant & 0x3ff) << 13;
-}
-
 static float st_bits_float(uint32_t bits) {
     float f;
     memcpy(&f, &bits, sizeof f);
@@ -595,8 +581,12 @@ static uint32_t st_elem_bits(const unsigned char *src, int kind, size_t i) {
     switch (kind) {
     case 0:
         return st_le32(src + 4 * i);
-    case 1:
-        return st_half_bits(st_le16(src + 2 * i));
+    case 1: { /* exact: every half, subnormals included, is a float (core/half.c) */
+        float f = scl__half_to_float(st_le16(src + 2 * i));
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        return bits;
+    }
     default:
         return (uint32_t)st_le16(src + 2 * i) << 16;
     }
