@@ -444,6 +444,10 @@ static void print_header(const bench_report *r) {
            r->set.explicit_shuffle ? "explicit: every shuffle, split and concat is a copy launch"
                                    : "zero-copy: shuffles, splits and concats are channel maps",
            fused ? "V2 units fused (--no-fuse: layer by layer)" : "every layer its own launch");
+    printf("precision  %s%s\n", cli_precision_name(cli_precision),
+           cli_precision == SCL_PRECISION_HALF_STORAGE
+               ? ": weights and activations stored in 16 bits, float arithmetic"
+               : " (--precision half-storage: 16-bit storage)");
 }
 
 /* Nothing runs faster than the FMA ceiling: a launch that does says the ceiling was measured

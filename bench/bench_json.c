@@ -285,6 +285,7 @@ static void header(jw *j, const bench_report *r) {
     i_(j, "seed", (long long)s->seed);
     b_(j, "profile", s->profile);
     b_(j, "explicit_shuffle", s->explicit_shuffle);
+    s_(j, "precision", cli_precision_name(cli_precision));
     end_obj(j);
     obj(j, "startup");
     d_(j, "context_ms", r->context_ms);

@@ -68,8 +68,18 @@ typedef half data_t;
 #define SCL_DSTORE_4(v, p) vstore_half4_rte((v), 0, (p))
 #define SCL_DSTORE_8(v, p) vstore_half8_rte((v), 0, (p))
 #define SCL_DSTORE_16(v, p) vstore_half16_rte((v), 0, (p))
+// `name`, the n stored values at p as floats, indexable name[0 .. n-1]: under SCL_HALF a float
+// array converted four at a time (one instruction per four where the device has one; PoCL made
+// each scalar vload_half a call, and the 1x1 convs read a row of CO_TILE weights per input
+// channel: 3-4x slower one at a time); else the pointer itself. Global memory only.
+#define DROW(name, n, p)                                                                           \
+    float name[n];                                                                                 \
+    _Pragma("unroll") for (int q_ = 0; q_ + 4 <= (n); q_ += 4)                                     \
+        vstore4(vload_half4(0, (p) + q_), 0, name + q_);                                           \
+    _Pragma("unroll") for (int q_ = (n) / 4 * 4; q_ < (n); q_++) name[q_] = vload_half(0, (p) + q_)
 #else
 typedef float data_t;
+#define DROW(name, n, p) __global const float *name = (p)
 #define SCL_DLOAD_1 SCL_VLOAD_1
 #define SCL_DLOAD_2 SCL_VLOAD_2
 #define SCL_DLOAD_4 SCL_VLOAD_4

@@ -56,8 +56,9 @@ typedef VTYPE(VEC) floatv;
 // acc[c] += x * wk[c] over the tile's channels
 #define MAC_ROW(acc, x, wk)                                                                        \
     do {                                                                                           \
+        DROW(w_, CO_TILE, wk);                                                                     \
         _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++)                                     \
-            acc[c_] = MAC(x, (floatv)DLOAD((wk) + c_), acc[c_]);                                         \
+            acc[c_] = MAC(x, (floatv)w_[c_], acc[c_]);                                             \
     } while (0)
 
 // in/out/res: data, map (logical channel -> plane), floats per image, floats per plane.

@@ -24,7 +24,7 @@ typedef VTYPE(VW) floatv;
 // Outputs x .. x+VW-1 of row oy for CO channels. w: the CO x 3 x 3 x 3 weights of the group.
 static inline void chunk(__global const float *src0, __global const float *src1,
                          __global const float *src2, __global data_t *const *dst,
-                         __global const data_t *w, const float *b, int H, int W, int OW, int oy,
+                         __global const float *w, const float *b, int H, int W, int OW, int oy,
                          int x, const int edge) {
     floatv acc[CO];
 #pragma unroll
@@ -38,11 +38,10 @@ static inline void chunk(__global const float *src0, __global const float *src1,
             if (iy < 0 || iy >= H) continue; // a padding row adds nothing
             floatv t0, t1, t2;
             STENCIL_TAPS(VW)(src + iy * W, x, 2, edge, &t0, &t1, &t2);
-            __global const data_t *wk = w + ci * 9 + ky * 3;
+            __global const float *wk = w + ci * 9 + ky * 3;
 #pragma unroll
             for (int k = 0; k < CO; k++)
-                acc[k] += DLOAD(wk + k * 27) * t0 + DLOAD(wk + k * 27 + 1) * t1 +
-                          DLOAD(wk + k * 27 + 2) * t2;
+                acc[k] += wk[k * 27] * t0 + wk[k * 27 + 1] * t1 + wk[k * 27 + 2] * t2;
         }
     }
 #pragma unroll
@@ -53,7 +52,7 @@ static inline void chunk(__global const float *src0, __global const float *src1,
 // Output x of row oy for CO channels, taps outside the input reading zero.
 static inline void column(__global const float *src0, __global const float *src1,
                           __global const float *src2, __global data_t *const *dst,
-                          __global const data_t *w, const float *b, int H, int W, int OW, int oy,
+                          __global const float *w, const float *b, int H, int W, int OW, int oy,
                           int x) {
     float acc[CO];
 #pragma unroll
@@ -68,11 +67,10 @@ static inline void column(__global const float *src0, __global const float *src1
             if (iy < 0 || iy >= H) continue;
             float t0, t1, t2;
             stencil_column_taps(src + iy * W, ix, W, &t0, &t1, &t2);
-            __global const data_t *wk = w + ci * 9 + ky * 3;
+            __global const float *wk = w + ci * 9 + ky * 3;
 #pragma unroll
             for (int k = 0; k < CO; k++)
-                acc[k] += DLOAD(wk + k * 27) * t0 + DLOAD(wk + k * 27 + 1) * t1 +
-                          DLOAD(wk + k * 27 + 2) * t2;
+                acc[k] += wk[k * 27] * t0 + wk[k * 27 + 1] * t1 + wk[k * 27 + 2] * t2;
         }
     }
 #pragma unroll
@@ -86,7 +84,7 @@ static inline void column(__global const float *src0, __global const float *src1
 __kernel void stem3x3s2(__global const float *in, __global const int *in_map, int in_bstride,
                         int in_pitch, int H, int W, __global data_t *out,
                         __global const int *out_map, int out_bstride, int out_pitch, int OH,
-                        int OW, int COUT, int NG, int seg, __global const data_t *wts,
+                        int OW, int COUT, int NG, int seg, __global const float *wts,
                         __global const float *bias) {
     const int xs = get_global_id(0) * seg, oy = get_global_id(1), ng = get_global_id(2);
     // Geometry is rounded up to whole work-groups: the spare work-items leave here.
@@ -104,7 +102,7 @@ __kernel void stem3x3s2(__global const float *in, __global const int *in_map, in
         dst[k] = co0 + k < COUT ? out + n * out_bstride + out_map[co0 + k] * out_pitch : 0;
         b[k] = bias[co0 + k];
     }
-    __global const data_t *w = wts + co0 * 27;
+    __global const float *w = wts + co0 * 27;
     // each kind of chunk its own call, so that its edge is a literal there
     const stencil_row row = stencil_row_init(xs, seg, W, OW, VW, 2);
     for (int x = xs; x < row.xe;) {

@@ -108,15 +108,18 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
         int k_ = 0;                                                                                \
         for (; k_ + 2 <= (K); k_ += 2) {                                                           \
             const floatv x0_ = LOADV((in) + k_ * (is)), x1_ = LOADV((in) + (k_ + 1) * (is));       \
+            DROW(w0_, CO_TILE, (wt) + k_ * CO_TILE);                                               \
+            DROW(w1_, CO_TILE, (wt) + (k_ + 1) * CO_TILE);                                         \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x0_, (floatv)DLOAD((wt) + k_ * CO_TILE + c_), acc[c_]);                              \
+                MAC(x0_, (floatv)w0_[c_], acc[c_]);                                                \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x1_, (floatv)DLOAD((wt) + (k_ + 1) * CO_TILE + c_), acc[c_]);                        \
+                MAC(x1_, (floatv)w1_[c_], acc[c_]);                                                \
         }                                                                                          \
         for (; k_ < (K); k_++) {                                                                   \
             const floatv x_ = LOADV((in) + k_ * (is));                                             \
+            DROW(w_, CO_TILE, (wt) + k_ * CO_TILE);                                                \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x_, (floatv)DLOAD((wt) + k_ * CO_TILE + c_), acc[c_]);                               \
+                MAC(x_, (floatv)w_[c_], acc[c_]);                                                  \
         }                                                                                          \
     } while (0)
 
@@ -127,8 +130,9 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
     do {                                                                                           \
         for (int k_ = 0; k_ < (K); k_++) {                                                         \
             const floatv x0_ = LOADV((in) + k_ * (is)), x1_ = LOADV((in) + k_ * (is) + VEC);      \
+            DROW(wr_, CO_TILE, (wt) + k_ * CO_TILE);                                               \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) {                               \
-                const floatv w_ = (floatv)DLOAD((wt) + k_ * CO_TILE + c_);                               \
+                const floatv w_ = (floatv)wr_[c_];                                                 \
                 a0[c_] = MAC(x0_, w_, a0[c_]);                                                     \
                 a1[c_] = MAC(x1_, w_, a1[c_]);                                                     \
             }                                                                                      \
@@ -193,11 +197,11 @@ INLINE void dw_local(__local const float *in, int is, int W, int OW, int rows, c
     // one task per output row: the divisions of a flat index stay out of the chunk loop
     for (int t = lid; t < C * rows; t += lsz) {
         const int c = t / rows, y = t - c * rows;
+        DROW(w, 9, wd + c * 9);
         for (int x0 = 0; x0 < OW; x0 += VEC) {
             const intv x = (intv)(x0) + IOTA;
             const intv left = x == (intv)(0);
             const intv right = stride == 1 ? x == (intv)(W - 1) : 2 * x + 1 >= (intv)(W);
-            __global const data_t *w = wd + c * 9;
             floatv acc = (floatv)bd[c];
 #pragma unroll
             for (int ky = 0; ky < 3; ky++) {
@@ -213,9 +217,9 @@ INLINE void dw_local(__local const float *in, int is, int W, int OW, int rows, c
                 }
                 t0 = select(t0, (floatv)(0.0f), left);
                 t2 = select(t2, (floatv)(0.0f), right);
-                acc = MAC(t0, (floatv)DLOAD(w + 3 * ky), acc);
-                acc = MAC(t1, (floatv)DLOAD(w + 3 * ky + 1), acc);
-                acc = MAC(t2, (floatv)DLOAD(w + 3 * ky + 2), acc);
+                acc = MAC(t0, (floatv)w[3 * ky], acc);
+                acc = MAC(t1, (floatv)w[3 * ky + 1], acc);
+                acc = MAC(t2, (floatv)w[3 * ky + 2], acc);
             }
             store_part_l(acc, out + c * os + y * OW + x0, OW - x0);
         }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/oclgrind-quick.sh: "Oclgrind quick" (docs/testing.md): the op tests with SCL_TEST_QUICK=1
-# and one v2_x0_5 inference at 32x32 with random weights, each under
+# and one v2_x0_5 inference at 32x32 with random weights (float32 and half-storage), each under
 # `oclgrind --check-api --data-races`; fails on a failing test or on anything Oclgrind reports.
 # Uses the build in BUILD_DIR (default build/, made by scripts/test.sh).
 set -euo pipefail
@@ -28,7 +28,7 @@ run() {
     echo "$name: clean ($((SECONDS - start)) s)"
   fi
 }
-for t in test_pointwise test_depthwise test_stem_head test_pool test_unit; do
+for t in test_pointwise test_depthwise test_stem_head test_pool test_unit test_half; do
   run "$t" "$build/tests/$t"
 done
 
@@ -53,8 +53,16 @@ np.save(sys.argv[1] + "/x.npy", np.random.default_rng(1).standard_normal((1, 3, 
 PY
 run infer_v2_x0_5 "$build/shufflecl" infer v2_x0_5 --weights "$work/w.safetensors" --input "$work/x.npy" \
   --output "$work/y.npy"
-if [ -f "$work/y.npy" ]; then
-  /usr/bin/python3 -c "import numpy as np, sys; y = np.load(sys.argv[1]); \
-assert y.shape == (1, 1000) and np.isfinite(y).all(), y.shape" "$work/y.npy" || failed=1
+# and at half-precision storage (every kernel built with SCL_HALF=1), within the documented
+# tolerance of the float32 result (docs/precision.md)
+run infer_v2_x0_5_half "$build/shufflecl" infer v2_x0_5 --weights "$work/w.safetensors" \
+  --input "$work/x.npy" --output "$work/yh.npy" --precision half-storage
+if [ -f "$work/y.npy" ] && [ -f "$work/yh.npy" ]; then
+  /usr/bin/python3 -c "import numpy as np, sys; y = np.load(sys.argv[1]); h = np.load(sys.argv[2]); \
+assert y.shape == (1, 1000) and np.isfinite(y).all(), y.shape; \
+r = float(np.linalg.norm(h - y) / np.linalg.norm(y)); print('half-storage vs float32: %.2e' % r); \
+assert r < 5e-3, r" "$work/y.npy" "$work/yh.npy" || failed=1
+else
+  failed=1
 fi
 exit $failed

@@ -43,8 +43,8 @@ START_TEST(test_half_roundtrip_all) {
         if (is_nan) {
             ck_assert_msg(isnan(f), "half 0x%04x is a NaN, converted to %g", h, (double)f);
             uint16_t back = scl__half_from_float(f);
-            ck_assert_msg((back & 0x7c00u) == 0x7c00u && (back & 0x3ffu), "NaN 0x%04x -> 0x%04x",
-                          h, back);
+            ck_assert_msg((back & 0x7c00u) == 0x7c00u && (back & 0x3ffu), "NaN 0x%04x -> 0x%04x", h,
+                          back);
         } else {
             ck_assert_msg(scl__half_from_float(f) == h, "half 0x%04x -> %.9g -> 0x%04x", h,
                           (double)f, scl__half_from_float(f));
@@ -159,7 +159,8 @@ START_TEST(test_half_tensor) {
 }
 END_TEST
 
-/* ---- every op family stored in halves --------------------------------------------------------- */
+/* ---- every op family stored in halves ---------------------------------------------------------
+ */
 
 typedef enum fam { PW, DW, STEM, POOL, HEAD, SHUF, UNIT } fam;
 
@@ -197,10 +198,9 @@ static const half_case cases[] = {
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
 static const scl__op_desc *desc_of(fam f) {
-    static const scl__op_desc *const d[] = {&scl__pointwise_desc, &scl__depthwise_desc,
-                                            &scl__stem_desc,      &scl__pool_desc,
-                                            &scl__head_desc,      &scl__shuffle_desc,
-                                            &scl__unit_desc};
+    static const scl__op_desc *const d[] = {
+        &scl__pointwise_desc, &scl__depthwise_desc, &scl__stem_desc, &scl__pool_desc,
+        &scl__head_desc,      &scl__shuffle_desc,   &scl__unit_desc};
     return d[f];
 }
 
@@ -344,7 +344,8 @@ START_TEST(test_half_ops) {
 }
 END_TEST
 
-/* ---- networks ---------------------------------------------------------------------------------- */
+/* ---- networks ----------------------------------------------------------------------------------
+ */
 
 /* The documented tolerance of a half-storage network against float64 (docs/precision.md). */
 #define NET_TOL 5e-3
@@ -414,7 +415,8 @@ START_TEST(test_half_networks) {
 }
 END_TEST
 
-/* ---- refusals ---------------------------------------------------------------------------------- */
+/* ---- refusals ----------------------------------------------------------------------------------
+ */
 
 START_TEST(test_half_refusals) {
     scl_context *ctx = tu_context();
@@ -427,8 +429,8 @@ START_TEST(test_half_refusals) {
                    info.fp16 ? "no half-arithmetic kernels" : "no cl_khr_fp16");
     ck_assert_ptr_null(net);
     o.precision = (scl_precision)7;
-    TU_EXPECT_FAIL(ctx, scl_network_create_ex(ctx, "v2_x0_5", &o, &net),
-                   SCL_ERROR_INVALID_ARGUMENT, "precision = 7");
+    TU_EXPECT_FAIL(ctx, scl_network_create_ex(ctx, "v2_x0_5", &o, &net), SCL_ERROR_INVALID_ARGUMENT,
+                   "precision = 7");
     /* the same through an op's shape */
     scl_op_shape shape = {.size = sizeof shape, .cin = 4, .cout = 4, .groups = 1, .stride = 1};
     shape.precision = SCL_PRECISION_FLOAT16;

@@ -166,17 +166,18 @@ static void fill_unit_launch(const scl_network *net, int i, int n, int h, int w,
     const scl_op *op = net->units ? net->units[i].op : NULL;
     int len = ls->unit_len, io[4], cout = 0;
     o->first_layer = i, o->layers = len;
+    double e = (double)scl__network_elem(net);
     for (int j = 0; j < len; j++) {
         layer_hw(net->model, &ls[j], h, w, io);
         o->macs += scl__layer_macs(&ls[j], io[2], io[3]) * n;
-        o->weight_bytes += layer_weights(&ls[j]) * (int64_t)sizeof(float);
+        o->weight_bytes += (int64_t)((double)layer_weights(&ls[j]) * e);
     }
     cout = ls->unit_stride == 1 ? ls[2].cout : ls[1].cout + ls[4].cout;
     layer_hw(net->model, ls, h, w, io); /* the unit's input */
     double in_px = (double)io[0] * io[1];
     layer_hw(net->model, &ls[len - 1], h, w, io);
     double act = ls->cin * in_px + (double)cout * io[2] * io[3];
-    o->bytes = (int64_t)(act * n * sizeof(float)) + o->weight_bytes;
+    o->bytes = (int64_t)(act * n * e) + o->weight_bytes;
     snprintf(o->kernel, sizeof o->kernel, "%s", op ? op->kernel_name : "");
     if (op) {
         o->dims = op->dims;
@@ -198,17 +199,22 @@ static void fill_launch(const scl_network *net, int i, int j, int n, int h, int 
     const scl_op *op = net->ops ? net->ops[i] : NULL;
     int k = layer_launches(net, i, n, h, w), last = j == k - 1, io[4];
     layer_hw(net->model, l, h, w, io);
-    double in_px = (double)io[0] * io[1], out_px = (double)io[2] * io[3], f = sizeof(float);
+    double in_px = (double)io[0] * io[1], out_px = (double)io[2] * io[3];
+    /* stored elements are halves at half storage, but the stem reads the caller's float image
+     * and the head writes float logits */
+    double e = (double)scl__network_elem(net), fi = l->kind == SCL_LAYER_STEM ? 4 : e;
+    double fo = l->kind == SCL_LAYER_GAP_FC ? 4 : e;
     o->first_layer = i, o->layers = 1;
     o->macs = last ? scl__layer_macs(l, io[2], io[3]) * n : 0;
-    o->weight_bytes = last ? layer_weights(l) * (int64_t)f : 0;
+    o->weight_bytes = last ? (int64_t)((double)layer_weights(l) * e) : 0;
     if (k == 2) {
         /* the two-phase head: the pool writes N x C means that the FC then reads */
-        double act = last ? (double)l->cin + l->cout : l->cin * in_px + l->cin;
-        o->bytes = (int64_t)(act * n * f) + o->weight_bytes;
+        double b = last ? (double)l->cin * e + l->cout * fo : l->cin * in_px * e + l->cin * e;
+        o->bytes = (int64_t)(b * n) + o->weight_bytes;
     } else {
-        double act = l->cin * in_px + l->cout * out_px + (l->res_buf >= 0 ? l->cout * out_px : 0);
-        o->bytes = (int64_t)(act * n * f) + o->weight_bytes;
+        double b = l->cin * in_px * fi + l->cout * out_px * fo +
+                   (l->res_buf >= 0 ? l->cout * out_px * e : 0);
+        o->bytes = (int64_t)(b * n) + o->weight_bytes;
     }
     const char *name = !op ? "" : last ? op->kernel_name : op->pre_kernel_name;
     snprintf(o->kernel, sizeof o->kernel, "%s", name);
@@ -267,16 +273,17 @@ scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w,
         s.params += scl__layer_params(l);
         s.macs += scl__layer_macs(l, io[2], io[3]);
         double in_px = (double)io[0] * io[1], out_px = (double)io[2] * io[3];
-        s.min_bytes_moved += (size_t)(((double)l->cin * in_px + (double)l->cout * out_px +
-                                       (l->res_buf >= 0 ? (double)l->cout * out_px : 0)) *
-                                      sizeof(float));
+        double e = (double)scl__network_elem(net), fi = l->kind == SCL_LAYER_STEM ? 4 : e;
+        double fo = l->kind == SCL_LAYER_GAP_FC ? 4 : e;
+        s.min_bytes_moved += (size_t)((double)l->cin * in_px * fi + (double)l->cout * out_px * fo +
+                                      (l->res_buf >= 0 ? (double)l->cout * out_px * e : 0));
     }
     s.launches = launches_at(net, n, h, w);
     s.weight_bytes = net->weight_bytes;
     s.tuned_layers = net->tuned_layers;
     /* the planner is pure: asking about a shape never replaces the network's own plan */
     scl_plan p;
-    st = scl__plan_compute(m, n, h, w, &p);
+    st = scl__plan_compute_elem(m, n, h, w, scl__network_elem(net), &p);
     if (st != SCL_OK)
         return scl__fail(net->ctx, st, "scl_network_get_stats: cannot plan %dx3x%dx%d (%s)", n, h,
                          w,

@@ -183,7 +183,10 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
     if (bias) memcpy(b, bias, (size_t)cout * sizeof *b);
     x->cfg = *cfg;
     scl_op *op;
-    st = scl__op_new(ctx, &stem_class, fn, cfg->half, w, padded * 27, b, padded, &op);
+    /* the stem's 648-odd weights stay float under half storage: its input is the caller's float
+     * image, and converting a weight per multiply-add cost 3-4x on PoCL */
+    st = scl__op_new(ctx, &stem_class, fn, 0, w, padded * 27, b, padded, &op);
+    if (st == SCL_OK) op->half = cfg->half;
     free(w);
     if (st != SCL_OK) {
         free(x);

@@ -57,7 +57,7 @@ SCHEMA = {
              "copy_gbps": NUM, "cached": BOOL, "cache_file": Opt(STR)},
     "settings": {"model": STR, "batches": [INT], "iters": Opt(INT), "seconds": Opt(NUM),
                  "warmup": INT, "height": INT, "width": INT, "weights": Opt(STR), "seed": INT,
-                 "profile": BOOL, "explicit_shuffle": BOOL},
+                 "profile": BOOL, "explicit_shuffle": BOOL, "precision": STR},
     "startup": {"context_ms": NUM, "driver_cache": STR},
     "results": [{
         "model": STR, "params": INT, "macs_per_image": INT, "launches": INT, "tuned_ops": INT,
