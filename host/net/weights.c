@@ -285,26 +285,25 @@ static scl_status fold_layer(scl_context *ctx, wsource *src, const scl_layer *l,
 
 /* Under half storage every weight must be a finite half: a folded weight past 65504 would be
  * stored as infinity and give a silently wrong answer. */
-static scl_status check_half_range(scl_context *ctx, const char *layer, const float *w, size_t nw) {
+static scl_status check_half_range(scl_context *ctx, const wsource *src, const scl_layer *l,
+                                   const float *w, size_t nw) {
     for (size_t k = 0; k < nw; k++)
         if (fabsf(w[k]) > 65504.0f)
-            return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
-                             "layer %s: weight %zu is %g after folding its batch norm, beyond "
-                             "the half range (65504): half-storage cannot hold it; use float32",
-                             layer, k, (double)w[k]);
+            return scl__fail(ctx, SCL_ERROR_WEIGHTS,
+                             "%s: tensor '%s' (layer %s): weight %zu is %g once its batch norm is "
+                             "folded, beyond the half range (65504): half-storage cannot hold it; "
+                             "use float32",
+                             src->st ? scl__safetensors_path(src->st) : "the weights",
+                             l->weight_key, l->name, k, (double)w[k]);
     return SCL_OK;
 }
 
-/* The op of a conv or fc layer from its folded weights (nw of them), stored as the network
- * says (float32 or half). Made as the public creates make them, tuning table included. */
-static scl_status layer_op(scl_network *net, const scl_layer *l, const float *w, size_t nw,
-                           const float *b, int has_bias, scl_op **out) {
+/* The op of a conv or fc layer from its folded weights, stored as the network says (float32 or
+ * half). Made as the public creates make them, tuning table included. */
+static scl_status layer_op(scl_network *net, const scl_layer *l, const float *w, const float *b,
+                           int has_bias, scl_op **out) {
     scl_context *ctx = net->ctx;
     int half = net->half;
-    if (half && l->kind != SCL_LAYER_MAXPOOL && l->kind != SCL_LAYER_AVGPOOL) {
-        scl_status st = check_half_range(ctx, l->name, w, nw);
-        if (st != SCL_OK) return st;
-    }
     const scl__op_desc *d;
     scl__op_shape s = {0, l->cin, l->cout, 1, 1, 0, half};
     switch (l->kind) {
@@ -350,7 +349,8 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
     size_t nw = 0;
     int has_bias = 0;
     scl_status st = fold_layer(ctx, src, l, i, &w, &b, &nw, &has_bias);
-    if (st == SCL_OK) st = layer_op(net, l, w, nw, b, has_bias, &net->ops[i]);
+    if (st == SCL_OK && net->half) st = check_half_range(ctx, src, l, w, nw);
+    if (st == SCL_OK) st = layer_op(net, l, w, b, has_bias, &net->ops[i]);
     if (st == SCL_OK) net->weight_bytes += nw * scl__network_elem(net) + (size_t)l->cout * 4;
     free(w), free(b);
     return st;
@@ -367,6 +367,7 @@ static scl_status load_unit(scl_network *net, wsource *src, int i, scl__unit_sta
         size_t nw = 0;
         int has_bias = 0;
         st = fold_layer(net->ctx, src, &ls[j], i + j, &w, &b, &nw, &has_bias);
+        if (st == SCL_OK && net->half) st = check_half_range(net->ctx, src, &ls[j], w, nw);
         float *uw = st == SCL_OK ? realloc(u->w, (tw + nw) * sizeof *uw) : NULL;
         if (uw) u->w = uw;
         float *ub = uw ? realloc(u->b, (tb + (size_t)ls[j].cout) * sizeof *ub) : NULL;
@@ -381,7 +382,6 @@ static scl_status load_unit(scl_network *net, wsource *src, int i, scl__unit_sta
         free(w), free(b);
     }
     int cout = ls->unit_stride == 1 ? ls[2].cout : ls[1].cout + ls[4].cout;
-    if (st == SCL_OK && net->half) st = check_half_range(net->ctx, ls->name, u->w, tw);
     if (st == SCL_OK)
         st = scl__op_unit_create(net->ctx, ls->unit_stride, ls->cin, cout, ls->unit_megvii,
                                  net->half, u->w, u->b, &u->op);
@@ -397,8 +397,7 @@ scl_status scl__network_unit_fallback(scl_network *net, int i) {
         int64_t shape[4];
         size_t nw = shape_count(shape, weight_shape(&ls[j], shape));
         if (!net->ops[i + j] && u->w) {
-            scl_status st =
-                layer_op(net, &ls[j], u->w + at_w, nw, u->b + at_b, 1, &net->ops[i + j]);
+            scl_status st = layer_op(net, &ls[j], u->w + at_w, u->b + at_b, 1, &net->ops[i + j]);
             if (st != SCL_OK) return st;
         }
         at_w += nw, at_b += (size_t)ls[j].cout;

@@ -315,6 +315,34 @@ def main():
         # ---- names and options ----
         case("unknown model", infer(model="v3_x1_0"), ["'v3_x1_0'", "unknown model", "v2_x1_0"])
         case("unknown option", infer(extra=["--batch", "2"]), ["'--batch'", "unknown option"])
+
+        # ---- precision ----
+        # half-storage runs, within the documented tolerance of float32 (docs/precision.md)
+        proc = infer(extra=["--precision", "half-storage"])
+        err = f"half-storage infer failed: {proc.stderr.strip()}" if proc.returncode else None
+        if not err:
+            got = np.load(out)
+            rel = float(np.linalg.norm(got - want) / np.linalg.norm(want))
+            err = None if 0 < rel < 5e-3 else f"half-storage vs float32: relative error {rel:.3g}"
+            os.remove(out)
+        report("half-storage infer", err, proc)
+        case("16-bit arithmetic", infer(extra=["--precision", "half"]),
+             ["precision = half", "half-storage"])
+        case("unknown precision", infer(extra=["--precision", "f16"]),
+             ["--precision f16", "float32, half-storage or half"])
+        case("precision without a value", infer(extra=["--precision"]), ["--precision needs a value"])
+        case("precision on info", run_tool(tool, ["info", MODEL, "--precision", "half-storage"]),
+             ["--precision", "only infer, classify, bench and tune"])
+        big = dict(sd)
+        big["conv1.0.weight"] = sd["conv1.0.weight"].copy()
+        big["conv1.0.weight"][0, 0, 0, 0] = 1e6
+        w = write(p("big.safetensors"), safetensors_bytes(f32_tensors(big)))
+        case("weight beyond the half range", infer(w, extra=["--precision", "half-storage"]),
+             [w, "conv1.0.weight", "half range", "use float32"])
+        proc = infer(w)
+        report("the same weight at float32", None if proc.returncode == 0 else proc.stderr, proc)
+        if os.path.exists(out):
+            os.remove(out)
         proc = run_tool(tool, ["infer", MODEL, "--weights", good_w, "--input", good_x,
                                "--output"])
         case("missing option value", proc, ["--output", "value"])
