@@ -242,8 +242,11 @@ run_check() {
   step bench-v2_x1_0 45 bench v2_x1_0 --json "$work/bench-v2_x1_0.json"
   step bench-v2_x0_5 35 bench v2_x0_5 --json "$work/bench-v2_x0_5.json"
   step bench-v1_g3_x1_0 35 bench v1_g3_x1_0 --json "$work/bench-v1_g3_x1_0.json"
-  step devices-check 25 "$dir/bin/shufflecl" devices --check
-  step c-tests 95 run_c_tests
+  # half-precision storage: half the bytes, the point on a bandwidth-bound GPU
+  step bench-v2_x1_0-half 30 bench v2_x1_0 --precision half-storage \
+    --json "$work/bench-v2_x1_0-half.json"
+  step devices-check 20 "$dir/bin/shufflecl" devices --check
+  step c-tests 75 run_c_tests
   step py-tests 40 run_py_tests
   step tune-v2_x1_0 45 "$dir/bin/shufflecl" tune v2_x1_0 --height "$size" --width "$size"
   step bench-v2_x1_0-tuned 35 bench v2_x1_0 --json "$work/bench-v2_x1_0-tuned.json"
