@@ -179,6 +179,7 @@ static void batch(jw *j, const bench_report *r, const bench_model *m, const benc
     obj(j, NULL);
     i_(j, "batch", b->batch);
     i_(j, "iters", b->iters);
+    i_(j, "launches", b->nrows);
     stats(j, "host_ms", b->host_ms);
     stats(j, "device_ms", b->device_ms);
     d_(j, "images_per_s", b->images_per_s);

@@ -40,7 +40,7 @@ RATES = {"ms": NUM, "macs": INT, "bytes": NUM, "gflops": NUM, "gflops_frac": NUM
 LAUNCH = {**RATES, "layer": STR, "op": STR, "kind": STR, "kernel": Opt(STR), "global": Opt([INT]),
           "local": Opt([INT]), "input": [INT], "output": [INT], "weight_bytes": INT}
 BATCH = {
-    "batch": INT, "iters": INT, "host_ms": STATS, "device_ms": STATS, "images_per_s": NUM,
+    "batch": INT, "iters": INT, "launches": INT, "host_ms": STATS, "device_ms": STATS, "images_per_s": NUM,
     "gflops": NUM, "gflops_frac": NUM,
     "memory": {"activation_bytes": INT, "bytes_moved_per_image": NUM, "moved_over_min": NUM},
     "profile": Opt([LAUNCH]), "profile_sum_ms": Opt(NUM), "profile_runs": Opt(INT),
