@@ -442,7 +442,7 @@ static void print_header(const bench_report *r) {
     printf("mode       %s; %s\n",
            r->set.explicit_shuffle ? "explicit: every shuffle, split and concat is a copy launch"
                                    : "zero-copy: shuffles, splits and concats are channel maps",
-           fused ? "V2 units fused (--no-fuse: layer by layer)" : "every layer its own launch");
+           fused ? "units fused (--no-fuse: layer by layer)" : "every layer its own launch");
 }
 
 /* Nothing runs faster than the FMA ceiling: a launch that does says the ceiling was measured

@@ -1,8 +1,9 @@
-// unit.cl: a whole ShuffleNet V2 unit's branches in one launch: unit_s1 computes the stride-1
-// branch (1x1 conv + ReLU, depthwise 3x3, 1x1 conv + ReLU; BN folded into every conv), unit_s2
-// the stride-2 unit's two branches (depthwise 3x3 s2, 1x1 conv + ReLU; and 1x1 conv + ReLU,
-// depthwise 3x3 s2, 1x1 conv + ReLU) from the same input, reading and writing through channel
-// maps like every other kernel, so the unit's split, concat and shuffle stay free.
+// unit.cl: a whole ShuffleNet unit in one launch. V2: unit_s1 computes the stride-1 branch (1x1
+// conv + ReLU, depthwise 3x3, 1x1 conv + ReLU; BN folded into every conv), unit_s2 the stride-2
+// unit's two branches (depthwise 3x3 s2, 1x1 conv + ReLU; and 1x1 conv + ReLU, depthwise 3x3
+// s2, 1x1 conv + ReLU) from the same input. V1: unit_v1_s1 and unit_v1_s2 (grouped 1x1 convs,
+// the channel shuffle, the residual or the average-pool shortcut; see there). All read and
+// write through channel maps like every other kernel, so splits, concats and shuffles stay free.
 //
 // A work-group owns a band of `TH` whole output rows of one image, for every output channel.
 // It stages the input rows its band needs (TH + 2 at stride 1, 2 TH + 1 at stride 2: the
