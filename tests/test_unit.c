@@ -398,6 +398,14 @@ START_TEST(test_unit_v1_bad_args) {
     TU_EXPECT_FAIL(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, vals, &op),
                    SCL_ERROR_INVALID_ARGUMENT, "kind = 4");
     ck_assert_ptr_null(op);
+    /* the weight count of a shape with no groups is none, not a division by zero */
+    size_t nw = 1, nb = 1;
+    shape = (scl__op_shape){SCL__UNIT_V1, 16, 16, 0, 1, 0};
+    scl__unit_desc.weight_counts(&shape, &nw, &nb);
+    ck_assert(nw == 0 && nb == 0);
+    shape.groups = 2;
+    scl__unit_desc.weight_counts(&shape, &nw, &nb);
+    ck_assert(nw == 16 * 4 / 2 + 4 * 9 + 4 * 16 / 2 && nb == 4 + 4 + 16);
     scl_context_destroy(ctx);
 }
 END_TEST

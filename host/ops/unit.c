@@ -112,11 +112,12 @@ static scl_status unit_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
         if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof OH, &OH);
         if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof OW, &OW);
     }
-    /* V2: TH cin mid (couta) coutb; V1: TH cin mid coutb g1 g */
-    cl_int shape[6] = {TH,       c->cin, c->mid, c->stride == 2 && !c->v1 ? c->couta : c->coutb,
-                       c->coutb, c->g};
-    int nshape = c->v1 ? 6 : c->stride == 2 ? 5 : 4;
-    if (c->v1) shape[4] = c->g1;
+    /* V2: TH cin mid [couta at stride 2] coutb; V1: TH cin mid coutb g1 g */
+    cl_int shape[6] = {TH, c->cin, c->mid};
+    int nshape = 3;
+    if (!c->v1 && c->stride == 2) shape[nshape++] = c->couta;
+    shape[nshape++] = c->coutb;
+    if (c->v1) shape[nshape++] = c->g1, shape[nshape++] = c->g;
     for (int k = 0; k < nshape && st == SCL_OK; k++)
         st = scl__op_arg(op, i++, sizeof(cl_int), &shape[k]);
     if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_mem), &op->weights);
@@ -152,21 +153,18 @@ static const char *const unit_kernels[] = {"unit_s1", "unit_s2", "unit_v1_s1", "
 /* The layers with weights of a unit: kind (0 a 1x1 conv, 1 a depthwise), input and output
  * channels, groups (V1's pool has none). */
 static int unit_layers(const unit_cfg *c, int kind[], int cin[], int cout[], int groups[]) {
-    int n;
     if (c->stride == 1 || c->v1) {
         int k[] = {0, 1, 0}, i[] = {c->cin, c->mid, c->mid}, o[] = {c->mid, c->mid, c->coutb},
             g[] = {c->g1, 1, c->g};
-        n = 3;
         memcpy(kind, k, sizeof k), memcpy(cin, i, sizeof i), memcpy(cout, o, sizeof o);
         memcpy(groups, g, sizeof g);
-        return n;
+        return 3;
     }
     int k[] = {1, 0, 0, 1, 0}, i[] = {c->cin, c->cin, c->cin, c->mid, c->mid},
-        o[] = {c->cin, c->couta, c->mid, c->mid, c->coutb};
+        o[] = {c->cin, c->couta, c->mid, c->mid, c->coutb}, g[] = {1, 1, 1, 1, 1};
     memcpy(kind, k, sizeof k), memcpy(cin, i, sizeof i), memcpy(cout, o, sizeof o);
-    for (n = 0; n < 5; n++)
-        groups[n] = 1;
-    return n;
+    memcpy(groups, g, sizeof g);
+    return 5;
 }
 
 /* Packs every layer: a 1x1 conv's weights per group as [tile][k][CO_TILE] and biases
@@ -323,9 +321,11 @@ static void unit_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
     unit_cfg c;
     memset(&c, 0, sizeof c);
     unit_channels(s, &c);
+    *nw = *nb = 0;
+    /* no such unit: none (the public scl_op_family_weights takes any shape) */
+    if (c.g < 1 || c.g1 < 1 || s->cin < 1 || s->cout < 1) return;
     int kind[UNIT_MAX_LAYERS], ci[UNIT_MAX_LAYERS], co[UNIT_MAX_LAYERS], gr[UNIT_MAX_LAYERS];
     int nl = unit_layers(&c, kind, ci, co, gr);
-    *nw = *nb = 0;
     for (int l = 0; l < nl; l++) {
         *nw += (size_t)co[l] * (kind[l] ? 9 : (size_t)(ci[l] / gr[l]));
         *nb += (size_t)co[l];
