@@ -443,7 +443,7 @@ static void print_header(const bench_report *r) {
     printf("mode       %s; %s\n",
            r->set.explicit_shuffle ? "explicit: every shuffle, split and concat is a copy launch"
                                    : "zero-copy: shuffles, splits and concats are channel maps",
-           fused ? "V2 units fused (--no-fuse: layer by layer)" : "every layer its own launch");
+           fused ? "units fused (--no-fuse: layer by layer)" : "every layer its own launch");
     printf("precision  %s%s\n", cli_precision_name(cli_precision),
            cli_precision == SCL_PRECISION_HALF_STORAGE
                ? ": weights and activations stored in 16 bits, float arithmetic"

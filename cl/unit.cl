@@ -1,8 +1,9 @@
-// unit.cl: a whole ShuffleNet V2 unit's branches in one launch: unit_s1 computes the stride-1
-// branch (1x1 conv + ReLU, depthwise 3x3, 1x1 conv + ReLU; BN folded into every conv), unit_s2
-// the stride-2 unit's two branches (depthwise 3x3 s2, 1x1 conv + ReLU; and 1x1 conv + ReLU,
-// depthwise 3x3 s2, 1x1 conv + ReLU) from the same input, reading and writing through channel
-// maps like every other kernel, so the unit's split, concat and shuffle stay free.
+// unit.cl: a whole ShuffleNet unit in one launch. V2: unit_s1 computes the stride-1 branch (1x1
+// conv + ReLU, depthwise 3x3, 1x1 conv + ReLU; BN folded into every conv), unit_s2 the stride-2
+// unit's two branches (depthwise 3x3 s2, 1x1 conv + ReLU; and 1x1 conv + ReLU, depthwise 3x3
+// s2, 1x1 conv + ReLU) from the same input. V1: unit_v1_s1 and unit_v1_s2 (grouped 1x1 convs,
+// the channel shuffle, the residual or the average-pool shortcut; see there). All read and
+// write through channel maps like every other kernel, so splits, concats and shuffles stay free.
 //
 // A work-group owns a band of `TH` whole output rows of one image, for every output channel.
 // It stages the input rows its band needs (TH + 2 at stride 1, 2 TH + 1 at stride 2: the
@@ -139,49 +140,68 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
         }                                                                                          \
     } while (0)
 
-// The tasks of a 1x1 conv over P pixels: a pair of pixel vectors (one where the pair would pass
-// P) times a channel tile. Sets px, j, two (1: a pair), a0 and a1 (bias + the sums) for task t.
-#define PW_TASK(t, P, tiles, K, in, is, w, b)                                                      \
+// The tasks of a 1x1 conv of G groups over P pixels: a pair of pixel vectors (one where the
+// pair would pass P) times a channel tile of one group (tpg tiles a group, tiles in all). A
+// group's K input regions lie `is` apart, the groups `gs` apart: contiguous groups have gs =
+// K is, and V1's channel shuffle before a grouped conv is is = G rs, gs = rs (group g's input k
+// is region k G + g). Sets px, j (the tile), gi (its group), two (1: a pair), a0 and a1 (bias +
+// the sums) for task t.
+#define PW_TASK(t, P, tiles, tpg, K, in, is, gs, w, b)                                             \
     const int pair_ = (t) / (tiles), j = (t) - pair_ * (tiles), px = pair_ * 2 * VEC;              \
-    const int two = px + VEC < (P);                                                                \
+    const int gi = j / (tpg), two = px + VEC < (P);                                                \
     floatv a0[CO_TILE], a1[CO_TILE];                                                               \
     _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) a0[c_] = a1[c_] =                       \
         (floatv)((b)[j * CO_TILE + c_]);                                                           \
     if (two)                                                                                       \
-        PW_ACC2(a0, a1, (in) + px, is, K, (w) + j * (K) * CO_TILE);                                \
+        PW_ACC2(a0, a1, (in) + gi * (gs) + px, is, K, (w) + j * (K) * CO_TILE);                    \
     else                                                                                           \
-        PW_ACC(a0, (in) + px, is, K, (w) + j * (K) * CO_TILE)
+        PW_ACC(a0, (in) + gi * (gs) + px, is, K, (w) + j * (K) * CO_TILE)
 
-// 1x1 conv + ReLU over P pixels: K regions of in (is apart) to cout regions of out (os apart).
-INLINE void pw_local(__local const float *in, int is, int K, int P, __global const data_t *w,
-                     __global const float *b, int cout, __local float *out, int os, int lid,
-                     int lsz) {
-    const int pairs = (P + 2 * VEC - 1) / (2 * VEC), tiles = (cout + CO_TILE - 1) / CO_TILE;
+// 1x1 conv + ReLU over P pixels, G groups of K inputs and cg outputs each: input regions of in
+// (is, gs as in PW_TASK) to G cg regions of out (os apart), group by group.
+INLINE void pw_local(__local const float *in, int is, int gs, int K, int P, int G,
+                     __global const data_t *w, __global const float *b, int cg, __local float *out,
+                     int os, int lid, int lsz) {
+    const int tpg = (cg + CO_TILE - 1) / CO_TILE, tiles = G * tpg;
+    const int pairs = (P + 2 * VEC - 1) / (2 * VEC);
     for (int t = lid; t < pairs * tiles; t += lsz) {
-        PW_TASK(t, P, tiles, K, in, is, w, b);
+        PW_TASK(t, P, tiles, tpg, K, in, is, gs, w, b);
+        const int o0 = (j - gi * tpg) * CO_TILE;
 #pragma unroll
         for (int c = 0; c < CO_TILE; c++) {
-            if (j * CO_TILE + c >= cout) continue;
-            __local float *o = out + (j * CO_TILE + c) * os + px;
+            if (o0 + c >= cg) continue;
+            __local float *o = out + (gi * cg + o0 + c) * os + px;
             store_part_l(fmax(a0[c], 0.0f), o, P - px);
             if (two) store_part_l(fmax(a1[c], 0.0f), o + VEC, P - px - VEC);
         }
     }
 }
 
-// The same into global planes map[c] (from `start`) of out.
-INLINE void pw_global(__local const float *in, int is, int K, int P, __global const data_t *w,
-                      __global const float *b, int cout, __global data_t *out,
-                      __global const int *map, int pitch, int start, int lid, int lsz) {
-    const int pairs = (P + 2 * VEC - 1) / (2 * VEC), tiles = (cout + CO_TILE - 1) / CO_TILE;
+// The same into global planes map[c] (from `start`) of out; with `residual`, the output
+// channel's region of res (rs apart, at the same pixels) is added before the ReLU (V1's
+// relu(x + branch), x being the band's staged input).
+INLINE void pw_global(__local const float *in, int is, int gs, int K, int P, int G,
+                      __global const data_t *w, __global const float *b, int cg,
+                      __global data_t *out, __global const int *map, int pitch, int start,
+                      const int residual, __local const float *res, int rs, int lid, int lsz) {
+    const int tpg = (cg + CO_TILE - 1) / CO_TILE, tiles = G * tpg;
+    const int pairs = (P + 2 * VEC - 1) / (2 * VEC);
     for (int t = lid; t < pairs * tiles; t += lsz) {
-        PW_TASK(t, P, tiles, K, in, is, w, b);
+        PW_TASK(t, P, tiles, tpg, K, in, is, gs, w, b);
+        const int o0 = (j - gi * tpg) * CO_TILE;
 #pragma unroll
         for (int c = 0; c < CO_TILE; c++) {
-            if (j * CO_TILE + c >= cout) continue;
-            __global data_t *o = out + map[j * CO_TILE + c] * pitch + start + px;
-            store_part_g(fmax(a0[c], 0.0f), o, P - px);
-            if (two) store_part_g(fmax(a1[c], 0.0f), o + VEC, P - px - VEC);
+            if (o0 + c >= cg) continue;
+            const int oc = gi * cg + o0 + c;
+            floatv v0 = a0[c], v1 = a1[c];
+            if (residual) {
+                // the region's zero tail covers the vector past the band's last pixel
+                v0 += LOADV(res + oc * rs + px);
+                if (two) v1 += LOADV(res + oc * rs + px + VEC);
+            }
+            __global data_t *o = out + map[oc] * pitch + start + px;
+            store_part_g(fmax(v0, 0.0f), o, P - px);
+            if (two) store_part_g(fmax(v1, 0.0f), o + VEC, P - px - VEC);
         }
     }
 }
@@ -248,13 +268,13 @@ __kernel void unit_s1(__global const data_t *restrict in, __global const int *re
     zero_range(l1, rs1, mid, 0, 1 + top * W, lid, lsz);
     zero_range(l1, rs1, mid, 1 + top * W + nv, rs1, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    pw_local(l0, rs0, cin, nv, w + w1, b + b1, mid, l1 + 1 + top * W, rs1, lid, lsz);
+    pw_local(l0, rs0, 0, cin, nv, 1, w + w1, b + b1, mid, l1 + 1 + top * W, rs1, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
     dw_local(l1 + 1, rs1, W, W, th, 1, w + wd, b + bd, mid, l2, rs2, lid, lsz);
     zero_range(l2, rs2, mid, th * W, rs2, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    pw_global(l2, rs2, mid, th * W, w + w2, b + b2, cout, out + n * out_bs, out_map, out_pitch,
-              y0 * W, lid, lsz);
+    pw_global(l2, rs2, 0, mid, th * W, 1, w + w2, b + b2, cout, out + n * out_bs, out_map,
+              out_pitch, y0 * W, 0, l0, 0, lid, lsz);
 }
 
 // Stride 2: H x W in, OH x OW out. Branch a: depthwise of all cin channels, then a 1x1 conv to
@@ -281,7 +301,7 @@ __kernel void unit_s2(__global const data_t *restrict in, __global const int *re
     zero_range(l1, rs1, mid, 0, at, lid, lsz);
     zero_range(l1, rs1, mid, at + nv, rs1, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    pw_local(l0 + at, rs0, cin, nv, w + w1, b + b1, mid, l1 + at, rs1, lid, lsz);
+    pw_local(l0 + at, rs0, 0, cin, nv, 1, w + w1, b + b1, mid, l1 + at, rs1, lid, lsz);
     dw_local(l0 + 1, rs0, W, OW, th, 2, w + wda, b + bda, cin, l3, rs3, lid, lsz);
     zero_range(l3, rs3, cin, th * OW, rs3, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -289,8 +309,103 @@ __kernel void unit_s2(__global const data_t *restrict in, __global const int *re
     zero_range(l2, rs2, mid, th * OW, rs2, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
     __global data_t *o = out + n * out_bs;
-    pw_global(l3, rs3, cin, th * OW, w + wpa, b + bpa, couta, o, out_map, out_pitch, y0 * OW, lid,
-              lsz);
-    pw_global(l2, rs2, mid, th * OW, w + w2, b + b2, coutb, o, out_map + couta, out_pitch, y0 * OW,
-              lid, lsz);
+    pw_global(l3, rs3, 0, cin, th * OW, 1, w + wpa, b + bpa, couta, o, out_map, out_pitch,
+              y0 * OW, 0, l0, 0, lid, lsz);
+    pw_global(l2, rs2, 0, mid, th * OW, 1, w + w2, b + b2, coutb, o, out_map + couta, out_pitch,
+              y0 * OW, 0, l0, 0, lid, lsz);
+}
+
+// V1's shortcut at stride 2: the 3x3 s2 average pool (count_include_pad: the inside taps' sum
+// times 1/9, as pool.cl) of C regions of in, laid out as dw_local's input, to `rows` output
+// rows of OW in global planes map[c] (from `start`) of out. The padding taps are the zero rows
+// around the band and lanes selected to zero, as in dw_local.
+INLINE void avg_global(__local const float *in, int is, int W, int OW, int rows, int C,
+                       __global data_t *out, __global const int *map, int pitch, int start, int lid,
+                       int lsz) {
+    for (int t = lid; t < C * rows; t += lsz) {
+        const int c = t / rows, y = t - c * rows;
+        __global data_t *o = out + map[c] * pitch + start + y * OW;
+        for (int x0 = 0; x0 < OW; x0 += VEC) {
+            const intv x = (intv)(x0) + IOTA;
+            const intv left = x == (intv)(0), right = 2 * x + 1 >= (intv)(W);
+            floatv acc = (floatv)(0.0f);
+#pragma unroll
+            for (int ky = 0; ky < 3; ky++) {
+                __local const float *p = in + c * is + (2 * y + ky) * W + 2 * x0 - 1;
+                const floatv a = LOADV(p), b = LOADV(p + VEC);
+                const floatv t0 = EVENS_N(VEC, a, b);
+                const floatv t2 = SHIFT_DOWN_N(VEC, t0, p[2 * VEC]);
+                acc += select(t0, (floatv)(0.0f), left) + ODDS_N(VEC, a, b) +
+                       select(t2, (floatv)(0.0f), right);
+            }
+            store_part_g(acc * (1.0f / 9.0f), o + x0, OW - x0);
+        }
+    }
+}
+
+// ShuffleNet V1, stride 1 (cin = cout): out = relu(x + conv2(shuffle(dw(relu(conv1(x)))))),
+// conv1 of g1 groups (cin -> mid), conv2 of g groups (mid -> cout), BN folded into each. The
+// shuffle is only where conv2's groups read the depthwise's regions (PW_TASK), and the residual
+// x is the band's own staged input. Arguments and local buffers as unit_s1's, the out planes
+// disjoint from the in planes (neighbouring bands read the rows a band would overwrite).
+__kernel void unit_v1_s1(__global const data_t *restrict in, __global const int *restrict in_map,
+                         int in_bs, int in_pitch, __global data_t *out,
+                         __global const int *restrict out_map, int out_bs, int out_pitch, int H,
+                         int W, int TH, int cin, int mid, int cout, int g1, int g,
+                         __global const data_t *restrict w, __global const float *restrict b,
+                         int w1, int b1, int wd, int bd, int w2, int b2, __local float *l0,
+                         __local float *l1, __local float *l2, int rs0, int rs1, int rs2) {
+    const int lid = get_local_id(0), lsz = get_local_size(0);
+    const int y0 = get_group_id(0) * TH, n = get_global_id(1);
+    const int th = min(TH, H - y0);
+    const int ys = max(y0 - 1, 0), ye = min(y0 + th, H - 1), top = ys - (y0 - 1);
+    const int nv = (ye - ys + 1) * W;
+    load_band(in + n * in_bs, in_map, in_pitch, ys * W, nv, cin, l0, rs0, lid, lsz);
+    zero_range(l0, rs0, cin, nv, rs0, lid, lsz);
+    zero_range(l1, rs1, mid, 0, 1 + top * W, lid, lsz);
+    zero_range(l1, rs1, mid, 1 + top * W + nv, rs1, lid, lsz);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int k1 = cin / g1;
+    pw_local(l0, rs0, k1 * rs0, k1, nv, g1, w + w1, b + b1, mid / g1, l1 + 1 + top * W, rs1, lid,
+             lsz);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    dw_local(l1 + 1, rs1, W, W, th, 1, w + wd, b + bd, mid, l2, rs2, lid, lsz);
+    zero_range(l2, rs2, mid, th * W, rs2, lid, lsz);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    pw_global(l2, g * rs2, rs2, mid / g, th * W, g, w + w2, b + b2, cout / g, out + n * out_bs,
+              out_map, out_pitch, y0 * W, 1, l0 + (y0 - ys) * W, rs0, lid, lsz);
+}
+
+// ShuffleNet V1, stride 2: out = concat(avgpool(x), relu(conv2(shuffle(dw_s2(relu(conv1(x))))))),
+// the pool into out_map[0 .. cin), the branch's coutb channels after it. Arguments as unit_s2's;
+// local: l0 the input rows (cin, rs0), l1 conv1's output (mid, rs1), l2 the depthwise's (mid,
+// rs2). The pool reads l0 while conv1 writes l1: one phase.
+__kernel void unit_v1_s2(__global const data_t *restrict in, __global const int *restrict in_map,
+                         int in_bs, int in_pitch, __global data_t *out,
+                         __global const int *restrict out_map, int out_bs, int out_pitch, int H,
+                         int W, int OH, int OW, int TH, int cin, int mid, int coutb, int g1, int g,
+                         __global const data_t *restrict w, __global const float *restrict b,
+                         int w1, int b1, int wd, int bd, int w2, int b2, __local float *l0,
+                         __local float *l1, __local float *l2, int rs0, int rs1, int rs2) {
+    const int lid = get_local_id(0), lsz = get_local_size(0);
+    const int y0 = get_group_id(0) * TH, n = get_global_id(1);
+    const int th = min(TH, OH - y0);
+    const int ys = max(2 * y0 - 1, 0), ye = min(2 * (y0 + th) - 1, H - 1), top = ys - (2 * y0 - 1);
+    const int nv = (ye - ys + 1) * W, at = 1 + top * W;
+    load_band(in + n * in_bs, in_map, in_pitch, ys * W, nv, cin, l0 + at, rs0, lid, lsz);
+    zero_range(l0, rs0, cin, 0, at, lid, lsz);
+    zero_range(l0, rs0, cin, at + nv, rs0, lid, lsz);
+    zero_range(l1, rs1, mid, 0, at, lid, lsz);
+    zero_range(l1, rs1, mid, at + nv, rs1, lid, lsz);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    __global data_t *o = out + n * out_bs;
+    const int k1 = cin / g1;
+    pw_local(l0 + at, rs0, k1 * rs0, k1, nv, g1, w + w1, b + b1, mid / g1, l1 + at, rs1, lid, lsz);
+    avg_global(l0 + 1, rs0, W, OW, th, cin, o, out_map, out_pitch, y0 * OW, lid, lsz);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    dw_local(l1 + 1, rs1, W, OW, th, 2, w + wd, b + bd, mid, l2, rs2, lid, lsz);
+    zero_range(l2, rs2, mid, th * OW, rs2, lid, lsz);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    pw_global(l2, g * rs2, rs2, mid / g, th * OW, g, w + w2, b + b2, coutb / g, o, out_map + cin,
+              out_pitch, y0 * OW, 0, l0, 0, lid, lsz);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/oclgrind-quick.sh: "Oclgrind quick" (docs/testing.md): the op tests with SCL_TEST_QUICK=1
-# and one v2_x0_5 inference at 32x32 with random weights (float32 and half-storage), each under
+# and one v2_x0_5 (float32 and half-storage) and one v1_g3_x0_5 inference at 32x32 with random
+# weights, each under
 # `oclgrind --check-api --data-races`; fails on a failing test or on anything Oclgrind reports.
 # Uses the build in BUILD_DIR (default build/, made by scripts/test.sh).
 set -euo pipefail
@@ -64,5 +65,20 @@ r = float(np.linalg.norm(h - y) / np.linalg.norm(y)); print('half-storage vs flo
 assert r < 5e-3, r" "$work/y.npy" "$work/yh.npy" || failed=1
 else
   failed=1
+fi
+
+# V1's fused units (grouped convs, residual, pool shortcut): v1_g3_x0_5, random weights, same input
+/usr/bin/python3 - "$work" <<'PY'
+import sys
+sys.path.insert(0, "tests/torch")
+import shufflenet_ref
+shufflenet_ref.save_safetensors(shufflenet_ref.build("v1_g3_x0_5").state_dict(),
+                                sys.argv[1] + "/w1.safetensors")
+PY
+run infer_v1_g3_x0_5 "$build/shufflecl" infer v1_g3_x0_5 --weights "$work/w1.safetensors" \
+  --input "$work/x.npy" --output "$work/y1.npy"
+if [ -f "$work/y1.npy" ]; then
+  /usr/bin/python3 -c "import numpy as np, sys; y = np.load(sys.argv[1]); \
+assert y.shape == (1, 1000) and np.isfinite(y).all(), y.shape" "$work/y1.npy" || failed=1
 fi
 exit $failed

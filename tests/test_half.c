@@ -191,6 +191,10 @@ static const half_case cases[] = {
     {UNIT, 1, 24, 24,  1, 1, 0,     0, 14, 14, TU_MAP_ODD,     TU_MAP_SHUFFLE},
     {UNIT, 2, 24, 48,  1, 2, 0,     0, 13, 13, TU_MAP_NONE,    TU_MAP_NONE},
     {UNIT, 1, 16, 48,  1, 2, 0,     1, 10, 12, TU_MAP_NONE,    TU_MAP_OFFSET},
+    /* V1 units: grouped, residual (stride 1), average-pool shortcut (stride 2), first unit */
+    {UNIT, 2, 48, 48,  3, 1, 0,     2, 11, 13, TU_MAP_SHUFFLE, TU_MAP_NONE},
+    {UNIT, 1, 32, 96,  4, 2, 0,     2, 14, 14, TU_MAP_NONE,    TU_MAP_ODD},
+    {UNIT, 1, 24, 240, 3, 2, 0,     3, 9,  9,  TU_MAP_NONE,    TU_MAP_NONE},
 };
 /* clang-format on */
 #undef R
@@ -228,7 +232,11 @@ static void reference(const half_case *hc, const double *x, const double *r, con
         ref_shuffle(x, n, hc->cin, h * wd, hc->groups, hc->kind, out);
         break;
     case UNIT:
-        ref_unit(x, n, hc->cin, h, wd, hc->stride, hc->cout, hc->kind, w, b, out);
+        if (hc->kind >= SCL__UNIT_V1)
+            ref_unit_v1(x, n, hc->cin, h, wd, hc->stride, hc->cout, hc->groups,
+                        hc->kind == SCL__UNIT_V1 ? hc->groups : 1, w, b, out);
+        else
+            ref_unit(x, n, hc->cin, h, wd, hc->stride, hc->cout, hc->kind, w, b, out);
         break;
     }
 }

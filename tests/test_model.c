@@ -59,10 +59,10 @@ START_TEST(test_counts) {
     ck_assert_int_eq(count[SCL_OP_KIND_DEPTHWISE], v2 ? 19 : 16);
     ck_assert_int_eq(count[SCL_OP_KIND_POINTWISE], v2 ? 36 : 32);
     ck_assert_int_eq(count[SCL_OP_KIND_SHUFFLE], 0); /* nothing only moves data */
-    /* one launch per fused V2 unit (16 for 54 layers) and per other layer, and a second for the
-     * head where it pools first; V1 has no fused unit */
+    /* one launch per fused unit (V2: 16 for 54 layers; V1: 16 for 51) and per other layer, and a
+     * second for the head where it pools first */
     ck_assert_int_eq(s.launches, scl_network_launch_count(net));
-    int fused = v2 ? nl - 38 : nl;
+    int fused = v2 ? nl - 38 : nl - 35;
     ck_assert(s.launches == fused || s.launches == fused + 1);
     ck_assert_int_eq(scl_network_classes(net), 1000);
     ck_assert_int_eq(scl_network_preprocess(net),
@@ -119,6 +119,70 @@ START_TEST(test_maps_are_permutations) {
 }
 END_TEST
 
+/* 1 if one of the n planes a (of buffer ba) is one of the m planes b (of buffer bb). */
+static int planes_meet(int ba, const int *a, int n, int bb, const int *b, int m) {
+    for (int i = 0; ba == bb && i < n; i++)
+        for (int j = 0; j < m; j++)
+            if (a[i] == b[j]) return 1;
+    return 0;
+}
+
+/* Fusable builds: every unit is marked on its first layer (V1: 3 layers, 4 with the pool at
+ * stride 2; V2: 3 or 5), a fused unit's output planes never meet its input planes (bands read
+ * rows that neighbouring bands write), and V1's residual is the unit's input. Without fusion
+ * nothing is marked, and V1's stride-1 units add their residual in place, as always. */
+START_TEST(test_fusable_units) {
+    for (int k = 0; scl_model_name(k); k++) {
+        scl_model_desc d;
+        ck_assert(scl__desc_preset(scl_model_name(k), &d));
+        for (int fusable = 0; fusable < 2; fusable++) {
+            scl_model *m = NULL;
+            ck_assert_int_eq(scl__model_build_fusable(&d, fusable, &m), SCL_OK);
+            int v1 = d.layout == SCL_LAYOUT_MEGVII_V1, units = 0, covered = 0;
+            for (int i = 0; i < m->nlayers; i++) {
+                const scl_layer *ls = &m->layers[i];
+                if (!fusable) {
+                    ck_assert_int_eq(ls->unit_len, 0);
+                    if (ls->res_buf >= 0)
+                        ck_assert(ls->out_buf == ls->res_buf &&
+                                  memcmp(ls->out_map, ls->res_map, ls->cout * sizeof(int)) == 0);
+                    continue;
+                }
+                if (!ls->unit_len) continue;
+                units++, covered += ls->unit_len;
+                ck_assert_int_eq(ls->unit_v1, v1);
+                int want = ls->unit_stride == 1 ? 3 : v1 ? 4 : 5;
+                ck_assert_int_eq(ls->unit_len, want);
+                int a, b, cout = scl__unit_outputs(ls, &a, &b);
+                /* stride 1: what the branch read; stride 2: the trunk that the next (stride-1)
+                 * unit reads, V2's half of it */
+                const scl_layer *next = &ls[ls->unit_len];
+                if (ls->unit_stride == 1)
+                    ck_assert_int_eq(cout, ls->cin);
+                else
+                    ck_assert_int_eq(cout, v1 ? next->cin : 2 * next->cin);
+                if (v1 && a >= 0) ck_assert_int_eq(ls[a].kind, SCL_LAYER_AVGPOOL);
+                if (v1 && ls->unit_stride == 1) {
+                    ck_assert_int_eq(ls[b].res_buf, ls->in_buf);
+                    ck_assert(memcmp(ls[b].res_map, ls->in_map, ls->cin * sizeof(int)) == 0);
+                }
+                for (int j = 0; j < 2; j++) {
+                    const scl_layer *o = j ? &ls[b] : a >= 0 ? &ls[a] : NULL;
+                    if (o)
+                        ck_assert_msg(!planes_meet(ls->in_buf, ls->in_map, ls->cin, o->out_buf,
+                                                   o->out_map, o->cout),
+                                      "%s %s: the unit writes planes it reads", m->name, ls->name);
+                }
+                i += ls->unit_len - 1;
+            }
+            if (fusable) ck_assert_int_eq(units, 16);
+            if (fusable) ck_assert_int_eq(covered, v1 ? 51 : 54);
+            scl__model_free(m);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_unknown_model) {
     scl_context *ctx = tu_context();
     scl_network *net = (scl_network *)1;
@@ -139,6 +203,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_counts, 0, (int)(sizeof table / sizeof table[0]));
     tcase_add_test(tc, test_odd_sizes);
     tcase_add_test(tc, test_maps_are_permutations);
+    tcase_add_test(tc, test_fusable_units);
     tcase_add_test(tc, test_unknown_model);
     suite_add_tcase(s, tc);
     return tu_run(s);

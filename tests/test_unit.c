@@ -1,8 +1,9 @@
-/* test_unit.c: the fused ShuffleNet V2 unit (host/ops/unit.c, cl/unit.cl) against the float64
- * reference composed layer by layer (tests/ref_unit.c): both strides, both layouts' channel
- * splits, the shapes ShuffleNet uses and odd ones (rows narrower and wider than a vector, one
- * row, bands of every height down to one row), every kind of channel map, and every sample of
- * the descriptor; plus the argument checks. SCL_TEST_QUICK=1 skips the large cases. */
+/* test_unit.c: the fused ShuffleNet V2 and V1 units (host/ops/unit.c, cl/unit.cl) against the
+ * float64 references composed layer by layer (tests/ref_unit.c): both strides, both V2 layouts'
+ * channel splits, V1's group counts (its first unit's ungrouped first conv too), the shapes
+ * ShuffleNet uses and odd ones (rows narrower and wider than a vector, one row, bands of every
+ * height down to one row), every kind of channel map, and every sample of the descriptor; plus
+ * the argument checks. SCL_TEST_QUICK=1 skips the large cases. */
 #include "ops/desc.h"
 #include "ops/unit.h"
 #include "ref_unit.h"
@@ -85,6 +86,7 @@ static void expect_refused(scl_context *ctx, scl_op *op, const unit_case *uc) {
     int s = uc->stride, oh = (uc->h + s - 1) / s, ow = (uc->w + s - 1) / s;
     scl_tensor *in = tu_tensor(ctx, uc->n, uc->cin, uc->h, uc->w, NULL);
     scl_tensor *out = tu_tensor(ctx, uc->n, uc->cout, oh, ow, NULL);
+    ck_assert_uint_lt(ctx->info.local_mem_bytes, 1024 * 1024);
     TU_OK(ctx, scl_tensor_fill(in, 1.0f));
     TU_OK(ctx, scl_tensor_fill(out, NAN));
     scl_op_args a = {.size = sizeof(scl_op_args), .in = in, .out = out};
@@ -116,7 +118,6 @@ START_TEST(test_unit) {
     if (!scl__op_unit_fits(op, uc->n, uc->h, uc->w)) {
         /* a device of little local memory (Oclgrind's): the launch is refused, never wrong; a
          * CPU's megabytes always fit these shapes */
-        ck_assert_uint_lt(ctx->info.local_mem_bytes, 1024 * 1024);
         expect_refused(ctx, op, uc);
         free(wt), free(bias);
         scl_op_destroy(op);
@@ -237,6 +238,179 @@ START_TEST(test_unit_bad_args) {
 }
 END_TEST
 
+/* ---- ShuffleNet V1 ------------------------------------------------------------------------ */
+
+typedef struct v1_case {
+    int n, cin, h, w, stride, cout, groups, first_groups;
+    tu_map_kind in_map, out_map;
+    int vec, th, wg; /* 0 0 0: the device's default configuration */
+} v1_case;
+
+static const v1_case v1_cases[] = {
+    {1, 24, 56, 56, 2, 240, 3, 1, TU_MAP_NONE, TU_MAP_OFFSET, 0, 0, 0}, /* g3 1x stage 2, first */
+    {1, 240, 28, 28, 1, 240, 3, 3, TU_MAP_TABLE, TU_MAP_ODD, 0, 0, 0},
+    {1, 240, 28, 28, 2, 480, 3, 3, TU_MAP_SHUFFLE, TU_MAP_COMPOSED, 0, 0, 0},
+    {1, 960, 7, 7, 1, 960, 3, 3, TU_MAP_ODD, TU_MAP_TABLE, 0, 0, 0},  /* stage 4 */
+    {1, 24, 56, 56, 2, 384, 8, 1, TU_MAP_NONE, TU_MAP_NONE, 0, 0, 0}, /* g8 1x stage 2, first */
+    {1, 384, 14, 14, 2, 768, 8, 8, TU_MAP_COMPOSED_INV, TU_MAP_OFFSET, 0, 0, 0},
+    {1, 768, 14, 14, 1, 768, 8, 8, TU_MAP_EVEN, TU_MAP_RANDOM, 0, 0, 0},
+    {2, 40, 13, 11, 1, 40, 2, 2, TU_MAP_COMPOSED, TU_MAP_TABLE, 0, 0, 0}, /* odd sizes, batch 2 */
+    {2, 24, 13, 11, 2, 96, 8, 1, TU_MAP_RANDOM, TU_MAP_SHUFFLE, 0, 0, 0},
+    {2, 8, 13, 11, 2, 32, 8, 1, TU_MAP_ODD, TU_MAP_NONE, 0, 1, 0},
+    {2, 32, 7, 7, 2, 96, 4, 4, TU_MAP_TABLE, TU_MAP_EVEN, 0, 0, 0},
+    {2, 24, 7, 7, 1, 24, 3, 3, TU_MAP_RANDOM, TU_MAP_ODD, 0, 0, 0},
+    {1, 24, 13, 11, 2, 48, 3, 3, TU_MAP_UNSHUFFLE, TU_MAP_COMPOSED, 0, 0, 0},
+    {1, 16, 9, 40, 1, 16, 1, 1, TU_MAP_NONE, TU_MAP_NONE, 4, 1, 16},
+    {1, 16, 9, 40, 2, 48, 1, 1, TU_MAP_OFFSET, TU_MAP_NONE, 8, 3, 64},
+    {2, 32, 33, 17, 1, 32, 4, 4, TU_MAP_NONE, TU_MAP_ODD, 16, 4, 4}, /* 17 wide: two vectors */
+    {1, 32, 33, 17, 2, 64, 2, 2, TU_MAP_ODD, TU_MAP_NONE, 16, 64, 0},
+    {1, 64, 6, 5, 1, 64, 8, 8, TU_MAP_NONE, TU_MAP_TABLE, 1, 2, 0},
+    {1, 8, 1, 1, 2, 32, 2, 2, TU_MAP_NONE, TU_MAP_NONE, 2, 0, 0},
+    {1, 16, 1, 1, 1, 16, 4, 4, TU_MAP_OFFSET, TU_MAP_NONE, 0, 0, 0},
+    {3, 16, 2, 3, 2, 48, 4, 1, TU_MAP_NONE, TU_MAP_RANDOM, 0, 0, 0},
+    {4, 96, 14, 14, 1, 96, 8, 8, TU_MAP_SHUFFLE, TU_MAP_COMPOSED_INV, 16, 0, 16},
+};
+#define NV1 ((int)(sizeof v1_cases / sizeof v1_cases[0]))
+
+static scl__op_shape v1_shape(const v1_case *vc) {
+    scl__op_shape s = {vc->first_groups == vc->groups ? SCL__UNIT_V1 : SCL__UNIT_V1_FIRST,
+                       vc->cin,
+                       vc->cout,
+                       vc->groups,
+                       vc->stride,
+                       0,
+                       0};
+    return s;
+}
+
+/* Weights scaled by 1 / sqrt(fan-in), as unit_weights: the grouped convs' fan-in is per group. */
+static void v1_weights(const v1_case *vc, uint64_t *seed, float **w, float **b) {
+    scl__op_shape s = v1_shape(vc);
+    size_t nw, nb;
+    scl__unit_desc.weight_counts(&s, &nw, &nb);
+    *w = tu_random(nw, seed);
+    *b = tu_random(nb, seed);
+    int fan = vc->cout / 4 / vc->groups;
+    float scale = 1.0f / sqrtf((float)(fan > 9 ? fan : 9));
+    for (size_t i = 0; i < nw; i++)
+        (*w)[i] *= scale;
+}
+
+static void check_v1(scl_context *ctx, scl_op *op, const v1_case *vc, const float *wt,
+                     const float *bias, uint64_t seed, const char *label) {
+    int s = vc->stride, oh = (vc->h + s - 1) / s, ow = (vc->w + s - 1) / s;
+    size_t nin = (size_t)vc->n * vc->cin * vc->h * vc->w, nout = (size_t)vc->n * vc->cout * oh * ow;
+    float *x = tu_random(nin, &seed);
+    char what[256];
+    snprintf(what, sizeof what, "%s: V1 %dx%dx%dx%d s%d -> %d, groups %d (first %d), maps %s/%s",
+             label, vc->n, vc->cin, vc->h, vc->w, s, vc->cout, vc->groups, vc->first_groups,
+             tu_map_name(vc->in_map), tu_map_name(vc->out_map));
+    float *y = tu_run_op(ctx, op, x, vc->n, vc->cin, vc->h, vc->w, vc->in_map, vc->cout, oh, ow,
+                         vc->out_map, what);
+    scl__op_shape shape = v1_shape(vc);
+    size_t nw, nb;
+    scl__unit_desc.weight_counts(&shape, &nw, &nb);
+    double *xd = tu_to_double(x, nin), *wd = tu_to_double(wt, nw), *bd = tu_to_double(bias, nb);
+    double *ref = malloc(nout * sizeof(double));
+    ref_unit_v1(xd, vc->n, vc->cin, vc->h, vc->w, s, vc->cout, vc->groups, vc->first_groups, wd, bd,
+                ref);
+    tu_check_close(what, y, ref, nout, 1e-5, 1e-5);
+    free(x), free(y), free(xd), free(wd), free(bd), free(ref);
+}
+
+/* Makes and checks the V1 case with the configuration vals (NULL: the public create's). */
+static void run_v1(const v1_case *vc, const int *vals, uint64_t seed, const char *label) {
+    scl_context *ctx = tu_context();
+    scl__op_shape shape = v1_shape(vc);
+    float *wt, *bias;
+    v1_weights(vc, &seed, &wt, &bias);
+    scl_op *op = NULL;
+    if (vals)
+        TU_OK(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, vals, &op));
+    else
+        TU_OK(ctx, scl__op_unit_v1_create(ctx, vc->stride, vc->cin, vc->cout, vc->groups,
+                                          vc->first_groups, 0, wt, bias, &op));
+    if (scl__op_unit_fits(op, vc->n, vc->h, vc->w)) {
+        check_v1(ctx, op, vc, wt, bias, seed, label);
+    } else {
+        unit_case uc = {vc->n, vc->cin,    vc->h,       vc->w, vc->stride, vc->cout,
+                        0,     vc->in_map, vc->out_map, 0,     0,          0};
+        expect_refused(ctx, op, &uc);
+    }
+    free(wt), free(bias);
+    scl_op_destroy(op);
+    scl_context_destroy(ctx);
+}
+
+START_TEST(test_unit_v1) {
+    const v1_case *vc = &v1_cases[_i];
+    if (tu_quick() && (size_t)vc->n * vc->cin * vc->h * vc->w > 4000) return;
+    char label[64];
+    snprintf(label, sizeof label, "V1 case %d (vec %d th %d wg %d)", _i, vc->vec, vc->th, vc->wg);
+    int vals[8] = {vc->vec, vc->th, vc->wg};
+    run_v1(vc, vc->vec || vc->wg ? vals : NULL, 9100 + (uint64_t)_i * 13, label);
+}
+END_TEST
+
+/* Every sample of the descriptor on rotating small V1 shapes, strides, groups and maps. */
+START_TEST(test_unit_v1_samples) {
+    static const v1_case shapes[] = {
+        {1, 24, 9, 17, 2, 96, 3, 1, TU_MAP_NONE, TU_MAP_OFFSET, 0, 0, 0},
+        {2, 48, 7, 7, 1, 48, 4, 4, TU_MAP_ODD, TU_MAP_NONE, 0, 0, 0},
+        {1, 16, 13, 13, 2, 64, 8, 8, TU_MAP_SHUFFLE, TU_MAP_TABLE, 0, 0, 0},
+        {1, 32, 6, 33, 1, 32, 2, 2, TU_MAP_NONE, TU_MAP_ODD, 0, 0, 0},
+    };
+    const v1_case *vc = &shapes[_i % 4];
+    scl_context *ctx = tu_context();
+    scl__op_shape shape = v1_shape(vc);
+    int samples[TU_SAMPLES][8];
+    int ns = tu_desc_samples(ctx, &scl__unit_desc, &shape, samples);
+    scl_context_destroy(ctx);
+    if (_i >= ns) return;
+    char label[160], cfg[128];
+    scl__desc_format(&scl__unit_desc, samples[_i], cfg, sizeof cfg);
+    snprintf(label, sizeof label, "V1 sample %d (%s)", _i, cfg);
+    run_v1(vc, samples[_i], 9700 + (uint64_t)_i * 5, label);
+}
+END_TEST
+
+START_TEST(test_unit_v1_bad_args) {
+    scl_context *ctx = tu_context();
+    float wt[4096] = {0}, bias[256] = {0};
+    scl_op *op = (scl_op *)1;
+    TU_EXPECT_FAIL(ctx, scl__op_unit_v1_create(ctx, 1, 16, 32, 2, 2, 0, wt, bias, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "adds its input");
+    ck_assert_ptr_null(op);
+    /* mid = 6 does not split into 4 groups */
+    TU_EXPECT_FAIL(ctx, scl__op_unit_v1_create(ctx, 1, 24, 24, 4, 4, 0, wt, bias, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "groups");
+    /* the pool keeps cin = 32 of cout = 32: nothing left to the branch */
+    TU_EXPECT_FAIL(ctx, scl__op_unit_v1_create(ctx, 2, 32, 32, 1, 1, 0, wt, bias, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "groups");
+    TU_EXPECT_FAIL(ctx, scl__op_unit_v1_create(ctx, 2, 24, 96, 8, 3, 0, wt, bias, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "first_groups = 3");
+    TU_EXPECT_FAIL(ctx, scl__op_unit_v1_create(ctx, 1, 16, 16, 0, 0, 0, wt, bias, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "groups = 0");
+    scl__op_shape shape = {SCL__UNIT_V1, 16, 16, 2, 1, SCL_OP_RELU, 0};
+    int vals[8] = {16, 0, 0};
+    TU_EXPECT_FAIL(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, vals, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "flags");
+    shape = (scl__op_shape){4, 16, 16, 2, 1, 0, 0};
+    TU_EXPECT_FAIL(ctx, scl__unit_desc.create(ctx, &shape, wt, bias, vals, &op),
+                   SCL_ERROR_INVALID_ARGUMENT, "kind = 4");
+    ck_assert_ptr_null(op);
+    /* the weight count of a shape with no groups is none, not a division by zero */
+    size_t nw = 1, nb = 1;
+    shape = (scl__op_shape){SCL__UNIT_V1, 16, 16, 0, 1, 0, 0};
+    scl__unit_desc.weight_counts(&shape, &nw, &nb);
+    ck_assert(nw == 0 && nb == 0);
+    shape.groups = 2;
+    scl__unit_desc.weight_counts(&shape, &nw, &nb);
+    ck_assert(nw == 16 * 4 / 2 + 4 * 9 + 4 * 16 / 2 && nb == 4 + 4 + 16);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("unit");
     TCase *tc = tcase_create("unit");
@@ -245,6 +419,9 @@ int main(void) {
     tcase_add_loop_test(tc, test_unit_samples, 0, TU_SAMPLES);
     tcase_add_test(tc, test_unit_reuse);
     tcase_add_test(tc, test_unit_bad_args);
+    tcase_add_loop_test(tc, test_unit_v1, 0, NV1);
+    tcase_add_loop_test(tc, test_unit_v1_samples, 0, TU_SAMPLES);
+    tcase_add_test(tc, test_unit_v1_bad_args);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

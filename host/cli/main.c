@@ -251,7 +251,7 @@ static void usage(FILE *f) {
         "  SHUFFLECL_CACHE_DIR  program binary cache directory, or 'off'\n"
         "  SHUFFLECL_CL_DIR     read kernels from this directory instead of the embedded copies\n"
         "  SHUFFLECL_FUSION     'off': every layer its own launch (as --no-fuse)\n"
-        "\nevery command also takes --no-fuse: run each ShuffleNet V2 unit layer by layer instead\n"
+        "\nevery command also takes --no-fuse: run each ShuffleNet unit layer by layer instead\n"
         "of as one fused launch (the ablation; results agree to float rounding)\n"
         "infer, classify, bench and tune take --precision float32|half-storage|half: half-storage\n"
         "keeps weights and activations in 16 bits (float arithmetic, ~1e-3 relative error);\n"

@@ -143,6 +143,18 @@ static void mark_unit(builder *b, int first, int stride, int megvii) {
     m->layers[first].unit_megvii = megvii;
 }
 
+int scl__unit_outputs(const scl_layer *ls, int *a, int *b) {
+    *b = ls->unit_len - 1;
+    *a = ls->unit_stride == 1 ? -1 : ls->unit_v1 ? 2 : 1;
+    return ls[*b].cout + (*a >= 0 ? ls[*a].cout : 0);
+}
+
+/* The same for V1's unit (its pool the third layer at stride 2). */
+static void mark_v1_unit(builder *b, int first, int stride) {
+    mark_unit(b, first, stride, 0);
+    if (b->spare && !b->failed && first < b->m->nlayers) b->m->layers[first].unit_v1 = 1;
+}
+
 /* A stage's trunk written by its stride-2 unit: c channels in identity planes, and in fusable
  * builds `spare` more planes after them (*spare gets their table). */
 static value stage_trunk(builder *b, int c, int spare, int level, int **spare_map) {
@@ -333,6 +345,7 @@ static void build_v1(builder *b, const scl_model_desc *s) {
     free(x.map), free(stem.map);
     value trunk = pool;
     int level = 2, k = 0;
+    int *spare = NULL; /* fusable builds: the trunk's spare planes */
     for (int st = 0; st < 3; st++) {
         int c = s->stage_widths[st], mid = c / 4;
         for (int u = 0; u < s->stage_repeats[st]; u++, k++) {
@@ -341,8 +354,10 @@ static void build_v1(builder *b, const scl_model_desc *s) {
             snprintf(m2, sizeof m2, "features.%d.branch_main_2", k);
             int stride = u == 0 ? 2 : 1;
             int g1 = (st == 0 && u == 0) ? 1 : g; /* the very first 1x1 conv is not grouped */
-            int in_level = level;
+            int in_level = level, first = b->m->nlayers;
             if (stride == 2) level++;
+            if (b->spare && stride == 1 && !spare) b->failed = 1;
+            if (b->failed) break;
             value e = layer_to_fresh(b, SCL_LAYER_POINTWISE, m1, 0, 1, trunk, mid, g1, 1,
                                      SCL_OP_RELU, in_level);
             value f =
@@ -383,7 +398,7 @@ static void build_v1(builder *b, const scl_model_desc *s) {
                         copy_into(b, name, mv, 1, 0, next.buf, s1);
                 free(s0), free(s1), free(pv.map), free(mv.map);
             } else if (stride == 2) {
-                next = fresh(b, c, level);
+                next = stage_trunk(b, c, c, level, &spare);
                 int cin = trunk.channels;
                 int *slot0 = strided(b, cin, 0, 1), *slot1 = strided(b, c - cin, cin, 1);
                 char ap[64];
@@ -393,20 +408,29 @@ static void build_v1(builder *b, const scl_model_desc *s) {
                 layer_into(b, SCL_LAYER_POINTWISE, m2, 0, 1, f, c - cin, g, 1, SCL_OP_RELU,
                            next.buf, slot1);
                 free(slot0), free(slot1);
+                mark_v1_unit(b, first, 2);
             } else {
-                /* relu(main + x), written over x's own planes */
+                /* relu(main + x), written over x's own planes; fusable: over the spare ones */
                 scl_layer *l = layer_into(b, SCL_LAYER_POINTWISE, m2, 0, 1, f, c, g, 1,
-                                          SCL_OP_RELU | SCL_OP_RESIDUAL, trunk.buf, trunk.map);
+                                          SCL_OP_RELU | SCL_OP_RESIDUAL, trunk.buf,
+                                          b->spare ? spare : trunk.map);
                 if (l) {
                     l->res_buf = trunk.buf;
                     l->res_map = copy_map(b, trunk.map, c);
                 }
                 next = (value){trunk.buf, c, copy_map(b, trunk.map, c)};
+                if (b->spare && next.map) swap_spare(next.map, spare, c);
+                mark_v1_unit(b, first, 1);
             }
             free(e.map), free(f.map), free(trunk.map);
             trunk = next;
-            if (b->failed) return;
+            if (b->failed) break;
         }
+    }
+    free(spare);
+    if (b->failed) {
+        free(trunk.map);
+        return;
     }
     value logits = fresh(b, b->m->classes, level);
     scl_layer *fc = add(b, SCL_LAYER_GAP_FC, "classifier.0", trunk, b->m->classes, 1, 1, 0,
@@ -553,8 +577,7 @@ static scl_status build(const scl_model_desc *d, int explicit_copies, int fusabl
     m->family = d->family;
     m->groups = d->groups;
     m->classes = d->classes;
-    /* only V2 has a fused unit; V1 is built as it always was */
-    m->fusable = fusable && !explicit_copies && d->layout != SCL_LAYOUT_MEGVII_V1;
+    m->fusable = fusable && !explicit_copies;
     builder b = {m, explicit_copies, m->fusable, 0};
     new_buf(&b, 3, 0); /* buffer 0: the input */
     if (d->layout == SCL_LAYOUT_TORCHVISION_V2)

@@ -27,10 +27,11 @@ typedef struct scl_layer {
     char bias_key[96];               /* fc bias ("" when none) */
     int in_buf, out_buf, res_buf;    /* buffer ids; res_buf -1 when no residual */
     int *in_map, *out_map, *res_map; /* planes: cin, cout and cout entries */
-    /* On the first layer of a V2 unit built for fusion: the unit's layers (3 at stride 1, 5 at
-     * stride 2: these and the next ones), its stride and channel split (Megvii's stride-2 unit
-     * keeps cin channels in its first branch); unit_len 0 elsewhere. */
-    int unit_len, unit_stride, unit_megvii;
+    /* On the first layer of a unit built for fusion: the unit's layers (these and the next ones:
+     * V2 3 at stride 1, 5 at stride 2; V1 3 and 4, its pool third), its stride, V2's channel
+     * split (Megvii's stride-2 unit keeps cin channels in its first branch) and whether it is
+     * V1's; unit_len 0 elsewhere. */
+    int unit_len, unit_stride, unit_megvii, unit_v1;
 } scl_layer;
 
 /* A buffer: planes at a resolution `level` stride-2 steps below the input (the input is level 0:
@@ -52,6 +53,11 @@ typedef struct scl_model {
     scl_bufdef *bufs;
     int fusable; /* built for fused units (scl__model_build_fusable) */
 } scl_model;
+
+/* The unit starting at ls (ls->unit_len > 0): where in it the layers writing its output are, *a
+ * branch a's last or V1's pool (-1 at stride 1) and *b the last layer; returns the unit's output
+ * channels (both slots at stride 2, a's first). */
+int scl__unit_outputs(const scl_layer *ls, int *a, int *b);
 
 /* The names of every preset, NULL-terminated. */
 extern const char *const scl__model_names[];
@@ -77,8 +83,9 @@ scl_status scl__model_build_desc(const scl_model_desc *d, int explicit_copies, s
 /* As scl__model_build_desc (no explicit copies), with V2 units laid out for fusion when
  * `fusable`: each unit's first layer names its group (scl_layer.unit_len), and a stride-1 unit's
  * branch writes spare planes of the trunk instead of the planes it reads (a fused unit's bands
- * read rows that neighbouring bands write), the trunk holding half a stage's width more planes;
- * the planes just read become the next unit's spare. Layer by layer it computes the same. */
+ * read rows that neighbouring bands write), the trunk holding half a stage's width more planes
+ * (V2) or a whole one (V1, whose branch writes every channel); the planes just read become the
+ * next unit's spare. Layer by layer it computes the same. */
 scl_status scl__model_build_fusable(const scl_model_desc *d, int fusable, scl_model **out);
 /* The same for a preset's name; SCL_ERROR_UNSUPPORTED_MODEL for an unknown one. */
 scl_status scl__model_build(const char *name, int explicit_copies, scl_model **out);

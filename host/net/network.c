@@ -17,17 +17,19 @@ const char *scl_model_name(int i) {
 }
 
 /* The output map of the unit starting at layer i: its last layer's, or at stride 2 both
- * branches' concat slots (branch a's last layer, then branch b's). */
+ * concat slots (branch a's last layer or V1's pool, then the last layer's). */
 static scl_status unit_out_map(scl_network *net, int i) {
     const scl_layer *ls = &net->model->layers[i];
-    if (ls->unit_stride == 1)
-        return scl_chanmap_create_table(net->ctx, ls[2].cout, ls[2].out_map,
+    int a, b;
+    scl__unit_outputs(ls, &a, &b);
+    if (a < 0)
+        return scl_chanmap_create_table(net->ctx, ls[b].cout, ls[b].out_map,
                                         &net->unit_out_maps[i]);
-    int ca = ls[1].cout, cb = ls[4].cout;
+    int ca = ls[a].cout, cb = ls[b].cout;
     int *t = malloc((size_t)(ca + cb) * sizeof *t);
     if (!t) return scl__fail(net->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a network");
-    memcpy(t, ls[1].out_map, (size_t)ca * sizeof *t);
-    memcpy(t + ca, ls[4].out_map, (size_t)cb * sizeof *t);
+    memcpy(t, ls[a].out_map, (size_t)ca * sizeof *t);
+    memcpy(t + ca, ls[b].out_map, (size_t)cb * sizeof *t);
     scl_status st = scl_chanmap_create_table(net->ctx, ca + cb, t, &net->unit_out_maps[i]);
     free(t);
     return st;

@@ -172,7 +172,8 @@ static void fill_unit_launch(const scl_network *net, int i, int n, int h, int w,
         o->macs += scl__layer_macs(&ls[j], io[2], io[3]) * n;
         o->weight_bytes += (int64_t)((double)layer_weights(&ls[j]) * e);
     }
-    cout = ls->unit_stride == 1 ? ls[2].cout : ls[1].cout + ls[4].cout;
+    int a, b;
+    cout = scl__unit_outputs(ls, &a, &b);
     layer_hw(net->model, ls, h, w, io); /* the unit's input */
     double in_px = (double)io[0] * io[1];
     layer_hw(net->model, &ls[len - 1], h, w, io);

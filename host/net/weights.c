@@ -357,12 +357,14 @@ static scl_status load_layer(scl_network *net, wsource *src, int i) {
 }
 
 /* Loads the layers of the unit starting at layer i into one fused op, keeping their folded
- * weights (concatenated in layer order, as the op takes them) for the per-layer fallback. */
+ * weights (concatenated in layer order, as the op takes them; V1's pool has none) for the
+ * per-layer fallback. */
 static scl_status load_unit(scl_network *net, wsource *src, int i, scl__unit_state *u) {
     const scl_layer *ls = &net->model->layers[i];
     size_t tw = 0, tb = 0;
     scl_status st = SCL_OK;
     for (int j = 0; j < ls->unit_len && st == SCL_OK; j++) {
+        if (ls[j].kind == SCL_LAYER_AVGPOOL) continue;
         float *w = NULL, *b = NULL;
         size_t nw = 0;
         int has_bias = 0;
@@ -381,8 +383,11 @@ static scl_status load_unit(scl_network *net, wsource *src, int i, scl__unit_sta
         }
         free(w), free(b);
     }
-    int cout = ls->unit_stride == 1 ? ls[2].cout : ls[1].cout + ls[4].cout;
-    if (st == SCL_OK)
+    int a, last, cout = scl__unit_outputs(ls, &a, &last);
+    if (st == SCL_OK && ls->unit_v1)
+        st = scl__op_unit_v1_create(net->ctx, ls->unit_stride, ls->cin, cout, ls[last].groups,
+                                    ls->groups, net->half, u->w, u->b, &u->op);
+    else if (st == SCL_OK)
         st = scl__op_unit_create(net->ctx, ls->unit_stride, ls->cin, cout, ls->unit_megvii,
                                  net->half, u->w, u->b, &u->op);
     if (st == SCL_OK) net->weight_bytes += tw * scl__network_elem(net) + tb * sizeof(float);
@@ -394,6 +399,12 @@ scl_status scl__network_unit_fallback(scl_network *net, int i) {
     const scl__unit_state *u = &net->units[i];
     size_t at_w = 0, at_b = 0;
     for (int j = 0; j < ls->unit_len; j++) {
+        if (ls[j].kind == SCL_LAYER_AVGPOOL) {
+            scl_status st = SCL_OK;
+            if (!net->ops[i + j]) st = scl_op_avgpool_create(net->ctx, ls[j].cin, &net->ops[i + j]);
+            if (st != SCL_OK) return st;
+            continue;
+        }
         int64_t shape[4];
         size_t nw = shape_count(shape, weight_shape(&ls[j], shape));
         if (!net->ops[i + j] && u->w) {

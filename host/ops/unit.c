@@ -1,6 +1,7 @@
-/* unit.c: launcher for the fused ShuffleNet V2 unit (cl/unit.cl): packs the three or five
- * layers' weights into one buffer, sizes each launch's row bands and local memory, and holds
- * the family's descriptor. */
+/* unit.c: launcher for the fused ShuffleNet units (cl/unit.cl): V2's (three or five layers) and
+ * V1's (grouped 1x1, depthwise, grouped 1x1 and its residual or average-pool shortcut). Packs the
+ * layers' weights into one buffer, sizes each launch's row bands and local memory, and holds the
+ * family's descriptor. */
 #include "ops/unit.h"
 #include "ops/desc.h"
 #include "ops/op.h"
@@ -17,9 +18,10 @@
 #define UNIT_AUTO_LOCAL_BYTES (1024u * 1024u)
 
 typedef struct unit_cfg {
-    int stride, vec, th; /* th: output rows per band, 0 = chosen per launch */
-    int cin, mid, couta, coutb;
-    int nl;                                           /* layers: 3 or 5 */
+    int stride, vec, th;        /* th: output rows per band, 0 = chosen per launch */
+    int v1, g1, g;              /* V1: its first and last 1x1 convs' groups (V2: 0 1 1) */
+    int cin, mid, couta, coutb; /* V1 at stride 2: couta = cin, the pool's */
+    int nl;                     /* layers: 3 or 5 */
     int woff[UNIT_MAX_LAYERS], boff[UNIT_MAX_LAYERS]; /* each layer's packed weights and biases */
     size_t local0;
 } unit_cfg;
@@ -49,6 +51,10 @@ static size_t band_floats(const unit_cfg *c, int th, int w, int ow, size_t rs[4]
     }
     rs[0] = rs[1] = round16(1 + (2 * T + 1) * W + 2 * v + 1);
     rs[2] = rs[3] = round16(T * (size_t)ow + 2 * v);
+    if (c->v1) { /* the pool writes global memory straight from the input rows: no l3 */
+        rs[3] = 0;
+        return (size_t)c->cin * rs[0] + (size_t)c->mid * (rs[1] + rs[2]);
+    }
     return (size_t)c->cin * (rs[0] + rs[3]) + (size_t)c->mid * (rs[1] + rs[2]);
 }
 
@@ -106,17 +112,21 @@ static scl_status unit_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
         if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof OH, &OH);
         if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof OW, &OW);
     }
-    cl_int shape[4] = {TH, c->cin, c->mid, c->stride == 2 ? c->couta : c->coutb};
-    for (int k = 0; k < 4 && st == SCL_OK; k++)
+    /* V2: TH cin mid [couta at stride 2] coutb; V1: TH cin mid coutb g1 g */
+    cl_int shape[6] = {TH, c->cin, c->mid};
+    int nshape = 3;
+    if (!c->v1 && c->stride == 2) shape[nshape++] = c->couta;
+    shape[nshape++] = c->coutb;
+    if (c->v1) shape[nshape++] = c->g1, shape[nshape++] = c->g;
+    for (int k = 0; k < nshape && st == SCL_OK; k++)
         st = scl__op_arg(op, i++, sizeof(cl_int), &shape[k]);
-    if (c->stride == 2 && st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_int), &c->coutb);
     if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_mem), &op->weights);
     if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_mem), &op->bias);
     for (int k = 0; k < c->nl && st == SCL_OK; k++) {
         st = scl__op_arg(op, i++, sizeof(cl_int), &c->woff[k]);
         if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_int), &c->boff[k]);
     }
-    int nlocal = c->stride == 2 ? 4 : 3;
+    int nlocal = c->stride == 2 && !c->v1 ? 4 : 3;
     for (int k = 0; k < nlocal && st == SCL_OK; k++) {
         size_t regions = (size_t)((k == 0 || k == 3) ? c->cin : c->mid);
         st = scl__op_arg(op, i++, regions * rs[k] * sizeof(float), NULL);
@@ -137,30 +147,38 @@ static void unit_destroy(scl_op *op) {
 }
 
 static const scl_op_class unit_class = {"unit", unit_hw, unit_launch, unit_destroy};
+/* V2 stride 1 and 2, then V1's */
+static const char *const unit_kernels[] = {"unit_s1", "unit_s2", "unit_v1_s1", "unit_v1_s2"};
 
-/* The layers of a unit: kind (0 a 1x1 conv, 1 a depthwise), input and output channels. */
-static int unit_layers(const unit_cfg *c, int kind[], int cin[], int cout[]) {
-    if (c->stride == 1) {
-        int k[] = {0, 1, 0}, i[] = {c->cin, c->mid, c->mid}, o[] = {c->mid, c->mid, c->coutb};
+/* The layers with weights of a unit: kind (0 a 1x1 conv, 1 a depthwise), input and output
+ * channels, groups (V1's pool has none). */
+static int unit_layers(const unit_cfg *c, int kind[], int cin[], int cout[], int groups[]) {
+    if (c->stride == 1 || c->v1) {
+        int k[] = {0, 1, 0}, i[] = {c->cin, c->mid, c->mid}, o[] = {c->mid, c->mid, c->coutb},
+            g[] = {c->g1, 1, c->g};
         memcpy(kind, k, sizeof k), memcpy(cin, i, sizeof i), memcpy(cout, o, sizeof o);
+        memcpy(groups, g, sizeof g);
         return 3;
     }
     int k[] = {1, 0, 0, 1, 0}, i[] = {c->cin, c->cin, c->cin, c->mid, c->mid},
-        o[] = {c->cin, c->couta, c->mid, c->mid, c->coutb};
+        o[] = {c->cin, c->couta, c->mid, c->mid, c->coutb}, g[] = {1, 1, 1, 1, 1};
     memcpy(kind, k, sizeof k), memcpy(cin, i, sizeof i), memcpy(cout, o, sizeof o);
+    memcpy(groups, g, sizeof g);
     return 5;
 }
 
-/* Packs every layer: a 1x1 conv's weights as [tile][k][CO_TILE] and biases [tile][CO_TILE], zero
- * past the last channel (as pointwise.c); a depthwise's as they are. Records the offsets. */
+/* Packs every layer: a 1x1 conv's weights per group as [tile][k][CO_TILE] and biases
+ * [tile][CO_TILE], each group's last tile zero past its channels (as pointwise.c); a
+ * depthwise's as they are. Records the offsets. */
 static scl_status unit_pack(scl_context *ctx, unit_cfg *c, const float *w, const float *b,
                             float **pw, float **pb, size_t *nw, size_t *nb) {
-    int kind[UNIT_MAX_LAYERS], ci[UNIT_MAX_LAYERS], co[UNIT_MAX_LAYERS];
-    c->nl = unit_layers(c, kind, ci, co);
+    int kind[UNIT_MAX_LAYERS], ci[UNIT_MAX_LAYERS], co[UNIT_MAX_LAYERS], gr[UNIT_MAX_LAYERS];
+    c->nl = unit_layers(c, kind, ci, co, gr);
     size_t tw = 0, tb = 0;
     for (int l = 0; l < c->nl; l++) {
-        size_t tiles = ((size_t)co[l] + UNIT_CO_TILE - 1) / UNIT_CO_TILE;
-        tw += kind[l] ? (size_t)co[l] * 9 : tiles * UNIT_CO_TILE * (size_t)ci[l];
+        size_t tiles =
+            (size_t)gr[l] * (((size_t)(co[l] / gr[l]) + UNIT_CO_TILE - 1) / UNIT_CO_TILE);
+        tw += kind[l] ? (size_t)co[l] * 9 : tiles * UNIT_CO_TILE * (size_t)(ci[l] / gr[l]);
         tb += kind[l] ? (size_t)co[l] : tiles * UNIT_CO_TILE;
     }
     if (tw > INT_MAX || tb > INT_MAX)
@@ -181,26 +199,33 @@ static scl_status unit_pack(scl_context *ctx, unit_cfg *c, const float *w, const
             at_w += (size_t)co[l] * 9, at_b += (size_t)co[l];
             continue;
         }
-        int tiles = (co[l] + UNIT_CO_TILE - 1) / UNIT_CO_TILE;
+        int K = ci[l] / gr[l], cg = co[l] / gr[l], tpg = (cg + UNIT_CO_TILE - 1) / UNIT_CO_TILE;
         for (int o = 0; o < co[l]; o++) {
-            size_t t = (size_t)(o / UNIT_CO_TILE), j = (size_t)(o % UNIT_CO_TILE);
-            for (int k = 0; k < ci[l]; k++)
-                (*pw)[at_w + (t * (size_t)ci[l] + (size_t)k) * UNIT_CO_TILE + j] =
-                    w[(size_t)o * ci[l] + k];
-            (*pb)[at_b + (size_t)o] = b[o];
+            size_t t = (size_t)(o / cg) * (size_t)tpg + (size_t)(o % cg / UNIT_CO_TILE);
+            size_t j = (size_t)(o % cg % UNIT_CO_TILE);
+            for (int k = 0; k < K; k++)
+                (*pw)[at_w + (t * (size_t)K + (size_t)k) * UNIT_CO_TILE + j] = w[(size_t)o * K + k];
+            (*pb)[at_b + t * UNIT_CO_TILE + j] = b[o];
         }
-        w += (size_t)co[l] * ci[l], b += co[l];
-        at_w += (size_t)tiles * UNIT_CO_TILE * ci[l], at_b += (size_t)tiles * UNIT_CO_TILE;
+        w += (size_t)co[l] * K, b += co[l];
+        at_w += (size_t)gr[l] * tpg * UNIT_CO_TILE * K, at_b += (size_t)gr[l] * tpg * UNIT_CO_TILE;
     }
     *nw = tw, *nb = tb;
     return SCL_OK;
 }
 
-/* The shape's channels: stride 1 keeps cout throughout; stride 2 splits cout between branch a
- * (couta: kind 1 Megvii's cin, else cout / 2) and branch b, whose middle is cout / 2. */
+/* The shape's channels. V2: stride 1 keeps cout throughout; stride 2 splits cout between branch
+ * a (couta: kind 1 Megvii's cin, else cout / 2) and branch b, whose middle is cout / 2. V1 (kind
+ * 2, 3): the middle is cout / 4 (the model's C / 4); at stride 2 the pool keeps cin channels. */
 static void unit_channels(const scl__op_shape *s, unit_cfg *c) {
     c->stride = s->stride, c->cin = s->cin;
-    if (s->stride == 1) {
+    c->v1 = s->kind >= SCL__UNIT_V1, c->g1 = c->g = 1;
+    if (c->v1) {
+        c->g = s->groups, c->g1 = s->kind == SCL__UNIT_V1_FIRST ? 1 : s->groups;
+        c->mid = s->cout / 4;
+        c->couta = s->stride == 2 ? s->cin : 0;
+        c->coutb = s->cout - c->couta;
+    } else if (s->stride == 1) {
         c->mid = s->cout, c->couta = 0, c->coutb = s->cout;
     } else {
         c->mid = s->cout / 2;
@@ -209,14 +234,38 @@ static void unit_channels(const scl__op_shape *s, unit_cfg *c) {
     }
 }
 
+/* V1: cin = cout at stride 1 (the residual), every grouped conv's channels split into its groups.
+ */
+static scl_status unit_check_v1(scl_context *ctx, const scl__op_shape *s, const char *fn) {
+    unit_cfg c;
+    unit_channels(s, &c);
+    if (s->stride == 1 && s->cin != s->cout)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: cin = %d and cout = %d differ: a V1 stride-1 unit adds its input", fn,
+                         s->cin, s->cout);
+    if (c.mid < 1 || c.coutb < 1 || c.cin % c.g1 || c.mid % c.g1 || c.mid % c.g || c.coutb % c.g)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: cin = %d, cout = %d: the V1 unit's 1x1 convs (%d -> %d in %d groups, "
+                         "%d -> %d in %d) do not split into their groups",
+                         fn, s->cin, s->cout, c.cin, c.mid, c.g1, c.mid, c.coutb, c.g);
+    return SCL_OK;
+}
+
 static scl_status unit_check(scl_context *ctx, const scl__op_shape *s, const int *vals,
                              const char *fn) {
     (void)vals;
     scl_status st = scl__check_range(ctx, fn, "cin", s->cin, 1, SCL__MAX_CHANNELS);
     if (st == SCL_OK) st = scl__check_range(ctx, fn, "cout", s->cout, 2, SCL__MAX_CHANNELS);
     if (st == SCL_OK) st = scl__check_range(ctx, fn, "stride", s->stride, 1, 2);
-    if (st == SCL_OK) st = scl__check_range(ctx, fn, "kind", s->kind, 0, 1);
+    if (st == SCL_OK) st = scl__check_range(ctx, fn, "kind", s->kind, 0, SCL__UNIT_V1_FIRST);
     if (st != SCL_OK) return st;
+    if (s->kind >= SCL__UNIT_V1) {
+        if (s->flags != 0)
+            return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT, "%s: flags = 0x%x, must be 0", fn,
+                             (unsigned)s->flags);
+        st = scl__check_range(ctx, fn, "groups", s->groups, 1, SCL__MAX_CHANNELS);
+        return st == SCL_OK ? unit_check_v1(ctx, s, fn) : st;
+    }
     if (s->groups != 1 || s->flags != 0)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: groups = %d and flags = 0x%x, must be 1 and 0 (the unit's convs "
@@ -258,10 +307,10 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
         return st;
     }
     op->extra = c;
-    op->cin = s->cin, op->cout = s->cout, op->groups = 1, op->stride = s->stride;
+    op->cin = s->cin, op->cout = s->cout, op->groups = c->g, op->stride = s->stride;
     char opts[64];
     snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d", c->vec, UNIT_CO_TILE);
-    st = scl__op_kernel(op, "unit.cl", s->stride == 2 ? "unit_s2" : "unit_s1", opts);
+    st = scl__op_kernel(op, "unit.cl", unit_kernels[(c->v1 ? 2 : 0) + (s->stride == 2)], opts);
     if (st != SCL_OK) return scl__op_created(op, st, fn, out);
     if ((st = scl__op_fit_local0(op, &c->local0, fn)) != SCL_OK) return st;
     *out = op;
@@ -272,11 +321,13 @@ static void unit_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
     unit_cfg c;
     memset(&c, 0, sizeof c);
     unit_channels(s, &c);
-    int kind[UNIT_MAX_LAYERS], ci[UNIT_MAX_LAYERS], co[UNIT_MAX_LAYERS];
-    int nl = unit_layers(&c, kind, ci, co);
     *nw = *nb = 0;
+    /* no such unit: none (the public scl_op_family_weights takes any shape) */
+    if (c.g < 1 || c.g1 < 1 || s->cin < 1 || s->cout < 1) return;
+    int kind[UNIT_MAX_LAYERS], ci[UNIT_MAX_LAYERS], co[UNIT_MAX_LAYERS], gr[UNIT_MAX_LAYERS];
+    int nl = unit_layers(&c, kind, ci, co, gr);
     for (int l = 0; l < nl; l++) {
-        *nw += (size_t)co[l] * (kind[l] ? 9 : (size_t)ci[l]);
+        *nw += (size_t)co[l] * (kind[l] ? 9 : (size_t)(ci[l] / gr[l]));
         *nb += (size_t)co[l];
     }
 }
@@ -298,10 +349,9 @@ static const scl__tunable unit_tunables[] = {
     /* work-items per group, 0: the device type's (1 on CPUs, 64 elsewhere) */
     {"wg", NULL, unit_wgs, 5, 0, 0, 0, NULL, 0},
 };
-static const char *const unit_kernels[] = {"unit_s1", "unit_s2"};
 
 const scl__op_desc scl__unit_desc = {"unit",           "unit.cl",
-                                     unit_kernels,     2,
+                                     unit_kernels,     4,
                                      unit_tunables,    (int)SCL_ARRAY_LEN(unit_tunables),
                                      unit_defaults,    unit_check,
                                      unit_desc_create, unit_counts};
@@ -311,5 +361,19 @@ scl_status scl__op_unit_create(scl_context *ctx, int stride, int cin, int cout, 
     if (!ctx)
         return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl__op_unit_create: ctx is NULL");
     scl__op_shape s = {megvii ? 1 : 0, cin, cout, 1, stride, 0, half};
+    return scl__desc_create(ctx, &scl__unit_desc, &s, w, b, out);
+}
+
+scl_status scl__op_unit_v1_create(scl_context *ctx, int stride, int cin, int cout, int groups,
+                                  int first_groups, int half, const float *w, const float *b,
+                                  scl_op **out) {
+    if (!ctx)
+        return scl__fail(NULL, SCL_ERROR_INVALID_ARGUMENT, "scl__op_unit_v1_create: ctx is NULL");
+    if (first_groups != groups && first_groups != 1)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl__op_unit_v1_create: first_groups = %d, must be 1 or groups = %d",
+                         first_groups, groups);
+    int kind = first_groups == groups ? SCL__UNIT_V1 : SCL__UNIT_V1_FIRST;
+    scl__op_shape s = {kind, cin, cout, groups, stride, 0, half};
     return scl__desc_create(ctx, &scl__unit_desc, &s, w, b, out);
 }

@@ -1,4 +1,4 @@
-/* unit.h: the fused ShuffleNet V2 unit (cl/unit.cl): every layer of a unit's branches in one
+/* unit.h: the fused ShuffleNet V1 and V2 units (cl/unit.cl): every layer of a unit in one
  * launch, for the network (net/weights.c groups a unit's layers into one op where it can). */
 #ifndef SCL_OP_UNIT_H
 #define SCL_OP_UNIT_H
@@ -16,6 +16,21 @@
  * output cout, and its input must not share planes with its output. half: half storage. */
 scl_status scl__op_unit_create(scl_context *ctx, int stride, int cin, int cout, int megvii,
                                int half, const float *w, const float *b, scl_op **out);
+
+/* The descriptor's shape kinds (scl__op_shape.kind): V2's channel splits, and V1 with its first
+ * 1x1 conv grouped as its last (groups) or ungrouped (the first unit of stage 2). */
+enum { SCL__UNIT_V2 = 0, SCL__UNIT_MEGVII = 1, SCL__UNIT_V1 = 2, SCL__UNIT_V1_FIRST = 3 };
+
+/* A ShuffleNet V1 unit, its layers' weights in the order of scl__op_unit_create (BN folded in,
+ * grouped 1x1: cout x cin / groups row-major), mid = cout / 4:
+ *   1x1 conv cin -> mid in first_groups groups (1 or groups) + ReLU, depthwise 3x3 (mid, the
+ *   stride), Megvii's channel shuffle of groups groups, 1x1 conv mid -> cout' in groups groups;
+ *   stride 1 (cin = cout, cout' = cout): out = relu(x + that); stride 2 (cout' = cout - cin):
+ *   out = concat(avgpool3x3s2p1(x) (count_include_pad), relu(that)).
+ * The input must not share planes with the output. */
+scl_status scl__op_unit_v1_create(scl_context *ctx, int stride, int cin, int cout, int groups,
+                                  int first_groups, int half, const float *w, const float *b,
+                                  scl_op **out);
 
 /* 1 if op can run an n x cin x h x w input on its device (the band of one output row fits the
  * local memory); else the caller runs the unit layer by layer. */
