@@ -95,8 +95,9 @@ typedef struct scl_tune_report {
 } scl_tune_report;
 
 /* Tunes every layer shape of the preset `model` at n x 3 x h x w whose op family is in
- * `families` (comma-separated descriptor names, e.g. "pointwise,depthwise,head"; NULL: pointwise
- * and depthwise): the candidates are the descriptors' (one tunable changed at a time from the
+ * `families` (comma-separated descriptor names, e.g. "pointwise,depthwise,head"; NULL:
+ * pointwise, depthwise and unit, the fused units, whose candidates include running the unit
+ * layer by layer): the candidates are the descriptors' (one tunable changed at a time from the
  * device's default), each judged against the default timed right after it, and rejected if its
  * output differs. Writes the device's tuning file, keeping what it holds for other shapes and
  * sizes. Needs a profiling queue and a cache directory. */

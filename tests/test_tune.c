@@ -368,6 +368,51 @@ START_TEST(test_tune_network) {
 }
 END_TEST
 
+/* A unit entry with fuse = 0 (what the search keeps where a unit measured faster layer by
+ * layer) makes the network run every unit of that shape as its layers: two more launches per
+ * V2 stride-1 unit, the same logits. */
+START_TEST(test_tune_unfused_unit) {
+    log_capture log;
+    char dir[1024], path[4200], body[256];
+    scl_context *ctx = fresh_context("unit", &log, dir, sizeof dir);
+    uint64_t seed = 19;
+    float *x = tu_random(3 * 64 * 64, &seed);
+    float *y[2] = {malloc(1000 * sizeof(float)), malloc(1000 * sizeof(float))};
+    int launches[2];
+    scl_model_desc d = {.size = sizeof d};
+    TU_OK(ctx, scl_model_preset("v2_x0_5", &d));
+    scl_model *m;
+    ck_assert_int_eq(scl__model_build_fusable(&d, 1, &m), SCL_OK);
+    int first = -1, same = 0, a, last;
+    for (int i = 0; i < m->nlayers; i++) {
+        const scl_layer *l = &m->layers[i];
+        if (!l->unit_len || l->unit_stride != 1) continue;
+        if (first < 0) first = i;
+        same += l->cin == m->layers[first].cin;
+    }
+    ck_assert_int_ge(first, 0);
+    int cout = scl__unit_outputs(&m->layers[first], &a, &last);
+    snprintf(body, sizeof body, "unit f32 * : 0 %d %d 1 1 0 : 16 0 0 0\n", m->layers[first].cin,
+             cout);
+    scl__model_free(m);
+    for (int k = 0; k < 2; k++) {
+        if (k == 1) write_table(ctx, NULL, NULL, body, path, sizeof path);
+        scl_network *net;
+        TU_OK(ctx, scl_network_create(ctx, "v2_x0_5", &net));
+        TU_OK(ctx, scl_network_random_weights(net, 3));
+        TU_OK(ctx, scl_network_run(net, x, 1, 64, 64, y[k]));
+        launches[k] = scl_network_launch_count(net);
+        scl_network_destroy(net);
+    }
+    ck_assert_int_eq(launches[1], launches[0] + 2 * same);
+    double *ref = tu_to_double(y[0], 1000);
+    tu_check_close("unit layer by layer vs fused", y[1], ref, 1000, 1e-5, 1e-5);
+    ck_assert_msg(log.warnings == 0, "%d warnings: %.400s", log.warnings, log.text);
+    free(ref), free(x), free(y[0]), free(y[1]);
+    scl_context_destroy(ctx);
+}
+END_TEST
+
 /* ---- the tool's search ---------------------------------------------------------------------- */
 
 /* The search writes a table that loads, holds what it reports, and networks made afterwards
@@ -427,6 +472,7 @@ int main(void) {
     tcase_add_test(tc, test_tune_table);
     tcase_add_test(tc, test_tune_per_size);
     tcase_add_test(tc, test_tune_network);
+    tcase_add_test(tc, test_tune_unfused_unit);
     tcase_add_test(tc, test_tune_search);
     tcase_add_test(tc, test_tune_errors);
     suite_add_tcase(s, tc);

@@ -113,7 +113,8 @@ int scl__network_unit_fused(const scl_network *net, int i, int n, int h, int w) 
     const scl_op *op = net->units ? net->units[i].op : NULL;
     if (!op) return !(net->ops && net->ops[0]); /* before weights: every grouped unit fuses */
     int level = m->bufs[l->in_buf].level;
-    return scl__op_unit_fits(op, n, scl__level_size(h, level), scl__level_size(w, level));
+    return scl__op_unit_wanted(op) &&
+           scl__op_unit_fits(op, n, scl__level_size(h, level), scl__level_size(w, level));
 }
 
 /* The first layer of the fused unit that layer i belongs to at n x h x w, or -1. */

@@ -24,6 +24,7 @@ typedef struct unit_cfg {
     int nl;                     /* layers: 3 or 5 */
     int woff[UNIT_MAX_LAYERS], boff[UNIT_MAX_LAYERS]; /* each layer's packed weights and biases */
     size_t local0;
+    int fuse; /* 0: the tuner found the unit faster layer by layer (the network then runs it so) */
 } unit_cfg;
 
 static void unit_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
@@ -78,6 +79,10 @@ static int band_rows(const scl_op *op, int n, int w, int oh, int ow) {
     while (th > 1 && band_floats(c, th, w, ow, rs) * sizeof(float) > lmem)
         th--;
     return band_floats(c, th, w, ow, rs) * sizeof(float) <= lmem ? th : 0;
+}
+
+int scl__op_unit_wanted(const scl_op *op) {
+    return op && ((const unit_cfg *)op->extra)->fuse;
 }
 
 int scl__op_unit_fits(const scl_op *op, int n, int h, int w) {
@@ -289,7 +294,7 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
     unit_cfg *c = calloc(1, sizeof *c);
     if (!c) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     unit_channels(s, c);
-    c->vec = vals[0], c->th = vals[1];
+    c->vec = vals[0], c->th = vals[1], c->fuse = vals[3];
     /* CPU: one work-item per group, walking every task with its explicit vectors (PoCL's
      * work-item loops around the barriers made 16 work-items 2-3x slower); GPU: 64 */
     c->local0 = vals[2] ? (size_t)vals[2] : ctx->info.type == SCL_DEVICE_CPU ? 1 : 64;
@@ -338,16 +343,21 @@ static void unit_defaults(scl_device_type type, const scl__op_shape *s, int *val
     vals[0] = type == SCL_DEVICE_CPU ? 16 : 4;
     vals[1] = 0;
     vals[2] = 0;
+    vals[3] = 1; /* fused: one launch for the unit */
 }
 
 static const int unit_vecs[] = {1, 2, 4, 8, 16};
 static const int unit_th_probes[] = {0, 1, 2, 4, 7};
 static const int unit_wgs[] = {0, 1, 4, 16, 64};
+static const int unit_fuse[] = {1, 0};
 static const scl__tunable unit_tunables[] = {
     {"vec", "-DVEC", unit_vecs, 5, 0, 0, 0, NULL, 0},
     {"th", NULL, NULL, 0, 0, 64, 1, unit_th_probes, (int)SCL_ARRAY_LEN(unit_th_probes)},
     /* work-items per group, 0: the device type's (1 on CPUs, 64 elsewhere) */
     {"wg", NULL, unit_wgs, 5, 0, 0, 0, NULL, 0},
+    /* 1: the network runs the unit as this one launch; 0: layer by layer (the tuner's choice
+     * where that measured faster; the op itself still runs fused when launched) */
+    {"fuse", NULL, unit_fuse, 2, 0, 0, 0, NULL, 0},
 };
 
 const scl__op_desc scl__unit_desc = {"unit",           "unit.cl",

@@ -32,6 +32,10 @@ scl_status scl__op_unit_v1_create(scl_context *ctx, int stride, int cin, int cou
                                   int first_groups, int half, const float *w, const float *b,
                                   scl_op **out);
 
+/* 0 if op was made with fuse = 0 (a tuning entry: the unit measured faster layer by layer on
+ * this device), so that the network runs its layers instead; else 1. */
+int scl__op_unit_wanted(const scl_op *op);
+
 /* 1 if op can run an n x cin x h x w input on its device (the band of one output row fits the
  * local memory); else the caller runs the unit layer by layer. */
 int scl__op_unit_fits(const scl_op *op, int n, int h, int w);

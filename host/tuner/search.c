@@ -6,6 +6,7 @@
 #include "core/internal.h"
 #include "net/model.h"
 #include "ops/desc.h"
+#include "ops/unit.h"
 #include "tune/tune.h"
 
 #include <math.h>
@@ -262,8 +263,120 @@ static scl_status tune_layer(tuner *t, const scl_layer *l, int n, int h, int w) 
     return st;
 }
 
+/* The default op of one layer of a unit, timed alone on inputs of its own: the unit's cost
+ * when the network runs it layer by layer. */
+static scl_status time_layer_default(tuner *t, const scl_layer *l, int n, int h, int w,
+                                     double *ms) {
+    scl_context *ctx = t->ctx;
+    const scl__op_desc *d;
+    scl__op_shape s;
+    size_t nw;
+    *ms = 0;
+    if (!layer_op(l, t->half, &d, &s, &nw)) return SCL_OK;
+    int vals[SCL__MAX_TUNABLES];
+    scl__desc_resolve(ctx, d, &s, vals); /* what the network would make: the table counts */
+    float *wts = random_floats(nw, 17), *bias = random_floats((size_t)s.cout, 19);
+    scl_op *op = NULL;
+    bench_io io;
+    memset(&io, 0, sizeof io);
+    int oh, ow;
+    scl_status st = wts && bias ? d->create(ctx, &s, nw ? wts : NULL, bias, vals, &op)
+                                : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st == SCL_OK) {
+        scl_op_output_hw(op, h, w, &oh, &ow);
+        st = make_io(ctx, d, &s, n, h, w, oh, ow, &io);
+    }
+    if (st == SCL_OK) st = time_op(ctx, op, &io, 0, ms);
+    scl_op_destroy(op);
+    free_io(&io);
+    free(wts), free(bias);
+    return st;
+}
+
+/* The unit starting at layer i of the fusable model m, for an H x W network input: its fused launch
+ * in each configuration of the unit descriptor's samples, and with fuse = 0 its layers one by one
+ * (their default ops, timed alone; no output to compare). The winner goes to the table: the
+ * network then fuses the unit, or not, as measured on this device at this size. */
+static scl_status tune_unit(tuner *t, const scl_model *m, int i, int n, int H, int W) {
+    scl_context *ctx = t->ctx;
+    const scl_layer *ls = &m->layers[i];
+    int h = scl__level_size(H, m->bufs[ls->in_buf].level);
+    int w = scl__level_size(W, m->bufs[ls->in_buf].level);
+    const scl__op_desc *d = &scl__unit_desc;
+    int a, last, cout = scl__unit_outputs(ls, &a, &last);
+    int kind = ls->unit_v1 ? (ls->groups == ls[last].groups ? SCL__UNIT_V1 : SCL__UNIT_V1_FIRST)
+                           : ls->unit_megvii;
+    scl__op_shape s = {kind, ls->cin, cout, ls->unit_v1 ? ls[last].groups : 1, ls->unit_stride,
+                       0,    t->half};
+    scl__tune_entry e = {.h = h, .w = w, .nkey = SCL__MAX_KEY, .default_ms = -1, .tuned_ms = -1};
+    snprintf(e.family, sizeof e.family, "%s", d->family);
+    snprintf(e.precision, sizeof e.precision, "%s", scl__desc_precision(&s));
+    scl__desc_key(&s, e.key);
+    if (scl__tune_find(t->measured, e.family, e.precision, e.key, e.nkey, h, w)) return SCL_OK;
+    size_t nw = 0, nb = 0;
+    d->weight_counts(&s, &nw, &nb);
+    int(*cand)[SCL__MAX_TUNABLES] = malloc(MAX_CANDIDATES * sizeof *cand);
+    float *wts = random_floats(nw, 23), *bias = random_floats(nb, 29);
+    bench_io io;
+    memset(&io, 0, sizeof io);
+    scl_op *dflt = NULL;
+    int oh, ow, ncand = 0, best = -1;
+    double def_ms = INFINITY, best_ratio = INFINITY, first = 0;
+    scl_status st = cand && wts && bias
+                        ? SCL_OK
+                        : scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st == SCL_OK) ncand = scl__desc_samples(ctx, d, &s, SCL__SAMPLE_AXES, cand, MAX_CANDIDATES);
+    if (st == SCL_OK) st = d->create(ctx, &s, wts, bias, cand[0], &dflt);
+    /* a band that does not fit the device runs layer by layer anyway: nothing to choose */
+    int fits = st == SCL_OK && scl__op_unit_fits(dflt, n, h, w);
+    if (fits) {
+        scl_op_output_hw(dflt, h, w, &oh, &ow);
+        st = make_io(ctx, d, &s, n, h, w, oh, ow, &io);
+    }
+    if (fits && st == SCL_OK) st = time_op(ctx, dflt, &io, 0, &first);
+    if (fits && st == SCL_OK) def_ms = first;
+    for (int c = 1; fits && c < ncand && st == SCL_OK; c++) {
+        double ratio = INFINITY;
+        if (cand[c][3] == 0) { /* layer by layer: the sum of the layers, then the default again */
+            double sum = 0, ms, again = 0;
+            for (int j = 0; j < ls->unit_len && st == SCL_OK; j++) {
+                int level = m->bufs[ls[j].in_buf].level;
+                st = time_layer_default(t, &ls[j], n, scl__level_size(H, level),
+                                        scl__level_size(W, level), &ms);
+                sum += ms;
+            }
+            if (st == SCL_OK) st = time_op(ctx, dflt, &io, 1, &again);
+            if (st == SCL_OK) ratio = again > 0 ? sum / again : INFINITY;
+            if (st == SCL_OK && again < def_ms) def_ms = again;
+        } else {
+            scl_op *op = NULL;
+            st = d->create(ctx, &s, wts, bias, cand[c], &op);
+            if (st == SCL_ERROR_INVALID_ARGUMENT) { /* over a kernel's own work-group limit */
+                st = SCL_OK;
+                continue;
+            }
+            if (st == SCL_OK) st = time_against_default(ctx, op, dflt, &io, &ratio, &def_ms);
+            scl_op_destroy(op);
+            if (st == SCL_ERROR_SHAPE_MISMATCH) {
+                t->rep->rejected++;
+                t->rep->candidates++;
+                st = SCL_OK;
+                continue;
+            }
+        }
+        t->rep->candidates++;
+        if (st == SCL_OK && ratio < best_ratio) best_ratio = ratio, best = c;
+    }
+    scl_op_destroy(dflt);
+    if (fits && st == SCL_OK)
+        st = record(t, d, &e, best >= 0 ? cand[best] : NULL, def_ms, best_ratio * def_ms);
+    free_io(&io);
+    free(cand), free(wts), free(bias);
+    return st;
+}
+
 static int family_wanted(const char *families, const char *name) {
-    const char *p = families ? families : "pointwise,depthwise";
+    const char *p = families ? families : "pointwise,depthwise,unit";
     size_t len = strlen(name);
     while (*p) {
         size_t n = strcspn(p, ",");
@@ -326,6 +439,14 @@ scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n
         st = tune_layer(&t, l, n, scl__level_size(h, level), scl__level_size(w, level));
     }
     scl__model_free(m);
+    /* the fused units, on the model as a network builds it for fusion */
+    if (st == SCL_OK && family_wanted(families, scl__unit_desc.family)) {
+        if ((st = scl__model_build_fusable(model, 1, &m)) != SCL_OK)
+            scl__fail(ctx, st, "tune: out of host memory building the model");
+        for (int i = 0; st == SCL_OK && i < m->nlayers; i++)
+            if (m->layers[i].unit_len) st = tune_unit(&t, m, i, n, h, w);
+        if (m) scl__model_free(m);
+    }
     if (st == SCL_OK) st = save(&t);
     scl__tune_free(t.kept), scl__tune_free(t.measured);
     scl__tune_release(ctx); /* the next network reads the new file */
