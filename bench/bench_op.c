@@ -1,6 +1,7 @@
 /* bench_op.c: `shufflecl bench MODEL --op FAMILY`: every configuration the family's descriptor
  * samples (the device default first, then one tunable at a time over its probes), timed on each
- * distinct layer shape of MODEL that uses the family, by the device's profiling clock. */
+ * distinct layer shape of MODEL that uses the family (for `unit`, each distinct fused unit), by
+ * the device's profiling clock, at the precision of --precision. */
 #include "bench.h"
 
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 /* The descriptor family and shape of a layer; 0 when the family has no layer of this kind. */
 static int layer_shape(const scl_layer_info *li, const char *family, scl_op_shape *s) {
-    *s = (scl_op_shape){.size = sizeof *s};
+    *s = (scl_op_shape){.size = sizeof *s, .precision = cli_precision};
     switch (li->kind) {
     case SCL_OP_KIND_POINTWISE:
         s->cin = li->cin, s->cout = li->cout, s->groups = li->groups, s->stride = 1;
@@ -80,16 +81,23 @@ static int bench_shape(scl_context *ctx, int family, const scl_layer_info *li,
     float *w = random_floats(nw, 7), *b = random_floats(nb, 8);
     scl_tensor *in = NULL, *out = NULL, *res = NULL;
     int oh = li->out_h, ow = li->out_w, rc = 0;
-    if (scl_tensor_create(ctx, batch, li->cin, li->in_h, li->in_w, &in) != SCL_OK ||
-        scl_tensor_create(ctx, batch, li->cout, oh, ow, &out) != SCL_OK ||
+    /* stored as the op stores them, but for the stem's image and the head's logits (floats) */
+    const char *fam = scl_op_family_name(family);
+    scl_precision in_p = strcmp(fam, "stem") == 0 ? SCL_PRECISION_FLOAT32 : s->precision;
+    scl_precision out_p = strcmp(fam, "head") == 0 ? SCL_PRECISION_FLOAT32 : s->precision;
+    if (scl_tensor_create_ex(ctx, batch, li->cin, li->in_h, li->in_w, in_p, &in) != SCL_OK ||
+        scl_tensor_create_ex(ctx, batch, li->cout, oh, ow, out_p, &out) != SCL_OK ||
         ((s->flags & SCL_OP_RESIDUAL) &&
-         scl_tensor_create(ctx, batch, li->cout, oh, ow, &res) != SCL_OK))
+         scl_tensor_create_ex(ctx, batch, li->cout, oh, ow, s->precision, &res) != SCL_OK))
         rc = cli_error("%s", scl_last_error(ctx));
     if (!rc)
         rc = scl_tensor_fill(in, 0.25f) != SCL_OK || (res && scl_tensor_fill(res, 0.5f) != SCL_OK);
     double base = 0;
     for (int i = 0; i < n && !rc; i++) {
         const int *v = vals + (size_t)i * nt;
+        /* a unit's fuse 0 is the network running its layers: their rows are --op pointwise and
+         * depthwise (launched alone the op runs fused whatever its fuse) */
+        if (strcmp(fam, "unit") == 0 && v[3] == 0) continue;
         char text[160];
         scl_op_family_describe(family, v, text, sizeof text);
         scl_op *op = NULL;
@@ -114,6 +122,41 @@ static int bench_shape(scl_context *ctx, int family, const scl_layer_info *li,
     return rc;
 }
 
+/* --op unit: each distinct fused unit of the network at the bench's input, as its launch
+ * reports it (the first layer's input, the unit's output and MACs). */
+static int bench_units(scl_context *ctx, scl_network *net, const bench_settings *set, int family) {
+    int batch = set->batches[0], rc = 0, shapes = 0;
+    if (scl_network_reshape(net, batch, set->height, set->width) != SCL_OK)
+        return cli_error("%s", scl_last_error(ctx));
+    int nl = scl_network_launch_count(net);
+    scl_op_shape *seen = calloc((size_t)(nl ? nl : 1), sizeof *seen);
+    int *seen_hw = calloc((size_t)(nl ? nl : 1), sizeof *seen_hw);
+    if (!seen || !seen_hw) rc = cli_error("out of memory");
+    for (int k = 0; k < nl && !rc; k++) {
+        scl_launch_info la = {.size = sizeof la};
+        scl_layer_info li = {.size = sizeof li};
+        scl_op_shape s = {.size = sizeof s};
+        if (scl_network_launch_info(net, k, &la) != SCL_OK || la.layers < 2) continue;
+        if (scl_network_unit_shape(net, la.first_layer, &s) != SCL_OK ||
+            scl_network_layer_info(net, la.first_layer, set->height, set->width, &li) != SCL_OK) {
+            rc = cli_error("%s", scl_last_error(ctx));
+            break;
+        }
+        int dup = 0;
+        for (int j = 0; j < shapes && !dup; j++)
+            dup = memcmp(&seen[j], &s, sizeof s) == 0 && seen_hw[j] == li.in_h * 65536 + li.in_w;
+        if (dup) continue;
+        seen[shapes] = s, seen_hw[shapes++] = li.in_h * 65536 + li.in_w;
+        li.cout = s.cout, li.macs = la.macs / batch;
+        li.out_h = s.stride == 2 ? li.in_h - li.in_h / 2 : li.in_h;
+        li.out_w = s.stride == 2 ? li.in_w - li.in_w / 2 : li.in_w;
+        rc = bench_shape(ctx, family, &li, &s, batch);
+    }
+    if (!rc && shapes == 0) printf("  (no unit of the model runs fused at this size)\n");
+    free(seen), free(seen_hw);
+    return rc;
+}
+
 int bench_op_run(scl_context *ctx, scl_network *net, const bench_settings *set,
                  const char *family_name) {
     int family = scl_op_family_find(family_name);
@@ -129,6 +172,7 @@ int bench_op_run(scl_context *ctx, scl_network *net, const bench_settings *set,
            "%dx%d input\n",
            family_name, batch, set->height, set->width);
     printf("  %-28s %-36s %9s %8s %7s\n", "layer", "configuration", "ms", "GFLOP/s", "speedup");
+    if (strcmp(family_name, "unit") == 0) return bench_units(ctx, net, set, family);
     int nl = scl_network_layer_count(net);
     scl_op_shape *seen = calloc((size_t)nl, sizeof *seen);
     int *seen_hw = calloc((size_t)nl, sizeof *seen_hw);

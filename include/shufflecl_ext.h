@@ -74,6 +74,10 @@ SCL_API scl_status scl_op_family_describe(int family, const int *values, char *t
 /* How many weights and biases the family's create reads for the shape. */
 SCL_API scl_status scl_op_family_weights(int family, const scl_op_shape *shape, size_t *weights,
                                          size_t *biases);
+/* The shape (family "unit") of the fused unit whose first layer is `layer`: its kind (0
+ * torchvision, 1 Megvii, 2 V1, 3 V1 with an ungrouped first conv), channels, V1's groups, stride
+ * and the network's precision. SCL_ERROR_INVALID_ARGUMENT for a layer that starts no unit. */
+SCL_API scl_status scl_network_unit_shape(const scl_network *net, int layer, scl_op_shape *out);
 /* An op of the shape with exactly this configuration (validated against the descriptor and the
  * device; the tuning table is not consulted). */
 SCL_API scl_status scl_op_create_config(scl_context *ctx, int family, const scl_op_shape *shape,

@@ -149,6 +149,18 @@ int scl__unit_outputs(const scl_layer *ls, int *a, int *b) {
     return ls[*b].cout + (*a >= 0 ? ls[*a].cout : 0);
 }
 
+void scl__unit_shape(const scl_layer *ls, int *kind, int *cin, int *cout, int *groups,
+                     int *first_groups) {
+    int a, last;
+    *cout = scl__unit_outputs(ls, &a, &last);
+    *cin = ls->cin;
+    *groups = ls->unit_v1 ? ls[last].groups : 1;
+    *first_groups = ls->unit_v1 ? ls->groups : 1;
+    /* the unit descriptor's kinds (ops/unit.h): 0 torchvision, 1 Megvii, 2 V1, 3 V1 whose first
+     * conv is ungrouped */
+    *kind = ls->unit_v1 ? (*first_groups == *groups ? 2 : 3) : ls->unit_megvii ? 1 : 0;
+}
+
 /* The same for V1's unit (its pool the third layer at stride 2). */
 static void mark_v1_unit(builder *b, int first, int stride) {
     mark_unit(b, first, stride, 0);

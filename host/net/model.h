@@ -58,6 +58,11 @@ typedef struct scl_model {
  * branch a's last or V1's pool (-1 at stride 1) and *b the last layer; returns the unit's output
  * channels (both slots at stride 2, a's first). */
 int scl__unit_outputs(const scl_layer *ls, int *a, int *b);
+/* The unit starting at ls as the unit descriptor's shape (ops/unit.h): its kind (0 torchvision,
+ * 1 Megvii, 2 V1, 3 V1 with an ungrouped first conv), input and output channels, and V1's
+ * groups (last and first 1x1 conv; 1 1 for V2); the stride is ls->unit_stride. */
+void scl__unit_shape(const scl_layer *ls, int *kind, int *cin, int *cout, int *groups,
+                     int *first_groups);
 
 /* The names of every preset, NULL-terminated. */
 extern const char *const scl__model_names[];

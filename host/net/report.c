@@ -4,6 +4,7 @@
 #include "ops/head.h"
 #include "ops/unit.h"
 
+#include <stddef.h>
 #include <string.h>
 
 int scl_network_classes(const scl_network *net) {
@@ -296,4 +297,22 @@ scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w,
     scl__plan_free(&p);
     return scl__sized_out(net->ctx, "scl_network_get_stats", "scl_network_stats", out, &s, sizeof s,
                           sizeof s);
+}
+
+scl_status scl_network_unit_shape(const scl_network *net, int layer, scl_op_shape *out) {
+    if (!net || !out)
+        return scl__fail(net ? net->ctx : NULL, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_unit_shape: NULL argument");
+    const scl_model *m = net->model;
+    if (layer < 0 || layer >= m->nlayers || !m->layers[layer].unit_len)
+        return scl__fail(net->ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "scl_network_unit_shape: layer %d does not start a fused unit", layer);
+    const scl_layer *ls = &m->layers[layer];
+    scl_op_shape s = {.size = sizeof s};
+    int first_groups;
+    scl__unit_shape(ls, &s.kind, &s.cin, &s.cout, &s.groups, &first_groups);
+    s.stride = ls->unit_stride;
+    s.precision = net->half ? SCL_PRECISION_HALF_STORAGE : SCL_PRECISION_FLOAT32;
+    return scl__sized_out(net->ctx, "scl_network_unit_shape", "scl_op_shape", out, &s, sizeof s,
+                          offsetof(scl_op_shape, precision));
 }

@@ -303,11 +303,9 @@ static scl_status tune_unit(tuner *t, const scl_model *m, int i, int n, int H, i
     int h = scl__level_size(H, m->bufs[ls->in_buf].level);
     int w = scl__level_size(W, m->bufs[ls->in_buf].level);
     const scl__op_desc *d = &scl__unit_desc;
-    int a, last, cout = scl__unit_outputs(ls, &a, &last);
-    int kind = ls->unit_v1 ? (ls->groups == ls[last].groups ? SCL__UNIT_V1 : SCL__UNIT_V1_FIRST)
-                           : ls->unit_megvii;
-    scl__op_shape s = {kind, ls->cin, cout, ls->unit_v1 ? ls[last].groups : 1, ls->unit_stride,
-                       0,    t->half};
+    int kind, cin, cout, groups, first_groups;
+    scl__unit_shape(ls, &kind, &cin, &cout, &groups, &first_groups);
+    scl__op_shape s = {kind, cin, cout, groups, ls->unit_stride, 0, t->half};
     scl__tune_entry e = {.h = h, .w = w, .nkey = SCL__MAX_KEY, .default_ms = -1, .tuned_ms = -1};
     snprintf(e.family, sizeof e.family, "%s", d->family);
     snprintf(e.precision, sizeof e.precision, "%s", scl__desc_precision(&s));

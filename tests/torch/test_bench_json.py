@@ -284,12 +284,15 @@ def check_op(tool, info):
     """`bench --op FAMILY`: every sampled configuration of each distinct layer shape is timed,
     the device default first; an unknown family is refused naming the known ones."""
     for family, kinds in (("pointwise", ("pointwise",)), ("depthwise", ("depthwise",)),
-                          ("pool", ("maxpool", "avgpool")), ("head", ("gap_fc",))):
+                          ("pool", ("maxpool", "avgpool")), ("head", ("gap_fc",)),
+                          ("unit", ("pointwise",))):
         p = bench(tool, "--op", family, "--batch", "1")
         rows = [line.split() for line in p.stdout.splitlines() if line.endswith("(default)")]
         layers = [layer for layer in info["layers"] if layer["op"] in kinds]
         shapes = {(layer["op"], layer["cin"], layer["cout"], layer["groups"], layer["stride"])
                   for layer in layers}
+        if family == "unit":  # three stages, each a stride-2 unit and stride-1 ones
+            shapes = {(stage, stride) for stage in (2, 3, 4) for stride in (1, 2)}
         check(f"--op {family} runs", p.returncode == 0, p.stderr)
         # one default row per distinct shape (shapes also differ by input size, so at least)
         check(f"--op {family}: a default row per shape", len(rows) >= len(shapes) > 0,
