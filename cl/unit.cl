@@ -246,6 +246,56 @@ INLINE void dw_local(__local const float *in, int is, int W, int OW, int rows, c
     }
 }
 
+// A work-group's band: output rows y0 .. y0 + th - 1 of image n, and the input rows it stages
+// with the depthwise's one-row halo: rows ys .. of the image, nv floats, `top` halo rows (0 or
+// 1) above the image's first row. Stride 2 reads input rows 2 y0 - 1 .. 2 (y0 + th) - 1.
+typedef struct unit_band {
+    int y0, n, th, ys, top, nv;
+} unit_band;
+
+INLINE unit_band band_of(int H, int OH, int W, int TH, const int stride) {
+    unit_band b;
+    b.y0 = get_group_id(0) * TH, b.n = get_global_id(1);
+    b.th = min(TH, OH - b.y0);
+    const int first = stride * b.y0 - 1;
+    const int last = min(stride * (b.y0 + b.th) - (stride - 1), H - 1);
+    b.ys = max(first, 0), b.top = b.ys - first;
+    b.nv = (last - b.ys + 1) * W;
+    return b;
+}
+
+// Stride 1, every kernel's first phase: the band's input rows into l0 (cin regions rs0 apart,
+// from 0, zeros after), and zeros around where the first conv writes its rows in l1 (mid
+// regions from 1 + top W: the padding float, then the halo row outside the image if any).
+INLINE unit_band stage_s1(__global const data_t *in, __global const int *in_map, int in_bs,
+                          int in_pitch, int H, int W, int TH, int cin, int mid, __local float *l0,
+                          int rs0, __local float *l1, int rs1, int lid, int lsz) {
+    const unit_band b = band_of(H, H, W, TH, 1);
+    load_band(in + b.n * in_bs, in_map, in_pitch, b.ys * W, b.nv, cin, l0, rs0, lid, lsz);
+    zero_range(l0, rs0, cin, b.nv, rs0, lid, lsz);
+    zero_range(l1, rs1, mid, 0, 1 + b.top * W, lid, lsz);
+    zero_range(l1, rs1, mid, 1 + b.top * W + b.nv, rs1, lid, lsz);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return b;
+}
+
+// Stride 2: the input rows into l0 from 1 + top W (the padding float and a zero halo row before
+// them), l0 and l1 zero around them.
+INLINE unit_band stage_s2(__global const data_t *in, __global const int *in_map, int in_bs,
+                          int in_pitch, int H, int W, int OH, int TH, int cin, int mid,
+                          __local float *l0, int rs0, __local float *l1, int rs1, int lid,
+                          int lsz) {
+    const unit_band b = band_of(H, OH, W, TH, 2);
+    const int at = 1 + b.top * W;
+    load_band(in + b.n * in_bs, in_map, in_pitch, b.ys * W, b.nv, cin, l0 + at, rs0, lid, lsz);
+    zero_range(l0, rs0, cin, 0, at, lid, lsz);
+    zero_range(l0, rs0, cin, at + b.nv, rs0, lid, lsz);
+    zero_range(l1, rs1, mid, 0, at, lid, lsz);
+    zero_range(l1, rs1, mid, at + b.nv, rs1, lid, lsz);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return b;
+}
+
 // Stride 1. in: cin planes of H x W (map, floats per image, per plane); out: cout planes.
 // Weights w and biases b hold the three layers at the given offsets (pw: packed per tile).
 // Local: l0 the band's input (cin regions rs0 apart), l1 the first conv's output with its halo
@@ -258,23 +308,15 @@ __kernel void unit_s1(__global const data_t *restrict in, __global const int *re
                       int b2, __local float *l0, __local float *l1, __local float *l2, int rs0,
                       int rs1, int rs2) {
     const int lid = get_local_id(0), lsz = get_local_size(0);
-    const int y0 = get_group_id(0) * TH, n = get_global_id(1);
-    const int th = min(TH, H - y0);
-    // the input rows the band reads: y0 - 1 .. y0 + th, those inside the image ys .. ye
-    const int ys = max(y0 - 1, 0), ye = min(y0 + th, H - 1), top = ys - (y0 - 1);
-    const int nv = (ye - ys + 1) * W;
-    load_band(in + n * in_bs, in_map, in_pitch, ys * W, nv, cin, l0, rs0, lid, lsz);
-    zero_range(l0, rs0, cin, nv, rs0, lid, lsz);
-    zero_range(l1, rs1, mid, 0, 1 + top * W, lid, lsz);
-    zero_range(l1, rs1, mid, 1 + top * W + nv, rs1, lid, lsz);
+    const unit_band u =
+        stage_s1(in, in_map, in_bs, in_pitch, H, W, TH, cin, mid, l0, rs0, l1, rs1, lid, lsz);
+    pw_local(l0, rs0, 0, cin, u.nv, 1, w + w1, b + b1, mid, l1 + 1 + u.top * W, rs1, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    pw_local(l0, rs0, 0, cin, nv, 1, w + w1, b + b1, mid, l1 + 1 + top * W, rs1, lid, lsz);
+    dw_local(l1 + 1, rs1, W, W, u.th, 1, w + wd, b + bd, mid, l2, rs2, lid, lsz);
+    zero_range(l2, rs2, mid, u.th * W, rs2, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    dw_local(l1 + 1, rs1, W, W, th, 1, w + wd, b + bd, mid, l2, rs2, lid, lsz);
-    zero_range(l2, rs2, mid, th * W, rs2, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    pw_global(l2, rs2, 0, mid, th * W, 1, w + w2, b + b2, cout, out + n * out_bs, out_map,
-              out_pitch, y0 * W, 0, l0, 0, lid, lsz);
+    pw_global(l2, rs2, 0, mid, u.th * W, 1, w + w2, b + b2, cout, out + u.n * out_bs, out_map,
+              out_pitch, u.y0 * W, 0, l0, 0, lid, lsz);
 }
 
 // Stride 2: H x W in, OH x OW out. Branch a: depthwise of all cin channels, then a 1x1 conv to
@@ -290,17 +332,9 @@ __kernel void unit_s2(__global const data_t *restrict in, __global const int *re
                       __local float *l0, __local float *l1, __local float *l2, __local float *l3,
                       int rs0, int rs1, int rs2, int rs3) {
     const int lid = get_local_id(0), lsz = get_local_size(0);
-    const int y0 = get_group_id(0) * TH, n = get_global_id(1);
-    const int th = min(TH, OH - y0);
-    // input rows 2 y0 - 1 .. 2 (y0 + th) - 1, those inside the image ys .. ye
-    const int ys = max(2 * y0 - 1, 0), ye = min(2 * (y0 + th) - 1, H - 1), top = ys - (2 * y0 - 1);
-    const int nv = (ye - ys + 1) * W, at = 1 + top * W;
-    load_band(in + n * in_bs, in_map, in_pitch, ys * W, nv, cin, l0 + at, rs0, lid, lsz);
-    zero_range(l0, rs0, cin, 0, at, lid, lsz);
-    zero_range(l0, rs0, cin, at + nv, rs0, lid, lsz);
-    zero_range(l1, rs1, mid, 0, at, lid, lsz);
-    zero_range(l1, rs1, mid, at + nv, rs1, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
+    const unit_band u = stage_s2(in, in_map, in_bs, in_pitch, H, W, OH, TH, cin, mid, l0, rs0, l1,
+                                 rs1, lid, lsz);
+    const int y0 = u.y0, n = u.n, th = u.th, nv = u.nv, at = 1 + u.top * W;
     pw_local(l0 + at, rs0, 0, cin, nv, 1, w + w1, b + b1, mid, l1 + at, rs1, lid, lsz);
     dw_local(l0 + 1, rs0, W, OW, th, 2, w + wda, b + bda, cin, l3, rs3, lid, lsz);
     zero_range(l3, rs3, cin, th * OW, rs3, lid, lsz);
@@ -356,15 +390,9 @@ __kernel void unit_v1_s1(__global const data_t *restrict in, __global const int 
                          int w1, int b1, int wd, int bd, int w2, int b2, __local float *l0,
                          __local float *l1, __local float *l2, int rs0, int rs1, int rs2) {
     const int lid = get_local_id(0), lsz = get_local_size(0);
-    const int y0 = get_group_id(0) * TH, n = get_global_id(1);
-    const int th = min(TH, H - y0);
-    const int ys = max(y0 - 1, 0), ye = min(y0 + th, H - 1), top = ys - (y0 - 1);
-    const int nv = (ye - ys + 1) * W;
-    load_band(in + n * in_bs, in_map, in_pitch, ys * W, nv, cin, l0, rs0, lid, lsz);
-    zero_range(l0, rs0, cin, nv, rs0, lid, lsz);
-    zero_range(l1, rs1, mid, 0, 1 + top * W, lid, lsz);
-    zero_range(l1, rs1, mid, 1 + top * W + nv, rs1, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
+    const unit_band u =
+        stage_s1(in, in_map, in_bs, in_pitch, H, W, TH, cin, mid, l0, rs0, l1, rs1, lid, lsz);
+    const int y0 = u.y0, n = u.n, th = u.th, ys = u.ys, top = u.top, nv = u.nv;
     const int k1 = cin / g1;
     pw_local(l0, rs0, k1 * rs0, k1, nv, g1, w + w1, b + b1, mid / g1, l1 + 1 + top * W, rs1, lid,
              lsz);
@@ -388,16 +416,9 @@ __kernel void unit_v1_s2(__global const data_t *restrict in, __global const int 
                          int w1, int b1, int wd, int bd, int w2, int b2, __local float *l0,
                          __local float *l1, __local float *l2, int rs0, int rs1, int rs2) {
     const int lid = get_local_id(0), lsz = get_local_size(0);
-    const int y0 = get_group_id(0) * TH, n = get_global_id(1);
-    const int th = min(TH, OH - y0);
-    const int ys = max(2 * y0 - 1, 0), ye = min(2 * (y0 + th) - 1, H - 1), top = ys - (2 * y0 - 1);
-    const int nv = (ye - ys + 1) * W, at = 1 + top * W;
-    load_band(in + n * in_bs, in_map, in_pitch, ys * W, nv, cin, l0 + at, rs0, lid, lsz);
-    zero_range(l0, rs0, cin, 0, at, lid, lsz);
-    zero_range(l0, rs0, cin, at + nv, rs0, lid, lsz);
-    zero_range(l1, rs1, mid, 0, at, lid, lsz);
-    zero_range(l1, rs1, mid, at + nv, rs1, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
+    const unit_band u = stage_s2(in, in_map, in_bs, in_pitch, H, W, OH, TH, cin, mid, l0, rs0, l1,
+                                 rs1, lid, lsz);
+    const int y0 = u.y0, n = u.n, th = u.th, nv = u.nv, at = 1 + u.top * W;
     __global data_t *o = out + n * out_bs;
     const int k1 = cin / g1;
     pw_local(l0 + at, rs0, k1 * rs0, k1, nv, g1, w + w1, b + b1, mid / g1, l1 + at, rs1, lid, lsz);
