@@ -48,16 +48,21 @@ static const unit_case cases[] = {
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
-/* Weights and biases of the unit, each conv's scaled by 1 / sqrt(fan-in) so that activations
- * stay near unit size through the layers (as a trained network's do). */
-static void unit_weights(const scl__op_shape *s, uint64_t *seed, float **w, float **b) {
+/* Weights and biases of the unit, each conv's scaled by 1 / sqrt(fan) (fan: the 1x1 convs'
+ * inputs per output, at least 9) so that activations stay near unit size through the layers (as
+ * a trained network's do). */
+static void fan_weights(const scl__op_shape *s, int fan, uint64_t *seed, float **w, float **b) {
     size_t nw, nb;
     scl__unit_desc.weight_counts(s, &nw, &nb);
     *w = tu_random(nw, seed);
     *b = tu_random(nb, seed);
-    float scale = 1.0f / sqrtf((float)(s->cin > 9 ? s->cin : 9));
+    float scale = 1.0f / sqrtf((float)(fan > 9 ? fan : 9));
     for (size_t i = 0; i < nw; i++)
         (*w)[i] *= scale;
+}
+
+static void unit_weights(const scl__op_shape *s, uint64_t *seed, float **w, float **b) {
+    fan_weights(s, s->cin, seed, w, b);
 }
 
 static void check_unit(scl_context *ctx, scl_op *op, const unit_case *uc, const float *wt,
@@ -283,17 +288,10 @@ static scl__op_shape v1_shape(const v1_case *vc) {
     return s;
 }
 
-/* Weights scaled by 1 / sqrt(fan-in), as unit_weights: the grouped convs' fan-in is per group. */
+/* Weights as unit_weights: the grouped convs' fan-in is per group. */
 static void v1_weights(const v1_case *vc, uint64_t *seed, float **w, float **b) {
     scl__op_shape s = v1_shape(vc);
-    size_t nw, nb;
-    scl__unit_desc.weight_counts(&s, &nw, &nb);
-    *w = tu_random(nw, seed);
-    *b = tu_random(nb, seed);
-    int fan = vc->cout / 4 / vc->groups;
-    float scale = 1.0f / sqrtf((float)(fan > 9 ? fan : 9));
-    for (size_t i = 0; i < nw; i++)
-        (*w)[i] *= scale;
+    fan_weights(&s, vc->cout / 4 / vc->groups, seed, w, b);
 }
 
 static void check_v1(scl_context *ctx, scl_op *op, const v1_case *vc, const float *wt,
