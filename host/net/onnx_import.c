@@ -296,7 +296,9 @@ static scl_status load(imp *im, scl_network *net, const int *match) {
     for (int i = 0; st == SCL_OK && i < m->nlayers; i++)
         st = layer_weights(im, &m->layers[i], &im->g.prod[match[i]], &lw[i]);
     if (st != SCL_OK) scl__fail(im->ctx, st, "%s", lw ? im->msg : "out of host memory");
-    if (st == SCL_OK) st = scl__network_load_given(net, lw);
+    /* a refusal of the weights themselves (half storage's range) names the layer: add the file */
+    if (st == SCL_OK && (st = scl__network_load_given(net, lw)) == SCL_ERROR_WEIGHTS)
+        scl__prefix_error(im->ctx, "%s: ", im->m->path);
     for (int i = 0; lw && i < m->nlayers; i++)
         free(lw[i].w), free(lw[i].b);
     free(lw);

@@ -287,14 +287,20 @@ static scl_status fold_layer(scl_context *ctx, wsource *src, const scl_layer *l,
  * stored as infinity and give a silently wrong answer. */
 static scl_status check_half_range(scl_context *ctx, const wsource *src, const scl_layer *l,
                                    const float *w, size_t nw) {
-    for (size_t k = 0; k < nw; k++)
-        if (fabsf(w[k]) > 65504.0f)
-            return scl__fail(ctx, SCL_ERROR_WEIGHTS,
-                             "%s: tensor '%s' (layer %s): weight %zu is %g once its batch norm is "
-                             "folded, beyond the half range (65504): half-storage cannot hold it; "
-                             "use float32",
-                             src->st ? scl__safetensors_path(src->st) : "the weights",
-                             l->weight_key, l->name, k, (double)w[k]);
+    for (size_t k = 0; k < nw; k++) {
+        if (fabsf(w[k]) <= 65504.0f) continue;
+        char where[512]; /* the file and tensor; weights given already folded (ONNX): the layer,
+                            the importer names the file */
+        if (src->st)
+            snprintf(where, sizeof where, "%s: tensor '%s' (layer %s)",
+                     scl__safetensors_path(src->st), l->weight_key, l->name);
+        else
+            snprintf(where, sizeof where, "layer %s", l->name);
+        return scl__fail(ctx, SCL_ERROR_WEIGHTS,
+                         "%s: weight %zu is %g once its batch norm is folded, beyond the half "
+                         "range (65504): half-storage cannot hold it; use float32",
+                         where, k, (double)w[k]);
+    }
     return SCL_OK;
 }
 

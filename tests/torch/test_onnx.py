@@ -268,6 +268,17 @@ def malformed(tool, tmp, report, nets):
     f = edit(good, p("nan.onnx"), nan_weight)
     report("a NaN weight", check_error(infer(f), [f, "not a finite float"]))
 
+    def huge_weight(m):  # finite, but past the half range once stored in 16 bits
+        t = max(m.graph.initializer, key=lambda t: len(t.raw_data))
+        a = numpy_helper.to_array(t).copy()
+        a.flat[3] = 1e6
+        t.CopyFrom(numpy_helper.from_array(a, t.name))
+    f = edit(good, p("huge.onnx"), huge_weight)
+    proc = run_tool(tool, ["infer", "auto", "--weights", f, "--input", x, "--output", p("o.npy"),
+                           "--precision", "half-storage"])
+    report("a weight beyond the half range at half-storage",
+           check_error(proc, [f, "layer", "half range", "use float32"]))
+
     def short_raw(m):
         t = max(m.graph.initializer, key=lambda t: len(t.raw_data))
         t.raw_data = t.raw_data[:-4]
