@@ -100,29 +100,13 @@ INLINE void load_band(__global const float *src, __global const int *map, int pi
     }
 }
 
-// The register tile of one task: acc[c] = bias + sum_k w[k][c] * in[k][px ..], the K input
-// regions is apart, the tile's packed weights wt ([k][CO_TILE]). Unrolled by two, as
-// pointwise.cl (clang declines a pragma on a loop of unknown trip count).
-#define PW_ACC(acc, in, is, K, wt)                                                                 \
-    do {                                                                                           \
-        int k_ = 0;                                                                                \
-        for (; k_ + 2 <= (K); k_ += 2) {                                                           \
-            const floatv x0_ = LOADV((in) + k_ * (is)), x1_ = LOADV((in) + (k_ + 1) * (is));       \
-            _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x0_, (floatv)((wt)[k_ * CO_TILE + c_]), acc[c_]);                              \
-            _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x1_, (floatv)((wt)[(k_ + 1) * CO_TILE + c_]), acc[c_]);                        \
-        }                                                                                          \
-        for (; k_ < (K); k_++) {                                                                   \
-            const floatv x_ = LOADV((in) + k_ * (is));                                             \
-            _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x_, (floatv)((wt)[k_ * CO_TILE + c_]), acc[c_]);                               \
-        }                                                                                          \
-    } while (0)
-
-// Two register tiles side by side, pixels px and px + VEC: per input channel two vector loads
-// feed 2 CO_TILE multiply-adds, so the broadcast weight loads no longer outnumber them (with
-// one tile, 9 loads per 8 FMAs kept AVX-512's two load ports busier than its FMA units).
+// The register tiles of one task: a[c] = bias + sum_k w[k][c] * in[k][px ..], the K input
+// regions is apart, the tile's packed weights wt ([k][CO_TILE]). Two tiles side by side, pixels
+// px and px + VEC: per input channel two vector loads feed 2 CO_TILE multiply-adds, so the
+// broadcast weight loads no longer outnumber them (with one tile, 9 loads per 8 FMAs kept
+// AVX-512's two load ports busier than its FMA units). The last task of a band computes both
+// even where only the first is stored (the regions are padded for its loads): a one-tile copy
+// of the loop cost more code generation at first launch than the few multiply-adds it saved.
 #define PW_ACC2(a0, a1, in, is, K, wt)                                                             \
     do {                                                                                           \
         for (int k_ = 0; k_ < (K); k_++) {                                                         \
@@ -135,18 +119,40 @@ INLINE void load_band(__global const float *src, __global const int *map, int pi
         }                                                                                          \
     } while (0)
 
-// The tasks of a 1x1 conv over P pixels: a pair of pixel vectors (one where the pair would pass
-// P) times a channel tile. Sets px, j, two (1: a pair), a0 and a1 (bias + the sums) for task t.
+// The tasks of a 1x1 conv over P pixels: a pair of pixel vectors (only the first stored where
+// the pair would pass P) times a channel tile. Sets px, j, two (1: a pair), a0 and a1 (bias +
+// the sums) for task t.
 #define PW_TASK(t, P, tiles, K, in, is, w, b)                                                      \
     const int pair_ = (t) / (tiles), j = (t) - pair_ * (tiles), px = pair_ * 2 * VEC;              \
     const int two = px + VEC < (P);                                                                \
     floatv a0[CO_TILE], a1[CO_TILE];                                                               \
     _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) a0[c_] = a1[c_] =                       \
         (floatv)((b)[j * CO_TILE + c_]);                                                           \
-    if (two)                                                                                       \
-        PW_ACC2(a0, a1, (in) + px, is, K, (w) + j * (K) * CO_TILE);                                \
-    else                                                                                           \
-        PW_ACC(a0, (in) + px, is, K, (w) + j * (K) * CO_TILE)
+    PW_ACC2(a0, a1, (in) + px, is, K, (w) + j * (K) * CO_TILE)
+
+// The stores of a task, `o` the expression of channel c's output at pixel px. Whole pairs
+// (every task but a band's last) are plain vector stores, unrolled; the last pair goes through
+// store_part one channel at a time in a rolled loop, so that its guarded scalar tail is one
+// copy: inlined for each of the 2 CO_TILE vectors it made most of the kernel's code and of
+// PoCL's code generation at first launch. The tiles are copied to an array of their own for
+// it, so that a0 and a1 stay in registers.
+#define PW_STORE(P, cout, o, store_part)                                                           \
+    do {                                                                                           \
+        if (px + 2 * VEC <= (P)) {                                                                 \
+            _Pragma("unroll") for (int c = 0; c < CO_TILE; c++) {                                  \
+                if (j * CO_TILE + c >= (cout)) continue;                                           \
+                STOREV(fmax(a0[c], 0.0f), (o));                                                    \
+                STOREV(fmax(a1[c], 0.0f), (o) + VEC);                                              \
+            }                                                                                      \
+        } else {                                                                                   \
+            floatv t0[CO_TILE], t1[CO_TILE];                                                       \
+            _Pragma("unroll") for (int c = 0; c < CO_TILE; c++) t0[c] = a0[c], t1[c] = a1[c];      \
+            _Pragma("unroll 1") for (int c = 0; c < CO_TILE && j * CO_TILE + c < (cout); c++) {    \
+                store_part(fmax(t0[c], 0.0f), (o), (P) - px);                                      \
+                if (two) store_part(fmax(t1[c], 0.0f), (o) + VEC, (P) - px - VEC);                 \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
 
 // 1x1 conv + ReLU over P pixels: K regions of in (is apart) to cout regions of out (os apart).
 INLINE void pw_local(__local const float *in, int is, int K, int P, __global const float *w,
@@ -155,13 +161,7 @@ INLINE void pw_local(__local const float *in, int is, int K, int P, __global con
     const int pairs = (P + 2 * VEC - 1) / (2 * VEC), tiles = (cout + CO_TILE - 1) / CO_TILE;
     for (int t = lid; t < pairs * tiles; t += lsz) {
         PW_TASK(t, P, tiles, K, in, is, w, b);
-#pragma unroll
-        for (int c = 0; c < CO_TILE; c++) {
-            if (j * CO_TILE + c >= cout) continue;
-            __local float *o = out + (j * CO_TILE + c) * os + px;
-            store_part_l(fmax(a0[c], 0.0f), o, P - px);
-            if (two) store_part_l(fmax(a1[c], 0.0f), o + VEC, P - px - VEC);
-        }
+        PW_STORE(P, cout, out + (j * CO_TILE + c) * os + px, store_part_l);
     }
 }
 
@@ -172,13 +172,7 @@ INLINE void pw_global(__local const float *in, int is, int K, int P, __global co
     const int pairs = (P + 2 * VEC - 1) / (2 * VEC), tiles = (cout + CO_TILE - 1) / CO_TILE;
     for (int t = lid; t < pairs * tiles; t += lsz) {
         PW_TASK(t, P, tiles, K, in, is, w, b);
-#pragma unroll
-        for (int c = 0; c < CO_TILE; c++) {
-            if (j * CO_TILE + c >= cout) continue;
-            __global float *o = out + map[j * CO_TILE + c] * pitch + start + px;
-            store_part_g(fmax(a0[c], 0.0f), o, P - px);
-            if (two) store_part_g(fmax(a1[c], 0.0f), o + VEC, P - px - VEC);
-        }
+        PW_STORE(P, cout, out + map[j * CO_TILE + c] * pitch + start + px, store_part_g);
     }
 }
 
@@ -278,15 +272,22 @@ __kernel void unit_s2(__global const float *restrict in, __global const int *res
     zero_range(l1, rs1, mid, at + nv, rs1, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
     pw_local(l0 + at, rs0, cin, nv, w + w1, b + b1, mid, l1 + at, rs1, lid, lsz);
-    dw_local(l0 + 1, rs0, W, OW, th, 2, w + wda, b + bda, cin, l3, rs3, lid, lsz);
-    zero_range(l3, rs3, cin, th * OW, rs3, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    dw_local(l1 + 1, rs1, W, OW, th, 2, w + wd, b + bd, mid, l2, rs2, lid, lsz);
-    zero_range(l2, rs2, mid, th * OW, rs2, lid, lsz);
+    // Both branches go through one copy of the depthwise and one of the 1x1 conv, each in a
+    // loop kept rolled: a second inlined copy of each was half of the kernel's code generation
+    // at first launch (branch a's depthwise is in this phase, not the first, for that).
+#pragma unroll 1
+    for (int br = 0; br < 2; br++) {
+        const int C = br ? mid : cin, rsi = br ? rs1 : rs0, rso = br ? rs2 : rs3;
+        __local float *o = br ? l2 : l3;
+        dw_local((br ? l1 : l0) + 1, rsi, W, OW, th, 2, w + (br ? wd : wda), b + (br ? bd : bda), C,
+                 o, rso, lid, lsz);
+        zero_range(o, rso, C, th * OW, rso, lid, lsz);
+    }
     barrier(CLK_LOCAL_MEM_FENCE);
-    __global float *o = out + n * out_bs;
-    pw_global(l3, rs3, cin, th * OW, w + wpa, b + bpa, couta, o, out_map, out_pitch, y0 * OW, lid,
-              lsz);
-    pw_global(l2, rs2, mid, th * OW, w + w2, b + b2, coutb, o, out_map + couta, out_pitch, y0 * OW,
-              lid, lsz);
+#pragma unroll 1
+    for (int br = 0; br < 2; br++)
+        pw_global(br ? l2 : l3, br ? rs2 : rs3, br ? mid : cin, th * OW, w + (br ? w2 : wpa),
+                  b + (br ? b2 : bpa), br ? coutb : couta, out + n * out_bs,
+                  out_map + (br ? couta : 0), out_pitch, y0 * OW, lid, lsz);
 }
