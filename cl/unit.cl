@@ -1,8 +1,8 @@
-// unit.cl: a whole ShuffleNet V2 unit's branches in one launch: unit_s1 computes the stride-1
-// branch (1x1 conv + ReLU, depthwise 3x3, 1x1 conv + ReLU; BN folded into every conv), unit_s2
-// the stride-2 unit's two branches (depthwise 3x3 s2, 1x1 conv + ReLU; and 1x1 conv + ReLU,
-// depthwise 3x3 s2, 1x1 conv + ReLU) from the same input, reading and writing through channel
-// maps like every other kernel, so the unit's split, concat and shuffle stay free.
+// unit.cl: a whole ShuffleNet V2 unit's branches in one launch of `unit`: the stride-1 branch
+// (1x1 conv + ReLU, depthwise 3x3, 1x1 conv + ReLU; BN folded into every conv), or the stride-2
+// unit's two branches (depthwise 3x3 s2, 1x1 conv + ReLU; and 1x1 conv + ReLU, depthwise 3x3
+// s2, 1x1 conv + ReLU) from the same input, reading and writing through channel maps like every
+// other kernel, so the unit's split, concat and shuffle stay free.
 //
 // A work-group owns a band of `TH` whole output rows of one image, for every output channel.
 // It stages the input rows its band needs (TH + 2 at stride 1, 2 TH + 1 at stride 2: the
@@ -216,77 +216,54 @@ INLINE void dw_local(__local const float *in, int is, int W, int OW, int rows, c
     }
 }
 
-// Stride 1. in: cin planes of H x W (map, floats per image, per plane); out: cout planes.
-// Weights w and biases b hold the three layers at the given offsets (pw: packed per tile).
-// Local: l0 the band's input (cin regions rs0 apart), l1 the first conv's output with its halo
-// rows (mid, rs1), l2 the depthwise's output (mid, rs2).
-__kernel void unit_s1(__global const float *restrict in, __global const int *restrict in_map,
-                      int in_bs, int in_pitch, __global float *out,
-                      __global const int *restrict out_map, int out_bs, int out_pitch, int H, int W,
-                      int TH, int cin, int mid, int cout, __global const float *restrict w,
-                      __global const float *restrict b, int w1, int b1, int wd, int bd, int w2,
-                      int b2, __local float *l0, __local float *l1, __local float *l2, int rs0,
-                      int rs1, int rs2) {
-    const int lid = get_local_id(0), lsz = get_local_size(0);
-    const int y0 = get_group_id(0) * TH, n = get_global_id(1);
-    const int th = min(TH, H - y0);
-    // the input rows the band reads: y0 - 1 .. y0 + th, those inside the image ys .. ye
-    const int ys = max(y0 - 1, 0), ye = min(y0 + th, H - 1), top = ys - (y0 - 1);
-    const int nv = (ye - ys + 1) * W;
-    load_band(in + n * in_bs, in_map, in_pitch, ys * W, nv, cin, l0, rs0, lid, lsz);
-    zero_range(l0, rs0, cin, nv, rs0, lid, lsz);
-    zero_range(l1, rs1, mid, 0, 1 + top * W, lid, lsz);
-    zero_range(l1, rs1, mid, 1 + top * W + nv, rs1, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    pw_local(l0, rs0, cin, nv, w + w1, b + b1, mid, l1 + 1 + top * W, rs1, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    dw_local(l1 + 1, rs1, W, W, th, 1, w + wd, b + bd, mid, l2, rs2, lid, lsz);
-    zero_range(l2, rs2, mid, th * W, rs2, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    pw_global(l2, rs2, mid, th * W, w + w2, b + b2, cout, out + n * out_bs, out_map, out_pitch,
-              y0 * W, lid, lsz);
-}
-
-// Stride 2: H x W in, OH x OW out. Branch a: depthwise of all cin channels, then a 1x1 conv to
-// couta channels (out_map[0 .. couta)); branch b: 1x1 conv to mid, depthwise, 1x1 conv to coutb
-// (out_map[couta ..)). Local: l0 the input rows (cin, rs0), l1 branch b's first conv (mid, rs1),
-// l2 its depthwise (mid, rs2), l3 branch a's depthwise (cin, rs3).
-__kernel void unit_s2(__global const float *restrict in, __global const int *restrict in_map,
-                      int in_bs, int in_pitch, __global float *out,
-                      __global const int *restrict out_map, int out_bs, int out_pitch, int H, int W,
-                      int OH, int OW, int TH, int cin, int mid, int couta, int coutb,
-                      __global const float *restrict w, __global const float *restrict b, int wda,
-                      int bda, int wpa, int bpa, int w1, int b1, int wd, int bd, int w2, int b2,
-                      __local float *l0, __local float *l1, __local float *l2, __local float *l3,
-                      int rs0, int rs1, int rs2, int rs3) {
+// Both strides, one kernel: a second kernel made PoCL generate the shared code again at its
+// first launch (0.4 s of the cold start). in: cin planes of H x W (map, floats per image, per
+// plane); out: OH x OW (stride 1: H x W). Branch a (stride 2 only): depthwise of all cin
+// channels, then a 1x1 conv to couta channels (out_map[0 .. couta)); branch b: 1x1 conv to mid,
+// depthwise, 1x1 conv to coutb (out_map[couta ..)). Weights w and biases b hold the layers at
+// the given offsets (pw: packed per tile; branch a's unused at stride 1). Local: l0 the band's
+// input (cin regions rs0 apart), l1 branch b's first conv with its halo rows (mid, rs1), l2 its
+// depthwise (mid, rs2), l3 branch a's depthwise (cin, rs3; unused at stride 1).
+__kernel void unit(__global const float *restrict in, __global const int *restrict in_map,
+                   int in_bs, int in_pitch, __global float *out,
+                   __global const int *restrict out_map, int out_bs, int out_pitch, int H, int W,
+                   int OH, int OW, int stride, int TH, int cin, int mid, int couta, int coutb,
+                   __global const float *restrict w, __global const float *restrict b, int wda,
+                   int bda, int wpa, int bpa, int w1, int b1, int wd, int bd, int w2, int b2,
+                   __local float *l0, __local float *l1, __local float *l2, __local float *l3,
+                   int rs0, int rs1, int rs2, int rs3) {
     const int lid = get_local_id(0), lsz = get_local_size(0);
     const int y0 = get_group_id(0) * TH, n = get_global_id(1);
     const int th = min(TH, OH - y0);
-    // input rows 2 y0 - 1 .. 2 (y0 + th) - 1, those inside the image ys .. ye
-    const int ys = max(2 * y0 - 1, 0), ye = min(2 * (y0 + th) - 1, H - 1), top = ys - (2 * y0 - 1);
-    const int nv = (ye - ys + 1) * W, at = 1 + top * W;
-    load_band(in + n * in_bs, in_map, in_pitch, ys * W, nv, cin, l0 + at, rs0, lid, lsz);
-    zero_range(l0, rs0, cin, 0, at, lid, lsz);
-    zero_range(l0, rs0, cin, at + nv, rs0, lid, lsz);
+    // the input rows the band reads: s y0 - 1 .. s (y0 + th) - (s - 1), those inside the image
+    // ys .. ye
+    const int ys = max(stride * y0 - 1, 0), ye = min(stride * (y0 + th) - (stride - 1), H - 1);
+    const int top = ys - (stride * y0 - 1), nv = (ye - ys + 1) * W, at = 1 + top * W;
+    // at stride 2 branch a's depthwise reads l0, which then takes l1's layout
+    const int a0 = stride == 2 ? at : 0;
+    load_band(in + n * in_bs, in_map, in_pitch, ys * W, nv, cin, l0 + a0, rs0, lid, lsz);
+    zero_range(l0, rs0, cin, 0, a0, lid, lsz);
+    zero_range(l0, rs0, cin, a0 + nv, rs0, lid, lsz);
     zero_range(l1, rs1, mid, 0, at, lid, lsz);
     zero_range(l1, rs1, mid, at + nv, rs1, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    pw_local(l0 + at, rs0, cin, nv, w + w1, b + b1, mid, l1 + at, rs1, lid, lsz);
+    pw_local(l0 + a0, rs0, cin, nv, w + w1, b + b1, mid, l1 + at, rs1, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    // Both branches go through one copy of the depthwise and one of the 1x1 conv, each in a
-    // loop kept rolled: a second inlined copy of each was half of the kernel's code generation
-    // at first launch (branch a's depthwise is in this phase, not the first, for that).
+    // The branches go through one copy of the depthwise and one of the 1x1 conv, each in a
+    // loop kept rolled: a second inlined copy of each was half of the stride-2 kernel's code
+    // generation at first launch (branch a's depthwise is in this phase, not the first, for it).
+    const int br0 = stride == 2 ? 0 : 1;
 #pragma unroll 1
-    for (int br = 0; br < 2; br++) {
+    for (int br = br0; br < 2; br++) {
         const int C = br ? mid : cin, rsi = br ? rs1 : rs0, rso = br ? rs2 : rs3;
         __local float *o = br ? l2 : l3;
-        dw_local((br ? l1 : l0) + 1, rsi, W, OW, th, 2, w + (br ? wd : wda), b + (br ? bd : bda), C,
-                 o, rso, lid, lsz);
+        dw_local((br ? l1 : l0) + 1, rsi, W, OW, th, stride, w + (br ? wd : wda),
+                 b + (br ? bd : bda), C, o, rso, lid, lsz);
         zero_range(o, rso, C, th * OW, rso, lid, lsz);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll 1
-    for (int br = 0; br < 2; br++)
+    for (int br = br0; br < 2; br++)
         pw_global(br ? l2 : l3, br ? rs2 : rs3, br ? mid : cin, th * OW, w + (br ? w2 : wpa),
                   b + (br ? b2 : bpa), br ? coutb : couta, out + n * out_bs,
                   out_map + (br ? couta : 0), out_pitch, y0 * OW, lid, lsz);

@@ -96,32 +96,29 @@ static scl_status unit_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
     cl_int out_bs = (cl_int)(out->c * out->pitch), out_pitch = (cl_int)out->pitch;
     cl_int H = in->h, W = in->w, OH = out->h, OW = out->w, TH = th;
     cl_int r[4] = {(cl_int)rs[0], (cl_int)rs[1], (cl_int)rs[2], (cl_int)rs[3]};
-    scl_karg head[] = {SCL_KARG(in->mem),  SCL_KARG(io->in_map), SCL_KARG(in_bs),
-                       SCL_KARG(in_pitch), SCL_KARG(out->mem),   SCL_KARG(io->out_map),
-                       SCL_KARG(out_bs),   SCL_KARG(out_pitch),  SCL_KARG(H),
-                       SCL_KARG(W)};
-    scl_status st = scl__op_args(op, head, SCL_ARRAY_LEN(head));
-    cl_uint i = SCL_ARRAY_LEN(head);
-    if (c->stride == 2) {
-        if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof OH, &OH);
-        if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof OW, &OW);
+    cl_int stride = c->stride, couta = c->couta, coutb = c->coutb;
+    const scl_karg args[] = {
+        SCL_KARG(in->mem),  SCL_KARG(io->in_map),  SCL_KARG(in_bs),       SCL_KARG(in_pitch),
+        SCL_KARG(out->mem), SCL_KARG(io->out_map), SCL_KARG(out_bs),      SCL_KARG(out_pitch),
+        SCL_KARG(H),        SCL_KARG(W),           SCL_KARG(OH),          SCL_KARG(OW),
+        SCL_KARG(stride),   SCL_KARG(TH),          SCL_KARG(c->cin),      SCL_KARG(c->mid),
+        SCL_KARG(couta),    SCL_KARG(coutb),       SCL_KARG(op->weights), SCL_KARG(op->bias)};
+    scl_status st = scl__op_args(op, args, SCL_ARRAY_LEN(args));
+    cl_uint i = SCL_ARRAY_LEN(args);
+    /* the layers' offsets, branch a's first (zeros at stride 1, where it has none) */
+    int skip = UNIT_MAX_LAYERS - c->nl;
+    for (int k = -skip; k < c->nl && st == SCL_OK; k++) {
+        cl_int wo = k < 0 ? 0 : c->woff[k], bo = k < 0 ? 0 : c->boff[k];
+        st = scl__op_arg(op, i++, sizeof wo, &wo);
+        if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof bo, &bo);
     }
-    cl_int shape[4] = {TH, c->cin, c->mid, c->stride == 2 ? c->couta : c->coutb};
-    for (int k = 0; k < 4 && st == SCL_OK; k++)
-        st = scl__op_arg(op, i++, sizeof(cl_int), &shape[k]);
-    if (c->stride == 2 && st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_int), &c->coutb);
-    if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_mem), &op->weights);
-    if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_mem), &op->bias);
-    for (int k = 0; k < c->nl && st == SCL_OK; k++) {
-        st = scl__op_arg(op, i++, sizeof(cl_int), &c->woff[k]);
-        if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_int), &c->boff[k]);
-    }
-    int nlocal = c->stride == 2 ? 4 : 3;
-    for (int k = 0; k < nlocal && st == SCL_OK; k++) {
+    for (int k = 0; k < 4 && st == SCL_OK; k++) {
         size_t regions = (size_t)((k == 0 || k == 3) ? c->cin : c->mid);
-        st = scl__op_arg(op, i++, regions * rs[k] * sizeof(float), NULL);
+        /* l3 is unused at stride 1 (rs[3] = 0), but a local argument takes at least a byte */
+        size_t bytes = regions * rs[k] * sizeof(float);
+        st = scl__op_arg(op, i++, bytes ? bytes : sizeof(float), NULL);
     }
-    for (int k = 0; k < nlocal && st == SCL_OK; k++)
+    for (int k = 0; k < 4 && st == SCL_OK; k++)
         st = scl__op_arg(op, i++, sizeof(cl_int), &r[k]);
     if (st != SCL_OK) return st;
     size_t bands = (size_t)((out->h + th - 1) / th);
@@ -261,7 +258,7 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
     op->cin = s->cin, op->cout = s->cout, op->groups = 1, op->stride = s->stride;
     char opts[64];
     snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d", c->vec, UNIT_CO_TILE);
-    st = scl__op_kernel(op, "unit.cl", s->stride == 2 ? "unit_s2" : "unit_s1", opts);
+    st = scl__op_kernel(op, "unit.cl", "unit", opts);
     if (st != SCL_OK) return scl__op_created(op, st, fn, out);
     if ((st = scl__op_fit_local0(op, &c->local0, fn)) != SCL_OK) return st;
     *out = op;
@@ -298,10 +295,10 @@ static const scl__tunable unit_tunables[] = {
     /* work-items per group, 0: the device type's (1 on CPUs, 64 elsewhere) */
     {"wg", NULL, unit_wgs, 5, 0, 0, 0, NULL, 0},
 };
-static const char *const unit_kernels[] = {"unit_s1", "unit_s2"};
+static const char *const unit_kernels[] = {"unit"};
 
 const scl__op_desc scl__unit_desc = {"unit",           "unit.cl",
-                                     unit_kernels,     2,
+                                     unit_kernels,     1,
                                      unit_tunables,    (int)SCL_ARRAY_LEN(unit_tunables),
                                      unit_defaults,    unit_check,
                                      unit_desc_create, unit_counts};
