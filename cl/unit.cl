@@ -249,18 +249,23 @@ __kernel void unit(__global const float *restrict in, __global const int *restri
     barrier(CLK_LOCAL_MEM_FENCE);
     pw_local(l0 + a0, rs0, cin, nv, w + w1, b + b1, mid, l1 + at, rs1, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    // The branches go through one copy of the depthwise and one of the 1x1 conv, each in a
-    // loop kept rolled: a second inlined copy of each was half of the stride-2 kernel's code
-    // generation at first launch (branch a's depthwise is in this phase, not the first, for it).
+    // The branches of a stride-2 unit go through one copy of the depthwise and one of the 1x1
+    // conv, each in a loop kept rolled: a second inlined copy of each was half of the stride-2
+    // code's generation at first launch (branch a's depthwise is in this phase, not the first,
+    // for it). The depthwise's stride stays a literal at each call, so its loop is the one a
+    // kernel per stride had.
     const int br0 = stride == 2 ? 0 : 1;
+    if (stride == 1) {
+        dw_local(l1 + 1, rs1, W, OW, th, 1, w + wd, b + bd, mid, l2, rs2, lid, lsz);
+    } else {
 #pragma unroll 1
-    for (int br = br0; br < 2; br++) {
-        const int C = br ? mid : cin, rsi = br ? rs1 : rs0, rso = br ? rs2 : rs3;
-        __local float *o = br ? l2 : l3;
-        dw_local((br ? l1 : l0) + 1, rsi, W, OW, th, stride, w + (br ? wd : wda),
-                 b + (br ? bd : bda), C, o, rso, lid, lsz);
-        zero_range(o, rso, C, th * OW, rso, lid, lsz);
+        for (int br = 0; br < 2; br++)
+            dw_local((br ? l1 : l0) + 1, br ? rs1 : rs0, W, OW, th, 2, w + (br ? wd : wda),
+                     b + (br ? bd : bda), br ? mid : cin, br ? l2 : l3, br ? rs2 : rs3, lid, lsz);
     }
+#pragma unroll 1
+    for (int br = br0; br < 2; br++)
+        zero_range(br ? l2 : l3, br ? rs2 : rs3, br ? mid : cin, th * OW, br ? rs2 : rs3, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll 1
     for (int br = br0; br < 2; br++)
