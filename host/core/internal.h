@@ -134,7 +134,7 @@ size_t scl__cache_parse(const unsigned char *buf, size_t n, const unsigned char 
 #define SCL__GROUP_MAX 4
 /* Builds the cl/ files `files`, each with its options, as one program and remembers it under
  * each (file, options), so that later builds of any of them are memory hits: one program's
- * front end instead of n (on PoCL each parses the OpenCL headers again, 0.15 s of CPU). Only
+ * front end instead of n (on PoCL 0.15 s of CPU each, even for a one-line kernel). Only
  * when none of them is built yet and their options are all -D macros with one value per name
  * (the files must define no clashing names; stem.cl, pool.cl and head.cl do not). Best effort:
  * on any failure nothing is remembered or reported (a debug log line), and each file is built
