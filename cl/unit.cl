@@ -104,9 +104,9 @@ INLINE void load_band(__global const float *src, __global const int *map, int pi
 // regions is apart, the tile's packed weights wt ([k][CO_TILE]). Two tiles side by side, pixels
 // px and px + VEC: per input channel two vector loads feed 2 CO_TILE multiply-adds, so the
 // broadcast weight loads no longer outnumber them (with one tile, 9 loads per 8 FMAs kept
-// AVX-512's two load ports busier than its FMA units). The last task of a band computes both
-// even where only the first is stored (the regions are padded for its loads): a one-tile copy
-// of the loop cost more code generation at first launch than the few multiply-adds it saved.
+// AVX-512's two load ports busier than its FMA units). Where a pair would pass the band's end,
+// a single tile (PW_ACC1, not unrolled over k: only a band's last task takes it); the pair there
+// too wasted up to an eighth of the multiply-adds of a 14 x 14 plane's 1x1 convs.
 #define PW_ACC2(a0, a1, in, is, K, wt)                                                             \
     do {                                                                                           \
         for (int k_ = 0; k_ < (K); k_++) {                                                         \
@@ -119,16 +119,27 @@ INLINE void load_band(__global const float *src, __global const int *map, int pi
         }                                                                                          \
     } while (0)
 
-// The tasks of a 1x1 conv over P pixels: a pair of pixel vectors (only the first stored where
-// the pair would pass P) times a channel tile. Sets px, j, two (1: a pair), a0 and a1 (bias +
-// the sums) for task t.
+#define PW_ACC1(acc, in, is, K, wt)                                                                \
+    do {                                                                                           \
+        for (int k_ = 0; k_ < (K); k_++) {                                                         \
+            const floatv x_ = LOADV((in) + k_ * (is));                                             \
+            _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
+                MAC(x_, (floatv)((wt)[k_ * CO_TILE + c_]), acc[c_]);                               \
+        }                                                                                          \
+    } while (0)
+
+// The tasks of a 1x1 conv over P pixels: a pair of pixel vectors (one where the pair would pass
+// P) times a channel tile. Sets px, j, two (1: a pair), a0 and a1 (bias + the sums) for task t.
 #define PW_TASK(t, P, tiles, K, in, is, w, b)                                                      \
     const int pair_ = (t) / (tiles), j = (t) - pair_ * (tiles), px = pair_ * 2 * VEC;              \
     const int two = px + VEC < (P);                                                                \
     floatv a0[CO_TILE], a1[CO_TILE];                                                               \
     _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) a0[c_] = a1[c_] =                       \
         (floatv)((b)[j * CO_TILE + c_]);                                                           \
-    PW_ACC2(a0, a1, (in) + px, is, K, (w) + j * (K) * CO_TILE)
+    if (two)                                                                                       \
+        PW_ACC2(a0, a1, (in) + px, is, K, (w) + j * (K) * CO_TILE);                                \
+    else                                                                                           \
+        PW_ACC1(a0, (in) + px, is, K, (w) + j * (K) * CO_TILE)
 
 // The stores of a task, `o` the expression of channel c's output at pixel px. Whole pairs
 // (every task but a band's last) are plain vector stores, unrolled; the last pair goes through
