@@ -50,6 +50,7 @@ typedef struct bench_stats {
 } bench_stats;
 
 double bench_now_ms(void);                    /* monotonic clock */
+double bench_cpu_ms(void);                    /* the process's CPU time, all threads */
 bench_stats bench_stats_of(double *v, int n); /* sorts v */
 /* ms between two profiled events: end(b) - end(a) (start when `a_start`), or -1 on failure */
 double bench_event_ms(cl_event a, int a_start, cl_event b);
@@ -90,6 +91,7 @@ typedef struct bench_model {
     /* the cold context: its creation, its first inference, its destruction (which saves the
      * program binaries); cold start = context + cold build + cold first inference */
     double context_cold_ms, first_inference_cold_ms, save_ms;
+    double cold_cpu_ms; /* the process's CPU time over the cold start's three parts */
     scl_cache_stats cold_cache, warm_cache;
     bench_batch batches[BENCH_MAX_BATCHES];
     int nbatches;

@@ -212,6 +212,7 @@ static void model(jw *j, const bench_report *r, const bench_model *m) {
     d_(j, "build_warm_ms", m->build_warm_ms);
     d_(j, "first_inference_ms", m->first_inference_ms);
     d_(j, "cold_start_ms", m->context_cold_ms + m->build_cold_ms + m->first_inference_cold_ms);
+    d_(j, "cold_start_cpu_ms", m->cold_cpu_ms);
     d_(j, "context_cold_ms", m->context_cold_ms);
     d_(j, "first_inference_cold_ms", m->first_inference_cold_ms);
     d_(j, "save_ms", m->save_ms);

@@ -78,8 +78,10 @@ __kernel void gap_fc(__global const data_t *in, __global const int *in_map, int 
 
     for (int c = 0; c < C; c++) {
         __global const data_t *plane = img + in_map[c] * in_pitch;
+        // rolled (m is a small array in memory): NB inlined copies of plane_mean were most of
+        // the kernel's code, generated again by PoCL at the first launch
         float m[NB];
-#pragma unroll
+#pragma unroll 1
         for (int j = 0; j < NB; j++)
             m[j] = j < nn ? plane_mean(plane + j * in_bstride, HW, inv_hw) : 0.0f;
         __global const data_t *wr = BLOCKED ? wt + k0 * C + c * (KV * KN) : wt + c * KP + k0;
@@ -91,13 +93,22 @@ __kernel void gap_fc(__global const data_t *in, __global const int *in_map, int 
         }
     }
 
+    // The scattered stores in rolled loops, once per work-item: unrolled they were NB x KN
+    // copies of a loop over KV lanes. The sums are copied to an array of their own for them, so
+    // that acc stays in registers in the loop above.
+    floatk res[NB][KN];
 #pragma unroll
+    for (int j = 0; j < NB; j++)
+#pragma unroll
+        for (int i = 0; i < KN; i++) res[j][i] = acc[j][i];
+#pragma unroll 1
     for (int j = 0; j < NB; j++) {
         __global float *dst = out + (n0 + j) * out_bstride;
-#pragma unroll
+#pragma unroll 1
         for (int i = 0; i < KN; i++) {
             float v[KV];
-            KSTORE(acc[j][i], v);
+            KSTORE(res[j][i], v);
+#pragma unroll 1
             for (int l = 0; l < KV; l++) {
                 const int k = k0 + i * KV + l;
                 if (j < nn && k < K) dst[out_map[k] * out_pitch] = v[l];

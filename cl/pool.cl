@@ -105,15 +105,16 @@ INLINE void pool_chunk(__global const data_t *src, __global data_t *dst, int H, 
     }
 }
 
-// Output x of output rows oy0 .. oy0+TH-1, one guarded tap at a time.
+// Output x of output rows oy0 .. oy0+TH-1, one guarded tap at a time. Only rows or segments
+// narrower than a vector come here: its loops stay rolled (less code to generate).
 INLINE void pool_column(__global const data_t *src, __global data_t *dst, int H, int OH, int W,
                         int OW, int oy0, int x, const int is_max) {
     float acc[TH];
-#pragma unroll
+#pragma unroll 1
     for (int t = 0; t < TH; t++)
         acc[t] = PAD_VALUE(is_max);
     const int ix = 2 * x; // tap 1, always inside
-#pragma unroll
+#pragma unroll 1
     for (int r = 0; r < 2 * TH + 1; r++) {
         const int iy = 2 * oy0 - 1 + r;
         if (iy < 0 || iy >= H) continue;
@@ -121,13 +122,13 @@ INLINE void pool_column(__global const data_t *src, __global data_t *dst, int H,
         float h = DLOAD(row + ix);
         if (ix >= 1) h = FOLD(is_max, h, DLOAD(row + ix - 1));
         if (ix + 1 < W) h = FOLD(is_max, h, DLOAD(row + ix + 1));
-#pragma unroll
+#pragma unroll 1
         for (int t = 0; t < TH; t++) {
             const int ky = r - 2 * t;
             if (ky >= 0 && ky <= 2) acc[t] = FOLD(is_max, acc[t], h);
         }
     }
-#pragma unroll
+#pragma unroll 1
     for (int t = 0; t < TH; t++) {
         if (oy0 + t >= OH) break;
         DSTORE(FINISH(is_max, acc[t]), dst + (oy0 + t) * OW + x);
@@ -150,35 +151,37 @@ INLINE void pool_item(__global const data_t *in, __global const int *in_map, int
     // the last start whose scalar column 2x+2VW-1 is inside (x >= 1 is tested separately, so
     // the truncating division of a negative is harmless).
     const int xmid = (W - 2 * VW) / 2;
+    // FIRST needs its 2VW columns inside the row and its VW outputs in the segment. With an
+    // odd width the last output's tap 2 is padding: a LAST chunk ends the row, when it starts
+    // inside this segment (and after column 0, so its loads start inside the row).
+    const int first = xs == 0 && 2 * VW <= W && VW <= xe, xl = OW - VW;
+    const int last = (W & 1) && xe == OW && xl >= xs && xl >= 1;
     int x = xs;
-    if (x == 0) {
-        // FIRST needs its 2VW columns inside the row and its VW outputs in the segment.
-        if (2 * VW <= W && VW <= xe) {
-            pool_chunk(src, dst, H, OH, W, OW, oy0, 0, FIRST, is_max);
-            x = VW;
-        } else {
-            pool_column(src, dst, H, OH, W, OW, oy0, 0, is_max);
-            x = 1;
+    if (first) {
+        x = VW;
+    } else if (x == 0) {
+        pool_column(src, dst, H, OH, W, OW, oy0, 0, is_max);
+        x = 1;
+    }
+    // MID chunks, and where fewer than VW outputs are left (and no LAST chunk ends the row)
+    // one ending as far right as it may, redoing outputs of this segment. Every chunk has one
+    // call site of each kind, the edge chunks one together (their `where` a runtime value):
+    // each inlined copy of pool_chunk is code PoCL generates again at the first launch.
+    for (;;) {
+        int at = x;
+        if (x + VW > xe || x > xmid) {
+            at = min(xe - VW, xmid);
+            if (x >= xe || last || at < max(xs, 1) || at + VW <= x) break;
         }
+        pool_chunk(src, dst, H, OH, W, OW, oy0, at, MID, is_max);
+        x = at + VW;
     }
-    for (; x + VW <= xe && x <= xmid; x += VW)
-        pool_chunk(src, dst, H, OH, W, OW, oy0, x, MID, is_max);
-    if (x >= xe) return;
-    // Fewer than VW outputs left, or the last ones reach the right padding. With an odd width
-    // the last output's tap 2 is padding: a LAST chunk ending the row, when it starts inside
-    // this segment (and after column 0, so its loads start inside the row).
-    const int xl = OW - VW;
-    if ((W & 1) && xe == OW && xl >= xs && xl >= 1) {
-        pool_chunk(src, dst, H, OH, W, OW, oy0, xl, LAST, is_max);
-        return;
-    }
-    // Else a MID chunk ending as far right as it may (redoing outputs of this segment), and
-    // single columns for whatever is past it.
-    const int xv = min(xe - VW, xmid);
-    if (xv >= max(xs, 1)) {
-        pool_chunk(src, dst, H, OH, W, OW, oy0, xv, MID, is_max);
-        x = max(x, xv + VW);
-    }
+#pragma unroll 1
+    for (int k = 0; k < 2; k++)
+        if (k ? last && x < xe : first)
+            pool_chunk(src, dst, H, OH, W, OW, oy0, k ? xl : 0, k ? LAST : FIRST, is_max);
+    if (last) return;
+    // single columns for whatever is past the chunks
     for (; x < xe; x++)
         pool_column(src, dst, H, OH, W, OW, oy0, x, is_max);
 }

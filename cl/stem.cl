@@ -49,31 +49,33 @@ static inline void chunk(__global const float *src0, __global const float *src1,
         if (dst[k]) VSTORE(fmax(acc[k], 0.0f), dst[k] + oy * OW + x);
 }
 
-// Output x of row oy for CO channels, taps outside the input reading zero.
+// Output x of row oy for CO channels, taps outside the input reading zero. Only rows or
+// segments narrower than a vector come here: its loops stay rolled, since unrolled this rare
+// path was half of the kernel's code, and of PoCL's code generation at first launch.
 static inline void column(__global const float *src0, __global const float *src1,
                           __global const float *src2, __global data_t *const *dst,
                           __global const float *w, const float *b, int H, int W, int OW, int oy,
                           int x) {
     float acc[CO];
-#pragma unroll
+#pragma unroll 1
     for (int k = 0; k < CO; k++) acc[k] = b[k];
     const int ix = 2 * x - 1; // column of tap 0; tap 1 (2x) is always inside
-#pragma unroll
+#pragma unroll 1
     for (int ci = 0; ci < 3; ci++) {
         __global const float *src = ci == 0 ? src0 : ci == 1 ? src1 : src2;
-#pragma unroll
+#pragma unroll 1
         for (int ky = 0; ky < 3; ky++) {
             const int iy = 2 * oy - 1 + ky;
             if (iy < 0 || iy >= H) continue;
             float t0, t1, t2;
             stencil_column_taps(src + iy * W, ix, W, &t0, &t1, &t2);
             __global const float *wk = w + ci * 9 + ky * 3;
-#pragma unroll
+#pragma unroll 1
             for (int k = 0; k < CO; k++)
                 acc[k] += wk[k * 27] * t0 + wk[k * 27 + 1] * t1 + wk[k * 27 + 2] * t2;
         }
     }
-#pragma unroll
+#pragma unroll 1
     for (int k = 0; k < CO; k++)
         if (dst[k]) DSTORE(fmax(acc[k], 0.0f), dst[k] + oy * OW + x);
 }

@@ -374,6 +374,48 @@ START_TEST(test_head_bad_args) {
 }
 END_TEST
 
+/* Programs a context has made so far: compiled, or loaded from a disk cache (which
+ * scl_context_create's default directory may hold). */
+static unsigned programs_made(const scl_context *ctx) {
+    scl_cache_stats s = {.size = sizeof s};
+    ck_assert_int_eq(scl_context_cache_stats(ctx, &s), SCL_OK);
+    return s.compiles + s.disk_hits;
+}
+
+/* The stem's program holds the max pool's and the head's in their default configurations too
+ * (one program front end for a network's three one-off ops at the cold start); a stem in a
+ * configuration whose options clash with the pool's (another vector width) is built alone, and
+ * the pool then has a program of its own. */
+START_TEST(test_stem_program_group) {
+    uint64_t seed = 4242;
+    float *w = tu_random(24 * 27, &seed), *b = tu_random(1000, &seed);
+    float *fc = tu_random((size_t)1000 * 64, &seed);
+    scl_context *ctx = tu_context();
+    scl_op *stem, *pool, *head;
+    TU_OK(ctx, scl_op_stem_create(ctx, 24, w, b, &stem));
+    ck_assert_uint_eq(programs_made(ctx), 1);
+    TU_OK(ctx, scl_op_maxpool_create(ctx, 24, &pool));
+    TU_OK(ctx, scl_op_gap_fc_create(ctx, 64, 1000, fc, b, &head));
+    ck_assert_msg(programs_made(ctx) == 1, "stem, max pool and head: %u programs",
+                  programs_made(ctx));
+    scl_op_destroy(stem), scl_op_destroy(pool), scl_op_destroy(head);
+    scl_context_destroy(ctx);
+
+    ctx = tu_context();
+    scl_stem_cfg cfg;
+    scl__stem_default_cfg(ctx, &cfg);
+    cfg.vw = 8, cfg.co = 12, cfg.seg = 0; /* the pool's default is 16 on CPUs, 4 elsewhere */
+    TU_OK(ctx, scl__op_stem_create_cfg(ctx, 24, w, b, &cfg, &stem));
+    ck_assert_uint_eq(programs_made(ctx), 1);
+    TU_OK(ctx, scl_op_maxpool_create(ctx, 24, &pool));
+    ck_assert_msg(programs_made(ctx) == 2, "a stem of width 8, then the max pool: %u programs",
+                  programs_made(ctx));
+    scl_op_destroy(stem), scl_op_destroy(pool);
+    scl_context_destroy(ctx);
+    free(w), free(b), free(fc);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("stem_head");
     TCase *tc = tcase_create("stem_head");
@@ -385,6 +427,7 @@ int main(void) {
     tcase_add_test(tc, test_head_regrow);
     tcase_add_test(tc, test_stem_bad_args);
     tcase_add_test(tc, test_head_bad_args);
+    tcase_add_test(tc, test_stem_program_group);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -71,13 +71,20 @@ static const char *const *prelude_of(const char *file) {
     return common;
 }
 
-scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **text, size_t *len) {
-    const char *names[4], *parts[4];
-    size_t lens[4], total = 1;
-    int owned[4], n = 0, got = 0;
-    for (const char *const *p = prelude_of(file); *p; p++)
-        names[n++] = *p;
-    names[n++] = file;
+/* Adds name to the n names unless it is there already; returns the new count. */
+static int add_once(const char **names, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0) return n;
+    names[n] = name;
+    return n + 1;
+}
+
+/* The files' texts joined, each after a #line naming it, in one malloc'd string. */
+static scl_status join_sources(scl_context *ctx, const char *const *names, int n, char **text,
+                               size_t *len) {
+    const char *parts[SCL__GROUP_MAX + 2];
+    size_t lens[SCL__GROUP_MAX + 2], total = 1;
+    int owned[SCL__GROUP_MAX + 2], got = 0;
     scl_status st = SCL_OK;
     for (; got < n; got++) {
         if ((st = scl__cl_source(ctx, names[got], &parts[got], &lens[got], &owned[got])) != SCL_OK)
@@ -105,6 +112,22 @@ scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **tex
     buf[at] = '\0';
     *text = buf, *len = at;
     return SCL_OK;
+}
+
+/* The files of a group, each after its prelude's files not yet among them. */
+static int group_files(const char *const *files, int n, const char **names) {
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        for (const char *const *p = prelude_of(files[i]); *p; p++)
+            k = add_once(names, k, *p);
+        k = add_once(names, k, files[i]);
+    }
+    return k;
+}
+
+scl_status scl__cl_program_source(scl_context *ctx, const char *file, char **text, size_t *len) {
+    const char *names[SCL__GROUP_MAX + 2];
+    return join_sources(ctx, names, group_files(&file, 1, names), text, len);
 }
 
 static void cache_key(const scl_context *ctx, const char *src, size_t len, const char *options,
@@ -347,6 +370,106 @@ scl_status scl_context_build(scl_context *ctx, const char *file, const char *opt
     if ((st = remember(ctx, file, options, prog, compiled ? key : NULL)) != SCL_OK) return st;
     *out = prog;
     return SCL_OK;
+}
+
+/* 1 when every option of every member is -DNAME or -DNAME=VALUE and no NAME has two values
+ * (stem.cl and pool.cl share VW, for one): then the members' options can be one set. Writes the
+ * set, each option once, to out. */
+static int merge_options(const char *const *options, int n, char *out, size_t cap) {
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        for (const char *o = options[i]; *o;) {
+            size_t len = strcspn(o, " ");
+            if (len == 0) {
+                o++;
+                continue;
+            }
+            if (len < 3 || strncmp(o, "-D", 2) != 0) return 0;
+            size_t name = strcspn(o, "= ");
+            int seen = 0;
+            for (const char *m = out; *m; m += strcspn(m, " "), m += *m == ' ') {
+                size_t mlen = strcspn(m, " "), mname = strcspn(m, "= ");
+                if (mname != name || strncmp(m, o, name) != 0) continue;
+                if (mlen != len || strncmp(m, o, len) != 0) return 0; /* another value */
+                seen = 1;
+            }
+            if (!seen) {
+                if (at + len + 2 > cap) return 0;
+                if (at) out[at++] = ' ';
+                memcpy(out + at, o, len);
+                out[at += len] = '\0';
+            }
+            o += len;
+        }
+    }
+    return 1;
+}
+
+void scl__context_build_group(scl_context *ctx, int n, const char *const *files,
+                              const char *const *options) {
+    if (!ctx || n < 1 || n > SCL__GROUP_MAX) return;
+    for (scl_program_entry *p = ctx->programs; p; p = p->next)
+        for (int i = 0; i < n; i++)
+            if (!p->anonymous && strcmp(p->file, files[i]) == 0 &&
+                strcmp(p->options, options[i]) == 0)
+                return; /* one is built: each is left to its own build */
+    char merged[1024];
+    if (!merge_options(options, n, merged, sizeof merged)) return;
+    const char *names[SCL__GROUP_MAX + 2];
+    char *src;
+    size_t len;
+    if (join_sources(ctx, names, group_files(files, n, names), &src, &len) != SCL_OK) return;
+    unsigned char key[32];
+    cache_key(ctx, src, len, merged, key);
+    cl_program prog = NULL;
+    if (ctx->cache_dir) {
+        size_t size;
+        unsigned char *bin = cache_read(ctx, key, &size);
+        if (bin) {
+            cl_int e, binst;
+            const unsigned char *bins[1] = {bin};
+            prog = clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &size, bins, &binst, &e);
+            if (e == CL_SUCCESS && binst == CL_SUCCESS &&
+                clBuildProgram(prog, 1, &ctx->device, merged, NULL, NULL) == CL_SUCCESS) {
+                ctx->stats.disk_hits++;
+            } else {
+                if (e == CL_SUCCESS) clReleaseProgram(prog);
+                prog = NULL;
+                ctx->stats.disk_rejects++;
+            }
+            free(bin);
+        }
+    }
+    int compiled = !prog;
+    if (compiled) {
+        cl_int e;
+        const char *text = src;
+        prog = clCreateProgramWithSource(ctx->cl_ctx, 1, &text, &len, &e);
+        if (e != CL_SUCCESS) {
+            prog = NULL;
+        } else if (clBuildProgram(prog, 1, &ctx->device, merged, NULL, NULL) != CL_SUCCESS) {
+            clReleaseProgram(prog);
+            prog = NULL;
+        } else {
+            ctx->stats.compiles++;
+        }
+    }
+    free(src);
+    if (!prog) {
+        scl__log(ctx, SCL_LOG_DEBUG, "program group of %s and %d more not built: each alone",
+                 files[0], n - 1);
+        return;
+    }
+    /* one reference per entry; the first carries the disk key (saved once, at destruction) */
+    for (int i = 1; i < n; i++)
+        if (clRetainProgram(prog) != CL_SUCCESS) n = i;
+    for (int i = 0; i < n; i++) {
+        if (remember(ctx, files[i], options[i], prog, i == 0 && compiled ? key : NULL) == SCL_OK)
+            continue;
+        while (++i < n) /* out of memory: remember released its reference, these are left */
+            clReleaseProgram(prog);
+    }
 }
 
 scl_status scl_context_build_source(scl_context *ctx, const char *name, const char *source,

@@ -150,6 +150,17 @@ void scl__head_default_cfg(const scl_context *ctx, scl_head_cfg *cfg) {
     type_default(ctx ? ctx->info.type : SCL_DEVICE_CPU, cfg);
 }
 
+static void head_options(const scl_head_cfg *cfg, char *buf, size_t cap) {
+    snprintf(buf, cap, "-DKV=%d -DKN=%d -DNB=%d -DBLOCKED=%d", cfg->kv, cfg->kn, cfg->nb,
+             cfg->blocked ? 1 : 0);
+}
+
+void scl__head_default_options(const scl_context *ctx, char *buf, size_t cap) {
+    scl_head_cfg cfg;
+    scl__head_default_cfg(ctx, &cfg);
+    head_options(&cfg, buf, cap);
+}
+
 static void head_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
     (void)s;
     scl_head_cfg cfg;
@@ -231,8 +242,7 @@ scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, con
     op->out_h_fixed = 1;
     op->out_float = 1; /* the logits */
     char opts[128];
-    snprintf(opts, sizeof opts, "-DKV=%d -DKN=%d -DNB=%d -DBLOCKED=%d", cfg->kv, cfg->kn, cfg->nb,
-             cfg->blocked ? 1 : 0);
+    head_options(cfg, opts, sizeof opts);
     if ((st = scl__op_kernel(op, "head.cl", "gap_fc", opts)) == SCL_OK && !cfg->fused) {
         st = scl__kernel_create(ctx, "head.cl", op->options, "gap", &x->gap);
         op->nlaunch = 2;

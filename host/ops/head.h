@@ -19,6 +19,9 @@ typedef struct scl_head_cfg {
 } scl_head_cfg;
 
 void scl__head_default_cfg(const scl_context *ctx, scl_head_cfg *cfg);
+/* The build options of the default configuration's program (the stem builds it with its own,
+ * stem.c). */
+void scl__head_default_options(const scl_context *ctx, char *buf, size_t cap);
 /* scl_op_gap_fc_create with explicit tunables; a bad cfg is SCL_ERROR_INVALID_ARGUMENT. */
 scl_status scl__op_gap_fc_create_cfg(scl_context *ctx, int cin, int classes, const float *weights,
                                      const float *bias, const scl_head_cfg *cfg, scl_op **out);

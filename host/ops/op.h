@@ -89,6 +89,10 @@ size_t scl__round_up(size_t x, size_t m);
 /* output_hw of the families whose every op halves the plane (stem, pools). */
 void scl__op_hw_stride2(const scl_op *op, int h, int w, int *oh, int *ow);
 
+/* The build options of the max and average pools' default configuration's program (pool.c;
+ * the stem builds it with its own, stem.c). */
+void scl__pool_default_options(const scl_context *ctx, char *buf, size_t cap);
+
 /* Kernels of one op that differ only in vector width (1, 2, 4, 8 or 16), for families whose
  * launches pick the widest width that fits the input's rows. Each is built on first use, and
  * kept: op->kernel points at the last one used and owns none of them. */

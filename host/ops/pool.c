@@ -42,11 +42,21 @@ static void pool_default_cfg(scl_device_type type, pool_cfg *cfg) {
     }
 }
 
+static void pool_options(char *buf, size_t cap, int vw, int th) {
+    snprintf(buf, cap, "-DVW=%d -DTH=%d", vw, th);
+}
+
+void scl__pool_default_options(const scl_context *ctx, char *buf, size_t cap) {
+    pool_cfg cfg;
+    pool_default_cfg(ctx->info.type, &cfg);
+    pool_options(buf, cap, cfg.vw, cfg.th);
+}
+
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
  * gets the largest work-group it can run. */
 static scl_status use_width(scl_op *op, int vw, size_t *wg_max) {
     pool_extra *x = op->extra;
-    snprintf(op->options, sizeof op->options, "-DVW=%d -DTH=%d", vw, x->cfg.th);
+    pool_options(op->options, sizeof op->options, vw, x->cfg.th);
     return scl__op_use_variant(op, &x->widths, "pool.cl", vw, wg_max);
 }
 

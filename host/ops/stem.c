@@ -2,6 +2,7 @@
  * with bias and ReLU, and its descriptor (tunables, defaults). */
 #include "ops/stem.h"
 #include "ops/desc.h"
+#include "ops/head.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -13,11 +14,34 @@ typedef struct stem_extra {
     scl_op_variants widths; /* launches pick the vector width per input row */
 } stem_extra;
 
+static void stem_options(char *buf, size_t cap, int vw, int co) {
+    snprintf(buf, cap, "-DVW=%d -DCO=%d", vw, co);
+}
+
+/* Every network launches the stem, the max pool and the head once each: their programs are one,
+ * built with the stem's configuration and the pool's and head's defaults (on PoCL two program
+ * front ends less at the cold start, 0.3 s of CPU: docs/design.md). A pool or head in another
+ * configuration (tuned, or narrower rows) finds no match there and is built alone. */
+static void build_with_companions(scl_context *ctx, const scl_stem_cfg *cfg) {
+    char so[96], po[96], ho[160];
+    stem_options(so, sizeof so, cfg->vw, cfg->co);
+    scl__pool_default_options(ctx, po, sizeof po);
+    scl__head_default_options(ctx, ho, sizeof ho);
+    if (cfg->half) { /* as scl__op_storage_option appends it to each op's own */
+        static const char h[] = " -DSCL_HALF=1";
+        strncat(so, h, sizeof so - strlen(so) - 1);
+        strncat(po, h, sizeof po - strlen(po) - 1);
+        strncat(ho, h, sizeof ho - strlen(ho) - 1);
+    }
+    const char *const files[] = {"stem.cl", "pool.cl", "head.cl"}, *const opts[] = {so, po, ho};
+    scl__context_build_group(ctx, 3, files, opts);
+}
+
 /* Makes op->kernel the kernel of vector width vw, building it if need be; *wg_max (if not NULL)
  * gets the largest work-group it can run. */
 static scl_status use_width(scl_op *op, int vw, size_t *wg_max) {
     stem_extra *x = op->extra;
-    snprintf(op->options, sizeof op->options, "-DVW=%d -DCO=%d", vw, x->cfg.co);
+    stem_options(op->options, sizeof op->options, vw, x->cfg.co);
     return scl__op_use_variant(op, &x->widths, "stem.cl", vw, wg_max);
 }
 
@@ -200,6 +224,7 @@ scl_status scl__op_stem_create_cfg(scl_context *ctx, int cout, const float *weig
     op->flags = SCL_OP_RELU;
     snprintf(op->kernel_name, sizeof op->kernel_name, "stem3x3s2");
     /* the widest kernel now, so that a build failure shows at creation; others on demand */
+    build_with_companions(ctx, cfg);
     size_t wg_max = 0;
     st = use_width(op, cfg->vw, &wg_max);
     if (st == SCL_OK) st = scl__check_kernel_local(op, wg_max, cfg->local, fn);

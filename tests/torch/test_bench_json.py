@@ -62,7 +62,8 @@ SCHEMA = {
     "results": [{
         "model": STR, "params": INT, "macs_per_image": INT, "launches": INT, "tuned_ops": INT,
         "startup": {"build_cold_ms": NUM, "build_warm_ms": NUM, "first_inference_ms": NUM,
-                    "cold_start_ms": NUM, "context_cold_ms": NUM, "first_inference_cold_ms": NUM,
+                    "cold_start_ms": NUM, "cold_start_cpu_ms": NUM, "context_cold_ms": NUM,
+                    "first_inference_cold_ms": NUM,
                     "save_ms": NUM, "cold_compiles": INT, "warm_disk_hits": INT,
                     "warm_compiles": INT},
         "memory": {"weight_bytes": INT, "min_bytes_moved_per_image": INT},
@@ -270,6 +271,7 @@ def check_report(d, info):
     check("cold start is its parts' sum",
           abs(st["cold_start_ms"] - st["context_cold_ms"] - st["build_cold_ms"]
               - st["first_inference_cold_ms"]) < 1e-6 * max(1.0, st["cold_start_ms"]), str(st))
+    check("cold start took CPU time", st["cold_start_cpu_ms"] > 0, str(st))
     check("cold build compiles", st["cold_compiles"] > 0, str(st))
     check("warm build reads the disk cache only",
           st["warm_disk_hits"] > 0 and st["warm_compiles"] == 0, str(st))
