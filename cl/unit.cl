@@ -101,22 +101,13 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
     }
 }
 
-// The register tile of one task: acc[c] = bias + sum_k w[k][c] * in[k][px ..], the K input
-// regions is apart, the tile's packed weights wt ([k][CO_TILE]). Unrolled by two, as
-// pointwise.cl (clang declines a pragma on a loop of unknown trip count).
-#define PW_ACC(acc, in, is, K, wt)                                                                 \
+// The register tile of a band's last task, where a pair of vectors would pass its end:
+// acc[c] = bias + sum_k w[k][c] * in[k][px ..], the K input regions is apart, the tile's packed
+// weights wt ([k][CO_TILE]). Not unrolled over k: only one task a band takes it, and each
+// unrolled copy is code PoCL generates again at the kernel's first launch (the cold start).
+#define PW_ACC1(acc, in, is, K, wt)                                                                \
     do {                                                                                           \
-        int k_ = 0;                                                                                \
-        for (; k_ + 2 <= (K); k_ += 2) {                                                           \
-            const floatv x0_ = LOADV((in) + k_ * (is)), x1_ = LOADV((in) + (k_ + 1) * (is));       \
-            DROW(w0_, CO_TILE, (wt) + k_ * CO_TILE);                                               \
-            DROW(w1_, CO_TILE, (wt) + (k_ + 1) * CO_TILE);                                         \
-            _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x0_, (floatv)w0_[c_], acc[c_]);                                                \
-            _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
-                MAC(x1_, (floatv)w1_[c_], acc[c_]);                                                \
-        }                                                                                          \
-        for (; k_ < (K); k_++) {                                                                   \
+        for (int k_ = 0; k_ < (K); k_++) {                                                         \
             const floatv x_ = LOADV((in) + k_ * (is));                                             \
             DROW(w_, CO_TILE, (wt) + k_ * CO_TILE);                                                \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
@@ -155,7 +146,7 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
     if (two)                                                                                       \
         PW_ACC2(a0, a1, (in) + gi * (gs) + px, is, K, (w) + j * (K) * CO_TILE);                    \
     else                                                                                           \
-        PW_ACC(a0, (in) + gi * (gs) + px, is, K, (w) + j * (K) * CO_TILE)
+        PW_ACC1(a0, (in) + gi * (gs) + px, is, K, (w) + j * (K) * CO_TILE)
 
 // 1x1 conv + ReLU over P pixels, G groups of K inputs and cg outputs each: input regions of in
 // (is, gs as in PW_TASK) to G cg regions of out (os apart), group by group.
@@ -167,12 +158,27 @@ INLINE void pw_local(__local const float *in, int is, int gs, int K, int P, int 
     for (int t = lid; t < pairs * tiles; t += lsz) {
         PW_TASK(t, P, tiles, tpg, K, in, is, gs, w, b);
         const int o0 = (j - gi * tpg) * CO_TILE;
+        __local float *ob = out + (gi * cg + o0) * os + px; /* channel c at ob + c os */
+        if (px + 2 * VEC <= P) {
 #pragma unroll
-        for (int c = 0; c < CO_TILE; c++) {
-            if (o0 + c >= cg) continue;
-            __local float *o = out + (gi * cg + o0 + c) * os + px;
-            store_part_l(fmax(a0[c], 0.0f), o, P - px);
-            if (two) store_part_l(fmax(a1[c], 0.0f), o + VEC, P - px - VEC);
+            for (int c = 0; c < CO_TILE; c++) {
+                if (o0 + c >= cg) continue;
+                STOREV(fmax(a0[c], 0.0f), ob + c * os);
+                STOREV(fmax(a1[c], 0.0f), ob + c * os + VEC);
+            }
+        } else {
+            // the band's last pair: one rolled copy of the guarded partial stores (inlined per
+            // vector they were most of the kernel's code, generated again at its first launch;
+            // the tiles copied so that a0 and a1 stay in registers above)
+            floatv t0[CO_TILE], t1[CO_TILE];
+#pragma unroll
+            for (int c = 0; c < CO_TILE; c++)
+                t0[c] = a0[c], t1[c] = a1[c];
+#pragma unroll 1
+            for (int c = 0; c < CO_TILE && o0 + c < cg; c++) {
+                store_part_l(fmax(t0[c], 0.0f), ob + c * os, P - px);
+                if (two) store_part_l(fmax(t1[c], 0.0f), ob + c * os + VEC, P - px - VEC);
+            }
         }
     }
 }
@@ -188,20 +194,37 @@ INLINE void pw_global(__local const float *in, int is, int gs, int K, int P, int
     const int pairs = (P + 2 * VEC - 1) / (2 * VEC);
     for (int t = lid; t < pairs * tiles; t += lsz) {
         PW_TASK(t, P, tiles, tpg, K, in, is, gs, w, b);
-        const int o0 = (j - gi * tpg) * CO_TILE;
+        const int o0 = (j - gi * tpg) * CO_TILE, oc0 = gi * cg + o0;
+        if (px + 2 * VEC <= P) {
 #pragma unroll
-        for (int c = 0; c < CO_TILE; c++) {
-            if (o0 + c >= cg) continue;
-            const int oc = gi * cg + o0 + c;
-            floatv v0 = a0[c], v1 = a1[c];
-            if (residual) {
-                // the region's zero tail covers the vector past the band's last pixel
-                v0 += LOADV(res + oc * rs + px);
-                if (two) v1 += LOADV(res + oc * rs + px + VEC);
+            for (int c = 0; c < CO_TILE; c++) {
+                if (o0 + c >= cg) continue;
+                floatv v0 = a0[c], v1 = a1[c];
+                if (residual) {
+                    v0 += LOADV(res + (oc0 + c) * rs + px);
+                    v1 += LOADV(res + (oc0 + c) * rs + px + VEC);
+                }
+                __global data_t *o = out + map[oc0 + c] * pitch + start + px;
+                DSTORE_N(VEC, fmax(v0, 0.0f), o);
+                DSTORE_N(VEC, fmax(v1, 0.0f), o + VEC);
             }
-            __global data_t *o = out + map[oc] * pitch + start + px;
-            store_part_g(fmax(v0, 0.0f), o, P - px);
-            if (two) store_part_g(fmax(v1, 0.0f), o + VEC, P - px - VEC);
+        } else { // the band's last pair, as in pw_local
+            floatv t0[CO_TILE], t1[CO_TILE];
+#pragma unroll
+            for (int c = 0; c < CO_TILE; c++)
+                t0[c] = a0[c], t1[c] = a1[c];
+#pragma unroll 1
+            for (int c = 0; c < CO_TILE && o0 + c < cg; c++) {
+                floatv v0 = t0[c], v1 = t1[c];
+                if (residual) {
+                    // the region's zero tail covers the vector past the band's last pixel
+                    v0 += LOADV(res + (oc0 + c) * rs + px);
+                    if (two) v1 += LOADV(res + (oc0 + c) * rs + px + VEC);
+                }
+                __global data_t *o = out + map[oc0 + c] * pitch + start + px;
+                store_part_g(fmax(v0, 0.0f), o, P - px);
+                if (two) store_part_g(fmax(v1, 0.0f), o + VEC, P - px - VEC);
+            }
         }
     }
 }
