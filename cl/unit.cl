@@ -359,17 +359,24 @@ __kernel void unit_s2(__global const data_t *restrict in, __global const int *re
                                  rs1, lid, lsz);
     const int y0 = u.y0, n = u.n, th = u.th, nv = u.nv, at = 1 + u.top * W;
     pw_local(l0 + at, rs0, 0, cin, nv, 1, w + w1, b + b1, mid, l1 + at, rs1, lid, lsz);
-    dw_local(l0 + 1, rs0, W, OW, th, 2, w + wda, b + bda, cin, l3, rs3, lid, lsz);
-    zero_range(l3, rs3, cin, th * OW, rs3, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    dw_local(l1 + 1, rs1, W, OW, th, 2, w + wd, b + bd, mid, l2, rs2, lid, lsz);
-    zero_range(l2, rs2, mid, th * OW, rs2, lid, lsz);
+    // The two branches through one copy of the depthwise and one of the last 1x1 conv, in loops
+    // kept rolled: a second inlined copy of each was half the code PoCL generated at the
+    // kernel's first launch (the cold start). Branch a's depthwise waits for this phase for it.
+#pragma unroll 1
+    for (int br = 0; br < 2; br++) {
+        dw_local((br ? l1 : l0) + 1, br ? rs1 : rs0, W, OW, th, 2, w + (br ? wd : wda),
+                 b + (br ? bd : bda), br ? mid : cin, br ? l2 : l3, br ? rs2 : rs3, lid, lsz);
+        zero_range(br ? l2 : l3, br ? rs2 : rs3, br ? mid : cin, th * OW, br ? rs2 : rs3, lid,
+                   lsz);
+    }
     barrier(CLK_LOCAL_MEM_FENCE);
     __global data_t *o = out + n * out_bs;
-    pw_global(l3, rs3, 0, cin, th * OW, 1, w + wpa, b + bpa, couta, o, out_map, out_pitch,
-              y0 * OW, 0, l0, 0, lid, lsz);
-    pw_global(l2, rs2, 0, mid, th * OW, 1, w + w2, b + b2, coutb, o, out_map + couta, out_pitch,
-              y0 * OW, 0, l0, 0, lid, lsz);
+#pragma unroll 1
+    for (int br = 0; br < 2; br++)
+        pw_global(br ? l2 : l3, br ? rs2 : rs3, 0, br ? mid : cin, th * OW, 1, w + (br ? w2 : wpa),
+                  b + (br ? b2 : bpa), br ? coutb : couta, o, out_map + (br ? couta : 0),
+                  out_pitch, y0 * OW, 0, l0, 0, lid, lsz);
 }
 
 // V1's shortcut at stride 2: the 3x3 s2 average pool (count_include_pad: the inside taps' sum
