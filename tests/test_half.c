@@ -427,7 +427,7 @@ END_TEST
 
 START_TEST(test_half_refusals) {
     scl_context *ctx = tu_context();
-    scl_device_info info;
+    scl_device_info info = {.size = sizeof info};
     TU_OK(ctx, scl_context_device_info(ctx, &info));
     scl_network *net = NULL;
     scl_network_options o = {.size = sizeof o, .precision = SCL_PRECISION_FLOAT16};
