@@ -324,6 +324,29 @@ static scl_status remember(scl_context *ctx, const char *file, const char *optio
     return SCL_OK;
 }
 
+/* The program of cache key `key` built from the disk cache's binary, or NULL (no cache, no
+ * entry, or a binary the driver refuses, e.g. updated in place: the caller compiles). */
+static cl_program from_disk_cache(scl_context *ctx, const unsigned char *key, const char *options) {
+    if (!ctx->cache_dir) return NULL;
+    size_t size;
+    unsigned char *bin = cache_read(ctx, key, &size);
+    if (!bin) return NULL;
+    cl_int e, binst;
+    const unsigned char *bins[1] = {bin};
+    cl_program prog =
+        clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &size, bins, &binst, &e);
+    if (e == CL_SUCCESS && binst == CL_SUCCESS &&
+        clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL) == CL_SUCCESS) {
+        ctx->stats.disk_hits++;
+    } else {
+        if (prog) clReleaseProgram(prog);
+        prog = NULL;
+        ctx->stats.disk_rejects++;
+    }
+    free(bin);
+    return prog;
+}
+
 scl_status scl_context_build(scl_context *ctx, const char *file, const char *options,
                              cl_program *out) {
     if (!ctx || !file || !out)
@@ -342,26 +365,7 @@ scl_status scl_context_build(scl_context *ctx, const char *file, const char *opt
     if (st != SCL_OK) return st;
     unsigned char key[32];
     cache_key(ctx, src, len, options, key);
-    cl_program prog = NULL;
-    if (ctx->cache_dir) {
-        size_t size;
-        unsigned char *bin = cache_read(ctx, key, &size);
-        if (bin) {
-            cl_int e, binst;
-            const unsigned char *bins[1] = {bin};
-            prog = clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &size, bins, &binst, &e);
-            if (e == CL_SUCCESS && binst == CL_SUCCESS &&
-                clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL) == CL_SUCCESS) {
-                ctx->stats.disk_hits++;
-            } else {
-                /* the driver refused its own binary (e.g. updated in place): rebuild */
-                if (prog) clReleaseProgram(prog);
-                prog = NULL;
-                ctx->stats.disk_rejects++;
-            }
-            free(bin);
-        }
-    }
+    cl_program prog = from_disk_cache(ctx, key, options);
     /* compiled here: saved later (scl__programs_save), not now */
     int compiled = !prog;
     if (compiled) st = compile_source(ctx, file, src, len, options, &prog);
@@ -422,25 +426,7 @@ void scl__context_build_group(scl_context *ctx, int n, const char *const *files,
     if (join_sources(ctx, names, group_files(files, n, names), &src, &len) != SCL_OK) return;
     unsigned char key[32];
     cache_key(ctx, src, len, merged, key);
-    cl_program prog = NULL;
-    if (ctx->cache_dir) {
-        size_t size;
-        unsigned char *bin = cache_read(ctx, key, &size);
-        if (bin) {
-            cl_int e, binst;
-            const unsigned char *bins[1] = {bin};
-            prog = clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &size, bins, &binst, &e);
-            if (e == CL_SUCCESS && binst == CL_SUCCESS &&
-                clBuildProgram(prog, 1, &ctx->device, merged, NULL, NULL) == CL_SUCCESS) {
-                ctx->stats.disk_hits++;
-            } else {
-                if (e == CL_SUCCESS) clReleaseProgram(prog);
-                prog = NULL;
-                ctx->stats.disk_rejects++;
-            }
-            free(bin);
-        }
-    }
+    cl_program prog = from_disk_cache(ctx, key, merged);
     int compiled = !prog;
     if (compiled) {
         cl_int e;
