@@ -18,6 +18,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shufflenet_ref as ref  # noqa: E402
+from clitest import Report, tool_from_env  # noqa: E402
 
 MODEL = "v2_x0_5"  # the smallest V2: every run loads it in well under a second
 PREFIX = "shufflecl: error: "
@@ -144,21 +145,10 @@ def check_error(proc, needles, output=None):
 
 
 def main():
-    tool = os.environ.get("SCL_TOOL")
+    tool = tool_from_env()
     if not tool:
-        print("SCL_TOOL is not set (run through ctest)")
         return 1
-    passed = failed = 0
-
-    def report(name, err, proc=None):
-        nonlocal passed, failed
-        if err:
-            failed += 1
-            print(f"FAIL {name}: {err}")
-        else:
-            passed += 1
-            line = proc.stderr.strip() if proc is not None else ""
-            print(f"ok   {name}: {line}")
+    report = Report()
 
     with tempfile.TemporaryDirectory(dir=os.environ.get("SCL_TEST_TMPDIR")) as tmp:
         def p(name):
@@ -185,8 +175,7 @@ def main():
         proc = infer()
         if proc.returncode != 0 or not os.path.exists(out):
             report("good files", f"infer failed ({proc.returncode}): {proc.stderr.strip()}")
-            print(f"{passed} passed, {failed} failed")
-            return 1
+            return report.done()
         want = np.load(out)
         os.remove(out)
         report("good files", None if np.isfinite(want).all() else "non-finite logits")
@@ -444,8 +433,7 @@ def main():
         except ImportError:
             print("skip classify a JPEG bomb: no PIL")
 
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return report.done()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shufflenet_ref as ref  # noqa: E402
-from clitest import check_error, run_tool  # noqa: E402
+from clitest import Report, check_error, run_tool, tool_from_env  # noqa: E402
 
 
 # (tag, layout, widths, repeats, classes, groups, batch, height, width, module prefix)
@@ -172,22 +172,11 @@ def classify(tool, tmp, report):
 
 
 def main():
-    tool = os.environ.get("SCL_TOOL")
+    tool = tool_from_env()
     if not tool:
-        print("SCL_TOOL is not set (run through ctest)")
         return 1
     torch.set_num_threads(1)
-    passed = failed = 0
-
-    def report(name, err, proc=None):
-        nonlocal passed, failed
-        if err:
-            failed += 1
-            print(f"FAIL {name}: {err}")
-        else:
-            passed += 1
-            line = proc.stderr.strip() if proc is not None else ""
-            print(f"ok   {name}{': ' + line if line else ''}")
+    report = Report()
 
     try:
         ref.check_megvii_split()
@@ -199,8 +188,7 @@ def main():
             report(case[0], run_case(tool, tmp, *case, seed=200 + i))
         malformed(tool, tmp, report)
         classify(tool, tmp, report)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return report.done()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from onnx import helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shufflenet_ref as ref  # noqa: E402
-from clitest import check_error, run_tool  # noqa: E402
+from clitest import Report, check_error, run_tool, tool_from_env  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -399,21 +399,11 @@ def commands(tool, tmp, report):
 
 
 def main():
-    tool = os.environ.get("SCL_TOOL")
+    tool = tool_from_env()
     if not tool:
-        print("SCL_TOOL is not set (run through ctest)")
         return 1
     torch.set_num_threads(1)
-    passed = failed = 0
-
-    def report(name, err, proc=None):
-        nonlocal passed, failed
-        if err:
-            failed += 1
-            print(f"FAIL {name}: {err}")
-        else:
-            passed += 1
-            print(f"ok   {name}")
+    report = Report()
 
     with tempfile.TemporaryDirectory(dir=os.environ.get("SCL_TEST_TMPDIR")) as tmp:
         files = []
@@ -422,8 +412,7 @@ def main():
         malformed(tool, tmp, report, nets)
         preprocessing(tool, tmp, report, nets)
         commands(tool, tmp, report)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return report.done()
 
 
 if __name__ == "__main__":
