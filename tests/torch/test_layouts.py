@@ -10,7 +10,6 @@ Run by CTest with SCL_TOOL (the shufflecl binary) and SCL_TEST_TMPDIR set."""
 
 import json
 import os
-import struct
 import sys
 import tempfile
 import time
