@@ -1,9 +1,9 @@
-// unit.cl: a whole ShuffleNet unit in one launch. V2: unit_s1 computes the stride-1 branch (1x1
-// conv + ReLU, depthwise 3x3, 1x1 conv + ReLU; BN folded into every conv), unit_s2 the stride-2
-// unit's two branches (depthwise 3x3 s2, 1x1 conv + ReLU; and 1x1 conv + ReLU, depthwise 3x3
-// s2, 1x1 conv + ReLU) from the same input. V1: unit_v1_s1 and unit_v1_s2 (grouped 1x1 convs,
-// the channel shuffle, the residual or the average-pool shortcut; see there). All read and
-// write through channel maps like every other kernel, so splits, concats and shuffles stay free.
+// unit.cl: a whole ShuffleNet unit in one launch, by one kernel, `unit`, for every kind: V2's
+// stride-1 branch (1x1 conv + ReLU, depthwise 3x3, 1x1 conv + ReLU; BN folded into every conv),
+// V2's stride-2 unit with its two branches (depthwise 3x3 s2, 1x1 conv + ReLU; and 1x1 conv +
+// ReLU, depthwise 3x3 s2, 1x1 conv + ReLU) from the same input, and V1's (grouped 1x1 convs, the
+// channel shuffle, the residual or the average-pool shortcut). All read and write through
+// channel maps like every other kernel, so splits, concats and shuffles stay free.
 //
 // A work-group owns a band of `TH` whole output rows of one image, for every output channel.
 // It stages the input rows its band needs (TH + 2 at stride 1, 2 TH + 1 at stride 2: the
@@ -287,98 +287,6 @@ INLINE unit_band band_of(int H, int OH, int W, int TH, const int stride) {
     return b;
 }
 
-// Stride 1, every kernel's first phase: the band's input rows into l0 (cin regions rs0 apart,
-// from 0, zeros after), and zeros around where the first conv writes its rows in l1 (mid
-// regions from 1 + top W: the padding float, then the halo row outside the image if any).
-INLINE unit_band stage_s1(__global const data_t *in, __global const int *in_map, int in_bs,
-                          int in_pitch, int H, int W, int TH, int cin, int mid, __local float *l0,
-                          int rs0, __local float *l1, int rs1, int lid, int lsz) {
-    const unit_band b = band_of(H, H, W, TH, 1);
-    load_band(in + b.n * in_bs, in_map, in_pitch, b.ys * W, b.nv, cin, l0, rs0, lid, lsz);
-    zero_range(l0, rs0, cin, b.nv, rs0, lid, lsz);
-    zero_range(l1, rs1, mid, 0, 1 + b.top * W, lid, lsz);
-    zero_range(l1, rs1, mid, 1 + b.top * W + b.nv, rs1, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return b;
-}
-
-// Stride 2: the input rows into l0 from 1 + top W (the padding float and a zero halo row before
-// them), l0 and l1 zero around them.
-INLINE unit_band stage_s2(__global const data_t *in, __global const int *in_map, int in_bs,
-                          int in_pitch, int H, int W, int OH, int TH, int cin, int mid,
-                          __local float *l0, int rs0, __local float *l1, int rs1, int lid,
-                          int lsz) {
-    const unit_band b = band_of(H, OH, W, TH, 2);
-    const int at = 1 + b.top * W;
-    load_band(in + b.n * in_bs, in_map, in_pitch, b.ys * W, b.nv, cin, l0 + at, rs0, lid, lsz);
-    zero_range(l0, rs0, cin, 0, at, lid, lsz);
-    zero_range(l0, rs0, cin, at + b.nv, rs0, lid, lsz);
-    zero_range(l1, rs1, mid, 0, at, lid, lsz);
-    zero_range(l1, rs1, mid, at + b.nv, rs1, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return b;
-}
-
-// Stride 1. in: cin planes of H x W (map, floats per image, per plane); out: cout planes.
-// Weights w and biases b hold the three layers at the given offsets (pw: packed per tile).
-// Local: l0 the band's input (cin regions rs0 apart), l1 the first conv's output with its halo
-// rows (mid, rs1), l2 the depthwise's output (mid, rs2).
-__kernel void unit_s1(__global const data_t *restrict in, __global const int *restrict in_map,
-                      int in_bs, int in_pitch, __global data_t *out,
-                      __global const int *restrict out_map, int out_bs, int out_pitch, int H, int W,
-                      int TH, int cin, int mid, int cout, __global const data_t *restrict w,
-                      __global const float *restrict b, int w1, int b1, int wd, int bd, int w2,
-                      int b2, __local float *l0, __local float *l1, __local float *l2, int rs0,
-                      int rs1, int rs2) {
-    const int lid = get_local_id(0), lsz = get_local_size(0);
-    const unit_band u =
-        stage_s1(in, in_map, in_bs, in_pitch, H, W, TH, cin, mid, l0, rs0, l1, rs1, lid, lsz);
-    pw_local(l0, rs0, 0, cin, u.nv, 1, w + w1, b + b1, mid, l1 + 1 + u.top * W, rs1, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    dw_local(l1 + 1, rs1, W, W, u.th, 1, w + wd, b + bd, mid, l2, rs2, lid, lsz);
-    zero_range(l2, rs2, mid, u.th * W, rs2, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    pw_global(l2, rs2, 0, mid, u.th * W, 1, w + w2, b + b2, cout, out + u.n * out_bs, out_map,
-              out_pitch, u.y0 * W, 0, l0, 0, lid, lsz);
-}
-
-// Stride 2: H x W in, OH x OW out. Branch a: depthwise of all cin channels, then a 1x1 conv to
-// couta channels (out_map[0 .. couta)); branch b: 1x1 conv to mid, depthwise, 1x1 conv to coutb
-// (out_map[couta ..)). Local: l0 the input rows (cin, rs0), l1 branch b's first conv (mid, rs1),
-// l2 its depthwise (mid, rs2), l3 branch a's depthwise (cin, rs3).
-__kernel void unit_s2(__global const data_t *restrict in, __global const int *restrict in_map,
-                      int in_bs, int in_pitch, __global data_t *out,
-                      __global const int *restrict out_map, int out_bs, int out_pitch, int H, int W,
-                      int OH, int OW, int TH, int cin, int mid, int couta, int coutb,
-                      __global const data_t *restrict w, __global const float *restrict b, int wda,
-                      int bda, int wpa, int bpa, int w1, int b1, int wd, int bd, int w2, int b2,
-                      __local float *l0, __local float *l1, __local float *l2, __local float *l3,
-                      int rs0, int rs1, int rs2, int rs3) {
-    const int lid = get_local_id(0), lsz = get_local_size(0);
-    const unit_band u = stage_s2(in, in_map, in_bs, in_pitch, H, W, OH, TH, cin, mid, l0, rs0, l1,
-                                 rs1, lid, lsz);
-    const int y0 = u.y0, n = u.n, th = u.th, nv = u.nv, at = 1 + u.top * W;
-    pw_local(l0 + at, rs0, 0, cin, nv, 1, w + w1, b + b1, mid, l1 + at, rs1, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    // The two branches through one copy of the depthwise and one of the last 1x1 conv, in loops
-    // kept rolled: a second inlined copy of each was half the code PoCL generated at the
-    // kernel's first launch (the cold start). Branch a's depthwise waits for this phase for it.
-#pragma unroll 1
-    for (int br = 0; br < 2; br++) {
-        dw_local((br ? l1 : l0) + 1, br ? rs1 : rs0, W, OW, th, 2, w + (br ? wd : wda),
-                 b + (br ? bd : bda), br ? mid : cin, br ? l2 : l3, br ? rs2 : rs3, lid, lsz);
-        zero_range(br ? l2 : l3, br ? rs2 : rs3, br ? mid : cin, th * OW, br ? rs2 : rs3, lid,
-                   lsz);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    __global data_t *o = out + n * out_bs;
-#pragma unroll 1
-    for (int br = 0; br < 2; br++)
-        pw_global(br ? l2 : l3, br ? rs2 : rs3, 0, br ? mid : cin, th * OW, 1, w + (br ? w2 : wpa),
-                  b + (br ? b2 : bpa), br ? coutb : couta, o, out_map + (br ? couta : 0),
-                  out_pitch, y0 * OW, 0, l0, 0, lid, lsz);
-}
-
 // V1's shortcut at stride 2: the 3x3 s2 average pool (count_include_pad: the inside taps' sum
 // times 1/9, as pool.cl) of C regions of in, laid out as dw_local's input, to `rows` output
 // rows of OW in global planes map[c] (from `start`) of out. The padding taps are the zero rows
@@ -407,56 +315,70 @@ INLINE void avg_global(__local const float *in, int is, int W, int OW, int rows,
     }
 }
 
-// ShuffleNet V1, stride 1 (cin = cout): out = relu(x + conv2(shuffle(dw(relu(conv1(x)))))),
-// conv1 of g1 groups (cin -> mid), conv2 of g groups (mid -> cout), BN folded into each. The
-// shuffle is only where conv2's groups read the depthwise's regions (PW_TASK), and the residual
-// x is the band's own staged input. Arguments and local buffers as unit_s1's, the out planes
-// disjoint from the in planes (neighbouring bands read the rows a band would overwrite).
-__kernel void unit_v1_s1(__global const data_t *restrict in, __global const int *restrict in_map,
-                         int in_bs, int in_pitch, __global data_t *out,
-                         __global const int *restrict out_map, int out_bs, int out_pitch, int H,
-                         int W, int TH, int cin, int mid, int cout, int g1, int g,
-                         __global const data_t *restrict w, __global const float *restrict b,
-                         int w1, int b1, int wd, int bd, int w2, int b2, __local float *l0,
-                         __local float *l1, __local float *l2, int rs0, int rs1, int rs2) {
+// The unit. Every kind is the same four phases, so one kernel serves them all (each kernel is
+// code PoCL generates at its first launch: one, not four, is most of the cold start saved):
+//  1. stage the band's input rows in l0 (cin regions rs0 apart; at stride 2 from 1 + top W, after
+//     the padding float and a zero halo row, as the depthwise of branch a or V1's pool reads
+//     them), zeros around where phase 2 writes l1;
+//  2. the first 1x1 conv + ReLU of l0 into l1 (mid regions, their rows from 1 + top W: the
+//     padding float, then the halo row outside the image if any); V1 at stride 2 also writes
+//     its average-pool shortcut, from l0, straight into its concat slot out_map[0 .. cin);
+//  3. the depthwise of l1 into l2 (mid, rs2), and for V2 at stride 2 branch a's depthwise of l0
+//     into l3 (cin, rs3);
+//  4. the last 1x1 conv + ReLU of l2 into out_map[couta ..): V1's of g groups reading the
+//     channel shuffle (PW_TASK), adding the residual at stride 1 (the band's own staged input;
+//     the out planes must be disjoint from the in planes, as neighbouring bands read the rows a
+//     band would overwrite); and for V2 at stride 2 branch a's 1x1 conv of l3 into
+//     out_map[0 .. couta).
+// in: cin planes of H x W (map, floats per image, per plane); out: the unit's planes, OH x OW.
+// v1: 0 for V2 (g1 = g = 1), 1 for V1 (the first conv of g1 groups, the last of g; couta = cin
+// at stride 2, the pool's channels, 0 at stride 1). Weights w and biases b hold the layers at the
+// given offsets (1x1 convs packed per tile; wda .. bpa: V2 stride 2's branch a, else unused).
+__kernel void unit(__global const data_t *restrict in, __global const int *restrict in_map,
+                   int in_bs, int in_pitch, __global data_t *out,
+                   __global const int *restrict out_map, int out_bs, int out_pitch, int H, int W,
+                   int OH, int OW, int TH, int stride, int v1, int cin, int mid, int couta,
+                   int coutb, int g1, int g, __global const data_t *restrict w,
+                   __global const float *restrict b, int wda, int bda, int wpa, int bpa, int w1,
+                   int b1, int wd, int bd, int w2, int b2, __local float *l0, __local float *l1,
+                   __local float *l2, __local float *l3, int rs0, int rs1, int rs2, int rs3) {
     const int lid = get_local_id(0), lsz = get_local_size(0);
-    const unit_band u =
-        stage_s1(in, in_map, in_bs, in_pitch, H, W, TH, cin, mid, l0, rs0, l1, rs1, lid, lsz);
-    const int y0 = u.y0, n = u.n, th = u.th, ys = u.ys, top = u.top, nv = u.nv;
-    const int k1 = cin / g1;
-    pw_local(l0, rs0, k1 * rs0, k1, nv, g1, w + w1, b + b1, mid / g1, l1 + 1 + top * W, rs1, lid,
-             lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    dw_local(l1 + 1, rs1, W, W, th, 1, w + wd, b + bd, mid, l2, rs2, lid, lsz);
-    zero_range(l2, rs2, mid, th * W, rs2, lid, lsz);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    pw_global(l2, g * rs2, rs2, mid / g, th * W, g, w + w2, b + b2, cout / g, out + n * out_bs,
-              out_map, out_pitch, y0 * W, 1, l0 + (y0 - ys) * W, rs0, lid, lsz);
-}
+    const unit_band u = band_of(H, OH, W, TH, stride);
+    const int y0 = u.y0, th = u.th, nv = u.nv, at = 1 + u.top * W, a0 = stride == 1 ? 0 : at;
+    // V2 at stride 2: two branches, taken in the rolled loops of phases 3 and 4 (first = 0)
+    const int first = stride == 2 && !v1 ? 0 : 1;
+    __global data_t *o = out + u.n * out_bs;
 
-// ShuffleNet V1, stride 2: out = concat(avgpool(x), relu(conv2(shuffle(dw_s2(relu(conv1(x))))))),
-// the pool into out_map[0 .. cin), the branch's coutb channels after it. Arguments as unit_s2's;
-// local: l0 the input rows (cin, rs0), l1 conv1's output (mid, rs1), l2 the depthwise's (mid,
-// rs2). The pool reads l0 while conv1 writes l1: one phase.
-__kernel void unit_v1_s2(__global const data_t *restrict in, __global const int *restrict in_map,
-                         int in_bs, int in_pitch, __global data_t *out,
-                         __global const int *restrict out_map, int out_bs, int out_pitch, int H,
-                         int W, int OH, int OW, int TH, int cin, int mid, int coutb, int g1, int g,
-                         __global const data_t *restrict w, __global const float *restrict b,
-                         int w1, int b1, int wd, int bd, int w2, int b2, __local float *l0,
-                         __local float *l1, __local float *l2, int rs0, int rs1, int rs2) {
-    const int lid = get_local_id(0), lsz = get_local_size(0);
-    const unit_band u = stage_s2(in, in_map, in_bs, in_pitch, H, W, OH, TH, cin, mid, l0, rs0, l1,
-                                 rs1, lid, lsz);
-    const int y0 = u.y0, n = u.n, th = u.th, nv = u.nv, at = 1 + u.top * W;
-    __global data_t *o = out + n * out_bs;
+    load_band(in + u.n * in_bs, in_map, in_pitch, u.ys * W, nv, cin, l0 + a0, rs0, lid, lsz);
+    zero_range(l0, rs0, cin, 0, a0, lid, lsz);
+    zero_range(l0, rs0, cin, a0 + nv, rs0, lid, lsz);
+    zero_range(l1, rs1, mid, 0, at, lid, lsz);
+    zero_range(l1, rs1, mid, at + nv, rs1, lid, lsz);
+    barrier(CLK_LOCAL_MEM_FENCE);
+
     const int k1 = cin / g1;
-    pw_local(l0 + at, rs0, k1 * rs0, k1, nv, g1, w + w1, b + b1, mid / g1, l1 + at, rs1, lid, lsz);
-    avg_global(l0 + 1, rs0, W, OW, th, cin, o, out_map, out_pitch, y0 * OW, lid, lsz);
+    pw_local(l0 + a0, rs0, k1 * rs0, k1, nv, g1, w + w1, b + b1, mid / g1, l1 + at, rs1, lid, lsz);
+    if (v1 && stride == 2)
+        avg_global(l0 + 1, rs0, W, OW, th, cin, o, out_map, out_pitch, y0 * OW, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
-    dw_local(l1 + 1, rs1, W, OW, th, 2, w + wd, b + bd, mid, l2, rs2, lid, lsz);
-    zero_range(l2, rs2, mid, th * OW, rs2, lid, lsz);
+
+    // one copy of the depthwise and of the last 1x1 conv for both branches, the loops kept
+    // rolled: an inlined copy per branch was half the code generated at the first launch
+#pragma unroll 1
+    for (int br = first; br < 2; br++) {
+        dw_local((br ? l1 : l0) + 1, br ? rs1 : rs0, W, OW, th, stride, w + (br ? wd : wda),
+                 b + (br ? bd : bda), br ? mid : cin, br ? l2 : l3, br ? rs2 : rs3, lid, lsz);
+        zero_range(br ? l2 : l3, br ? rs2 : rs3, br ? mid : cin, th * OW, br ? rs2 : rs3, lid,
+                   lsz);
+    }
     barrier(CLK_LOCAL_MEM_FENCE);
-    pw_global(l2, g * rs2, rs2, mid / g, th * OW, g, w + w2, b + b2, coutb / g, o, out_map + cin,
-              out_pitch, y0 * OW, 0, l0, 0, lid, lsz);
+
+#pragma unroll 1
+    for (int br = first; br < 2; br++) {
+        const int G = br ? g : 1, K = br ? mid / g : cin;
+        pw_global(br ? l2 : l3, br ? g * rs2 : rs3, br ? rs2 : rs3, K, th * OW, G,
+                  w + (br ? w2 : wpa), b + (br ? b2 : bpa), br ? coutb / g : couta, o,
+                  out_map + (br ? couta : 0), out_pitch, y0 * OW, br && v1 && stride == 1,
+                  l0 + (y0 - u.ys) * W, rs0, lid, lsz);
+    }
 }

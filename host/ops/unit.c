@@ -107,36 +107,33 @@ static scl_status unit_launch(scl_op *op, const scl_op_args *a, const scl_op_io 
     cl_int out_bs = (cl_int)(out->c * out->pitch), out_pitch = (cl_int)out->pitch;
     cl_int H = in->h, W = in->w, OH = out->h, OW = out->w, TH = th;
     cl_int r[4] = {(cl_int)rs[0], (cl_int)rs[1], (cl_int)rs[2], (cl_int)rs[3]};
+    /* cl/unit.cl's one kernel takes every kind's arguments; a 3-layer unit's branch-a offsets
+     * are 0 and its unused l3 a token 16 bytes (a local argument of 0 bytes is an error) */
+    cl_int stride = c->stride, v1 = c->v1;
+    cl_int shape[] = {H,      W,      OH,       OW,       TH,    stride, v1,
+                      c->cin, c->mid, c->couta, c->coutb, c->g1, c->g};
+    cl_int offs[2 * UNIT_MAX_LAYERS] = {0};
+    for (int k = 0; k < c->nl; k++) {
+        int at = 2 * (k + UNIT_MAX_LAYERS - c->nl);
+        offs[at] = c->woff[k], offs[at + 1] = c->boff[k];
+    }
     scl_karg head[] = {SCL_KARG(in->mem),  SCL_KARG(io->in_map), SCL_KARG(in_bs),
                        SCL_KARG(in_pitch), SCL_KARG(out->mem),   SCL_KARG(io->out_map),
-                       SCL_KARG(out_bs),   SCL_KARG(out_pitch),  SCL_KARG(H),
-                       SCL_KARG(W)};
+                       SCL_KARG(out_bs),   SCL_KARG(out_pitch)};
     scl_status st = scl__op_args(op, head, SCL_ARRAY_LEN(head));
     cl_uint i = SCL_ARRAY_LEN(head);
-    if (c->stride == 2) {
-        if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof OH, &OH);
-        if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof OW, &OW);
-    }
-    /* V2: TH cin mid [couta at stride 2] coutb; V1: TH cin mid coutb g1 g */
-    cl_int shape[6] = {TH, c->cin, c->mid};
-    int nshape = 3;
-    if (!c->v1 && c->stride == 2) shape[nshape++] = c->couta;
-    shape[nshape++] = c->coutb;
-    if (c->v1) shape[nshape++] = c->g1, shape[nshape++] = c->g;
-    for (int k = 0; k < nshape && st == SCL_OK; k++)
+    for (size_t k = 0; k < SCL_ARRAY_LEN(shape) && st == SCL_OK; k++)
         st = scl__op_arg(op, i++, sizeof(cl_int), &shape[k]);
     if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_mem), &op->weights);
     if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_mem), &op->bias);
-    for (int k = 0; k < c->nl && st == SCL_OK; k++) {
-        st = scl__op_arg(op, i++, sizeof(cl_int), &c->woff[k]);
-        if (st == SCL_OK) st = scl__op_arg(op, i++, sizeof(cl_int), &c->boff[k]);
-    }
-    int nlocal = c->stride == 2 && !c->v1 ? 4 : 3;
-    for (int k = 0; k < nlocal && st == SCL_OK; k++) {
+    for (size_t k = 0; k < SCL_ARRAY_LEN(offs) && st == SCL_OK; k++)
+        st = scl__op_arg(op, i++, sizeof(cl_int), &offs[k]);
+    for (int k = 0; k < 4 && st == SCL_OK; k++) {
         size_t regions = (size_t)((k == 0 || k == 3) ? c->cin : c->mid);
-        st = scl__op_arg(op, i++, regions * rs[k] * sizeof(float), NULL);
+        size_t bytes = regions * rs[k] * sizeof(float);
+        st = scl__op_arg(op, i++, bytes ? bytes : 16, NULL);
     }
-    for (int k = 0; k < nlocal && st == SCL_OK; k++)
+    for (int k = 0; k < 4 && st == SCL_OK; k++)
         st = scl__op_arg(op, i++, sizeof(cl_int), &r[k]);
     if (st != SCL_OK) return st;
     size_t bands = (size_t)((out->h + th - 1) / th);
@@ -152,8 +149,8 @@ static void unit_destroy(scl_op *op) {
 }
 
 static const scl_op_class unit_class = {"unit", unit_hw, unit_launch, unit_destroy};
-/* V2 stride 1 and 2, then V1's */
-static const char *const unit_kernels[] = {"unit_s1", "unit_s2", "unit_v1_s1", "unit_v1_s2"};
+/* one kernel for every kind of unit (cl/unit.cl says why) */
+static const char *const unit_kernels[] = {"unit"};
 
 /* The layers with weights of a unit: kind (0 a 1x1 conv, 1 a depthwise), input and output
  * channels, groups (V1's pool has none). */
@@ -315,7 +312,7 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
     op->cin = s->cin, op->cout = s->cout, op->groups = c->g, op->stride = s->stride;
     char opts[64];
     snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d", c->vec, UNIT_CO_TILE);
-    st = scl__op_kernel(op, "unit.cl", unit_kernels[(c->v1 ? 2 : 0) + (s->stride == 2)], opts);
+    st = scl__op_kernel(op, "unit.cl", unit_kernels[0], opts);
     if (st != SCL_OK) return scl__op_created(op, st, fn, out);
     if ((st = scl__op_fit_local0(op, &c->local0, fn)) != SCL_OK) return st;
     *out = op;
@@ -361,7 +358,7 @@ static const scl__tunable unit_tunables[] = {
 };
 
 const scl__op_desc scl__unit_desc = {"unit",           "unit.cl",
-                                     unit_kernels,     4,
+                                     unit_kernels,     1,
                                      unit_tunables,    (int)SCL_ARRAY_LEN(unit_tunables),
                                      unit_defaults,    unit_check,
                                      unit_desc_create, unit_counts};
