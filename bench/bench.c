@@ -455,6 +455,12 @@ static void print_header(const bench_report *r) {
            cli_precision == SCL_PRECISION_HALF_STORAGE
                ? ": weights and activations stored in 16 bits, float arithmetic"
                : " (--precision half-storage: 16-bit storage)");
+    if (cli_batch_block)
+        printf("blocks     a batch runs %d images through every layer at a time (--batch-block)\n",
+               cli_batch_block);
+    else
+        printf("blocks     as tuned (shufflecl tune --batch N), else the whole batch at once "
+               "(--batch-block N)\n");
 }
 
 /* Nothing runs faster than the FMA ceiling: a launch that does says the ceiling was measured

@@ -288,6 +288,7 @@ static void header(jw *j, const bench_report *r) {
     b_(j, "profile", s->profile);
     b_(j, "explicit_shuffle", s->explicit_shuffle);
     s_(j, "precision", cli_precision_name(cli_precision));
+    i_(j, "batch_block", cli_batch_block); /* 0: automatic */
     end_obj(j);
     obj(j, "startup");
     d_(j, "context_ms", r->context_ms);

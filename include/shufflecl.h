@@ -368,6 +368,11 @@ typedef struct scl_network_options {
     scl_precision precision;
     scl_switch fused_kernels; /* each V2 unit one launch (default: on unless the environment
                                  has SHUFFLECL_FUSION=off); off: every layer its own launch */
+    /* Batches run a block of this many images through every layer before the next block, so
+     * that a block's activations stay in cache (the launches multiply: scl_network_launch_count).
+     * 0: SHUFFLECL_BATCH_BLOCK if set, else the tuning table's choice for the batch size
+     * (shufflecl tune --batch N), else the whole batch at once. */
+    int batch_block;
 } scl_network_options;
 
 /* A named preset (scl_model_name), or NULL/"auto" refused: use scl_network_create_from_file. */
@@ -459,26 +464,29 @@ SCL_API scl_status scl_network_layer_info(const scl_network *net, int i, int h, 
 /* One kernel launch of an inference. A layer may take more than one launch (the head pools,
  * then multiplies, on some devices), and one launch may cover several layers. */
 typedef struct scl_launch_info {
-    size_t size;             /* sizeof(scl_launch_info), set by the caller */
-    char kernel[64];         /* the OpenCL kernel ("" before weights) */
-    int first_layer, layers; /* the layers it computes: [first_layer, first_layer + layers) */
-    int64_t macs;            /* multiply-accumulates, for the whole batch */
-    int64_t bytes;           /* bytes read and written: activations for the batch, plus weights */
-    int64_t weight_bytes;    /* of which weights and biases */
-    cl_uint dims;            /* the NDRange of its last enqueue (0 before any) */
+    size_t size;                /* sizeof(scl_launch_info), set by the caller */
+    char kernel[64];            /* the OpenCL kernel ("" before weights) */
+    int first_layer, layers;    /* the layers it computes: [first_layer, first_layer + layers) */
+    int64_t macs;               /* multiply-accumulates, for the images it runs: the batch, or
+                                   with blocks (batch_block) a block */
+    int64_t bytes;              /* bytes read and written: activations for those, plus weights */
+    int64_t weight_bytes;       /* of which weights and biases */
+    cl_uint dims;               /* the NDRange of its last enqueue (0 before any) */
     size_t global[3], local[3]; /* local all 0: the runtime chose */
 } scl_launch_info;
 
-/* Kernel launches per inference at the shape reshaped for (the same at any shape today). */
+/* Kernel launches per inference at the batch and shape reshaped for: with blocks
+ * (scl_network_options.batch_block), the launches of a block times the blocks of the batch. */
 SCL_API int scl_network_launch_count(const scl_network *net);
-/* Launch i (0 .. scl_network_launch_count - 1) at the shape of the last reshape or run. */
+/* Launch i (0 .. scl_network_launch_count - 1) at the shape of the last reshape or run (with
+ * blocks, launch i of every block is the same: the first block's is described). */
 SCL_API scl_status scl_network_launch_info(const scl_network *net, int i, scl_launch_info *out);
 
 typedef struct scl_network_stats {
     size_t size;             /* sizeof(scl_network_stats), set by the caller */
     int64_t params, macs;    /* per image, at the given h x w */
     size_t weight_bytes;     /* on the device */
-    size_t activation_bytes; /* peak activation memory for the batch, after reuse */
+    size_t activation_bytes; /* peak activation memory for the batch (or a block), after reuse */
     size_t min_bytes_moved;  /* per image: every layer's input read once, output written once */
     int launches;            /* kernel launches per inference (scl_network_launch_count) */
     int tuned_layers;        /* layers using an auto-tuned configuration (shufflecl tune) */

@@ -21,6 +21,7 @@ int cli_context(const char *device, scl_context **ctx);
 /* The precision of every network this process makes: --precision, anywhere after the command
  * (infer, classify, bench, tune); float32 by default. */
 extern scl_precision cli_precision;
+extern int cli_batch_block; /* --batch-block: 0 automatic */
 /* "float32", "half-storage" or "half". */
 const char *cli_precision_name(scl_precision p);
 /* The options every command's networks are made with (cli_precision, the rest defaults). */

@@ -23,17 +23,17 @@ int cli_tune(int argc, char **argv) {
                 "Times the configurations the op descriptors name (each tunable in turn over its\n"
                 "probes) for every layer shape of MODEL at N x 3 x H x W (default 1 x 3 x 224 x "
                 "224)\n"
-                "whose op family is in LIST (comma-separated; default pointwise,depthwise,unit; "
-                "also "
-                "stem,\n"
-                "pool, head), rejects any candidate whose output differs from the default "
-                "kernel's,\n"
-                "and keeps the winners that beat the default by more than 5% in the device's "
-                "tuning\n"
-                "file in the cache directory. Every op made on the device afterwards uses them; a\n"
-                "kernel source change makes the file stale (ignored). Run it again for other "
-                "models\n"
-                "or sizes: their entries are merged.");
+                "whose op family is in LIST (comma-separated; default "
+                "pointwise,depthwise,unit,block;\n"
+                "also stem, pool, head), rejects any candidate whose output differs from the\n"
+                "default kernel's, and keeps the winners that beat the default by more than 5% in\n"
+                "the device's tuning file in the cache directory. 'block' (at N > 1) then times "
+                "the\n"
+                "whole network over the batch in blocks of 1, 2, 4, 8 and 16 images against the\n"
+                "whole batch at once, and keeps the fastest for batch N where it is 5% faster.\n"
+                "Every op and network made on the device afterwards uses them; a kernel source\n"
+                "change makes the file stale (ignored). Run it again for other models or sizes:\n"
+                "their entries are merged.");
             return 0;
         }
         if (cli_opt(argc, argv, &i, "--batch", &v, &err) ||

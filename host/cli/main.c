@@ -73,11 +73,14 @@ const char *cli_precision_name(scl_precision p) {
                                            : "float32";
 }
 
+int cli_batch_block = 0;
+
 scl_network_options cli_network_options(void) {
     scl_network_options o;
     memset(&o, 0, sizeof o);
     o.size = sizeof o;
     o.precision = cli_precision;
+    o.batch_block = cli_batch_block;
     return o;
 }
 
@@ -255,7 +258,10 @@ static void usage(FILE *f) {
         "of as one fused launch (the ablation; results agree to float rounding)\n"
         "infer, classify, bench and tune take --precision float32|half-storage|half: half-storage\n"
         "keeps weights and activations in 16 bits (float arithmetic, ~1e-3 relative error);\n"
-        "half (16-bit arithmetic) is not available yet\n");
+        "half (16-bit arithmetic) is not available yet\n"
+        "infer, classify and bench take --batch-block N: a batch runs N images through every\n"
+        "layer before the next N (default: shufflecl tune --batch's choice, else the whole "
+        "batch)\n");
 }
 
 /* --no-fuse, anywhere after the command: removed from argv and passed on to the library as
@@ -311,6 +317,37 @@ static int take_precision(int *argc, char **argv) {
     return 0;
 }
 
+/* --batch-block N (or --batch-block=N), anywhere after the command: removed from argv into
+ * cli_batch_block. 0 when absent or valid, else 1 (with the error printed). */
+static int take_batch_block(int *argc, char **argv) {
+    int out = 1, seen = 0;
+    for (int i = 1; i < *argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--batch-block") == 0) {
+            if (i + 1 >= *argc) return cli_error("--batch-block needs a number of images");
+            v = argv[++i];
+        } else if (strncmp(argv[i], "--batch-block=", 14) == 0) {
+            v = argv[i] + 14;
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        char *end;
+        long x = strtol(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || x < 1 || x > 4096)
+            return cli_error("--batch-block %s: must be a whole number from 1 to 4096", v);
+        cli_batch_block = (int)x, seen = 1;
+    }
+    argv[out] = NULL;
+    *argc = out;
+    static const char *const takes[] = {"infer", "classify", "bench"};
+    int ok = 0;
+    for (size_t i = 0; i < sizeof takes / sizeof takes[0]; i++)
+        ok |= *argc > 1 && strcmp(argv[1], takes[i]) == 0;
+    if (seen && !ok) return cli_error("--batch-block: only infer, classify and bench take it");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -324,7 +361,7 @@ int main(int argc, char **argv) {
         printf("shufflecl %s\n", scl_version());
         return 0;
     }
-    if (take_precision(&argc, argv)) return 1;
+    if (take_precision(&argc, argv) || take_batch_block(&argc, argv)) return 1;
     if (take_no_fuse(&argc, argv) && setenv("SHUFFLECL_FUSION", "off", 1) != 0)
         return cli_error("--no-fuse: cannot set SHUFFLECL_FUSION");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -3,6 +3,7 @@
  * are weights.c's; the planner is plan.c's. */
 #include "net/network.h"
 #include "ops/head.h"
+#include "tune/tune.h"
 
 #include <limits.h>
 #include <stddef.h>
@@ -67,6 +68,36 @@ static int want_fusion(scl_switch opt) {
     return !(env && (strcmp(env, "off") == 0 || strcmp(env, "0") == 0));
 }
 
+uint32_t scl__model_signature(const scl_model *m) {
+    uint32_t hsh = 2166136261u; /* FNV-1a over what the layers compute */
+    for (int i = 0; i < m->nlayers; i++) {
+        const scl_layer *l = &m->layers[i];
+        int v[6] = {(int)l->kind, l->cin, l->cout, l->groups, l->stride, l->flags};
+        for (int k = 0; k < 6; k++)
+            for (int byte = 0; byte < 4; byte++)
+                hsh = (hsh ^ (((uint32_t)v[k] >> (8 * byte)) & 0xffu)) * 16777619u;
+    }
+    return hsh & 0x7fffffffu; /* a non-negative int for the tuning table's key */
+}
+
+int scl__network_block(const scl_network *net, int n, int h, int w) {
+    int b = net->opts.batch_block;
+    const char *env = getenv("SHUFFLECL_BATCH_BLOCK");
+    if (b <= 0 && env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        b = *env && !*end && v >= 1 && v <= INT_MAX ? (int)v : 0; /* anything else: ignored */
+    }
+    if (b <= 0) {
+        const scl__tune_table *t = scl__tune_get(net->ctx);
+        int key[2] = {n, (int)scl__model_signature(net->model)};
+        const scl__tune_entry *e =
+            t ? scl__tune_find(t, "block", net->half ? "f16s" : "f32", key, 2, h, w) : NULL;
+        b = e && e->nval == 1 ? e->val[0] : 0;
+    }
+    return b >= 1 && b < n ? b : n;
+}
+
 /* The caller's options (NULL: the defaults) checked and copied into *own. */
 static scl_status take_options(scl_context *ctx, const scl_network_options *opts,
                                scl_network_options *own, const char *fn) {
@@ -85,6 +116,11 @@ static scl_status take_options(scl_context *ctx, const scl_network_options *opts
     scl_status st =
         scl__storage_of(ctx, own->precision, fn, "scl_network_options.precision", &half);
     if (st != SCL_OK) return st;
+    if (own->batch_block < 0)
+        return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
+                         "%s: scl_network_options.batch_block = %d: must be 0 (automatic) or "
+                         "the images per block",
+                         fn, own->batch_block);
     if (own->fused_kernels < SCL_SWITCH_DEFAULT || own->fused_kernels > SCL_SWITCH_OFF)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "%s: scl_network_options.fused_kernels = %d is not a "
@@ -224,6 +260,8 @@ void scl_network_destroy(scl_network *net) {
     }
     if (net->own_in) clReleaseMemObject(net->own_in);
     if (net->own_out) clReleaseMemObject(net->own_out);
+    if (net->block_in) clReleaseMemObject(net->block_in);
+    if (net->block_out) clReleaseMemObject(net->block_out);
     free_maps(net);
     scl__model_free(net->model);
     scl__onnx_release(net);
@@ -249,10 +287,29 @@ scl_status scl_network_random_weights(scl_network *net, uint64_t seed) {
 
 /* ---- reshape ------------------------------------------------------------------------------ */
 
+/* (Re)makes the per-buffer views of the planned slots for n images (n <= the plan's: a batch's
+ * last, shorter block uses the front of each slot). */
+static scl_status make_views(scl_network *net, int n) {
+    const scl_model *m = net->model;
+    const scl_plan *p = &net->plan;
+    for (int b = 1; b < m->nbufs - 1; b++) {
+        scl_tensor_destroy(net->views[b]);
+        net->views[b] = NULL;
+        if (p->slot_of[b] < 0) continue; /* touched by no layer */
+        int lh = scl__level_size(p->h, m->bufs[b].level),
+            lw = scl__level_size(p->w, m->bufs[b].level);
+        scl_status st =
+            scl__tensor_view(net->ctx, net->slots[p->slot_of[b]], n, m->bufs[b].channels, lh, lw,
+                             scl__pitch(lh, lw), &net->views[b]);
+        if (st != SCL_OK) return st;
+        net->views[b]->half = net->half;
+    }
+    return SCL_OK;
+}
+
 /* Makes the device slots and per-buffer views of the plan for n x 3 x h x w. */
 static scl_status allocate(scl_network *net) {
     scl_context *ctx = net->ctx;
-    const scl_model *m = net->model;
     const scl_plan *p = &net->plan;
     net->slots = calloc((size_t)p->nslots + 1, sizeof *net->slots);
     if (!net->slots)
@@ -267,17 +324,15 @@ static scl_status allocate(scl_network *net) {
                      p->slot_bytes[s], p->n, p->h, p->w);
             return scl__cl_fail(ctx, e, what);
         }
+        /* zeros: the plane padding past a small plane's pixels is read by vector loads (and
+         * discarded); left as whatever the allocator held, it may be denormals, which x86
+         * computes on 100x slower (V2 0.5x at 6 x 64 x 64 took 18 ms, not 1.4) */
+        float zero = 0.0f;
+        e = clEnqueueFillBuffer(ctx->queue, net->slots[s], &zero, sizeof zero, 0, p->slot_bytes[s],
+                                0, NULL, NULL);
+        if (e != CL_SUCCESS) return scl__cl_fail(ctx, e, "clearing activations");
     }
-    for (int b = 1; b < m->nbufs - 1; b++) {
-        if (p->slot_of[b] < 0) continue; /* touched by no layer */
-        int lh = scl__level_size(p->h, m->bufs[b].level),
-            lw = scl__level_size(p->w, m->bufs[b].level);
-        scl_status st = scl__tensor_view(ctx, net->slots[p->slot_of[b]], p->n, m->bufs[b].channels,
-                                         lh, lw, scl__pitch(lh, lw), &net->views[b]);
-        if (st != SCL_OK) return st;
-        net->views[b]->half = net->half;
-    }
-    return SCL_OK;
+    return make_views(net, p->n);
 }
 
 /* An input of n x 3 x h x w must be >= 1 everywhere and under 2^31 floats (kernels index with
@@ -300,16 +355,22 @@ scl_status scl_network_reshape(scl_network *net, int n, int h, int w) {
     scl_status st = scl__network_check_dims(net->ctx, n, h, w, "scl_network_reshape");
     if (st != SCL_OK) return st;
     const scl_plan *p = &net->plan;
-    if (p->n == n && p->h == h && p->w == w) return SCL_OK;
+    /* activations are planned for one block of images (scl__network_block) */
+    int nb = scl__network_block(net, n, h, w);
+    if (p->n == nb && p->h == h && p->w == w) {
+        net->batch = n;
+        return SCL_OK;
+    }
     if (net->onnx && (st = scl__onnx_check_shape(net, n, h, w)) != SCL_OK) return st;
     scl__network_release_plan(net);
-    st = scl__plan_compute_elem(net->model, n, h, w, scl__network_elem(net), &net->plan);
+    st = scl__plan_compute_elem(net->model, nb, h, w, scl__network_elem(net), &net->plan);
     if (st != SCL_OK)
         return scl__fail(net->ctx, st, "scl_network_reshape: cannot plan %dx3x%dx%d (%s)", n, h, w,
                          st == SCL_ERROR_OUT_OF_MEMORY
                              ? "out of host memory"
                              : "an activation is over the limit of 2^31 - 1 floats");
     if ((st = allocate(net)) != SCL_OK) scl__network_release_plan(net);
+    net->batch = st == SCL_OK ? n : 0;
     return st;
 }
 
@@ -322,19 +383,15 @@ static scl_status check_shape(scl_network *net, int n, int h, int w, const char 
     return scl__network_check_dims(net->ctx, n, h, w, fn);
 }
 
-/* Enqueues every layer (reshaping first when the shape is new); the first waits on the wait list;
- * with `events`, one event per launch (scl_network_launch_count of them). */
-static scl_status enqueue_layers(scl_network *net, cl_mem in, cl_mem out, int n, int h, int w,
-                                 cl_uint nwait, const cl_event *wait, cl_event *events,
-                                 cl_event *last_event) {
+/* Enqueues every layer for one block of n images, from vin to vout; the first launch waits on the
+ * wait list; with `events`, one event per launch (*events advanced past them); else with
+ * last_event the last launch's. */
+static scl_status enqueue_block(scl_network *net, scl_tensor *vin, scl_tensor *vout, int n, int h,
+                                int w, cl_uint nwait, const cl_event *wait, cl_event **events,
+                                cl_event *last_event) {
     scl_model *m = net->model;
-    scl_context *ctx = net->ctx;
-    scl_status st = scl_network_reshape(net, n, h, w);
-    if (st != SCL_OK) return st;
     int ob = m->nbufs - 1;
-    scl_tensor *vin = NULL, *vout = NULL;
-    st = scl__tensor_view(ctx, in, n, 3, h, w, (size_t)h * w, &vin);
-    if (st == SCL_OK) st = scl__tensor_view(ctx, out, n, m->classes, 1, 1, 1, &vout);
+    scl_status st = SCL_OK;
     for (int i = 0; i < m->nlayers && st == SCL_OK; i++) {
         const scl_layer *l = &m->layers[i];
         /* a fused unit: one launch for its layers, through the unit's own output map */
@@ -352,12 +409,106 @@ static scl_status enqueue_layers(scl_network *net, cl_mem in, cl_mem out, int n,
         if (i == 0) a.num_wait_events = nwait, a.wait_events = wait;
         if (fused) i += l->unit_len - 1;
         if (!events && i == m->nlayers - 1) a.event = last_event;
-        st = scl__op_enqueue_events(op, &a, events);
-        if (events) events += op->nlaunch;
-        if (st != SCL_OK) scl__prefix_error(ctx, "%s layer %s: ", m->name, l->name);
+        st = scl__op_enqueue_events(op, &a, events ? *events : NULL);
+        if (events) *events += op->nlaunch;
+        if (st != SCL_OK) scl__prefix_error(net->ctx, "%s layer %s: ", m->name, l->name);
     }
-    scl_tensor_destroy(vin);
-    scl_tensor_destroy(vout);
+    return st;
+}
+
+/* Bytes [off, off + bytes) of mem as a buffer of its own: a sub-buffer where OpenCL allows one
+ * there (mem no sub-buffer itself, off aligned to CL_DEVICE_MEM_BASE_ADDR_ALIGN), else NULL with
+ * *st SCL_OK (the caller copies). */
+static cl_mem region_of(scl_network *net, cl_mem mem, size_t off, size_t bytes, scl_status *st) {
+    *st = SCL_OK;
+    cl_mem parent = NULL;
+    cl_uint align_bits = 0;
+    cl_int e = clGetMemObjectInfo(mem, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
+    if (e == CL_SUCCESS)
+        e = clGetDeviceInfo(net->ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits,
+                            &align_bits, NULL);
+    if (e != CL_SUCCESS) {
+        *st = scl__cl_fail(net->ctx, e, "asking about a block's buffer");
+        return NULL;
+    }
+    size_t align = align_bits >= 8 ? align_bits / 8 : 1;
+    if (parent || off % align) return NULL;
+    cl_buffer_region r = {off, bytes};
+    cl_mem sub = clCreateSubBuffer(mem, 0, CL_BUFFER_CREATE_TYPE_REGION, &r, &e);
+    return e == CL_SUCCESS ? sub : NULL; /* refused (say, a misaligned offset): copy instead */
+}
+
+/* A block buffer of ours (*mem, *have bytes), grown to `bytes`. */
+static scl_status block_buffer(scl_network *net, cl_mem *mem, size_t *have, size_t bytes) {
+    if (*have >= bytes) return SCL_OK;
+    if (*mem) clReleaseMemObject(*mem);
+    cl_int e;
+    *mem = clCreateBuffer(net->ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    *have = e == CL_SUCCESS ? bytes : 0;
+    if (e != CL_SUCCESS) {
+        *mem = NULL;
+        return scl__cl_fail(net->ctx, e, "allocating a block's input or logits");
+    }
+    return SCL_OK;
+}
+
+/* Enqueues the network over n images (reshaping first when the shape is new), one block of
+ * scl__network_block images at a time: each block's activations stay in cache for all its
+ * layers. A block reads its images from a sub-buffer of `in` where one can be made, else from a
+ * copy, and writes its logits likewise. */
+static scl_status enqueue_layers(scl_network *net, cl_mem in, cl_mem out, int n, int h, int w,
+                                 cl_uint nwait, const cl_event *wait, cl_event *events,
+                                 cl_event *last_event) {
+    scl_model *m = net->model;
+    scl_context *ctx = net->ctx;
+    scl_status st = scl_network_reshape(net, n, h, w);
+    if (st != SCL_OK) return st;
+    const int B = net->plan.n;
+    const size_t img = (size_t)3 * h * w * sizeof(float), cls = (size_t)m->classes * sizeof(float);
+    for (int k = 0; k < n && st == SCL_OK; k += B) {
+        const int nb = n - k < B ? n - k : B, first = k == 0, lastb = k + nb >= n;
+        cl_mem bin = in, bout = out, sub_in = NULL, sub_out = NULL;
+        cl_uint bw = first ? nwait : 0;
+        const cl_event *bwait = first ? wait : NULL;
+        if (B < n) {
+            sub_in = region_of(net, in, (size_t)k * img, (size_t)nb * img, &st);
+            if (st == SCL_OK) sub_out = region_of(net, out, (size_t)k * cls, (size_t)nb * cls, &st);
+            if (st == SCL_OK && !sub_in)
+                st = block_buffer(net, &net->block_in, &net->block_in_bytes, (size_t)B * img);
+            if (st == SCL_OK && !sub_out)
+                st = block_buffer(net, &net->block_out, &net->block_out_bytes, (size_t)B * cls);
+            if (st == SCL_OK && !sub_in) {
+                cl_int e = clEnqueueCopyBuffer(ctx->queue, in, net->block_in, (size_t)k * img, 0,
+                                               (size_t)nb * img, bw, bwait, NULL);
+                if (e != CL_SUCCESS) st = scl__cl_fail(ctx, e, "copying a block's images");
+                bw = 0, bwait = NULL;
+            }
+            bin = sub_in ? sub_in : net->block_in;
+            bout = sub_out ? sub_out : net->block_out;
+        }
+        if (st == SCL_OK && nb < B) st = make_views(net, nb); /* the batch's shorter last block */
+        scl_tensor *vin = NULL, *vout = NULL;
+        if (st == SCL_OK) st = scl__tensor_view(ctx, bin, nb, 3, h, w, (size_t)h * w, &vin);
+        if (st == SCL_OK) st = scl__tensor_view(ctx, bout, nb, m->classes, 1, 1, 1, &vout);
+        int copy_out = B < n && !sub_out;
+        if (st == SCL_OK)
+            st = enqueue_block(net, vin, vout, nb, h, w, bw, bwait, events ? &events : NULL,
+                               lastb && !copy_out ? last_event : NULL);
+        if (st == SCL_OK && copy_out) {
+            cl_int e = clEnqueueCopyBuffer(ctx->queue, net->block_out, out, 0, (size_t)k * cls,
+                                           (size_t)nb * cls, 0, NULL,
+                                           lastb && !events ? last_event : NULL);
+            if (e != CL_SUCCESS) st = scl__cl_fail(ctx, e, "copying a block's logits");
+        }
+        if (nb < B) {
+            scl_status sv = make_views(net, B);
+            if (st == SCL_OK) st = sv;
+        }
+        scl_tensor_destroy(vin);
+        scl_tensor_destroy(vout);
+        if (sub_in) clReleaseMemObject(sub_in);
+        if (sub_out) clReleaseMemObject(sub_out);
+    }
     return st;
 }
 

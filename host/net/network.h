@@ -33,10 +33,21 @@ struct scl_network {
     scl_tensor **views;     /* per buffer; 0 and the last are made per call */
     cl_mem own_in, own_out; /* dense input and logits for scl_network_run */
     size_t own_in_bytes, own_out_bytes;
+    int batch; /* the batch reshaped for: plan.n images a block (scl__network_block) */
+    cl_mem block_in, block_out; /* a block's images and logits where no sub-buffer can be made */
+    size_t block_in_bytes, block_out_bytes;
     /* made from an ONNX file: the graph, evaluated again at each new input shape */
     struct scl__onnx *onnx;
     struct scl__ograph *onnx_graph;
 };
+
+/* network.c: images per block at batch n of h x w (n itself: no blocking): the option, else
+ * SHUFFLECL_BATCH_BLOCK, else the tuning table's "block" entry for (n, the model's signature),
+ * else n. */
+int scl__network_block(const scl_network *net, int n, int h, int w);
+/* network.c: a hash of what the model's layers compute (kinds, channels, groups, strides): the
+ * tuning table's key for a whole network. */
+uint32_t scl__model_signature(const scl_model *m);
 
 /* Bytes per stored weight or activation element of net. */
 static inline size_t scl__network_elem(const scl_network *net) {

@@ -153,11 +153,17 @@ static int launches_at(const scl_network *net, int n, int h, int w) {
     return total;
 }
 
+/* Blocks of b images in a batch of n. */
+static int blocks_of(int n, int b) {
+    return (n + b - 1) / b;
+}
+
 int scl_network_launch_count(const scl_network *net) {
     if (!net) return 0;
     int n, h, w;
     count_shape(net, &n, &h, &w);
-    return launches_at(net, n, h, w);
+    /* per block, times the blocks of the batch reshaped for */
+    return launches_at(net, n, h, w) * (net->plan.n ? blocks_of(net->batch, n) : 1);
 }
 
 /* The single launch of the fused unit starting at layer i: the layers it covers, their MACs and
@@ -243,6 +249,9 @@ scl_status scl_network_launch_info(const scl_network *net, int index, scl_launch
         return scl__fail(
             net->ctx, SCL_ERROR_INVALID_ARGUMENT,
             "scl_network_launch_info: no shape yet: call scl_network_reshape (or run) first");
+    /* every block launches the same kernels at the same shape (a shorter last block aside) */
+    int per = launches_at(net, p->n, p->h, p->w);
+    if (index >= 0 && index < per * blocks_of(net->batch, p->n)) index %= per;
     for (int i = 0, at = 0; i < net->model->nlayers; i++) {
         int k = layer_launches(net, i, p->n, p->h, p->w);
         if (index >= at && index < at + k) {
@@ -281,12 +290,14 @@ scl_status scl_network_get_stats(const scl_network *net, int n, int h, int w,
         s.min_bytes_moved += (size_t)((double)l->cin * in_px * fi + (double)l->cout * out_px * fo +
                                       (l->res_buf >= 0 ? (double)l->cout * out_px * e : 0));
     }
-    s.launches = launches_at(net, n, h, w);
+    int nb = scl__network_block(net, n, h, w);
+    s.launches = launches_at(net, nb, h, w) * blocks_of(n, nb);
     s.weight_bytes = net->weight_bytes;
     s.tuned_layers = net->tuned_layers;
-    /* the planner is pure: asking about a shape never replaces the network's own plan */
+    /* the planner is pure: asking about a shape never replaces the network's own plan; the
+     * activations are a block's */
     scl_plan p;
-    st = scl__plan_compute_elem(m, n, h, w, scl__network_elem(net), &p);
+    st = scl__plan_compute_elem(m, nb, h, w, scl__network_elem(net), &p);
     if (st != SCL_OK)
         return scl__fail(net->ctx, st, "scl_network_get_stats: cannot plan %dx3x%dx%d (%s)", n, h,
                          w,

@@ -5,6 +5,7 @@
 
 #include "core/internal.h"
 #include "net/model.h"
+#include "net/network.h"
 #include "ops/desc.h"
 #include "ops/unit.h"
 #include "tune/tune.h"
@@ -12,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_CANDIDATES 64
 
@@ -374,7 +376,7 @@ static scl_status tune_unit(tuner *t, const scl_model *m, int i, int n, int H, i
 }
 
 static int family_wanted(const char *families, const char *name) {
-    const char *p = families ? families : "pointwise,depthwise,unit";
+    const char *p = families ? families : "pointwise,depthwise,unit,block";
     size_t len = strlen(name);
     while (*p) {
         size_t n = strcspn(p, ",");
@@ -399,6 +401,123 @@ static scl_status save(tuner *t) {
     return scl__tune_save(t->ctx, t->kept, t->rep->path, sizeof t->rep->path);
 }
 
+/* ---- the batch's block size (family "block": a whole network, not an op) ---- */
+
+#define BLOCK_ROUNDS 5
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* One timed run of net over x (n x 3 x h x w) in blocks of b, logits into y; its wall time. */
+static scl_status run_blocks(scl_network *net, int b, const float *x, int n, int h, int w, float *y,
+                             double *ms) {
+    net->opts.batch_block = b;
+    double t0 = now_ms();
+    scl_status st = scl_network_run(net, x, n, h, w, y);
+    *ms = now_ms() - t0;
+    return st;
+}
+
+/* Times the network at n x 3 x h x w (the op entries just written in force) whole and in blocks
+ * of 1, 2, 4, 8 and 16 images (those under n), each round a candidate then the whole batch (the
+ * ratio counts: a drifting machine moves both alike; the best round of BLOCK_ROUNDS). A
+ * candidate whose logits differ from the whole batch's beyond rounding is rejected; the fastest
+ * is kept when it beats the whole batch by more than 5%. The entry: key (n, the model's
+ * signature), value the block. */
+static scl_status tune_block(tuner *t, const scl_model_desc *model, int n, int h, int w,
+                             scl__tune_entry *out, int *kept) {
+    static const int probes[] = {1, 2, 4, 8, 16};
+    scl_context *ctx = t->ctx;
+    *kept = 0;
+    scl_network_options o = {.size = sizeof o};
+    o.precision = t->half ? SCL_PRECISION_HALF_STORAGE : SCL_PRECISION_FLOAT32;
+    /* two networks with the same weights, so that switching between a candidate and the whole
+     * batch never plans and allocates again inside the timing */
+    scl_network *net = NULL, *whole_net = NULL;
+    scl_status st = scl__network_create(ctx, model, &o, &net, "tune");
+    if (st == SCL_OK) st = scl__network_create(ctx, model, &o, &whole_net, "tune");
+    if (st != SCL_OK) {
+        scl_network_destroy(net);
+        return st;
+    }
+    size_t nx = (size_t)n * 3 * (size_t)h * (size_t)w, ny = (size_t)n * net->model->classes;
+    float *x = malloc(nx * sizeof *x), *ref = malloc(ny * sizeof *ref), *y = malloc(ny * sizeof *y);
+    if (!x || !ref || !y) st = scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; x && i < nx; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        x[i] = (float)((seed >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+    }
+    if (st == SCL_OK) st = scl_network_random_weights(net, 7);
+    if (st == SCL_OK) st = scl_network_random_weights(whole_net, 7);
+    double d = 0, c = 0;
+    /* a warm-up of the whole batch (code generation, allocation): its logits are the reference */
+    if (st == SCL_OK) st = run_blocks(whole_net, n, x, n, h, w, ref, &d);
+    double best_ratio = 1, best_whole = INFINITY;
+    int best = 0;
+    for (size_t p = 0; p < SCL_ARRAY_LEN(probes) && probes[p] < n && st == SCL_OK; p++) {
+        const int b = probes[p];
+        double ratio = INFINITY;
+        st = run_blocks(net, b, x, n, h, w, y, &c); /* plans for b; its logits are checked */
+        double num = 0, den = 0;
+        for (size_t i = 0; st == SCL_OK && i < ny; i++) {
+            double e = (double)y[i] - ref[i];
+            num += isfinite(y[i]) ? e * e : INFINITY;
+            den += (double)ref[i] * ref[i];
+        }
+        for (int r = 0; r < BLOCK_ROUNDS && st == SCL_OK; r++) {
+            st = run_blocks(net, b, x, n, h, w, y, &c);
+            if (st == SCL_OK) st = run_blocks(whole_net, n, x, n, h, w, ref, &d);
+            if (st == SCL_OK && c / d < ratio) ratio = c / d;
+            if (st == SCL_OK && d < best_whole) best_whole = d;
+        }
+        if (st != SCL_OK) break;
+        t->rep->candidates++;
+        int agrees = num <= 1e-12 * den;
+        if (!agrees) t->rep->rejected++;
+        say(t, "block     batch %d in blocks of %-2d: %.2fx the whole batch's time%s", n, b, ratio,
+            agrees ? "" : " (rejected: the logits differ)");
+        if (agrees && ratio < best_ratio) best_ratio = ratio, best = b;
+    }
+    if (st == SCL_OK) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->family, sizeof out->family, "block");
+        snprintf(out->precision, sizeof out->precision, "%s", t->half ? "f16s" : "f32");
+        out->h = h, out->w = w, out->nkey = 2, out->key[0] = n;
+        out->key[1] = (int)scl__model_signature(net->model);
+        out->nval = 1, out->val[0] = best_ratio < 0.95 ? best : n;
+        out->default_ms = best_whole, out->tuned_ms = best_ratio * best_whole;
+        *kept = best_ratio < 0.95;
+        say(t, "block     batch %d: %s", n,
+            *kept ? "runs in blocks (kept)" : "runs whole (no block was 5% faster)");
+    }
+    free(x), free(ref), free(y);
+    scl_network_destroy(net);
+    scl_network_destroy(whole_net);
+    return st;
+}
+
+/* After the op entries are written: the block entry for batch n, added to the file. */
+static scl_status save_block(tuner *t, const scl_model_desc *model, int n, int h, int w) {
+    scl__tune_entry e;
+    int kept;
+    scl_status st = tune_block(t, model, n, h, w, &e, &kept);
+    if (st != SCL_OK) return st;
+    scl__tune_table *all = scl__tune_new();
+    if (!all) return scl__fail(t->ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory");
+    /* the whole batch's entry too: it replaces an older choice of blocks for this batch */
+    st = scl__tune_put(t->ctx, all, &e);
+    if (st == SCL_OK) st = scl__tune_merge(t->ctx, all, scl__tune_get(t->ctx));
+    if (st == SCL_OK) st = scl__tune_save(t->ctx, all, t->rep->path, sizeof t->rep->path);
+    if (st == SCL_OK) t->rep->improved += kept;
+    scl__tune_free(all);
+    scl__tune_release(t->ctx);
+    return st;
+}
+
 scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n, int h, int w,
                             const char *families, int half, scl_tune_progress progress, void *user,
                             scl_tune_report *report) {
@@ -413,7 +532,7 @@ scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n
                          "tune: the cache directory is off; tuning has nowhere to go");
     for (const char *p = families; p && *p;) {
         size_t len = strcspn(p, ",");
-        int known = 0;
+        int known = len == 5 && strncmp(p, "block", 5) == 0; /* the batch's block size */
         for (int i = 0; scl__op_descs[i]; i++)
             known |= strlen(scl__op_descs[i]->family) == len &&
                      strncmp(scl__op_descs[i]->family, p, len) == 0;
@@ -448,6 +567,8 @@ scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n
     if (st == SCL_OK) st = save(&t);
     scl__tune_free(t.kept), scl__tune_free(t.measured);
     scl__tune_release(ctx); /* the next network reads the new file */
+    if (st == SCL_OK && n > 1 && family_wanted(families, "block"))
+        st = save_block(&t, model, n, h, w);
     return st;
 }
 

@@ -8,9 +8,10 @@
 #include "shufflecl_ext.h"
 
 /* Tunes every layer of the (checked) description `model` at n x 3 x h x w whose op family is in
- * `families` (a comma-separated list of descriptor names; NULL: "pointwise,depthwise") and writes
- * the device's tuning file, keeping the entries it holds for other shapes and sizes. Needs a
- * profiling queue and a cache directory. */
+ * `families` (a comma-separated list of descriptor names, and "block": the batch's block size,
+ * at n > 1; NULL: "pointwise,depthwise,unit,block") and writes the device's tuning file, keeping
+ * the entries it holds for other shapes and sizes. Needs a profiling queue and a cache
+ * directory. */
 scl_status scl__tune_search(scl_context *ctx, const scl_model_desc *model, int n, int h, int w,
                             const char *families, int half, scl_tune_progress progress, void *user,
                             scl_tune_report *report);
