@@ -201,8 +201,7 @@ START_TEST(test_blocks_options) {
     static const char *const bad[] = {"", "2x", "-2", "0", "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         setenv("SHUFFLECL_BATCH_BLOCK", bad[i], 1);
-        ck_assert_msg(launches_at(ctx, &o, 8, 32, 32) == one, "SHUFFLECL_BATCH_BLOCK='%s'",
-                      bad[i]);
+        ck_assert_msg(launches_at(ctx, &o, 8, 32, 32) == one, "SHUFFLECL_BATCH_BLOCK='%s'", bad[i]);
     }
     unsetenv("SHUFFLECL_BATCH_BLOCK");
     scl_context_destroy(ctx);
@@ -228,11 +227,11 @@ START_TEST(test_blocks_tuned) {
         const char *fmt; /* the entry: %d the signature */
         int blocks;      /* launches at batch 8, 32 x 32, over one image's */
     } cases[] = {
-        {"block f32 32x32 : 8 %d : 2\n", 4},   {"block f32 32x32 : 8 %d : 8\n", 1},
-        {"block f32 32x32 : 8 %d : 99\n", 1},  {"block f32 32x32 : 8 %d : 0\n", 1},
-        {"block f32 32x32 : 8 %d : -3\n", 1},  {"block f32 48x32 : 8 %d : 2\n", 1},
-        {"block f32 32x32 : 4 %d : 2\n", 1},   {"block f16s 32x32 : 8 %d : 2\n", 1},
-        {"block f32 32x32 : 8 %d1 : 2\n", 1},  {"block f32 32x32 : 8 %d : 2 2\n", 1},
+        {"block f32 32x32 : 8 %d : 2\n", 4},  {"block f32 32x32 : 8 %d : 8\n", 1},
+        {"block f32 32x32 : 8 %d : 99\n", 1}, {"block f32 32x32 : 8 %d : 0\n", 1},
+        {"block f32 32x32 : 8 %d : -3\n", 1}, {"block f32 48x32 : 8 %d : 2\n", 1},
+        {"block f32 32x32 : 4 %d : 2\n", 1},  {"block f16s 32x32 : 8 %d : 2\n", 1},
+        {"block f32 32x32 : 8 %d1 : 2\n", 1}, {"block f32 32x32 : 8 %d : 2 2\n", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         scl__tune_path(ctx, path, sizeof path);
