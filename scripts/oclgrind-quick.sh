@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/oclgrind-quick.sh: "Oclgrind quick" (docs/testing.md): the op tests with SCL_TEST_QUICK=1
-# and one v2_x0_5 (float32 and half-storage) and one v1_g3_x0_5 inference at 32x32 with random
-# weights, each under
+# and v2_x0_5 (float32, half-storage, a batch in blocks) and v1_g3_x0_5 inferences at 32x32 with
+# random weights, each under
 # `oclgrind --check-api --data-races`; fails on a failing test or on anything Oclgrind reports.
 # Uses the build in BUILD_DIR (default build/, made by scripts/test.sh).
 set -euo pipefail
@@ -63,6 +63,25 @@ if [ -f "$work/y.npy" ] && [ -f "$work/yh.npy" ]; then
 assert y.shape == (1, 1000) and np.isfinite(y).all(), y.shape; \
 r = float(np.linalg.norm(h - y) / np.linalg.norm(y)); print('half-storage vs float32: %.2e' % r); \
 assert r < 5e-3, r" "$work/y.npy" "$work/yh.npy" || failed=1
+else
+  failed=1
+fi
+
+# a batch of 3 in blocks of 2 (scl_network_options.batch_block): the images through a sub-buffer
+# (12288 bytes an image: aligned), the logits through a copy (8000 bytes a block: not), a
+# shorter last block; the logits those of the whole batch
+/usr/bin/python3 -c "import numpy as np, sys; \
+np.save(sys.argv[1], np.random.default_rng(2).standard_normal((3, 3, 32, 32), dtype=np.float32))" \
+  "$work/x3.npy"
+run infer_v2_x0_5_whole "$build/shufflecl" infer v2_x0_5 --weights "$work/w.safetensors" \
+  --input "$work/x3.npy" --output "$work/y3.npy"
+run infer_v2_x0_5_blocks "$build/shufflecl" infer v2_x0_5 --weights "$work/w.safetensors" \
+  --input "$work/x3.npy" --output "$work/y3b.npy" --batch-block 2
+if [ -f "$work/y3.npy" ] && [ -f "$work/y3b.npy" ]; then
+  /usr/bin/python3 -c "import numpy as np, sys; y = np.load(sys.argv[1]); b = np.load(sys.argv[2]); \
+assert y.shape == (3, 1000) and np.isfinite(y).all(), y.shape; \
+r = float(np.linalg.norm(b - y) / np.linalg.norm(y)); print('blocks of 2 vs whole: %.2e' % r); \
+assert r <= 1e-6, r" "$work/y3.npy" "$work/y3b.npy" || failed=1
 else
   failed=1
 fi
