@@ -279,73 +279,73 @@ static int take_no_fuse(int *argc, char **argv) {
     return found;
 }
 
-/* --precision P (or --precision=P), anywhere after the command: removed from argv into
- * cli_precision. 0 when absent or valid, else 1 (with the error printed). */
-static int take_precision(int *argc, char **argv) {
+/* A global option with a value, `--NAME V` or `--NAME=V`, anywhere after the command: every
+ * occurrence is removed from argv and handed to parse (which prints its own error and returns
+ * nonzero on a bad value); only the commands in `takes` (NULL-terminated) accept it. 0 when
+ * absent or valid, else 1 (with the error printed). */
+static int take_global(int *argc, char **argv, const char *name, const char *what,
+                       int (*parse)(const char *v), const char *const *takes, const char *who) {
+    size_t len = strlen(name);
     int out = 1, bad = 0, seen = 0;
     for (int i = 1; i < *argc; i++) {
         const char *v = NULL;
-        if (strcmp(argv[i], "--precision") == 0) {
-            if (i + 1 >= *argc)
-                return cli_error("--precision needs a value: float32, half-storage "
-                                 "or half");
+        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
+            argv[i][2 + len] == '\0') {
+            if (i + 1 >= *argc) return cli_error("--%s needs a value: %s", name, what);
             v = argv[++i];
-        } else if (strncmp(argv[i], "--precision=", 12) == 0) {
-            v = argv[i] + 12;
+        } else if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
+                   argv[i][2 + len] == '=') {
+            v = argv[i] + 3 + len;
         } else {
             argv[out++] = argv[i];
             continue;
         }
         seen = 1;
-        if (strcmp(v, "float32") == 0)
-            cli_precision = SCL_PRECISION_FLOAT32;
-        else if (strcmp(v, "half-storage") == 0)
-            cli_precision = SCL_PRECISION_HALF_STORAGE;
-        else if (strcmp(v, "half") == 0)
-            cli_precision = SCL_PRECISION_FLOAT16;
-        else
-            bad = cli_error("--precision %s: must be float32, half-storage or half", v);
+        bad |= parse(v);
     }
     argv[out] = NULL;
     *argc = out;
     if (bad) return 1;
-    static const char *const takes[] = {"infer", "classify", "bench", "tune"};
     int ok = 0;
-    for (size_t i = 0; i < sizeof takes / sizeof takes[0]; i++)
+    for (int i = 0; takes[i]; i++)
         ok |= *argc > 1 && strcmp(argv[1], takes[i]) == 0;
-    if (seen && !ok) return cli_error("--precision: only infer, classify, bench and tune take it");
+    if (seen && !ok) return cli_error("--%s: only %s take it", name, who);
     return 0;
 }
 
-/* --batch-block N (or --batch-block=N), anywhere after the command: removed from argv into
- * cli_batch_block. 0 when absent or valid, else 1 (with the error printed). */
-static int take_batch_block(int *argc, char **argv) {
-    int out = 1, seen = 0;
-    for (int i = 1; i < *argc; i++) {
-        const char *v = NULL;
-        if (strcmp(argv[i], "--batch-block") == 0) {
-            if (i + 1 >= *argc) return cli_error("--batch-block needs a number of images");
-            v = argv[++i];
-        } else if (strncmp(argv[i], "--batch-block=", 14) == 0) {
-            v = argv[i] + 14;
-        } else {
-            argv[out++] = argv[i];
-            continue;
-        }
-        char *end;
-        long x = strtol(v, &end, 10);
-        if (*v == '\0' || *end != '\0' || x < 1 || x > 4096)
-            return cli_error("--batch-block %s: must be a whole number from 1 to 4096", v);
-        cli_batch_block = (int)x, seen = 1;
-    }
-    argv[out] = NULL;
-    *argc = out;
-    static const char *const takes[] = {"infer", "classify", "bench"};
-    int ok = 0;
-    for (size_t i = 0; i < sizeof takes / sizeof takes[0]; i++)
-        ok |= *argc > 1 && strcmp(argv[1], takes[i]) == 0;
-    if (seen && !ok) return cli_error("--batch-block: only infer, classify and bench take it");
+/* --precision P into cli_precision. */
+static int parse_precision(const char *v) {
+    if (strcmp(v, "float32") == 0)
+        cli_precision = SCL_PRECISION_FLOAT32;
+    else if (strcmp(v, "half-storage") == 0)
+        cli_precision = SCL_PRECISION_HALF_STORAGE;
+    else if (strcmp(v, "half") == 0)
+        cli_precision = SCL_PRECISION_FLOAT16;
+    else
+        return cli_error("--precision %s: must be float32, half-storage or half", v);
     return 0;
+}
+
+/* --batch-block N into cli_batch_block. */
+static int parse_batch_block(const char *v) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || x < 1 || x > 4096)
+        return cli_error("--batch-block %s: must be a whole number from 1 to 4096", v);
+    cli_batch_block = (int)x;
+    return 0;
+}
+
+static int take_precision(int *argc, char **argv) {
+    static const char *const takes[] = {"infer", "classify", "bench", "tune", NULL};
+    return take_global(argc, argv, "precision", "float32, half-storage or half", parse_precision,
+                       takes, "infer, classify, bench and tune");
+}
+
+static int take_batch_block(int *argc, char **argv) {
+    static const char *const takes[] = {"infer", "classify", "bench", NULL};
+    return take_global(argc, argv, "batch-block", "a number of images", parse_batch_block, takes,
+                       "infer, classify and bench");
 }
 
 int main(int argc, char **argv) {

@@ -322,6 +322,22 @@ def main():
         case("precision without a value", infer(extra=["--precision"]), ["--precision needs a value"])
         case("precision on info", run_tool(tool, ["info", MODEL, "--precision", "half-storage"]),
              ["--precision", "only infer, classify, bench and tune"])
+        # ---- batches in blocks ----
+        # the good input's batch one image at a time: the logits the whole batch gave
+        proc = infer(extra=["--batch-block", "1"])
+        err = f"infer in blocks failed: {proc.stderr.strip()}" if proc.returncode else None
+        if not err:
+            got = np.load(out)
+            rel = float(np.linalg.norm(got - want) / np.linalg.norm(want))
+            err = None if got.shape == want.shape and rel <= 1e-6 else f"blocks vs whole: {rel:.3g}"
+            os.remove(out)
+        report("infer in blocks of 1", err, proc)
+        case("batch block 0", infer(extra=["--batch-block", "0"]),
+             ["--batch-block 0", "whole number from 1 to 4096"])
+        case("batch block without a value", infer(extra=["--batch-block"]),
+             ["--batch-block needs a value"])
+        case("batch block on info", run_tool(tool, ["info", MODEL, "--batch-block", "2"]),
+             ["--batch-block", "only infer, classify and bench"])
         big = dict(sd)
         big["conv1.0.weight"] = sd["conv1.0.weight"].copy()
         big["conv1.0.weight"][0, 0, 0, 0] = 1e6
