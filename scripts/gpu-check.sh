@@ -247,9 +247,12 @@ run_check() {
     --json "$work/bench-v2_x1_0-half.json"
   step devices-check 20 "$dir/bin/shufflecl" devices --check
   step c-tests 75 run_c_tests
-  step py-tests 40 run_py_tests
+  step py-tests 50 run_py_tests
   step tune-v2_x1_0 45 "$dir/bin/shufflecl" tune v2_x1_0 --height "$size" --width "$size"
   step bench-v2_x1_0-tuned 35 bench v2_x1_0 --json "$work/bench-v2_x1_0-tuned.json"
+  # batch 32 in blocks of 1 to 16 against the whole batch: whether blocks pay on this device
+  step tune-block-v2_x1_0 30 "$dir/bin/shufflecl" tune v2_x1_0 --batch 32 --ops block \
+    --height "$size" --width "$size"
   {
     echo
     echo "tests:"
