@@ -357,11 +357,14 @@ scl_status scl_network_reshape(scl_network *net, int n, int h, int w) {
     const scl_plan *p = &net->plan;
     /* activations are planned for one block of images (scl__network_block) */
     int nb = scl__network_block(net, n, h, w);
-    if (p->n == nb && p->h == h && p->w == w) {
+    int same_plan = p->n == nb && p->h == h && p->w == w;
+    if (same_plan && n == net->batch) return SCL_OK;
+    /* an ONNX graph may declare its batch: every new batch is checked, blocks or not */
+    if (net->onnx && (st = scl__onnx_check_shape(net, n, h, w)) != SCL_OK) return st;
+    if (same_plan) {
         net->batch = n;
         return SCL_OK;
     }
-    if (net->onnx && (st = scl__onnx_check_shape(net, n, h, w)) != SCL_OK) return st;
     scl__network_release_plan(net);
     st = scl__plan_compute_elem(net->model, nb, h, w, scl__network_elem(net), &net->plan);
     if (st != SCL_OK)
