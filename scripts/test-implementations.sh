@@ -63,7 +63,7 @@ for impl in "${impls[@]}"; do
   skip=()
   if [ "${SCL_IMPL_FULL:-0}" != 1 ]; then
     env+=(SCL_TEST_QUICK=1)
-    skip=(-E '^(fault_injection_.*|install_.*|every_device|torch_test_(convert|bench_json|onnx|layouts|cli_errors|classify|parity_half))$')
+    skip=(-E '^(fault_injection_.*|install_.*|every_device|launch_count|test_tune|torch_test_(convert|bench_json|onnx|layouts|cli_errors|classify|parity_half))$')
   fi
   # the device the tests will see, to prove the setting took effect
   name=$(env "${env[@]}" "$tool" devices | sed -n '1s/^[0-9]*:[0-9]* (default) //p')
