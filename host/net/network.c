@@ -38,6 +38,8 @@ static scl_status unit_out_map(scl_network *net, int i) {
 
 scl_status scl__network_make_maps(scl_network *net) {
     scl_model *m = net->model;
+    /* made with every model build: the block lookup of each reshape only reads it */
+    net->signature = scl__model_signature(m);
     net->ops = calloc((size_t)m->nlayers, sizeof *net->ops);
     net->in_maps = calloc((size_t)m->nlayers, sizeof *net->in_maps);
     net->out_maps = calloc((size_t)m->nlayers, sizeof *net->out_maps);
@@ -90,7 +92,7 @@ int scl__network_block(const scl_network *net, int n, int h, int w) {
     }
     if (b <= 0) {
         const scl__tune_table *t = scl__tune_get(net->ctx);
-        int key[2] = {n, (int)scl__model_signature(net->model)};
+        int key[2] = {n, (int)net->signature};
         const scl__tune_entry *e =
             t ? scl__tune_find(t, "block", net->half ? "f16s" : "f32", key, 2, h, w) : NULL;
         b = e && e->nval == 1 ? e->val[0] : 0;

@@ -33,7 +33,8 @@ struct scl_network {
     scl_tensor **views;     /* per buffer; 0 and the last are made per call */
     cl_mem own_in, own_out; /* dense input and logits for scl_network_run */
     size_t own_in_bytes, own_out_bytes;
-    int batch; /* the batch reshaped for: plan.n images a block (scl__network_block) */
+    int batch;          /* the batch reshaped for: plan.n images a block (scl__network_block) */
+    uint32_t signature; /* scl__model_signature of model: the tuning table's block key */
     cl_mem block_in, block_out; /* a block's images and logits where no sub-buffer can be made */
     size_t block_in_bytes, block_out_bytes;
     /* made from an ONNX file: the graph, evaluated again at each new input shape */

@@ -131,17 +131,23 @@ static void free_io(bench_io *io) {
 
 typedef scl_status (*ratio_fn)(void *user, double *ratio, double *default_ms);
 
+/* The median of n ratios (sorted in place; n small). */
+static double median_of(double *r, int n) {
+    for (int k = 1; k < n; k++)
+        for (int j = k; j > 0 && r[j] < r[j - 1]; j--) {
+            double x = r[j];
+            r[j] = r[j - 1], r[j - 1] = x;
+        }
+    return r[n / 2];
+}
+
 static scl_status confirm(ratio_fn time_fn, void *user, double *ratio, double *default_ms) {
     double r[CONFIRM_ROUNDS];
     for (int k = 0; k < CONFIRM_ROUNDS; k++) {
         scl_status st = time_fn(user, &r[k], default_ms);
         if (st != SCL_OK) return st;
-        for (int j = k; j > 0 && r[j] < r[j - 1]; j--) { /* insertion sort */
-            double x = r[j];
-            r[j] = r[j - 1], r[j - 1] = x;
-        }
     }
-    *ratio = r[CONFIRM_ROUNDS / 2];
+    *ratio = median_of(r, CONFIRM_ROUNDS);
     return SCL_OK;
 }
 
@@ -547,14 +553,10 @@ static scl_status tune_block(tuner *t, const scl_model_desc *model, int n, int h
             st = run_blocks(net, b, x, n, h, w, y, &c);
             if (st == SCL_OK) st = run_blocks(whole_net, n, x, n, h, w, ref, &d);
             rs[r] = st == SCL_OK && d > 0 ? c / d : INFINITY;
-            for (int j = r; j > 0 && rs[j] < rs[j - 1]; j--) { /* insertion sort */
-                double tmp = rs[j];
-                rs[j] = rs[j - 1], rs[j - 1] = tmp;
-            }
             if (st == SCL_OK && d < best_whole) best_whole = d;
         }
         /* the median round: the smallest ratio of several would favour luck (see confirm) */
-        if (st == SCL_OK) ratio = rs[BLOCK_ROUNDS / 2];
+        if (st == SCL_OK) ratio = median_of(rs, BLOCK_ROUNDS);
         if (st != SCL_OK) break;
         t->rep->candidates++;
         int agrees = num <= 1e-12 * den;
@@ -568,7 +570,7 @@ static scl_status tune_block(tuner *t, const scl_model_desc *model, int n, int h
         snprintf(out->family, sizeof out->family, "block");
         snprintf(out->precision, sizeof out->precision, "%s", t->half ? "f16s" : "f32");
         out->h = h, out->w = w, out->nkey = 2, out->key[0] = n;
-        out->key[1] = (int)scl__model_signature(net->model);
+        out->key[1] = (int)net->signature;
         out->nval = 1, out->val[0] = best_ratio < 0.95 ? best : n;
         out->default_ms = best_whole, out->tuned_ms = best_ratio * best_whole;
         *kept = best_ratio < 0.95;
