@@ -254,6 +254,7 @@ static void header(jw *j, const bench_report *r) {
     s_(j, "driver_version", d->driver_version), s_(j, "device_version", d->device_version);
     s_(j, "platform", d->platform_name), s_(j, "platform_version", d->platform_version);
     i_(j, "compute_units", d->compute_units), i_(j, "clock_mhz", d->clock_mhz);
+    i_(j, "native_float_width", (int)d->native_float_width);
     i_(j, "global_mem_bytes", (long long)d->global_mem_bytes);
     end_obj(j);
     obj(j, "peak");

@@ -107,6 +107,9 @@ typedef struct scl_device_info {
     size_t max_work_group_size;
     int fp16, fp64;          /* cl_khr_fp16 / double support */
     int host_unified_memory; /* CL_DEVICE_HOST_UNIFIED_MEMORY: CPUs and integrated GPUs */
+    /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: floats per SIMD register (PoCL: 16 with AVX-512, 8
+     * with AVX2, 4 with NEON); 1 on most GPUs. The CPU kernels' vector width follows it. */
+    unsigned native_float_width;
 } scl_device_info;
 
 /* Lists every device of every platform. Writes up to `capacity` entries and the total count.

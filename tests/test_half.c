@@ -311,7 +311,7 @@ START_TEST(test_half_ops) {
     for (int conf = 0; conf < 3; conf++) {
         int vals[8];
         if (conf == 0)
-            d->defaults(ctx->info.type, &s, vals);
+            d->defaults(&ctx->info, &s, vals);
         else
             memcpy(vals, samples[(2 * _i + conf) % ns], sizeof vals);
         char cfg[128], what[256];

@@ -78,9 +78,18 @@ START_TEST(test_desc_consistent) {
     scl__op_shape shapes[2];
     shapes_of(d, shapes);
     for (int si = 0; si < 2; si++) {
-        for (int type = SCL_DEVICE_CPU; type <= SCL_DEVICE_OTHER; type *= 2) {
+        /* every device type, and CPUs of each vector width (AVX-512, AVX2, NEON, none given) */
+        static const struct {
+            scl_device_type type;
+            unsigned width;
+        } devs[] = {{SCL_DEVICE_CPU, 16}, {SCL_DEVICE_CPU, 8}, {SCL_DEVICE_CPU, 4},
+                    {SCL_DEVICE_CPU, 0},  {SCL_DEVICE_GPU, 1}, {SCL_DEVICE_ACCELERATOR, 1},
+                    {SCL_DEVICE_OTHER, 0}};
+        for (size_t di = 0; di < SCL_ARRAY_LEN(devs); di++) {
             int v[SCL__MAX_TUNABLES];
-            d->defaults((scl_device_type)type, &shapes[si], v);
+            scl_device_info dev = {
+                .size = sizeof dev, .type = devs[di].type, .native_float_width = devs[di].width};
+            d->defaults(&dev, &shapes[si], v);
             TU_OK(ctx, scl__desc_validate(ctx, d, &shapes[si], v, "default"));
             for (int t = 0; t < d->ntunables; t++) {
                 int bad[SCL__MAX_TUNABLES];
@@ -101,7 +110,7 @@ START_TEST(test_desc_consistent) {
         ck_assert(memcmp(a, b, (size_t)na * sizeof a[0]) == 0);
         scl_device_info info = {.size = sizeof(scl_device_info)};
         TU_OK(ctx, scl_context_device_info(ctx, &info));
-        d->defaults(info.type, &shapes[si], def);
+        d->defaults(&info, &shapes[si], def);
         ck_assert(memcmp(a[0], def, (size_t)d->ntunables * sizeof def[0]) == 0);
         for (int i = 0; i < na; i++) {
             TU_OK(ctx, scl__desc_validate(ctx, d, &shapes[si], a[i], "sample"));

@@ -217,6 +217,7 @@ int cli_devices(int argc, char **argv) {
                d[i].host_unified_memory ? ", unified with host" : "");
         printf("    local memory    %.0f KiB\n", d[i].local_mem_bytes / 1024.0);
         printf("    max work-group  %zu\n", d[i].max_work_group_size);
+        printf("    native floats   %u per vector\n", d[i].native_float_width);
         printf("    fp16 / fp64     %s / %s\n", d[i].fp16 ? "yes" : "no", d[i].fp64 ? "yes" : "no");
     }
     int rc = check ? check_devices(d, count) : 0;

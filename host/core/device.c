@@ -47,6 +47,8 @@ scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di,
     e |= clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL);
     e |= clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
     e |= clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    cl_uint nfw = 0;
+    e |= clGetDeviceInfo(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof nfw, &nfw, NULL);
     /* Deprecated in 2.0 but still answered by every driver; only a hint for mapped I/O. */
     if (clGetDeviceInfo(d, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL) !=
         CL_SUCCESS)
@@ -65,6 +67,7 @@ scl_status scl__device_query(cl_platform_id p, cl_device_id d, int pi, int di,
     info->max_alloc_bytes = maxalloc;
     info->max_work_group_size = wg;
     info->host_unified_memory = unified == CL_TRUE;
+    info->native_float_width = nfw;
 
     size_t extlen = 0;
     if (clGetDeviceInfo(d, CL_DEVICE_EXTENSIONS, 0, NULL, &extlen) == CL_SUCCESS && extlen) {

@@ -112,10 +112,16 @@ int scl__network_unit_fused(const scl_network *net, int i, int n, int h, int w) 
     const scl_layer *l = &m->layers[i];
     if (!l->unit_len) return 0;
     const scl_op *op = net->units ? net->units[i].op : NULL;
-    if (!op) return !(net->ops && net->ops[0]); /* before weights: every grouped unit fuses */
-    int level = m->bufs[l->in_buf].level;
-    return scl__op_unit_wanted(op) &&
-           scl__op_unit_fits(op, n, scl__level_size(h, level), scl__level_size(w, level));
+    int level = m->bufs[l->in_buf].level, lh = scl__level_size(h, level);
+    int lw = scl__level_size(w, level);
+    if (!op) { /* before weights: every unit whose default band fits the device fuses */
+        if (net->ops && net->ops[0]) return 0;
+        int kind, cin, cout, groups, first_groups;
+        scl__unit_shape(l, &kind, &cin, &cout, &groups, &first_groups);
+        scl__op_shape s = {kind, cin, cout, groups, l->unit_stride, 0, net->half};
+        return scl__unit_shape_fits(net->ctx, &s, n, lh, lw);
+    }
+    return scl__op_unit_wanted(op) && scl__op_unit_fits(op, n, lh, lw);
 }
 
 /* The first layer of the fused unit that layer i belongs to at n x h x w, or -1. */

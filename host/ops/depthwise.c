@@ -113,10 +113,10 @@ static void from_cfg(const scl_dw_cfg *cfg, int *v) {
     v[4] = clamp_int(cfg->local[0]), v[5] = clamp_int(cfg->local[1]);
 }
 
-static void dw_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+static void dw_defaults(const scl_device_info *dev, const scl__op_shape *s, int *vals) {
     (void)s;
     scl_dw_cfg cfg;
-    if (type == SCL_DEVICE_GPU) {
+    if (dev->type == SCL_DEVICE_GPU) {
         /* neighbouring work-items take neighbouring 16-byte pieces of a row: coalesced, and
          * enough work-items even for 7x7 planes */
         cfg = (scl_dw_cfg){.vw = 4, .th = 2, .seg = 4};
@@ -157,7 +157,7 @@ const scl__op_desc scl__depthwise_desc = {"depthwise",    "depthwise.cl",
 void scl__dw_default_cfg(const scl_context *ctx, int stride, scl_dw_cfg *cfg) {
     scl__op_shape s = {0, 0, 0, 1, stride, 0, 0};
     int v[SCL__MAX_TUNABLES];
-    dw_defaults(ctx ? ctx->info.type : SCL_DEVICE_CPU, &s, v);
+    dw_defaults(scl__dev_or_cpu(ctx), &s, v);
     to_cfg(v, cfg);
 }
 

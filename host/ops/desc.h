@@ -29,6 +29,17 @@ typedef struct scl__op_shape {
     int half; /* 1: half storage (the op's weights and tensors hold halves), 0: float32 */
 } scl__op_shape;
 
+/* ctx's device; without a context, a CPU with 16-float vectors (AVX-512, as measured in
+ * docs/kernels.md). */
+const scl_device_info *scl__dev_or_cpu(const scl_context *ctx);
+/* The float vector width of the CPU kernels' register tiles and rows: the device's native
+ * width (16 on AVX-512, 8 on AVX2, 4 on NEON) in 4 .. 16; 16 where the device gives none. */
+int scl__cpu_vec(const scl_device_info *dev);
+/* Output channels per register tile of the fused units' 1x1 convs, two tiles of scl__cpu_vec
+ * pixels side by side: 8 (16 accumulators) where the ISA has 32 vector registers (AVX-512,
+ * NEON), 6 with AVX2's 16, where 16 accumulators and the loads spill. */
+int scl__cpu_co_tile(const scl_device_info *dev);
+
 typedef struct scl__op_desc {
     const char *family;  /* the name in the tuning table and in messages */
     const char *cl_file; /* under cl/ */
@@ -36,9 +47,9 @@ typedef struct scl__op_desc {
     int nkernels;
     const scl__tunable *tunables;
     int ntunables;
-    /* The device type's configuration for a shape: what the public create uses when the tuning
-     * table has nothing valid for it. */
-    void (*defaults)(scl_device_type type, const scl__op_shape *s, int *vals);
+    /* The device's configuration for a shape (by its type and, on CPUs, its vector width):
+     * what the public create uses when the tuning table has nothing valid for it. */
+    void (*defaults)(const scl_device_info *dev, const scl__op_shape *s, int *vals);
     /* Family constraints beyond each value's own (e.g. seg a multiple of vw) and the device's
      * limits; the allowed values are already checked. fn names the caller in messages. */
     scl_status (*check)(scl_context *ctx, const scl__op_shape *s, const int *vals, const char *fn);

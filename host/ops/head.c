@@ -135,8 +135,8 @@ static void from_cfg(const scl_head_cfg *cfg, int *v) {
     v[5] = clamp_int(cfg->local[0]), v[6] = clamp_int(cfg->local[1]);
 }
 
-static void type_default(scl_device_type type, scl_head_cfg *cfg) {
-    if (type == SCL_DEVICE_GPU) {
+static void type_default(const scl_device_info *dev, scl_head_cfg *cfg) {
+    if (dev->type == SCL_DEVICE_GPU) {
         /* many narrow work-items, so pool once rather than once per narrow tile */
         *cfg = (scl_head_cfg){.fused = 0, .kv = 4, .kn = 1, .nb = 1, .blocked = 0};
     } else {
@@ -147,7 +147,7 @@ static void type_default(scl_device_type type, scl_head_cfg *cfg) {
 }
 
 void scl__head_default_cfg(const scl_context *ctx, scl_head_cfg *cfg) {
-    type_default(ctx ? ctx->info.type : SCL_DEVICE_CPU, cfg);
+    type_default(scl__dev_or_cpu(ctx), cfg);
 }
 
 static void head_options(const scl_head_cfg *cfg, char *buf, size_t cap) {
@@ -161,10 +161,10 @@ void scl__head_default_options(const scl_context *ctx, char *buf, size_t cap) {
     head_options(&cfg, buf, cap);
 }
 
-static void head_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+static void head_defaults(const scl_device_info *dev, const scl__op_shape *s, int *vals) {
     (void)s;
     scl_head_cfg cfg;
-    type_default(type, &cfg);
+    type_default(dev, &cfg);
     from_cfg(&cfg, vals);
 }
 

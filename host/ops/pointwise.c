@@ -210,12 +210,17 @@ static const scl__tunable pw_tunables[] = {
 };
 static const char *const pw_kernels[] = {"pointwise"};
 
-static void pw_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
-    /* CPU: a float16 row of pixels times 8 channels keeps 8 zmm accumulators busy (about 75% of
-     * the FMA peak on PoCL/AVX-512, docs/kernels.md). GPU and others: one pixel per work-item,
-     * neighbours on neighbouring addresses, 8 channels per work-item for reuse of each loaded
-     * pixel. */
-    int vec = type == SCL_DEVICE_CPU ? 16 : 1, co_tile = 8;
+static void pw_defaults(const scl_device_info *dev, const scl__op_shape *s, int *vals) {
+    /* CPU: 16 pixels (8 with 4-float vectors) times 8 channels: AVX-512's 8 zmm accumulators
+     * reach about 75% of the FMA peak on PoCL (docs/kernels.md); with AVX2's 16 ymm registers,
+     * 16 pixels times 6 channels (12 accumulators; the tuner's choice on PoCL/Zen 3). GPU and
+     * others: one pixel per work-item, neighbours on neighbouring addresses, 8 channels per
+     * work-item for reuse of each loaded pixel. */
+    int vec = 1, co_tile = 8;
+    if (dev->type == SCL_DEVICE_CPU) {
+        int nv = scl__cpu_vec(dev);
+        vec = nv == 4 ? 8 : 16, co_tile = nv == 8 ? 6 : 8;
+    }
     /* Spread each group's channels evenly over the tiles it needs: 12 per group becomes 6 + 6,
      * not 8 + 4 with a half-empty tile (V1's g = 8). Never wider than asked. */
     if (s->groups >= 1 && s->cout >= s->groups && s->cout % s->groups == 0) {

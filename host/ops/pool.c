@@ -29,16 +29,17 @@ typedef struct pool_extra {
     scl_op_variants widths; /* launches pick the vector width per input row (seg 0) */
 } pool_extra;
 
-static void pool_default_cfg(scl_device_type type, pool_cfg *cfg) {
-    if (type == SCL_DEVICE_GPU) {
+static void pool_default_cfg(const scl_device_info *dev, pool_cfg *cfg) {
+    if (dev->type == SCL_DEVICE_GPU) {
         /* neighbouring work-items take neighbouring 4-output pieces of a row (8 + 1 input
          * floats each): coalesced, and many work-items even on 14x14 planes. Not measured. */
         *cfg = (pool_cfg){.vw = 4, .th = 2, .seg = 4, .group_outputs = 0};
     } else {
         /* measured on PoCL/AVX-512 (docs/kernels.md): whole rows in the widest vectors that
          * fit, whole planes per work-group; two output rows per work-item, not four: about as
-         * fast, and a third of the code PoCL generates at the first launch (a second less) */
-        *cfg = (pool_cfg){.vw = 16, .th = 2, .seg = 0, .group_outputs = 2048};
+         * fast, and a third of the code PoCL generates at the first launch (a second less).
+         * The native width, as the stem's: the stem's program then holds the pool too. */
+        *cfg = (pool_cfg){.vw = scl__cpu_vec(dev), .th = 2, .seg = 0, .group_outputs = 2048};
     }
 }
 
@@ -48,7 +49,7 @@ static void pool_options(char *buf, size_t cap, int vw, int th) {
 
 void scl__pool_default_options(const scl_context *ctx, char *buf, size_t cap) {
     pool_cfg cfg;
-    pool_default_cfg(ctx->info.type, &cfg);
+    pool_default_cfg(&ctx->info, &cfg);
     pool_options(buf, cap, cfg.vw, cfg.th);
 }
 
@@ -123,10 +124,10 @@ static const scl__tunable pool_tunables[] = {
 };
 static const char *const pool_kernels[] = {"maxpool3x3s2", "avgpool3x3s2"};
 
-static void pool_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+static void pool_defaults(const scl_device_info *dev, const scl__op_shape *s, int *vals) {
     (void)s;
     pool_cfg cfg;
-    pool_default_cfg(type, &cfg);
+    pool_default_cfg(dev, &cfg);
     vals[0] = cfg.vw, vals[1] = cfg.th, vals[2] = cfg.seg, vals[3] = cfg.group_outputs;
 }
 
@@ -190,7 +191,7 @@ scl_status scl__op_pool_create_cfg(scl_context *ctx, int channels, int avg, int 
     pool_cfg cfg = {.vw = vw, .th = th, .seg = seg, .group_outputs = group_outputs};
     if (ctx && group_outputs < 0) {
         pool_cfg def;
-        pool_default_cfg(ctx->info.type, &def);
+        pool_default_cfg(&ctx->info, &def);
         cfg.group_outputs = def.group_outputs;
     }
     return pool_create(ctx, channels, avg, 0, &cfg, out);

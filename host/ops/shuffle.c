@@ -52,12 +52,12 @@ static const scl__tunable shuffle_tunables[] = {
 };
 static const char *const shuffle_kernels[] = {"channel_shuffle"};
 
-static void shuffle_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+static void shuffle_defaults(const scl_device_info *dev, const scl__op_shape *s, int *vals) {
     (void)s;
     /* CPU: whole float16 rows per work-item, work-groups of 8 rows (left to itself PoCL may
      * make one work-group of a small launch, and use one core); GPU: float4, 64 along the
      * plane */
-    int cpu = type == SCL_DEVICE_CPU;
+    int cpu = dev->type == SCL_DEVICE_CPU;
     vals[0] = cpu ? 16 : 4, vals[1] = cpu ? 8 : 64;
 }
 

@@ -125,24 +125,26 @@ static void from_cfg(const scl_stem_cfg *cfg, int *v) {
     v[4] = clamp_int(cfg->local[0]), v[5] = clamp_int(cfg->local[1]);
 }
 
-static void type_default(scl_device_type type, scl_stem_cfg *cfg) {
-    if (type == SCL_DEVICE_GPU) {
+static void type_default(const scl_device_info *dev, scl_stem_cfg *cfg) {
+    if (dev->type == SCL_DEVICE_GPU) {
         /* small work-items, many of them: a vector of 4 outputs for at most 4 channels each */
         *cfg = (scl_stem_cfg){.vw = 4, .co = 4, .seg = 4};
     } else {
         /* measured on PoCL/AVX-512 (docs/kernels.md): whole rows, each tap vector feeding
-         * up to twelve channels (twelve accumulators and three taps fit the registers) */
-        *cfg = (scl_stem_cfg){.vw = 16, .co = 12, .seg = 0, .row_wg = 1};
+         * up to twelve channels (twelve accumulators and three taps fit the registers), in
+         * the native vectors (16 floats there; 8 with AVX2, whose 16 registers 16-float
+         * accumulators would overflow) */
+        *cfg = (scl_stem_cfg){.vw = scl__cpu_vec(dev), .co = 12, .seg = 0, .row_wg = 1};
     }
 }
 
 void scl__stem_default_cfg(const scl_context *ctx, scl_stem_cfg *cfg) {
-    type_default(ctx ? ctx->info.type : SCL_DEVICE_CPU, cfg);
+    type_default(scl__dev_or_cpu(ctx), cfg);
 }
 
-static void stem_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+static void stem_defaults(const scl_device_info *dev, const scl__op_shape *s, int *vals) {
     scl_stem_cfg cfg;
-    type_default(type, &cfg);
+    type_default(dev, &cfg);
     /* Even groups of at most cfg.co channels: 24 as 2 x 12, 16 as 2 x 8, rather than leaving a
      * last group mostly padding. */
     if (s->cout > 0) {

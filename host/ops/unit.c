@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UNIT_CO_TILE 8 /* fixed: one build per vector width serves every unit */
 #define UNIT_MAX_LAYERS 5
 /* Local memory a band may take when the band height is the library's choice: a band's
  * intermediates should stay in a core's own cache (a CPU's local memory is ordinary memory).
@@ -21,10 +20,11 @@
 #define UNIT_AUTO_LOCAL_BYTES (2048u * 1024u)
 
 typedef struct unit_cfg {
-    int stride, vec, th;        /* th: output rows per band, 0 = chosen per launch */
-    int v1, g1, g;              /* V1: its first and last 1x1 convs' groups (V2: 0 1 1) */
-    int cin, mid, couta, coutb; /* V1 at stride 2: couta = cin, the pool's */
-    int nl;                     /* layers: 3 or 5 */
+    int stride, vec, th; /* th: output rows per band, 0 = chosen per launch */
+    int co_tile;   /* the device's (scl__cpu_co_tile; 8 off CPUs): one build serves every unit */
+    int v1, g1, g; /* V1: its first and last 1x1 convs' groups (V2: 0 1 1) */
+    int cin, mid, couta, coutb;                       /* V1 at stride 2: couta = cin, the pool's */
+    int nl;                                           /* layers: 3 or 5 */
     int woff[UNIT_MAX_LAYERS], boff[UNIT_MAX_LAYERS]; /* each layer's packed weights and biases */
     size_t local0;
     int fuse; /* 0: the tuner found the unit faster layer by layer (the network then runs it so) */
@@ -66,12 +66,12 @@ static size_t band_floats(const unit_cfg *c, int th, int w, int ow, size_t rs[4]
  * over the batch (each band recomputes its halo rows: fewer bands, less work), fewer where the band
  * would not fit UNIT_AUTO_LOCAL_BYTES; never over the device's local memory. 0: not even one row
  * fits. */
-static int band_rows(const scl_op *op, int n, int w, int oh, int ow) {
-    const unit_cfg *c = op->extra;
-    size_t rs[4], lmem = (size_t)op->ctx->info.local_mem_bytes;
+static int band_rows_of(const scl_device_info *dev, const unit_cfg *c, int n, int w, int oh,
+                        int ow) {
+    size_t rs[4], lmem = (size_t)dev->local_mem_bytes;
     int th = c->th;
     if (th <= 0) {
-        int cu = (int)(op->ctx->info.compute_units ? op->ctx->info.compute_units : 1);
+        int cu = (int)(dev->compute_units ? dev->compute_units : 1);
         int bands = (cu + n - 1) / n;
         bands = bands < 1 ? 1 : bands > oh ? oh : bands;
         th = (oh + bands - 1) / bands;
@@ -82,6 +82,24 @@ static int band_rows(const scl_op *op, int n, int w, int oh, int ow) {
     while (th > 1 && band_floats(c, th, w, ow, rs) * sizeof(float) > lmem)
         th--;
     return band_floats(c, th, w, ow, rs) * sizeof(float) <= lmem ? th : 0;
+}
+
+static int band_rows(const scl_op *op, int n, int w, int oh, int ow) {
+    return band_rows_of(&op->ctx->info, op->extra, n, w, oh, ow);
+}
+
+static void unit_channels(const scl__op_shape *s, unit_cfg *c);
+static void unit_defaults(const scl_device_info *dev, const scl__op_shape *s, int *vals);
+
+int scl__unit_shape_fits(const scl_context *ctx, const scl__op_shape *s, int n, int h, int w) {
+    unit_cfg c;
+    memset(&c, 0, sizeof c);
+    unit_channels(s, &c);
+    int v[SCL__MAX_TUNABLES] = {0};
+    unit_defaults(&ctx->info, s, v);
+    c.vec = v[0], c.th = v[1];
+    int oh = s->stride == 2 ? scl__stride2(h) : h, ow = s->stride == 2 ? scl__stride2(w) : w;
+    return band_rows_of(&ctx->info, &c, n, w, oh, ow) > 0;
 }
 
 int scl__op_unit_wanted(const scl_op *op) {
@@ -179,12 +197,12 @@ static scl_status unit_pack(scl_context *ctx, unit_cfg *c, const float *w, const
                             float **pw, float **pb, size_t *nw, size_t *nb) {
     int kind[UNIT_MAX_LAYERS], ci[UNIT_MAX_LAYERS], co[UNIT_MAX_LAYERS], gr[UNIT_MAX_LAYERS];
     c->nl = unit_layers(c, kind, ci, co, gr);
+    const int CT = c->co_tile;
     size_t tw = 0, tb = 0;
     for (int l = 0; l < c->nl; l++) {
-        size_t tiles =
-            (size_t)gr[l] * (((size_t)(co[l] / gr[l]) + UNIT_CO_TILE - 1) / UNIT_CO_TILE);
-        tw += kind[l] ? (size_t)co[l] * 9 : tiles * UNIT_CO_TILE * (size_t)(ci[l] / gr[l]);
-        tb += kind[l] ? (size_t)co[l] : tiles * UNIT_CO_TILE;
+        size_t tiles = (size_t)gr[l] * (((size_t)(co[l] / gr[l]) + CT - 1) / CT);
+        tw += kind[l] ? (size_t)co[l] * 9 : tiles * CT * (size_t)(ci[l] / gr[l]);
+        tb += kind[l] ? (size_t)co[l] : tiles * CT;
     }
     if (tw > INT_MAX || tb > INT_MAX)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
@@ -204,16 +222,16 @@ static scl_status unit_pack(scl_context *ctx, unit_cfg *c, const float *w, const
             at_w += (size_t)co[l] * 9, at_b += (size_t)co[l];
             continue;
         }
-        int K = ci[l] / gr[l], cg = co[l] / gr[l], tpg = (cg + UNIT_CO_TILE - 1) / UNIT_CO_TILE;
+        int K = ci[l] / gr[l], cg = co[l] / gr[l], tpg = (cg + CT - 1) / CT;
         for (int o = 0; o < co[l]; o++) {
-            size_t t = (size_t)(o / cg) * (size_t)tpg + (size_t)(o % cg / UNIT_CO_TILE);
-            size_t j = (size_t)(o % cg % UNIT_CO_TILE);
+            size_t t = (size_t)(o / cg) * (size_t)tpg + (size_t)(o % cg / CT);
+            size_t j = (size_t)(o % cg % CT);
             for (int k = 0; k < K; k++)
-                (*pw)[at_w + (t * (size_t)K + (size_t)k) * UNIT_CO_TILE + j] = w[(size_t)o * K + k];
-            (*pb)[at_b + t * UNIT_CO_TILE + j] = b[o];
+                (*pw)[at_w + (t * (size_t)K + (size_t)k) * CT + j] = w[(size_t)o * K + k];
+            (*pb)[at_b + t * CT + j] = b[o];
         }
         w += (size_t)co[l] * K, b += co[l];
-        at_w += (size_t)gr[l] * tpg * UNIT_CO_TILE * K, at_b += (size_t)gr[l] * tpg * UNIT_CO_TILE;
+        at_w += (size_t)gr[l] * tpg * CT * K, at_b += (size_t)gr[l] * tpg * CT;
     }
     *nw = tw, *nb = tb;
     return SCL_OK;
@@ -295,6 +313,7 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
     if (!c) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     unit_channels(s, c);
     c->vec = vals[0], c->th = vals[1], c->fuse = vals[3];
+    c->co_tile = ctx->info.type == SCL_DEVICE_CPU ? scl__cpu_co_tile(&ctx->info) : 8;
     /* CPU: one work-item per group, walking every task with its explicit vectors (PoCL's
      * work-item loops around the barriers made 16 work-items 2-3x slower); GPU: 64 */
     c->local0 = vals[2] ? (size_t)vals[2] : ctx->info.type == SCL_DEVICE_CPU ? 1 : 64;
@@ -314,7 +333,7 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
     op->extra = c;
     op->cin = s->cin, op->cout = s->cout, op->groups = c->g, op->stride = s->stride;
     char opts[64];
-    snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d", c->vec, UNIT_CO_TILE);
+    snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d", c->vec, c->co_tile);
     st = scl__op_kernel(op, "unit.cl", unit_kernels[0], opts);
     if (st != SCL_OK) return scl__op_created(op, st, fn, out);
     if ((st = scl__op_fit_local0(op, &c->local0, fn)) != SCL_OK) return st;
@@ -337,10 +356,10 @@ static void unit_counts(const scl__op_shape *s, size_t *nw, size_t *nb) {
     }
 }
 
-static void unit_defaults(scl_device_type type, const scl__op_shape *s, int *vals) {
+static void unit_defaults(const scl_device_info *dev, const scl__op_shape *s, int *vals) {
     (void)s;
-    /* CPU: float16 rows of pixels, as the pointwise kernel (8 zmm accumulators); others: 4 */
-    vals[0] = type == SCL_DEVICE_CPU ? 16 : 4;
+    /* CPU: rows of pixels in the native vectors, as the pointwise kernel; others: 4 */
+    vals[0] = dev->type == SCL_DEVICE_CPU ? scl__cpu_vec(dev) : 4;
     vals[1] = 0;
     vals[2] = 0;
     vals[3] = 1; /* fused: one launch for the unit */

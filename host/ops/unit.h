@@ -4,6 +4,7 @@
 #define SCL_OP_UNIT_H
 
 #include "core/internal.h"
+#include "ops/desc.h"
 
 /* A unit's layers, in the order the model lists them (net/model.c), BN folded in:
  *   stride 1: 1x1 conv cin -> cout + ReLU, depthwise 3x3 (cout), 1x1 conv cout -> cout + ReLU;
@@ -39,5 +40,9 @@ int scl__op_unit_wanted(const scl_op *op);
 /* 1 if op can run an n x cin x h x w input on its device (the band of one output row fits the
  * local memory); else the caller runs the unit layer by layer. */
 int scl__op_unit_fits(const scl_op *op, int n, int h, int w);
+
+/* The same for a unit of shape s in its default configuration on ctx's device, before any op
+ * exists (the launch count a network plans before its weights). */
+int scl__unit_shape_fits(const scl_context *ctx, const scl__op_shape *s, int n, int h, int w);
 
 #endif

@@ -86,10 +86,20 @@ static void check_shape(scl_context *ctx, scl_network *net, const char *model, i
     free(ms), free(x), free(y);
 }
 
+/* 1 where a unit of the model may not fit a device with `lmem` bytes of local memory: V1 g8 at
+ * 1.5x and 2x, whose 14x14 stride-1 units hold 1152 and 1536 input planes of three rows, over
+ * 512 KiB for one output row (AMD Zen 3's PoCL offers 512 KiB; Intel's 1 MiB and more). */
+static int may_fall_back(const char *model, uint64_t lmem) {
+    return lmem < 1024 * 1024 &&
+           (strcmp(model, "v1_g8_x1_5") == 0 || strcmp(model, "v1_g8_x2_0") == 0);
+}
+
 /* The issue's targets at 224 x 224, batch 1 (the shape just run): fused, one launch per unit: a
  * V2's stem, pool, 16 units, conv5 and head at most 22, a V1's stem, pool, 16 units and head at
- * most 20; unfused, one launch per layer (and one more for a two-phase head): 59 and 55 on PoCL. */
-static void check_launch_target(scl_network *net, const char *model, int fused) {
+ * most 20; unfused, one launch per layer (and one more for a two-phase head): 59 and 55 on PoCL.
+ * A unit whose band of one output row overflows the local memory runs layer by layer (counted
+ * before the weights the same way, checked by the caller): allowed only where may_fall_back. */
+static void check_launch_target(scl_network *net, const char *model, int fused, uint64_t lmem) {
     int n = scl_network_launch_count(net), layers = scl_network_layer_count(net);
     int v2 = model[1] == '2';
     scl_launch_info a = {.size = sizeof a}, b = {.size = sizeof b};
@@ -100,6 +110,10 @@ static void check_launch_target(scl_network *net, const char *model, int fused) 
     if (fused && v2)
         CHECK(n == layers - 38 + two_phase && n <= 22, "%s fused: %d launches, want <= 22", model,
               n);
+    else if (fused && may_fall_back(model, lmem))
+        CHECK(n >= layers - 35 + two_phase && n < layers + two_phase,
+              "%s fused: %d launches, %llu bytes of local memory", model, n,
+              (unsigned long long)lmem);
     else if (fused)
         CHECK(n == layers - 35 + two_phase && n <= 20, "%s fused: %d launches, want <= 20", model,
               n);
@@ -217,6 +231,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (argc > 1) return check_files(ctx, argc, argv);
+    scl_device_info info = {.size = sizeof info};
+    CHECK(scl_context_device_info(ctx, &info) == SCL_OK, "device info");
     int models = 0;
     for (const char *model; (model = scl_model_name(models)) != NULL; models++)
         for (int fused = 1; fused >= 0; fused--) {
@@ -233,7 +249,7 @@ int main(int argc, char **argv) {
                   "%s: %d launches before weights, %d after", model, planned,
                   scl_network_launch_count(net));
             check_shape(ctx, net, model, 1, 224, 224);
-            check_launch_target(net, model, fused);
+            check_launch_target(net, model, fused, info.local_mem_bytes);
             check_shape(ctx, net, model, 2, 64, 48);
             /* rows too wide for some units' bands in a CPU's local memory: those fall back */
             if (strcmp(model, "v2_x1_0") == 0) check_shape(ctx, net, model, 1, 8, 8192);
