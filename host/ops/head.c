@@ -141,8 +141,11 @@ static void type_default(const scl_device_info *dev, scl_head_cfg *cfg) {
         *cfg = (scl_head_cfg){.fused = 0, .kv = 4, .kn = 1, .nb = 1, .blocked = 0};
     } else {
         /* measured on PoCL/AVX-512 (docs/kernels.md): pooling once beats pooling once per
-         * 64-class tile even with the second launch, at batch 1 and 32 alike */
-        *cfg = (scl_head_cfg){.fused = 0, .kv = 16, .kn = 4, .nb = 4, .blocked = 1};
+         * 64-class tile even with the second launch, at batch 1 and 32 alike. Work-groups of
+         * one work-item: left to itself PoCL made the 16 work-items of batch 1 one group, on
+         * one core (gap_fc 0.55 ms; 0.32-0.36 ms spread over both, PoCL/Zen 3). */
+        *cfg =
+            (scl_head_cfg){.fused = 0, .kv = 16, .kn = 4, .nb = 4, .blocked = 1, .local = {1, 1}};
     }
 }
 
