@@ -87,8 +87,9 @@ static void check_shape(scl_context *ctx, scl_network *net, const char *model, i
 }
 
 /* 1 where a unit of the model may not fit a device with `lmem` bytes of local memory: V1 g8 at
- * 1.5x and 2x, whose 14x14 stride-1 units hold 1152 and 1536 input planes of three rows, over
- * 512 KiB for one output row (AMD Zen 3's PoCL offers 512 KiB; Intel's 1 MiB and more). */
+ * 1.5x and 2x, whose widest units (7x7 ones of 2304 and 3072 channels, 2x's 14x14 ones of 1536)
+ * need over 512 KiB for a band of one output row (PoCL offers 512 KiB on Zen 3, whose L2 that
+ * is). */
 static int may_fall_back(const char *model, uint64_t lmem) {
     return lmem < 1024 * 1024 &&
            (strcmp(model, "v1_g8_x1_5") == 0 || strcmp(model, "v1_g8_x2_0") == 0);
