@@ -30,12 +30,16 @@ typedef struct unit_cfg {
     int fuse; /* 0: the tuner found the unit faster layer by layer (the network then runs it so) */
 } unit_cfg;
 
-static void unit_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
-    if (op->stride == 2) {
+static void stride_hw(int stride, int h, int w, int *oh, int *ow) {
+    if (stride == 2) {
         *oh = scl__stride2(h), *ow = scl__stride2(w);
     } else {
         *oh = h, *ow = w;
     }
+}
+
+static void unit_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
+    stride_hw(op->stride, h, w, oh, ow);
 }
 
 static size_t round16(size_t x) {
@@ -98,7 +102,8 @@ int scl__unit_shape_fits(const scl_context *ctx, const scl__op_shape *s, int n, 
     int v[SCL__MAX_TUNABLES] = {0};
     unit_defaults(&ctx->info, s, v);
     c.vec = v[0], c.th = v[1];
-    int oh = s->stride == 2 ? scl__stride2(h) : h, ow = s->stride == 2 ? scl__stride2(w) : w;
+    int oh, ow;
+    stride_hw(s->stride, h, w, &oh, &ow);
     return band_rows_of(&ctx->info, &c, n, w, oh, ow) > 0;
 }
 

@@ -4,6 +4,7 @@
  * figure, and at batch 2, 64 x 48), and the per-launch profile has one time per launch, each
  * launch naming its kernel and the layers it covers, all of them in order. */
 #define _GNU_SOURCE
+#include "../unit_fit.h"
 #include "shufflecl.h"
 
 #include <dlfcn.h>
@@ -86,20 +87,12 @@ static void check_shape(scl_context *ctx, scl_network *net, const char *model, i
     free(ms), free(x), free(y);
 }
 
-/* 1 where a unit of the model may not fit a device with `lmem` bytes of local memory: V1 g8 at
- * 1.5x and 2x, whose widest units (7x7 ones of 2304 and 3072 channels, 2x's 14x14 ones of 1536)
- * need over 512 KiB for a band of one output row (PoCL offers 512 KiB on Zen 3, whose L2 that
- * is). */
-static int may_fall_back(const char *model, uint64_t lmem) {
-    return lmem < 1024 * 1024 &&
-           (strcmp(model, "v1_g8_x1_5") == 0 || strcmp(model, "v1_g8_x2_0") == 0);
-}
-
 /* The issue's targets at 224 x 224, batch 1 (the shape just run): fused, one launch per unit: a
  * V2's stem, pool, 16 units, conv5 and head at most 22, a V1's stem, pool, 16 units and head at
  * most 20; unfused, one launch per layer (and one more for a two-phase head): 59 and 55 on PoCL.
  * A unit whose band of one output row overflows the local memory runs layer by layer (counted
- * before the weights the same way, checked by the caller): allowed only where may_fall_back. */
+ * before the weights the same way, checked by the caller): allowed only where
+ * tu_unit_may_fall_back. */
 static void check_launch_target(scl_network *net, const char *model, int fused, uint64_t lmem) {
     int n = scl_network_launch_count(net), layers = scl_network_layer_count(net);
     int v2 = model[1] == '2';
@@ -111,7 +104,7 @@ static void check_launch_target(scl_network *net, const char *model, int fused, 
     if (fused && v2)
         CHECK(n == layers - 38 + two_phase && n <= 22, "%s fused: %d launches, want <= 22", model,
               n);
-    else if (fused && may_fall_back(model, lmem))
+    else if (fused && tu_unit_may_fall_back(model, lmem))
         CHECK(n >= layers - 35 + two_phase && n < layers + two_phase,
               "%s fused: %d launches, %llu bytes of local memory", model, n,
               (unsigned long long)lmem);
