@@ -9,6 +9,9 @@
 // It stages the input rows its band needs (TH + 2 at stride 1, 2 TH + 1 at stride 2: the
 // depthwise's one-row halo, recomputed by both neighbouring bands) in local memory, and keeps
 // every intermediate there: nothing but the unit's input and output touches global memory.
+// Where local memory is scarce (STAGE_X 0: GPUs), a stride-1 band stages nothing: its first conv
+// and V1's residual read the input rows from global memory, and the band needs local memory only
+// for the first conv's and the depthwise's outputs (docs/kernels.md).
 // Whole rows keep each band's pixels contiguous, so the 1x1 convs walk them VEC at a time as
 // pointwise.cl does (register tiles of CO_TILE channels x VEC pixels, two side by side), and the
 // depthwise only needs a halo of rows; its left and right padding are lanes selected to zero.
@@ -21,13 +24,19 @@
 //
 // Shapes are arguments, not build options: one program serves every unit of every model.
 // Build options: VEC (pixels per vector: 1, 2, 4, 8, 16), CO_TILE (output channels per task,
-// the weights packed per tile to match), MAC (fma or mad, as in pointwise.cl).
+// the weights packed per tile to match), STAGE_X (below), MAC (fma or mad, as in pointwise.cl).
 
 #ifndef VEC
 #define VEC 16
 #endif
 #ifndef CO_TILE
 #define CO_TILE 8
+#endif
+// 1: a stride-1 band's input rows are staged in local memory too, for its first conv and V1's
+// residual; 0: those read global memory, and a stride-1 band needs no local memory for its input
+// (the host's choice: 1 where local memory is plentiful, as on CPUs, 0 where it is scarce).
+#ifndef STAGE_X
+#define STAGE_X 1
 #endif
 
 #if !VALID_WIDTH(VEC)
@@ -102,13 +111,14 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
 }
 
 // The register tile of a band's last task, where a pair of vectors would pass its end:
-// acc[c] = bias + sum_k w[k][c] * in[k][px ..], the K input regions is apart, the tile's packed
-// weights wt ([k][CO_TILE]). Not unrolled over k: only one task a band takes it, and each
-// unrolled copy is code PoCL generates again at the kernel's first launch (the cold start).
-#define PW_ACC1(acc, in, is, K, wt)                                                                \
+// acc[c] = bias + sum_k w[k][c] * in[k][px ..], input row k at ROW(k) (the task's first pixel of
+// a local region or of a global plane), loaded by LD; the tile's packed weights wt ([k][CO_TILE]).
+// Not unrolled over k: only one task a band takes it, and each unrolled copy is code PoCL
+// generates again at the kernel's first launch (the cold start).
+#define PW_ACC1(acc, ROW, LD, K, wt)                                                               \
     do {                                                                                           \
         for (int k_ = 0; k_ < (K); k_++) {                                                         \
-            const floatv x_ = LOADV((in) + k_ * (is));                                             \
+            const floatv x_ = LD(ROW(k_));                                                         \
             DROW(w_, CO_TILE, (wt) + k_ * CO_TILE);                                                \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) acc[c_] =                       \
                 MAC(x_, (floatv)w_[c_], acc[c_]);                                                  \
@@ -118,10 +128,10 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
 // Two register tiles side by side, pixels px and px + VEC: per input channel two vector loads
 // feed 2 CO_TILE multiply-adds, so the broadcast weight loads no longer outnumber them (with
 // one tile, 9 loads per 8 FMAs kept AVX-512's two load ports busier than its FMA units).
-#define PW_ACC2(a0, a1, in, is, K, wt)                                                             \
+#define PW_ACC2(a0, a1, ROW, LD, K, wt)                                                            \
     do {                                                                                           \
         for (int k_ = 0; k_ < (K); k_++) {                                                         \
-            const floatv x0_ = LOADV((in) + k_ * (is)), x1_ = LOADV((in) + k_ * (is) + VEC);      \
+            const floatv x0_ = LD(ROW(k_)), x1_ = LD(ROW(k_) + VEC);                               \
             DROW(wr_, CO_TILE, (wt) + k_ * CO_TILE);                                               \
             _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) {                               \
                 const floatv w_ = (floatv)wr_[c_];                                                 \
@@ -132,31 +142,51 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
     } while (0)
 
 // The tasks of a 1x1 conv of G groups over P pixels: a pair of pixel vectors (one where the
-// pair would pass P) times a channel tile of one group (tpg tiles a group, tiles in all). A
-// group's K input regions lie `is` apart, the groups `gs` apart: contiguous groups have gs =
-// K is, and V1's channel shuffle before a grouped conv is is = G rs, gs = rs (group g's input k
-// is region k G + g). Sets px, j (the tile), gi (its group), two (1: a pair), a0 and a1 (bias +
-// the sums) for task t.
-#define PW_TASK(t, P, tiles, tpg, K, in, is, gs, w, b)                                             \
+// pair would pass P) times a channel tile of one group (tpg tiles a group, tiles in all). Sets
+// px, j (the tile), gi (its group), two (1: a pair), and a0 and a1 to the tile's biases b.
+#define PW_TASK(t, P, tiles, tpg, b)                                                               \
     const int pair_ = (t) / (tiles), j = (t) - pair_ * (tiles), px = pair_ * 2 * VEC;              \
     const int gi = j / (tpg), two = px + VEC < (P);                                                \
     floatv a0[CO_TILE], a1[CO_TILE];                                                               \
     _Pragma("unroll") for (int c_ = 0; c_ < CO_TILE; c_++) a0[c_] = a1[c_] =                       \
-        (floatv)((b)[j * CO_TILE + c_]);                                                           \
-    if (two)                                                                                       \
-        PW_ACC2(a0, a1, (in) + gi * (gs) + px, is, K, (w) + j * (K) * CO_TILE);                    \
-    else                                                                                           \
-        PW_ACC1(a0, (in) + gi * (gs) + px, is, K, (w) + j * (K) * CO_TILE)
+        (floatv)((b)[j * CO_TILE + c_])
 
-// 1x1 conv + ReLU over P pixels, G groups of K inputs and cg outputs each: input regions of in
-// (is, gs as in PW_TASK) to G cg regions of out (os apart), group by group.
-INLINE void pw_local(__local const float *in, int is, int gs, int K, int P, int G,
-                     __global const data_t *w, __global const float *b, int cg, __local float *out,
-                     int os, int lid, int lsz) {
+// The unit's first 1x1 conv + ReLU over P pixels, G groups of K inputs and cg outputs each, to
+// G cg local regions of out (os apart), group by group. Its input: with STAGE_X or `staged`
+// (stride 2), the band's staged regions of lin (group g's input k at lin + (g K + k) is); else
+// straight from global memory, group g's input k being plane map[g K + k] of src from pixel
+// `start` (the band's first input row). There the band's last pair of vectors may read past the
+// plane's last pixel, into the next plane or the buffer's slack (SCL__TENSOR_SLACK): lanes that
+// are never stored.
+INLINE void pw_first(__local const float *lin, int is, const int staged,
+                     __global const data_t *src, __global const int *map, int pitch, int start,
+                     int K, int P, int G, __global const data_t *w, __global const float *b, int cg,
+                     __local float *out, int os, int lid, int lsz) {
     const int tpg = (cg + CO_TILE - 1) / CO_TILE, tiles = G * tpg;
     const int pairs = (P + 2 * VEC - 1) / (2 * VEC);
     for (int t = lid; t < pairs * tiles; t += lsz) {
-        PW_TASK(t, P, tiles, tpg, K, in, is, gs, w, b);
+        PW_TASK(t, P, tiles, tpg, b);
+        __global const data_t *wt = w + j * K * CO_TILE;
+        if (STAGE_X || staged) {
+            __local const float *l0_ = lin + gi * K * is + px;
+#define LROW(k) (l0_ + (k) * is)
+            if (two)
+                PW_ACC2(a0, a1, LROW, LOADV, K, wt);
+            else
+                PW_ACC1(a0, LROW, LOADV, K, wt);
+#undef LROW
+        } else {
+            __global const int *gmap = map + gi * K;
+            __global const data_t *s0 = src + start + px;
+#define GROW(k) (s0 + gmap[k] * pitch)
+#define GLOAD(p) DLOAD_N(VEC, p)
+            if (two)
+                PW_ACC2(a0, a1, GROW, GLOAD, K, wt);
+            else
+                PW_ACC1(a0, GROW, GLOAD, K, wt);
+#undef GROW
+#undef GLOAD
+        }
         const int o0 = (j - gi * tpg) * CO_TILE;
         __local float *ob = out + (gi * cg + o0) * os + px; /* channel c at ob + c os */
         if (px + 2 * VEC <= P) {
@@ -183,32 +213,50 @@ INLINE void pw_local(__local const float *in, int is, int gs, int K, int P, int 
     }
 }
 
-// The same into global planes map[c] (from `start`) of out; with `residual`, the output
-// channel's region of res (rs apart, at the same pixels) is added before the ReLU (V1's
-// relu(x + branch), x being the band's staged input).
+// The unit's last 1x1 conv + ReLU of local regions to global planes map[c] (from `start`) of
+// out. A group's K input regions lie `is` apart, the groups `gs` apart: contiguous groups have
+// gs = K is, and V1's channel shuffle before a grouped conv is is = G rs, gs = rs (group g's
+// input k is region k G + g). With `residual` (stride 1), output channel c's input is added
+// before the ReLU (V1's relu(x + branch)), at the same pixels: with STAGE_X region c of the
+// staged lres (rs apart; its zero tail covers the vector past the band's last pixel), else plane
+// res_map[c] of res, whose last vector may read past the plane as pw_first's.
 INLINE void pw_global(__local const float *in, int is, int gs, int K, int P, int G,
                       __global const data_t *w, __global const float *b, int cg,
                       __global data_t *out, __global const int *map, int pitch, int start,
-                      const int residual, __local const float *res, int rs, int lid, int lsz) {
+                      const int residual, __local const float *lres, int rs,
+                      __global const data_t *res, __global const int *res_map, int res_pitch,
+                      int lid, int lsz) {
     const int tpg = (cg + CO_TILE - 1) / CO_TILE, tiles = G * tpg;
     const int pairs = (P + 2 * VEC - 1) / (2 * VEC);
     for (int t = lid; t < pairs * tiles; t += lsz) {
-        PW_TASK(t, P, tiles, tpg, K, in, is, gs, w, b);
+        PW_TASK(t, P, tiles, tpg, b);
+        __local const float *l0_ = in + gi * gs + px;
+        __global const data_t *wt = w + j * K * CO_TILE;
+#define LROW(k) (l0_ + (k) * is)
+        if (two)
+            PW_ACC2(a0, a1, LROW, LOADV, K, wt);
+        else
+            PW_ACC1(a0, LROW, LOADV, K, wt);
+#undef LROW
         const int o0 = (j - gi * tpg) * CO_TILE, oc0 = gi * cg + o0;
         if (px + 2 * VEC <= P) {
 #pragma unroll
             for (int c = 0; c < CO_TILE; c++) {
                 if (o0 + c >= cg) continue;
                 floatv v0 = a0[c], v1 = a1[c];
-                if (residual) {
-                    v0 += LOADV(res + (oc0 + c) * rs + px);
-                    v1 += LOADV(res + (oc0 + c) * rs + px + VEC);
+                if (residual && STAGE_X) {
+                    v0 += LOADV(lres + (oc0 + c) * rs + px);
+                    v1 += LOADV(lres + (oc0 + c) * rs + px + VEC);
+                } else if (residual) {
+                    __global const data_t *r = res + res_map[oc0 + c] * res_pitch + start + px;
+                    v0 += DLOAD_N(VEC, r);
+                    v1 += DLOAD_N(VEC, r + VEC);
                 }
                 __global data_t *o = out + map[oc0 + c] * pitch + start + px;
                 DSTORE_N(VEC, fmax(v0, 0.0f), o);
                 DSTORE_N(VEC, fmax(v1, 0.0f), o + VEC);
             }
-        } else { // the band's last pair, as in pw_local
+        } else { // the band's last pair, as in pw_first
             floatv t0[CO_TILE], t1[CO_TILE];
 #pragma unroll
             for (int c = 0; c < CO_TILE; c++)
@@ -216,10 +264,13 @@ INLINE void pw_global(__local const float *in, int is, int gs, int K, int P, int
 #pragma unroll 1
             for (int c = 0; c < CO_TILE && o0 + c < cg; c++) {
                 floatv v0 = t0[c], v1 = t1[c];
-                if (residual) {
-                    // the region's zero tail covers the vector past the band's last pixel
-                    v0 += LOADV(res + (oc0 + c) * rs + px);
-                    if (two) v1 += LOADV(res + (oc0 + c) * rs + px + VEC);
+                if (residual && STAGE_X) {
+                    v0 += LOADV(lres + (oc0 + c) * rs + px);
+                    if (two) v1 += LOADV(lres + (oc0 + c) * rs + px + VEC);
+                } else if (residual) {
+                    __global const data_t *r = res + res_map[oc0 + c] * res_pitch + start + px;
+                    v0 += DLOAD_N(VEC, r);
+                    if (two) v1 += DLOAD_N(VEC, r + VEC);
                 }
                 __global data_t *o = out + map[oc0 + c] * pitch + start + px;
                 store_part_g(fmax(v0, 0.0f), o, P - px);
@@ -319,16 +370,17 @@ INLINE void avg_global(__local const float *in, int is, int W, int OW, int rows,
 // code PoCL generates at its first launch: one, not four, is most of the cold start saved):
 //  1. stage the band's input rows in l0 (cin regions rs0 apart; at stride 2 from 1 + top W, after
 //     the padding float and a zero halo row, as the depthwise of branch a or V1's pool reads
-//     them), zeros around where phase 2 writes l1;
-//  2. the first 1x1 conv + ReLU of l0 into l1 (mid regions, their rows from 1 + top W: the
-//     padding float, then the halo row outside the image if any); V1 at stride 2 also writes
-//     its average-pool shortcut, from l0, straight into its concat slot out_map[0 .. cin);
+//     them; at stride 1 only with STAGE_X), zeros around where phase 2 writes l1;
+//  2. the first 1x1 conv + ReLU of the band's input rows (from l0, or at stride 1 without STAGE_X
+//     from global memory) into l1 (mid regions, their rows from 1 + top W: the padding float,
+//     then the halo row outside the image if any); V1 at stride 2 also writes its average-pool
+//     shortcut, from l0, straight into its concat slot out_map[0 .. cin);
 //  3. the depthwise of l1 into l2 (mid, rs2), and for V2 at stride 2 branch a's depthwise of l0
 //     into l3 (cin, rs3);
 //  4. the last 1x1 conv + ReLU of l2 into out_map[couta ..): V1's of g groups reading the
-//     channel shuffle (PW_TASK), adding the residual at stride 1 (the band's own staged input;
-//     the out planes must be disjoint from the in planes, as neighbouring bands read the rows a
-//     band would overwrite); and for V2 at stride 2 branch a's 1x1 conv of l3 into
+//     channel shuffle, adding the residual at stride 1 (the band's own input rows, staged or
+//     global; the out planes must be disjoint from the in planes, as neighbouring bands read
+//     the rows a band would overwrite); and for V2 at stride 2 branch a's 1x1 conv of l3 into
 //     out_map[0 .. couta).
 // in: cin planes of H x W (map, floats per image, per plane); out: the unit's planes, OH x OW.
 // v1: 0 for V2 (g1 = g = 1), 1 for V1 (the first conv of g1 groups, the last of g; couta = cin
@@ -344,20 +396,27 @@ __kernel void unit(__global const data_t *restrict in, __global const int *restr
                    __local float *l2, __local float *l3, int rs0, int rs1, int rs2, int rs3) {
     const int lid = get_local_id(0), lsz = get_local_size(0);
     const unit_band u = band_of(H, OH, W, TH, stride);
-    const int y0 = u.y0, th = u.th, nv = u.nv, at = 1 + u.top * W, a0 = stride == 1 ? 0 : at;
+    const int y0 = u.y0, th = u.th, nv = u.nv, at = 1 + u.top * W;
     // V2 at stride 2: two branches, taken in the rolled loops of phases 3 and 4 (first = 0)
     const int first = stride == 2 && !v1 ? 0 : 1;
     __global data_t *o = out + u.n * out_bs;
 
-    load_band(in + u.n * in_bs, in_map, in_pitch, u.ys * W, nv, cin, l0 + a0, rs0, lid, lsz);
-    zero_range(l0, rs0, cin, 0, a0, lid, lsz);
-    zero_range(l0, rs0, cin, a0 + nv, rs0, lid, lsz);
+    __global const data_t *x = in + u.n * in_bs;
+    // the rows the first conv reads (STAGE_X), and branch a's depthwise or V1's pool (stride 2)
+    // with their halo: at stride 1 from l0 + 0, at stride 2 after a padding float and halo row
+    const int a0 = stride == 1 ? 0 : at;
+    if (STAGE_X || stride == 2) {
+        load_band(x, in_map, in_pitch, u.ys * W, nv, cin, l0 + a0, rs0, lid, lsz);
+        zero_range(l0, rs0, cin, 0, a0, lid, lsz);
+        zero_range(l0, rs0, cin, a0 + nv, rs0, lid, lsz);
+    }
     zero_range(l1, rs1, mid, 0, at, lid, lsz);
     zero_range(l1, rs1, mid, at + nv, rs1, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
 
     const int k1 = cin / g1;
-    pw_local(l0 + a0, rs0, k1 * rs0, k1, nv, g1, w + w1, b + b1, mid / g1, l1 + at, rs1, lid, lsz);
+    pw_first(l0 + a0, rs0, stride == 2, x, in_map, in_pitch, u.ys * W, k1, nv, g1, w + w1, b + b1,
+             mid / g1, l1 + at, rs1, lid, lsz);
     if (v1 && stride == 2)
         avg_global(l0 + 1, rs0, W, OW, th, cin, o, out_map, out_pitch, y0 * OW, lid, lsz);
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -379,6 +438,6 @@ __kernel void unit(__global const data_t *restrict in, __global const int *restr
         pw_global(br ? l2 : l3, br ? g * rs2 : rs3, br ? rs2 : rs3, K, th * OW, G,
                   w + (br ? w2 : wpa), b + (br ? b2 : bpa), br ? coutb / g : couta, o,
                   out_map + (br ? couta : 0), out_pitch, y0 * OW, br && v1 && stride == 1,
-                  l0 + (y0 - u.ys) * W, rs0, lid, lsz);
+                  l0 + (y0 - u.ys) * W, rs0, x, in_map, in_pitch, lid, lsz);
     }
 }

@@ -12,6 +12,11 @@
 /* Kernels index with 32-bit ints, so a tensor holds under 2^31 floats (tensor.c); its planes are
  * at least SCL_PLANE_ALIGN floats, so no tensor, map or op has more channels than this. */
 #define SCL__MAX_CHANNELS (2147483647 / SCL_PLANE_ALIGN)
+/* Elements every device buffer of activations holds past its last plane: the fused units' 1x1
+ * convs read their input rows straight from global memory two vectors at a time, and a band's
+ * last pair of vectors may pass the plane's end by up to 2 x 16 - 1 elements (lanes computed and
+ * never stored). Inside the buffer, so no implementation sees an access out of bounds. */
+#define SCL__TENSOR_SLACK 32
 #define SCL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Rows (or columns) out of a 3x3 stride-2 pad-1 window over n: (n + 2 - 3) / 2 + 1 = ceil(n / 2),

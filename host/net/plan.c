@@ -69,7 +69,9 @@ scl_status scl__plan_compute_elem(const scl_model *m, int n, int h, int w, size_
         if (floats > INT_MAX)
             st = SCL_ERROR_INVALID_ARGUMENT;
         else
-            out->buf_bytes[b] = (size_t)n * (size_t)m->bufs[b].channels * scl__pitch(lh, lw) * elem;
+            out->buf_bytes[b] =
+                ((size_t)n * (size_t)m->bufs[b].channels * scl__pitch(lh, lw) + SCL__TENSOR_SLACK) *
+                elem;
     }
     if (st == SCL_OK) {
         liveness(m, first, last);

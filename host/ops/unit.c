@@ -22,6 +22,7 @@
 typedef struct unit_cfg {
     int stride, vec, th; /* th: output rows per band, 0 = chosen per launch */
     int co_tile;   /* the device's (scl__cpu_co_tile; 8 off CPUs): one build serves every unit */
+    int stage;     /* STAGE_X: stride-1 bands stage their input rows (stages_input) */
     int v1, g1, g; /* V1: its first and last 1x1 convs' groups (V2: 0 1 1) */
     int cin, mid, couta, coutb;                       /* V1 at stride 2: couta = cin, the pool's */
     int nl;                                           /* layers: 3 or 5 */
@@ -42,6 +43,15 @@ static void unit_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
     stride_hw(op->stride, h, w, oh, ow);
 }
 
+/* Whether a stride-1 band stages its input rows in local memory (cl/unit.cl's STAGE_X): where
+ * local memory is plentiful (PoCL's CPUs: 512 KiB to 2 MiB of ordinary memory), as measured
+ * there; where it is scarce (GPUs: 32-64 KiB, Oclgrind 32 KiB) the first conv and V1's residual
+ * read global memory instead, so that a band needs 40-65% less and most units fit at all
+ * (docs/kernels.md). Never per unit: one build serves every unit. */
+static int stages_input(const scl_device_info *dev) {
+    return dev->local_mem_bytes >= 256u * 1024u;
+}
+
 static size_t round16(size_t x) {
     return (x + 15) / 16 * 16;
 }
@@ -50,8 +60,8 @@ static size_t round16(size_t x) {
  * for input rows of w and output rows of ow (see the layout in cl/unit.cl). */
 static size_t band_floats(const unit_cfg *c, int th, int w, int ow, size_t rs[4]) {
     size_t v = (size_t)c->vec, W = (size_t)w, T = (size_t)th;
-    if (c->stride == 1) {
-        rs[0] = round16((T + 2) * W + 2 * v);
+    if (c->stride == 1) { /* without staging no l0: the first conv and V1's residual read global */
+        rs[0] = c->stage ? round16((T + 2) * W + 2 * v) : 0;
         rs[1] = round16(1 + (T + 2) * W + 2 * v + 1);
         rs[2] = round16(T * W + 2 * v);
         rs[3] = 0;
@@ -101,7 +111,7 @@ int scl__unit_shape_fits(const scl_context *ctx, const scl__op_shape *s, int n, 
     unit_channels(s, &c);
     int v[SCL__MAX_TUNABLES] = {0};
     unit_defaults(&ctx->info, s, v);
-    c.vec = v[0], c.th = v[1];
+    c.vec = v[0], c.th = v[1], c.stage = stages_input(&ctx->info);
     int oh, ow;
     stride_hw(s->stride, h, w, &oh, &ow);
     return band_rows_of(&ctx->info, &c, n, w, oh, ow) > 0;
@@ -319,6 +329,7 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
     unit_channels(s, c);
     c->vec = vals[0], c->th = vals[1], c->fuse = vals[3];
     c->co_tile = ctx->info.type == SCL_DEVICE_CPU ? scl__cpu_co_tile(&ctx->info) : 8;
+    c->stage = stages_input(&ctx->info);
     /* CPU: one work-item per group, walking every task with its explicit vectors (PoCL's
      * work-item loops around the barriers made 16 work-items 2-3x slower); GPU: 64 */
     c->local0 = vals[2] ? (size_t)vals[2] : ctx->info.type == SCL_DEVICE_CPU ? 1 : 64;
@@ -338,7 +349,7 @@ static scl_status unit_desc_create(scl_context *ctx, const scl__op_shape *s, con
     op->extra = c;
     op->cin = s->cin, op->cout = s->cout, op->groups = c->g, op->stride = s->stride;
     char opts[64];
-    snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d", c->vec, c->co_tile);
+    snprintf(opts, sizeof opts, "-DVEC=%d -DCO_TILE=%d -DSTAGE_X=%d", c->vec, c->co_tile, c->stage);
     st = scl__op_kernel(op, "unit.cl", unit_kernels[0], opts);
     if (st != SCL_OK) return scl__op_created(op, st, fn, out);
     if ((st = scl__op_fit_local0(op, &c->local0, fn)) != SCL_OK) return st;

@@ -29,8 +29,8 @@ static scl_status create(scl_context *ctx, int n, int c, int h, int w, int half,
     if (!t) return scl__fail(ctx, SCL_ERROR_OUT_OF_MEMORY, "out of host memory for a tensor");
     t->half = half;
     cl_int e;
-    t->mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE,
-                            (size_t)n * c * pitch * scl__tensor_elem(t), NULL, &e);
+    const size_t bytes = ((size_t)n * c * pitch + SCL__TENSOR_SLACK) * scl__tensor_elem(t);
+    t->mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
     if (e != CL_SUCCESS) {
         free(t);
         return scl__cl_fail(ctx, e, "scl_tensor_create: clCreateBuffer");
@@ -40,8 +40,7 @@ static scl_status create(scl_context *ctx, int n, int c, int h, int w, int half,
      * discard those lanes), and whatever the allocator left there may be denormals, which x86
      * computes on about 100x slower (it made the tuner time defaults at 45x their cost) */
     cl_uint zero = 0;
-    e = clEnqueueFillBuffer(ctx->queue, t->mem, &zero, sizeof zero, 0,
-                            (size_t)n * c * pitch * scl__tensor_elem(t), 0, NULL, NULL);
+    e = clEnqueueFillBuffer(ctx->queue, t->mem, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
     if (e != CL_SUCCESS) {
         clReleaseMemObject(t->mem);
         free(t);
