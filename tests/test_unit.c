@@ -409,6 +409,52 @@ START_TEST(test_unit_v1_bad_args) {
 }
 END_TEST
 
+/* How many of a 224 x 224 network's 16 units fit a device's local memory in their default
+ * configuration (a band of one output row), V2 1x or V1 g3 1x: stages of 4, 8 and 4 units. */
+static int units_fitting(const scl_device_info *dev, int v1) {
+    const int chans[2][3] = {{116, 232, 464}, {240, 480, 960}}, reps[3] = {4, 8, 4};
+    int fit = 0, cin = 24, h = 56;
+    for (int st = 0; st < 3; st++) {
+        int c = chans[v1][st];
+        for (int r = 0; r < reps[st]; r++) {
+            /* a stage opens with its stride-2 unit (cin -> c); then V2's stride-1 units run on
+             * the branch's half, V1's on all c; V1's first conv is ungrouped in stage 2's first */
+            int kind = v1 ? (st == 0 && r == 0 ? SCL__UNIT_V1_FIRST : SCL__UNIT_V1) : SCL__UNIT_V2;
+            int half = v1 ? c : c / 2;
+            scl__op_shape s = {kind, r ? half : cin, r ? half : c, v1 ? 3 : 1, r ? 1 : 2, 0, 0};
+            fit += scl__unit_shape_fits(dev, &s, 1, r ? h / 2 : h, r ? h / 2 : h);
+        }
+        cin = c, h /= 2;
+    }
+    return fit;
+}
+
+/* Where local memory is scarce, stride-1 bands stage nothing (cl/unit.cl's STAGE_X 0), so that
+ * a GPU's 48 or 64 KiB holds 13 of the 16 units (staged, none or 3 would: docs/kernels.md);
+ * a CPU's 2 MiB holds them all. */
+START_TEST(test_unit_fits_local_memory) {
+    scl_device_info gpu = {.size = sizeof gpu,
+                           .type = SCL_DEVICE_GPU,
+                           .compute_units = 132,
+                           .native_float_width = 1,
+                           .local_mem_bytes = 48 * 1024};
+    ck_assert_int_eq(units_fitting(&gpu, 0), 13);
+    ck_assert_int_eq(units_fitting(&gpu, 1), 13);
+    gpu.local_mem_bytes = 64 * 1024;
+    ck_assert_int_eq(units_fitting(&gpu, 0), 13);
+    ck_assert_int_eq(units_fitting(&gpu, 1), 13);
+    gpu.local_mem_bytes = 16 * 1024;
+    ck_assert_int_lt(units_fitting(&gpu, 0), 13);
+    scl_device_info cpu = {.size = sizeof cpu,
+                           .type = SCL_DEVICE_CPU,
+                           .compute_units = 2,
+                           .native_float_width = 16,
+                           .local_mem_bytes = 2048 * 1024};
+    ck_assert_int_eq(units_fitting(&cpu, 0), 16);
+    ck_assert_int_eq(units_fitting(&cpu, 1), 16);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("unit");
     TCase *tc = tcase_create("unit");
@@ -420,6 +466,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_unit_v1, 0, NV1);
     tcase_add_loop_test(tc, test_unit_v1_samples, 0, TU_SAMPLES);
     tcase_add_test(tc, test_unit_v1_bad_args);
+    tcase_add_test(tc, test_unit_fits_local_memory);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

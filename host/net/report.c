@@ -119,7 +119,7 @@ int scl__network_unit_fused(const scl_network *net, int i, int n, int h, int w) 
         int kind, cin, cout, groups, first_groups;
         scl__unit_shape(l, &kind, &cin, &cout, &groups, &first_groups);
         scl__op_shape s = {kind, cin, cout, groups, l->unit_stride, 0, net->half};
-        return scl__unit_shape_fits(net->ctx, &s, n, lh, lw);
+        return scl__unit_shape_fits(&net->ctx->info, &s, n, lh, lw);
     }
     return scl__op_unit_wanted(op) && scl__op_unit_fits(op, n, lh, lw);
 }

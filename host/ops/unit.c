@@ -105,16 +105,16 @@ static int band_rows(const scl_op *op, int n, int w, int oh, int ow) {
 static void unit_channels(const scl__op_shape *s, unit_cfg *c);
 static void unit_defaults(const scl_device_info *dev, const scl__op_shape *s, int *vals);
 
-int scl__unit_shape_fits(const scl_context *ctx, const scl__op_shape *s, int n, int h, int w) {
+int scl__unit_shape_fits(const scl_device_info *dev, const scl__op_shape *s, int n, int h, int w) {
     unit_cfg c;
     memset(&c, 0, sizeof c);
     unit_channels(s, &c);
     int v[SCL__MAX_TUNABLES] = {0};
-    unit_defaults(&ctx->info, s, v);
-    c.vec = v[0], c.th = v[1], c.stage = stages_input(&ctx->info);
+    unit_defaults(dev, s, v);
+    c.vec = v[0], c.th = v[1], c.stage = stages_input(dev);
     int oh, ow;
     stride_hw(s->stride, h, w, &oh, &ow);
-    return band_rows_of(&ctx->info, &c, n, w, oh, ow) > 0;
+    return band_rows_of(dev, &c, n, w, oh, ow) > 0;
 }
 
 int scl__op_unit_wanted(const scl_op *op) {

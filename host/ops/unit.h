@@ -41,8 +41,8 @@ int scl__op_unit_wanted(const scl_op *op);
  * local memory); else the caller runs the unit layer by layer. */
 int scl__op_unit_fits(const scl_op *op, int n, int h, int w);
 
-/* The same for a unit of shape s in its default configuration on ctx's device, before any op
+/* The same for a unit of shape s in its default configuration on a device `dev`, before any op
  * exists (the launch count a network plans before its weights). */
-int scl__unit_shape_fits(const scl_context *ctx, const scl__op_shape *s, int n, int h, int w);
+int scl__unit_shape_fits(const scl_device_info *dev, const scl__op_shape *s, int n, int h, int w);
 
 #endif
