@@ -14,6 +14,7 @@ from .common import SCRIPT, VENV_FRAMEWORKS, log
 PIP_PACKAGES = ["onnxruntime", "openvino", "MNN", "ncnn", "numpy"]
 PIP_NODEPS = ["pnnx"]          # its wheel depends on torch, which only its Python export needs
 APT_VULKAN = ["libvulkan1", "mesa-vulkan-drivers"]
+APT_OPENCV = ["python3-opencv"]  # OpenCV DNN's rows run on Debian's cv2, in /usr/bin/python3
 DEFAULT_VENV = os.path.join(os.path.expanduser("~"), ".cache", "shufflecl-compare", "venv")
 
 
@@ -86,19 +87,20 @@ def dpkg_version(pkg):
     return parts[-1] if out.returncode == 0 and "installed" in parts[:3] else None
 
 
-def ensure_vulkan(install, log_path):
-    """Debian's Vulkan loader and Mesa's drivers (llvmpipe: lavapipe) for ncnn's Vulkan path:
-    apt-get installs them when missing, as root and unless --no-install. Returns (versions, why)."""
-    vers = {p: dpkg_version(p) for p in APT_VULKAN}
+def ensure_debs(pkgs, purpose, install, log_path):
+    """Debian packages for `purpose` (Debian's Vulkan loader and Mesa's drivers, llvmpipe's
+    lavapipe, for ncnn's Vulkan path; python3-opencv for OpenCV DNN's rows): apt-get installs
+    them when missing, as root and unless --no-install. Returns (versions, why)."""
+    vers = {p: dpkg_version(p) for p in pkgs}
     miss = [p for p, v in vers.items() if not v]
     if miss and install and os.geteuid() == 0 and shutil.which("apt-get"):
-        log(f"  apt-get install {' '.join(miss)} (ncnn's Vulkan path)")
+        log(f"  apt-get install {' '.join(miss)} ({purpose})")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         cmd = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + miss
         if run_logged(cmd, log_path, env=env) != 0:
             run_logged(["apt-get", "update", "-qq"], log_path, env=env)
             run_logged(cmd, log_path, env=env)
-        vers = {p: dpkg_version(p) for p in APT_VULKAN}
+        vers = {p: dpkg_version(p) for p in pkgs}
         miss = [p for p, v in vers.items() if not v]
     why = ""
     if miss:
@@ -162,9 +164,16 @@ class Engines:
     def setup_engines(self):
         """The environment, the Vulkan packages when ncnn Vulkan is asked for; frameworks that
         cannot run here are taken off the list with the reason (reported, not failed)."""
+        log_path = os.path.join(self.work, "engines_setup.log")
+        opencv = [fw for fw in self.fws if fw.startswith("opencv")]
+        if opencv:
+            vers, why = ensure_debs(APT_OPENCV, "OpenCV DNN's rows", self.a.install, log_path)
+            self.versions.update({f"deb:{k}": v for k, v in vers.items()})
+            for fw in opencv:
+                if why:
+                    self.mark_unavailable(fw, why)
         if not self.wanted_venv_fws():
             return
-        log_path = os.path.join(self.work, "engines_setup.log")
         py, why = ensure_venv(self.a.venv, self.a.install, log_path)
         if not py:
             for fw in self.wanted_venv_fws():
@@ -172,7 +181,7 @@ class Engines:
             return
         self.venv_py = py
         if "ncnn-vulkan" in self.fws:
-            vers, why = ensure_vulkan(self.a.install, log_path)
+            vers, why = ensure_debs(APT_VULKAN, "ncnn's Vulkan path", self.a.install, log_path)
             self.versions.update({f"deb:{k}": v for k, v in vers.items()})
             if why:
                 self.mark_unavailable("ncnn-vulkan", why)
