@@ -141,6 +141,32 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
         }                                                                                          \
     } while (0)
 
+// A task's tiles (a pair where `two`, else one) from K input rows: local regions `is` apart
+// from lb, or global planes gmap[k] (pitch apart) of the image from s0 (the task's first
+// pixel). The rows are the ROW argument of PW_ACC1/2, named by these macros.
+#define LOCAL_ROW_(k) (lb_ + (k) * is_)
+#define GLOBAL_ROW_(k) (gs0_ + gmap_[k] * gpitch_)
+#define GLOBAL_LOAD_(p) DLOAD_N(VEC, p)
+#define PW_ACC_LOCAL(a0, a1, two, lb, is, K, wt)                                                   \
+    do {                                                                                           \
+        __local const float *lb_ = (lb);                                                           \
+        const int is_ = (is);                                                                      \
+        if (two)                                                                                   \
+            PW_ACC2(a0, a1, LOCAL_ROW_, LOADV, K, wt);                                             \
+        else                                                                                       \
+            PW_ACC1(a0, LOCAL_ROW_, LOADV, K, wt);                                                 \
+    } while (0)
+#define PW_ACC_GLOBAL(a0, a1, two, s0, gmap, pitch, K, wt)                                         \
+    do {                                                                                           \
+        __global const data_t *gs0_ = (s0);                                                        \
+        __global const int *gmap_ = (gmap);                                                        \
+        const int gpitch_ = (pitch);                                                               \
+        if (two)                                                                                   \
+            PW_ACC2(a0, a1, GLOBAL_ROW_, GLOBAL_LOAD_, K, wt);                                     \
+        else                                                                                       \
+            PW_ACC1(a0, GLOBAL_ROW_, GLOBAL_LOAD_, K, wt);                                         \
+    } while (0)
+
 // The tasks of a 1x1 conv of G groups over P pixels: a pair of pixel vectors (one where the
 // pair would pass P) times a channel tile of one group (tpg tiles a group, tiles in all). Sets
 // px, j (the tile), gi (its group), two (1: a pair), and a0 and a1 to the tile's biases b.
@@ -167,26 +193,10 @@ INLINE void pw_first(__local const float *lin, int is, const int staged,
     for (int t = lid; t < pairs * tiles; t += lsz) {
         PW_TASK(t, P, tiles, tpg, b);
         __global const data_t *wt = w + j * K * CO_TILE;
-        if (STAGE_X || staged) {
-            __local const float *l0_ = lin + gi * K * is + px;
-#define LROW(k) (l0_ + (k) * is)
-            if (two)
-                PW_ACC2(a0, a1, LROW, LOADV, K, wt);
-            else
-                PW_ACC1(a0, LROW, LOADV, K, wt);
-#undef LROW
-        } else {
-            __global const int *gmap = map + gi * K;
-            __global const data_t *s0 = src + start + px;
-#define GROW(k) (s0 + gmap[k] * pitch)
-#define GLOAD(p) DLOAD_N(VEC, p)
-            if (two)
-                PW_ACC2(a0, a1, GROW, GLOAD, K, wt);
-            else
-                PW_ACC1(a0, GROW, GLOAD, K, wt);
-#undef GROW
-#undef GLOAD
-        }
+        if (STAGE_X || staged)
+            PW_ACC_LOCAL(a0, a1, two, lin + gi * K * is + px, is, K, wt);
+        else
+            PW_ACC_GLOBAL(a0, a1, two, src + start + px, map + gi * K, pitch, K, wt);
         const int o0 = (j - gi * tpg) * CO_TILE;
         __local float *ob = out + (gi * cg + o0) * os + px; /* channel c at ob + c os */
         if (px + 2 * VEC <= P) {
@@ -230,14 +240,8 @@ INLINE void pw_global(__local const float *in, int is, int gs, int K, int P, int
     const int pairs = (P + 2 * VEC - 1) / (2 * VEC);
     for (int t = lid; t < pairs * tiles; t += lsz) {
         PW_TASK(t, P, tiles, tpg, b);
-        __local const float *l0_ = in + gi * gs + px;
         __global const data_t *wt = w + j * K * CO_TILE;
-#define LROW(k) (l0_ + (k) * is)
-        if (two)
-            PW_ACC2(a0, a1, LROW, LOADV, K, wt);
-        else
-            PW_ACC1(a0, LROW, LOADV, K, wt);
-#undef LROW
+        PW_ACC_LOCAL(a0, a1, two, in + gi * gs + px, is, K, wt);
         const int o0 = (j - gi * tpg) * CO_TILE, oc0 = gi * cg + o0;
         if (px + 2 * VEC <= P) {
 #pragma unroll
