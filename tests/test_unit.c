@@ -433,6 +433,7 @@ static int units_fitting(const scl_device_info *dev, int v1) {
  * a GPU's 48 or 64 KiB holds 13 of the 16 units (staged, none or 3 would: docs/kernels.md);
  * a CPU's 2 MiB holds them all. */
 START_TEST(test_unit_fits_local_memory) {
+    unsetenv("SHUFFLECL_UNIT_STAGE"); /* the defaults (CI sets it for other runs of this test) */
     /* {type, local KiB, units of V2 1x and of V1 g3 that fit} */
     static const struct {
         scl_device_type type;

@@ -255,6 +255,8 @@ static void usage(FILE *f) {
         "  SHUFFLECL_CACHE_DIR  program binary cache directory, or 'off'\n"
         "  SHUFFLECL_CL_DIR     read kernels from this directory instead of the embedded copies\n"
         "  SHUFFLECL_FUSION     'off': every layer its own launch (as --no-fuse)\n"
+        "  SHUFFLECL_UNIT_STAGE 0 or 1: fused units read their input rows from global memory or\n"
+        "                       stage them in local memory (default: staged with >= 256 KiB)\n"
         "\nevery command also takes --no-fuse: run each ShuffleNet unit layer by layer instead\n"
         "of as one fused launch (the ablation; results agree to float rounding)\n"
         "infer, classify, bench and tune take --precision float32|half-storage|half: half-storage\n"

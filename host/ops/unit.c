@@ -49,6 +49,10 @@ static void unit_hw(const scl_op *op, int h, int w, int *oh, int *ow) {
  * read global memory instead, so that a band needs 40-65% less and most units fit at all
  * (docs/kernels.md). Never per unit: one build serves every unit. */
 static int stages_input(const scl_device_info *dev) {
+    /* SHUFFLECL_UNIT_STAGE=0 or 1 forces either way on any device: CI runs the unstaged path's
+     * op tests and parity on PoCL with it (docs/testing.md), and a user can compare the two */
+    const char *env = getenv("SHUFFLECL_UNIT_STAGE");
+    if (env && (strcmp(env, "0") == 0 || strcmp(env, "1") == 0)) return env[0] == '1';
     return dev->local_mem_bytes >= 256u * 1024u;
 }
 
