@@ -65,6 +65,11 @@ START_TEST(test_tensor_bounds) {
     ck_assert_ptr_null(t);
     TU_EXPECT_FAIL(ctx, scl_tensor_create(ctx, 1, 1 << 20, 1 << 10, 1 << 10, &t),
                    SCL_ERROR_INVALID_ARGUMENT, "too large");
+    /* 2^31 - 16 floats of planes: addressable, but not with the 32 elements of slack a buffer
+     * keeps past its last plane (the fused units' vector loads read into it) */
+    TU_EXPECT_FAIL(ctx, scl_tensor_create(ctx, 1, (INT_MAX - 15) / 16, 4, 4, &t),
+                   SCL_ERROR_INVALID_ARGUMENT, "too large");
+    ck_assert_ptr_null(t);
     scl_context_destroy(ctx);
 }
 END_TEST

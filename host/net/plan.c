@@ -65,7 +65,8 @@ scl_status scl__plan_compute_elem(const scl_model *m, int n, int h, int w, size_
         int lh = scl__level_size(h, m->bufs[b].level), lw = scl__level_size(w, m->bufs[b].level);
         /* kernels index with ints: every buffer holds under 2^31 floats (checked in double, so
          * that the check itself cannot wrap) */
-        double floats = (double)n * m->bufs[b].channels * (double)scl__pitch(lh, lw);
+        double floats =
+            (double)n * m->bufs[b].channels * (double)scl__pitch(lh, lw) + SCL__TENSOR_SLACK;
         if (floats > INT_MAX)
             st = SCL_ERROR_INVALID_ARGUMENT;
         else

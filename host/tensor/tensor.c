@@ -20,8 +20,9 @@ static scl_status create(scl_context *ctx, int n, int c, int h, int w, int half,
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_tensor_create: shape %dx%dx%dx%d has a dimension < 1", n, c, h, w);
     size_t pitch = scl__pitch(h, w);
-    /* Kernels index with 32-bit ints: keep every element addressable that way. */
-    if ((double)n * c * pitch >= (double)INT_MAX)
+    /* Kernels index with 32-bit ints: keep every element addressable that way, the slack past
+     * the last plane included. */
+    if ((double)n * c * pitch + SCL__TENSOR_SLACK >= (double)INT_MAX)
         return scl__fail(ctx, SCL_ERROR_INVALID_ARGUMENT,
                          "scl_tensor_create: %dx%dx%dx%d is too large (over 2^31 elements)", n, c,
                          h, w);
