@@ -21,7 +21,9 @@
  * - Sizes: kernels index with 32-bit ints, so a tensor, an input batch and every activation
  *   hold under 2^31 floats, channel counts and planes are below 2^31 / SCL_PLANE_ALIGN, and an
  *   op's weights number under 2^31; larger sizes are refused with SCL_ERROR_INVALID_ARGUMENT
- *   (the message names them) before anything is read, written or allocated.
+ *   (the message names them) before anything is read, written or allocated. (A tensor's and
+ *   an activation's device buffer hold 32 elements more, past the last plane, for the vector
+ *   loads of the fused units; they count towards the 2^31.)
  *
  * Threads: a context and everything made on it (tensors, channel maps, ops, networks) must be
  * used by one thread at a time; separate contexts may be used from separate threads freely.
