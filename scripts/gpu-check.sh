@@ -240,6 +240,8 @@ run_check() {
   # and the bench after it
   local size=${GPU_CHECK_SIZE:-224}
   step bench-v2_x1_0 45 bench v2_x1_0 --json "$work/bench-v2_x1_0.json"
+  # layer by layer, for the fused units' gain on this device (most fit 48 KiB only unstaged)
+  step bench-v2_x1_0-nofuse 25 bench v2_x1_0 --no-fuse --json "$work/bench-v2_x1_0-nofuse.json"
   step bench-v2_x0_5 35 bench v2_x0_5 --json "$work/bench-v2_x0_5.json"
   step bench-v1_g3_x1_0 35 bench v1_g3_x1_0 --json "$work/bench-v1_g3_x1_0.json"
   # half-precision storage: half the bytes, the point on a bandwidth-bound GPU
