@@ -147,24 +147,25 @@ INLINE void load_band(__global const data_t *src, __global const int *map, int p
 #define LOCAL_ROW_(k) (lb_ + (k) * is_)
 #define GLOBAL_ROW_(k) (gs0_ + gmap_[k] * gpitch_)
 #define GLOBAL_LOAD_(p) DLOAD_N(VEC, p)
+#define PW_ACC(a0, a1, two, ROW, LD, K, wt)                                                        \
+    do {                                                                                           \
+        if (two)                                                                                   \
+            PW_ACC2(a0, a1, ROW, LD, K, wt);                                                       \
+        else                                                                                       \
+            PW_ACC1(a0, ROW, LD, K, wt);                                                           \
+    } while (0)
 #define PW_ACC_LOCAL(a0, a1, two, lb, is, K, wt)                                                   \
     do {                                                                                           \
         __local const float *lb_ = (lb);                                                           \
         const int is_ = (is);                                                                      \
-        if (two)                                                                                   \
-            PW_ACC2(a0, a1, LOCAL_ROW_, LOADV, K, wt);                                             \
-        else                                                                                       \
-            PW_ACC1(a0, LOCAL_ROW_, LOADV, K, wt);                                                 \
+        PW_ACC(a0, a1, two, LOCAL_ROW_, LOADV, K, wt);                                             \
     } while (0)
 #define PW_ACC_GLOBAL(a0, a1, two, s0, gmap, pitch, K, wt)                                         \
     do {                                                                                           \
         __global const data_t *gs0_ = (s0);                                                        \
         __global const int *gmap_ = (gmap);                                                        \
         const int gpitch_ = (pitch);                                                               \
-        if (two)                                                                                   \
-            PW_ACC2(a0, a1, GLOBAL_ROW_, GLOBAL_LOAD_, K, wt);                                     \
-        else                                                                                       \
-            PW_ACC1(a0, GLOBAL_ROW_, GLOBAL_LOAD_, K, wt);                                         \
+        PW_ACC(a0, a1, two, GLOBAL_ROW_, GLOBAL_LOAD_, K, wt);                                     \
     } while (0)
 
 // The tasks of a 1x1 conv of G groups over P pixels: a pair of pixel vectors (one where the
@@ -223,13 +224,21 @@ INLINE void pw_first(__local const float *lin, int is, const int staged,
     }
 }
 
+// V1's residual for output channel oc at pixels px .. px + VEC - 1 of the band: with STAGE_X
+// region oc of the staged lres (rs apart; its zero tail covers a vector past the band's last
+// pixel), else plane res_map[oc] of res from `start` (a vector past the plane's end reads the
+// next plane or the buffer's slack, as pw_first's).
+INLINE floatv residual_at(__local const float *lres, int rs, __global const data_t *res,
+                          __global const int *res_map, int res_pitch, int start, int oc, int px) {
+    if (STAGE_X) return LOADV(lres + oc * rs + px);
+    return DLOAD_N(VEC, res + res_map[oc] * res_pitch + start + px);
+}
+
 // The unit's last 1x1 conv + ReLU of local regions to global planes map[c] (from `start`) of
 // out. A group's K input regions lie `is` apart, the groups `gs` apart: contiguous groups have
 // gs = K is, and V1's channel shuffle before a grouped conv is is = G rs, gs = rs (group g's
-// input k is region k G + g). With `residual` (stride 1), output channel c's input is added
-// before the ReLU (V1's relu(x + branch)), at the same pixels: with STAGE_X region c of the
-// staged lres (rs apart; its zero tail covers the vector past the band's last pixel), else plane
-// res_map[c] of res, whose last vector may read past the plane as pw_first's.
+// input k is region k G + g). With `residual` (stride 1), output channel c's input at the same
+// pixels is added before the ReLU (V1's relu(x + branch); residual_at).
 INLINE void pw_global(__local const float *in, int is, int gs, int K, int P, int G,
                       __global const data_t *w, __global const float *b, int cg,
                       __global data_t *out, __global const int *map, int pitch, int start,
@@ -248,13 +257,9 @@ INLINE void pw_global(__local const float *in, int is, int gs, int K, int P, int
             for (int c = 0; c < CO_TILE; c++) {
                 if (o0 + c >= cg) continue;
                 floatv v0 = a0[c], v1 = a1[c];
-                if (residual && STAGE_X) {
-                    v0 += LOADV(lres + (oc0 + c) * rs + px);
-                    v1 += LOADV(lres + (oc0 + c) * rs + px + VEC);
-                } else if (residual) {
-                    __global const data_t *r = res + res_map[oc0 + c] * res_pitch + start + px;
-                    v0 += DLOAD_N(VEC, r);
-                    v1 += DLOAD_N(VEC, r + VEC);
+                if (residual) {
+                    v0 += residual_at(lres, rs, res, res_map, res_pitch, start, oc0 + c, px);
+                    v1 += residual_at(lres, rs, res, res_map, res_pitch, start, oc0 + c, px + VEC);
                 }
                 __global data_t *o = out + map[oc0 + c] * pitch + start + px;
                 DSTORE_N(VEC, fmax(v0, 0.0f), o);
@@ -268,13 +273,11 @@ INLINE void pw_global(__local const float *in, int is, int gs, int K, int P, int
 #pragma unroll 1
             for (int c = 0; c < CO_TILE && o0 + c < cg; c++) {
                 floatv v0 = t0[c], v1 = t1[c];
-                if (residual && STAGE_X) {
-                    v0 += LOADV(lres + (oc0 + c) * rs + px);
-                    if (two) v1 += LOADV(lres + (oc0 + c) * rs + px + VEC);
-                } else if (residual) {
-                    __global const data_t *r = res + res_map[oc0 + c] * res_pitch + start + px;
-                    v0 += DLOAD_N(VEC, r);
-                    if (two) v1 += DLOAD_N(VEC, r + VEC);
+                if (residual) {
+                    v0 += residual_at(lres, rs, res, res_map, res_pitch, start, oc0 + c, px);
+                    if (two)
+                        v1 += residual_at(lres, rs, res, res_map, res_pitch, start, oc0 + c,
+                                          px + VEC);
                 }
                 __global data_t *o = out + map[oc0 + c] * pitch + start + px;
                 store_part_g(fmax(v0, 0.0f), o, P - px);

@@ -4,6 +4,7 @@
  * ShuffleNet uses and odd ones (rows narrower and wider than a vector, one row, bands of every
  * height down to one row), every kind of channel map, and every sample of the descriptor; plus
  * the argument checks. SCL_TEST_QUICK=1 skips the large cases. */
+#include "net/network.h"
 #include "ops/desc.h"
 #include "ops/unit.h"
 #include "ref_unit.h"
@@ -409,23 +410,18 @@ START_TEST(test_unit_v1_bad_args) {
 }
 END_TEST
 
-/* How many of a 224 x 224 network's 16 units fit a device's local memory in their default
- * configuration (a band of one output row), V2 1x or V1 g3 1x: stages of 4, 8 and 4 units. */
-static int units_fitting(const scl_device_info *dev, int v1) {
-    const int chans[2][3] = {{116, 232, 464}, {240, 480, 960}}, reps[3] = {4, 8, 4};
-    int fit = 0, cin = 24, h = 56;
-    for (int st = 0; st < 3; st++) {
-        int c = chans[v1][st];
-        for (int r = 0; r < reps[st]; r++) {
-            /* a stage opens with its stride-2 unit (cin -> c); then V2's stride-1 units run on
-             * the branch's half, V1's on all c; V1's first conv is ungrouped in stage 2's first */
-            int kind = v1 ? (st == 0 && r == 0 ? SCL__UNIT_V1_FIRST : SCL__UNIT_V1) : SCL__UNIT_V2;
-            int half = v1 ? c : c / 2;
-            scl__op_shape s = {kind, r ? half : cin, r ? half : c, v1 ? 3 : 1, r ? 1 : 2, 0, 0};
-            fit += scl__unit_shape_fits(dev, &s, 1, r ? h / 2 : h, r ? h / 2 : h);
-        }
-        cin = c, h /= 2;
-    }
+/* How many of preset `model`'s units fit a device's local memory at 1 x 3 x 224 x 224 in their
+ * default configuration (a band of one output row), as the launch count asks before weights. */
+static int units_fitting(const scl_device_info *dev, const char *model) {
+    scl_model_desc d;
+    ck_assert(scl__desc_preset(model, &d));
+    scl_model *m = NULL;
+    ck_assert_int_eq(scl__model_build_fusable(&d, 1, &m), SCL_OK);
+    int fit = 0, units = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].unit_len) units++, fit += scl__model_unit_fits(dev, m, i, 0, 1, 224, 224);
+    scl__model_free(m);
+    ck_assert_int_eq(units, 16);
     return fit;
 }
 
@@ -446,8 +442,8 @@ START_TEST(test_unit_fits_local_memory) {
                                .compute_units = cpu ? 2 : 132,
                                .native_float_width = cpu ? 16 : 1,
                                .local_mem_bytes = (uint64_t)cases[i].kib * 1024};
-        ck_assert_int_eq(units_fitting(&dev, 0), cases[i].fit);
-        ck_assert_int_eq(units_fitting(&dev, 1), cases[i].fit);
+        ck_assert_int_eq(units_fitting(&dev, "v2_x1_0"), cases[i].fit);
+        ck_assert_int_eq(units_fitting(&dev, "v1_g3_x1_0"), cases[i].fit);
     }
     /* and fewer below that: the choice is not a fixed answer */
     scl_device_info small = {.size = sizeof small,
@@ -455,7 +451,7 @@ START_TEST(test_unit_fits_local_memory) {
                              .compute_units = 132,
                              .native_float_width = 1,
                              .local_mem_bytes = 16 * 1024};
-    ck_assert_int_lt(units_fitting(&small, 0), 13);
+    ck_assert_int_lt(units_fitting(&small, "v2_x1_0"), 13);
 }
 END_TEST
 

@@ -90,6 +90,10 @@ scl_status scl__network_unit_fallback(scl_network *net, int i);
 /* report.c: 1 if layer i starts a unit that runs as one fused launch at an n x 3 x h x w input
  * (before weights: where the model groups one). */
 int scl__network_unit_fused(const scl_network *net, int i, int n, int h, int w);
+/* Whether the unit at layer i of m (a unit's first layer; else 0) fits device dev in its default
+ * configuration at n x 3 x h x w: the launch count before weights, and the tests. */
+int scl__model_unit_fits(const scl_device_info *dev, const scl_model *m, int i, int half, int n,
+                         int h, int w);
 /* Frees every unit's op and kept weights (the array stays). */
 void scl__network_release_units(scl_network *net, scl__unit_state *units);
 

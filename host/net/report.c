@@ -107,21 +107,29 @@ static int64_t layer_weights(const scl_layer *l) {
     }
 }
 
+int scl__model_unit_fits(const scl_device_info *dev, const scl_model *m, int i, int half, int n,
+                         int h, int w) {
+    const scl_layer *l = &m->layers[i];
+    if (!l->unit_len) return 0;
+    int level = m->bufs[l->in_buf].level;
+    int kind, cin, cout, groups, first_groups;
+    scl__unit_shape(l, &kind, &cin, &cout, &groups, &first_groups);
+    scl__op_shape s = {kind, cin, cout, groups, l->unit_stride, 0, half};
+    return scl__unit_shape_fits(dev, &s, n, scl__level_size(h, level), scl__level_size(w, level));
+}
+
 int scl__network_unit_fused(const scl_network *net, int i, int n, int h, int w) {
     const scl_model *m = net->model;
     const scl_layer *l = &m->layers[i];
     if (!l->unit_len) return 0;
     const scl_op *op = net->units ? net->units[i].op : NULL;
-    int level = m->bufs[l->in_buf].level, lh = scl__level_size(h, level);
-    int lw = scl__level_size(w, level);
     if (!op) { /* before weights: every unit whose default band fits the device fuses */
         if (net->ops && net->ops[0]) return 0;
-        int kind, cin, cout, groups, first_groups;
-        scl__unit_shape(l, &kind, &cin, &cout, &groups, &first_groups);
-        scl__op_shape s = {kind, cin, cout, groups, l->unit_stride, 0, net->half};
-        return scl__unit_shape_fits(&net->ctx->info, &s, n, lh, lw);
+        return scl__model_unit_fits(&net->ctx->info, m, i, net->half, n, h, w);
     }
-    return scl__op_unit_wanted(op) && scl__op_unit_fits(op, n, lh, lw);
+    int level = m->bufs[l->in_buf].level;
+    return scl__op_unit_wanted(op) &&
+           scl__op_unit_fits(op, n, scl__level_size(h, level), scl__level_size(w, level));
 }
 
 /* The first layer of the fused unit that layer i belongs to at n x h x w, or -1. */
